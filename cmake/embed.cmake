@@ -1,0 +1,21 @@
+# Writes OUT, a C file defining `const embedded_file SYMBOL[]` with the bytes of
+# every file in FILES (a ;-list, already in the wanted order), ending with a
+# zeroed entry. Run as: cmake -DOUT=... -DSYMBOL=... -DFILES=... -P embed.cmake
+string(REPLACE "|" ";" FILES "${FILES}")
+set(body "#include \"embed.h\"\n\n")
+set(table "const embedded_file ${SYMBOL}[] = {\n")
+set(i 0)
+foreach(f IN LISTS FILES)
+  file(READ "${f}" hex HEX)
+  file(SIZE "${f}" size)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(REGEX REPLACE "((0x..,){24})" "\\1\n" hex "${hex}")
+  get_filename_component(name "${f}" NAME)
+  string(APPEND body "static const unsigned char ${SYMBOL}_${i}[] = {\n${hex}0x00};\n")
+  string(APPEND table "    {\"${name}\", ${SYMBOL}_${i}, ${size}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "    {0, 0, 0},\n};\n")
+file(WRITE "${OUT}.tmp" "${body}\n${table}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")

@@ -1,0 +1,253 @@
+/* db.c — SQLite store (see db.h). The writer connection is used by one thread
+ * at a time (the event writer); read-only connections come from a pool so that
+ * concurrent HTTP requests neither share a connection nor wait on the writer:
+ * in WAL mode readers see the last committed state while a write is under way. */
+#define _POSIX_C_SOURCE 200809L
+#include "db.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../server/embed.h"
+
+#define DB_POOL_MAX 16
+
+struct db {
+    char path[4096];
+    sqlite3 *w;
+    sqlite3_stmt *ins_event;
+    int version;
+    pthread_mutex_t pool_lock;
+    sqlite3 *pool[DB_POOL_MAX];
+    int npool;
+};
+
+static int exec(sqlite3 *c, const char *sql, char *err, size_t errsz)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(c));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int user_version(sqlite3 *c)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(c, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Applies every embedded migration past PRAGMA user_version, each in its own
+ * transaction together with the version bump, so a crash never leaves a half
+ * applied migration recorded as done. */
+static int migrate(db *d, char *err, size_t errsz)
+{
+    int have = user_version(d->w), i;
+    char sql[64];
+
+    if (have < 0) {
+        snprintf(err, errsz, "cannot read schema version: %s", sqlite3_errmsg(d->w));
+        return -1;
+    }
+    for (i = 0; hp_migrations[i].name; i++) {
+        char *text;
+        if (i < have) continue;
+        text = malloc(hp_migrations[i].len + 1);
+        if (!text) return -1;
+        memcpy(text, hp_migrations[i].data, hp_migrations[i].len);
+        text[hp_migrations[i].len] = '\0';
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
+        if (exec(d->w, "BEGIN IMMEDIATE", err, errsz) < 0 || exec(d->w, text, err, errsz) < 0 ||
+            exec(d->w, sql, err, errsz) < 0 || exec(d->w, "COMMIT", err, errsz) < 0) {
+            char why[256];
+            snprintf(why, sizeof(why), "%s", err);
+            snprintf(err, errsz, "migration %s failed: %s", hp_migrations[i].name, why);
+            sqlite3_exec(d->w, "ROLLBACK", NULL, NULL, NULL);
+            free(text);
+            return -1;
+        }
+        free(text);
+    }
+    if (have > i) {
+        snprintf(err, errsz, "database schema version %d is newer than this hapanel (%d)", have, i);
+        return -1;
+    }
+    d->version = i;
+    return 0;
+}
+
+db *db_open(const char *dir, char *err, size_t errsz)
+{
+    db *d = calloc(1, sizeof(*d));
+
+    if (!d) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&d->pool_lock, NULL);
+    if (mkdir(dir, 0750) < 0) {
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, errsz, "cannot create data dir %s", dir);
+            goto fail;
+        }
+    }
+    snprintf(d->path, sizeof(d->path), "%s/hapanel.db", dir);
+    if (sqlite3_open_v2(d->path, &d->w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errsz, "cannot open %s: %s", d->path, d->w ? sqlite3_errmsg(d->w) : "?");
+        goto fail;
+    }
+    sqlite3_busy_timeout(d->w, 5000);
+    if (exec(d->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+             err, errsz) < 0)
+        goto fail;
+    if (migrate(d, err, errsz) < 0) goto fail;
+    if (sqlite3_prepare_v2(d->w,
+                           "INSERT INTO events (ts, cluster, type, severity, source, node, "
+                           "message, details) VALUES (?,?,?,?,?,?,?,?)",
+                           -1, &d->ins_event, NULL) != SQLITE_OK) {
+        snprintf(err, errsz, "prepare: %s", sqlite3_errmsg(d->w));
+        goto fail;
+    }
+    return d;
+fail:
+    db_free(d);
+    return NULL;
+}
+
+void db_free(db *d)
+{
+    int i;
+    if (!d) return;
+    sqlite3_finalize(d->ins_event);
+    for (i = 0; i < d->npool; i++) sqlite3_close(d->pool[i]);
+    sqlite3_close(d->w);
+    pthread_mutex_destroy(&d->pool_lock);
+    free(d);
+}
+
+int db_schema_version(db *d)
+{
+    return d->version;
+}
+
+int db_insert_events(db *d, hp_event *evs, int n)
+{
+    int i;
+    char err[256];
+
+    if (exec(d->w, "BEGIN IMMEDIATE", err, sizeof(err)) < 0) return -1;
+    for (i = 0; i < n; i++) {
+        sqlite3_stmt *st = d->ins_event;
+        const hp_event *e = &evs[i];
+        sqlite3_bind_int64(st, 1, e->ts);
+        sqlite3_bind_text(st, 2, e->cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, e->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, e->severity, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, e->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, e->node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, e->message, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, e->details[0] ? e->details : "{}", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sqlite3_reset(st);
+            sqlite3_exec(d->w, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        sqlite3_reset(st);
+        evs[i].id = sqlite3_last_insert_rowid(d->w);
+    }
+    if (exec(d->w, "COMMIT", err, sizeof(err)) < 0) {
+        sqlite3_exec(d->w, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ readers */
+
+static sqlite3 *reader_get(db *d)
+{
+    sqlite3 *c = NULL;
+    pthread_mutex_lock(&d->pool_lock);
+    if (d->npool > 0) c = d->pool[--d->npool];
+    pthread_mutex_unlock(&d->pool_lock);
+    if (c) return c;
+    if (sqlite3_open_v2(d->path, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(c);
+        return NULL;
+    }
+    sqlite3_busy_timeout(c, 2000);
+    return c;
+}
+
+static void reader_put(db *d, sqlite3 *c)
+{
+    pthread_mutex_lock(&d->pool_lock);
+    if (d->npool < DB_POOL_MAX) {
+        d->pool[d->npool++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&d->pool_lock);
+    sqlite3_close(c);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t dstsz)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    hp_strlcpy(dst, t ? (const char *)t : "", dstsz);
+}
+
+int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT id, ts, cluster, type, severity, source, node, message, details FROM events "
+        "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR type = ?2) "
+        "AND (?3 IS NULL OR node = ?3) AND (?4 = 0 OR ts >= ?4) AND (?5 = 0 OR ts <= ?5) "
+        "AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7";
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rows = 0, rc;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK) {
+        rows = -1;
+        goto out;
+    }
+    if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
+    if (q->type) sqlite3_bind_text(st, 2, q->type, -1, SQLITE_STATIC);
+    if (q->node) sqlite3_bind_text(st, 3, q->node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, q->since);
+    sqlite3_bind_int64(st, 5, q->until);
+    sqlite3_bind_int64(st, 6, q->before);
+    sqlite3_bind_int(st, 7, q->limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hp_event e;
+        e.id = sqlite3_column_int64(st, 0);
+        e.ts = sqlite3_column_int64(st, 1);
+        col_text(st, 2, e.cluster, sizeof(e.cluster));
+        col_text(st, 3, e.type, sizeof(e.type));
+        col_text(st, 4, e.severity, sizeof(e.severity));
+        col_text(st, 5, e.source, sizeof(e.source));
+        col_text(st, 6, e.node, sizeof(e.node));
+        col_text(st, 7, e.message, sizeof(e.message));
+        col_text(st, 8, e.details, sizeof(e.details));
+        fn(ctx, &e);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rows = -1;
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rows;
+}

@@ -1,0 +1,68 @@
+/* common.c — clocks, bounded copies and address helpers (see common.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t hp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t hp_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t hp_strlcpy(char *dst, const char *src, size_t dstsz)
+{
+    size_t n = strlen(src);
+    if (dstsz > 0) {
+        size_t c = n < dstsz - 1 ? n : dstsz - 1;
+        memcpy(dst, src, c);
+        dst[c] = '\0';
+    }
+    return n;
+}
+
+void hp_addr_fmt(char *dst, size_t dstsz, const char *host, int port)
+{
+    if (strchr(host, ':'))
+        snprintf(dst, dstsz, "[%s]:%d", host, port);
+    else
+        snprintf(dst, dstsz, "%s:%d", host, port);
+}
+
+int hp_addr_parse(const char *addr, char *host, size_t hostsz, int *port)
+{
+    const char *colon, *h = addr;
+    size_t hl;
+    char *end;
+    long p;
+
+    if (addr[0] == '[') {
+        const char *rb = strchr(addr, ']');
+        if (!rb || rb[1] != ':') return -1;
+        h = addr + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon) return -1;
+        hl = (size_t)(colon - addr);
+    }
+    if (hl == 0 || hl >= hostsz) return -1;
+    p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || p < 1 || p > 65535) return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}

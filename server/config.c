@@ -1,0 +1,308 @@
+/* config.c — the settings table and its three readers (see config.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+
+enum { K_STR, K_SECRET, K_INT };
+
+typedef struct cfg_key {
+    const char *section, *key, *env;
+    int kind;
+    size_t off, size;
+    int min, max; /* K_INT */
+    const char *def, *help;
+} cfg_key;
+
+#define S(sec, k, env, member, kind, def, help)                                                    \
+    {sec, k, env, kind, offsetof(config, member), sizeof(((config *)0)->member), 0, 0, def, help}
+#define I(sec, k, env, member, lo, hi, def, help)                                                  \
+    {sec, k, env, K_INT, offsetof(config, member), sizeof(int), lo, hi, def, help}
+
+static const cfg_key keys[] = {
+    S("sentinel", "hosts", "REDIS_SENTINEL_HOSTS", sentinel_hosts, K_STR, "",
+      "Sentinel addresses to start discovery from, host:port,... (required)"),
+    S("sentinel", "masters", "REDIS_SENTINEL_MASTER_NAME", master_names, K_STR, "",
+      "master names to watch, comma separated; empty watches every master the Sentinels monitor"),
+    S("sentinel", "password", "REDIS_SENTINEL_PASSWORD", sentinel_password, K_SECRET, "",
+      "password of the Sentinels (requirepass of sentinel.conf); never shown"),
+    S("redis", "password", "REDIS_PASSWORD", redis_password, K_SECRET, "",
+      "password of the Redis nodes (requirepass); never shown"),
+    I("monitor", "poll_interval_ms", "HAPANEL_POLL_INTERVAL_MS", poll_interval_ms, 50, 60000,
+      "1000", "how often every node and Sentinel is polled"),
+    I("monitor", "timeout_ms", "HAPANEL_TIMEOUT_MS", timeout_ms, 50, 60000, "1000",
+      "connect and request timeout; a node slower than this is shown down"),
+    S("http", "listen", "HAPANEL_LISTEN", listen, K_STR, "127.0.0.1:8080",
+      "address the dashboard and API listen on, host:port"),
+    I("http", "threads", "HAPANEL_HTTP_THREADS", http_threads, 1, 256, "8",
+      "HTTP worker threads"),
+    S("auth", "tokens", "HAPANEL_API_TOKENS", api_tokens, K_SECRET, "",
+      "API tokens, role:token or role:name:token, comma separated; roles viewer, operator "
+      "(required)"),
+    S("storage", "data_dir", "HAPANEL_DATA_DIR", data_dir, K_STR, "/var/lib/hapanel",
+      "where hapanel.db (the history) lives"),
+    S("log", "level", "HAPANEL_LOG_LEVEL", log_level, K_STR, "info",
+      "error, warn, info or debug"),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int set_value(config *c, const cfg_key *k, const char *v, char *err, size_t errsz)
+{
+    char *dst = (char *)c + k->off;
+
+    if (k->kind == K_INT) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < k->min || n > k->max) {
+            snprintf(err, errsz, "[%s] %s (%s): '%s' is not a whole number from %d to %d",
+                     k->section, k->key, k->env, v, k->min, k->max);
+            return -1;
+        }
+        *(int *)(void *)dst = (int)n;
+        return 0;
+    }
+    if (strlen(v) >= k->size) {
+        snprintf(err, errsz, "[%s] %s (%s): value longer than %zu characters", k->section, k->key,
+                 k->env, k->size - 1);
+        return -1;
+    }
+    hp_strlcpy(dst, v, k->size);
+    return 0;
+}
+
+void config_defaults(config *c)
+{
+    size_t i;
+    char err[64];
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < NKEYS; i++) set_value(c, &keys[i], keys[i].def, err, sizeof(err));
+}
+
+typedef struct ini_ctx {
+    config *c;
+    char *err;
+    size_t errsz;
+    int failed;
+} ini_ctx;
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx *x = user;
+    size_t i;
+
+    if (x->failed) return 0;
+    for (i = 0; i < NKEYS; i++) {
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, name)) {
+            if (set_value(x->c, &keys[i], value, x->err, x->errsz) < 0) {
+                x->failed = 1;
+                return 0;
+            }
+            return 1;
+        }
+    }
+    snprintf(x->err, x->errsz, "unknown key [%s] %s", section, name);
+    x->failed = 1;
+    return 0;
+}
+
+int config_load_file(config *c, const char *path, char *err, size_t errsz)
+{
+    char why[512] = "";
+    ini_ctx x = {c, why, sizeof(why), 0};
+    int rc = ini_parse(path, on_ini_value, &x);
+
+    if (rc == -1) {
+        snprintf(err, errsz, "cannot open config file %s", path);
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, errsz, "%s line %d: %s", path, rc, x.failed ? why : "syntax error");
+        return -1;
+    }
+    return 0;
+}
+
+int config_load_env(config *c, const char *(*getenv_fn)(const char *), char *err, size_t errsz)
+{
+    size_t i;
+    for (i = 0; i < NKEYS; i++) {
+        const char *v = getenv_fn(keys[i].env);
+        if (v && set_value(c, &keys[i], v, err, errsz) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Splits a comma list into trimmed items; calls fn for each non-empty one.
+ * Stops at the first fn failure. */
+static int each_item(const char *list, int (*fn)(config *c, const char *item, char *err,
+                                                  size_t errsz),
+                     config *c, char *err, size_t errsz)
+{
+    const char *p = list;
+    while (*p) {
+        char item[512];
+        size_t l = strcspn(p, ","), s = 0, e = l;
+        while (s < l && (p[s] == ' ' || p[s] == '\t')) s++;
+        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+        if (e - s >= sizeof(item)) {
+            snprintf(err, errsz, "an item of a list is too long");
+            return -1;
+        }
+        memcpy(item, p + s, e - s);
+        item[e - s] = '\0';
+        if (item[0] && fn(c, item, err, errsz) < 0) return -1;
+        p += l;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
+static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
+{
+    char host[HP_HOST_MAX];
+    int port, i;
+    if (hp_addr_parse(item, host, sizeof(host), &port) < 0) {
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): '%s' is not host:port", item);
+        return -1;
+    }
+    for (i = 0; i < c->nsentinels; i++)
+        if (!strcmp(c->sentinels[i], item)) return 0;
+    if (c->nsentinels == CFG_MAX_SENTINELS) {
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): more than %d addresses",
+                 CFG_MAX_SENTINELS);
+        return -1;
+    }
+    hp_addr_fmt(c->sentinels[c->nsentinels++], HP_ADDR_MAX, host, port);
+    return 0;
+}
+
+static int add_master(config *c, const char *item, char *err, size_t errsz)
+{
+    if (strlen(item) >= HP_NAME_MAX || c->nmasters == CFG_MAX_MASTERS) {
+        snprintf(err, errsz, "[sentinel] masters (REDIS_SENTINEL_MASTER_NAME): too many or too long");
+        return -1;
+    }
+    hp_strlcpy(c->masters[c->nmasters++], item, HP_NAME_MAX);
+    return 0;
+}
+
+/* "role:token" or "role:name:token". The token itself is never echoed back. */
+static int add_token(config *c, const char *item, char *err, size_t errsz)
+{
+    const char *c1 = strchr(item, ':'), *c2;
+    cfg_token *t;
+    size_t rl;
+
+    if (c->ntokens == CFG_MAX_TOKENS) {
+        snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS): more than %d", CFG_MAX_TOKENS);
+        return -1;
+    }
+    t = &c->tokens[c->ntokens];
+    rl = c1 ? (size_t)(c1 - item) : 0;
+    if (rl == 6 && !memcmp(item, "viewer", 6))
+        t->role = ROLE_VIEWER;
+    else if (rl == 8 && !memcmp(item, "operator", 8))
+        t->role = ROLE_OPERATOR;
+    else {
+        snprintf(err, errsz,
+                 "[auth] tokens (HAPANEL_API_TOKENS): item %d must be role:token with role "
+                 "viewer or operator",
+                 c->ntokens + 1);
+        return -1;
+    }
+    c2 = strchr(c1 + 1, ':');
+    if (c2) {
+        size_t nl = (size_t)(c2 - c1 - 1);
+        if (nl == 0 || nl >= sizeof(t->name)) goto bad;
+        memcpy(t->name, c1 + 1, nl);
+        t->name[nl] = '\0';
+    } else {
+        snprintf(t->name, sizeof(t->name), "%.*s-%d", (int)rl, item, c->ntokens + 1);
+        c2 = c1;
+    }
+    if (!c2[1] || strlen(c2 + 1) >= sizeof(t->secret)) goto bad;
+    hp_strlcpy(t->secret, c2 + 1, sizeof(t->secret));
+    c->ntokens++;
+    return 0;
+bad:
+    snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS): item %d has an empty or too long "
+             "name or token", c->ntokens + 1);
+    return -1;
+}
+
+/* host:port where port may be 0 (any free port: tests and the demo use it). */
+static int listen_ok(const char *l)
+{
+    const char *colon = strrchr(l, ':');
+    char *end;
+    long p;
+    if (!colon || colon == l) return 0;
+    p = strtol(colon + 1, &end, 10);
+    return end != colon + 1 && !*end && p >= 0 && p <= 65535;
+}
+
+int config_finish(config *c, char *err, size_t errsz)
+{
+    c->nsentinels = c->nmasters = c->ntokens = 0;
+    if (each_item(c->sentinel_hosts, add_sentinel, c, err, errsz) < 0) return -1;
+    if (c->nsentinels == 0) {
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS) is required");
+        return -1;
+    }
+    if (each_item(c->master_names, add_master, c, err, errsz) < 0) return -1;
+    if (each_item(c->api_tokens, add_token, c, err, errsz) < 0) return -1;
+    if (c->ntokens == 0) {
+        snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS) is required: the API is never "
+                 "open without a token");
+        return -1;
+    }
+    if (!listen_ok(c->listen)) {
+        snprintf(err, errsz, "[http] listen (HAPANEL_LISTEN): '%s' is not host:port", c->listen);
+        return -1;
+    }
+    if (!c->data_dir[0]) {
+        snprintf(err, errsz, "[storage] data_dir (HAPANEL_DATA_DIR) is empty");
+        return -1;
+    }
+    if (log_level_parse(c->log_level) < 0) {
+        snprintf(err, errsz, "[log] level (HAPANEL_LOG_LEVEL): '%s' is not error, warn, info or debug",
+                 c->log_level);
+        return -1;
+    }
+    if (c->timeout_ms > c->poll_interval_ms * 10) {
+        snprintf(err, errsz, "[monitor] timeout_ms (HAPANEL_TIMEOUT_MS): %d is more than ten poll "
+                 "intervals", c->timeout_ms);
+        return -1;
+    }
+    return 0;
+}
+
+void config_write_sample(FILE *f)
+{
+    size_t i;
+    const char *sec = "";
+    fprintf(f, "; hapanel configuration. Every key can also be set by the environment variable\n"
+               "; named beside it, which wins over this file.\n");
+    for (i = 0; i < NKEYS; i++) {
+        if (strcmp(sec, keys[i].section)) {
+            sec = keys[i].section;
+            fprintf(f, "\n[%s]\n", sec);
+        }
+        fprintf(f, "; %s\n; env %s, default \"%s\"\n%s%s = %s\n", keys[i].help, keys[i].env,
+                keys[i].def, keys[i].def[0] || keys[i].kind == K_INT ? "" : ";", keys[i].key,
+                keys[i].def);
+    }
+}
+
+void config_each_key(void (*fn)(void *ctx, const char *section, const char *key, const char *env),
+                     void *ctx)
+{
+    size_t i;
+    for (i = 0; i < NKEYS; i++) fn(ctx, keys[i].section, keys[i].key, keys[i].env);
+}

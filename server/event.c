@@ -1,0 +1,140 @@
+/* event.c — the event queue and its single database writer thread (see
+ * event.h). Producers append to a growable array under a mutex; the writer
+ * swaps the array out and stores it in one transaction, so a burst of events
+ * (three Sentinels reporting a failover) costs one fsync, not dozens. If the
+ * database refuses a batch, the writer keeps it and retries rather than drop
+ * events. */
+#define _POSIX_C_SOURCE 200809L
+#include "event.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../db/db.h"
+#include "log.h"
+
+struct evq {
+    db *d;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    hp_event *items;
+    int n, cap;
+    uint64_t pushed, stored; /* counters for evq_flush */
+    int stop;
+};
+
+void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
+                  const char *source, const char *node, const char *message)
+{
+    memset(e, 0, sizeof(*e));
+    e->ts = hp_now_ms();
+    hp_strlcpy(e->cluster, cluster ? cluster : "", sizeof(e->cluster));
+    hp_strlcpy(e->type, type ? type : "", sizeof(e->type));
+    hp_strlcpy(e->severity, severity ? severity : "info", sizeof(e->severity));
+    hp_strlcpy(e->source, source ? source : "", sizeof(e->source));
+    hp_strlcpy(e->node, node ? node : "", sizeof(e->node));
+    hp_strlcpy(e->message, message ? message : "", sizeof(e->message));
+    hp_strlcpy(e->details, "{}", sizeof(e->details));
+}
+
+static void *writer_main(void *arg)
+{
+    evq *q = arg;
+    hp_event *batch = NULL;
+    int n = 0, failures = 0;
+
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (!q->n && !q->stop) pthread_cond_wait(&q->wake, &q->lock);
+        if (!q->n && q->stop) break;
+        batch = q->items;
+        n = q->n;
+        q->items = NULL;
+        q->n = q->cap = 0;
+        pthread_mutex_unlock(&q->lock);
+
+        while (db_insert_events(q->d, batch, n) < 0) {
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            if (failures++ % 50 == 0) log_error("events: storing %d events failed; retrying", n);
+            nanosleep(&ts, NULL);
+            if (failures > 300) { /* a minute: the disk is gone, keep the process alive */
+                log_error("events: dropped %d events after repeated failures", n);
+                break;
+            }
+        }
+        failures = 0;
+        free(batch);
+        batch = NULL;
+
+        pthread_mutex_lock(&q->lock);
+        q->stored += (uint64_t)n;
+        pthread_cond_broadcast(&q->done);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+evq *evq_new(db *d)
+{
+    evq *q = calloc(1, sizeof(*q));
+    if (!q) return NULL;
+    q->d = d;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->wake, NULL);
+    pthread_cond_init(&q->done, NULL);
+    if (pthread_create(&q->thread, NULL, writer_main, q) != 0) {
+        pthread_mutex_destroy(&q->lock);
+        pthread_cond_destroy(&q->wake);
+        pthread_cond_destroy(&q->done);
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void evq_push(evq *q, const hp_event *e)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->n == q->cap) {
+        int cap = q->cap ? q->cap * 2 : 64;
+        hp_event *ni = realloc(q->items, sizeof(*ni) * (size_t)cap);
+        if (!ni) {
+            pthread_mutex_unlock(&q->lock);
+            log_error("events: out of memory, event %s lost", e->type);
+            return;
+        }
+        q->items = ni;
+        q->cap = cap;
+    }
+    q->items[q->n++] = *e;
+    q->pushed++;
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void evq_flush(evq *q)
+{
+    uint64_t target;
+    pthread_mutex_lock(&q->lock);
+    target = q->pushed;
+    while (q->stored < target) pthread_cond_wait(&q->done, &q->lock);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void evq_free(evq *q)
+{
+    if (!q) return;
+    pthread_mutex_lock(&q->lock);
+    q->stop = 1;
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+    pthread_join(q->thread, NULL);
+    free(q->items);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->wake);
+    pthread_cond_destroy(&q->done);
+    free(q);
+}

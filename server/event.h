@@ -1,0 +1,39 @@
+/* event.h — one row of the history: a Sentinel event, a panel event or (later) a
+ * job's event, and the queue that carries events from any thread to the single
+ * database writer. The queue never blocks its producers on SQLite: the writer
+ * thread takes everything queued and stores it in one transaction. */
+#ifndef HP_EVENT_H
+#define HP_EVENT_H
+
+#include <stdint.h>
+#include "common.h"
+
+typedef struct hp_event {
+    int64_t id; /* assigned by the database */
+    int64_t ts; /* ms since the epoch */
+    char cluster[HP_NAME_MAX];
+    char type[48];     /* "+sdown", "+switch-master", "node-down", ... */
+    char severity[12]; /* info, warning, critical */
+    char source[HP_ADDR_MAX + 16]; /* "sentinel 127.0.0.1:26379" or "panel" */
+    char node[HP_ADDR_MAX];
+    char message[512];
+    char details[512]; /* JSON object text, "{}" when there is nothing */
+} hp_event;
+
+/* Fills e from the given fields (NULLs become ""), timestamps it now. */
+void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
+                  const char *source, const char *node, const char *message);
+
+typedef struct evq evq;
+struct db;
+
+/* Starts the writer thread on d (not owned). Returns NULL on failure. */
+evq *evq_new(struct db *d);
+/* Queues a copy of e. Thread-safe; never blocks on I/O. */
+void evq_push(evq *q, const hp_event *e);
+/* Waits until everything pushed before the call is stored (tests, shutdown). */
+void evq_flush(evq *q);
+/* Stores what is queued, stops the thread and frees q. NULL is a no-op. */
+void evq_free(evq *q);
+
+#endif

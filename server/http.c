@@ -1,0 +1,193 @@
+/* http.c — civetweb glue (see http.h): one catch-all request handler that does
+ * routing, the body-size limit and authentication in that order, then calls the
+ * route's handler. Civetweb runs it on many worker threads; nothing here keeps
+ * state between requests. */
+#define _POSIX_C_SOURCE 200809L
+#include "http.h"
+
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "route.h"
+
+#define HTTP_MAX_BODY (64 * 1024) /* requests carry small JSON objects */
+
+extern const route api_routes[];
+extern const size_t api_nroutes;
+
+struct http_server {
+    struct mg_context *ctx;
+    app *a;
+    int port;
+};
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : "Error";
+    }
+}
+
+/* Sends status line, headers and body. extra: more header lines, each ending
+ * in \r\n, or NULL. */
+static int send_full(struct mg_connection *conn, int status, const char *ctype, const char *extra,
+                     const char *body, size_t len)
+{
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+              "X-Frame-Options: DENY\r\n%s\r\n",
+              status, reason(status), ctype, len, extra ? extra : "");
+    if (len) mg_write(conn, body, len);
+    return status;
+}
+
+int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len)
+{
+    const char *extra = NULL;
+    if (!strncmp(ctype, "text/html", 9))
+        extra = "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'\r\n";
+    return send_full(r->conn, status, ctype, extra, body, len);
+}
+
+int http_json(hreq *r, int status, const cJSON *root)
+{
+    char *s = cJSON_PrintUnformatted(root);
+    if (!s) return http_error(r, 500, "internal", "out of memory");
+    send_full(r->conn, status, "application/json", NULL, s, strlen(s));
+    cJSON_free(s);
+    return status;
+}
+
+/* The error body, with extra headers; message is data, never markup. */
+static int send_error(struct mg_connection *conn, int status, const char *extra, const char *code,
+                      const char *msg)
+{
+    cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+    char *s;
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", msg);
+    s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!s) return send_full(conn, 500, "text/plain", NULL, "out of memory", 13);
+    send_full(conn, status, "application/json", extra, s, strlen(s));
+    cJSON_free(s);
+    return status;
+}
+
+int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return send_error(r->conn, status, NULL, code, msg);
+}
+
+int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)
+{
+    const char *qs = r->ri->query_string;
+    int n;
+    if (!qs) return 0;
+    n = mg_get_var(qs, strlen(qs), name, buf, bufsz);
+    if (n == -1) return 0;
+    if (n < 0) return -1;
+    return 1;
+}
+
+static int dispatch(struct mg_connection *conn, void *cbdata)
+{
+    http_server *s = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const route *rt = NULL;
+    hreq r;
+    char allow[64], extra[96];
+    int m;
+
+    memset(&r, 0, sizeof(r));
+    r.conn = conn;
+    r.ri = ri;
+    r.app = s->a;
+    m = route_match(api_routes, api_nroutes, ri->request_method, ri->local_uri, &rt, r.params,
+                    &r.nparams, allow, sizeof(allow));
+    if (m == ROUTE_NOT_FOUND)
+        return send_error(conn, 404, NULL, "not_found", "no such path");
+    if (m == ROUTE_BAD_METHOD) {
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+        return send_error(conn, 405, extra, "method_not_allowed", "method not allowed here");
+    }
+    if (ri->content_length > HTTP_MAX_BODY)
+        return send_error(conn, 413, "Connection: close\r\n", "payload_too_large",
+                          "request body larger than 64 KiB");
+    if (rt->role > ROLE_NONE) {
+        r.role = auth_role(s->a->cfg, mg_get_header(conn, "Authorization"), r.actor,
+                           sizeof(r.actor));
+        if (r.role == ROLE_NONE)
+            return send_error(conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
+                              "missing or unknown bearer token");
+        if (r.role < rt->role)
+            return send_error(conn, 403, NULL, "forbidden", "this action needs the operator role");
+    }
+    return rt->fn(&r);
+}
+
+http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz)
+{
+    char nthreads[16];
+    const char *opts[] = {"listening_ports", listen, "num_threads", nthreads,
+                          "request_timeout_ms", "10000", "enable_keep_alive", "yes",
+                          "keep_alive_timeout_ms", "5000", NULL};
+    struct mg_callbacks cb;
+    struct mg_server_port ports[4];
+    http_server *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    snprintf(nthreads, sizeof(nthreads), "%d", threads);
+    memset(&cb, 0, sizeof(cb));
+    s->a = a;
+    s->ctx = mg_start(&cb, s, opts);
+    if (!s->ctx) {
+        snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this host)", listen);
+        free(s);
+        return NULL;
+    }
+    mg_set_request_handler(s->ctx, "/", dispatch, s);
+    if (mg_get_server_ports(s->ctx, 4, ports) > 0) s->port = ports[0].port;
+    return s;
+}
+
+int http_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s) return;
+    mg_stop(s->ctx);
+    free(s);
+}

@@ -1,0 +1,62 @@
+/* http.h — the HTTP layer: one civetweb catch-all handler that authenticates,
+ * matches the request against the const route table (api.c) and calls the
+ * route's handler with an hreq. Handlers never talk to Redis: they read the
+ * topology snapshot, the database, or (later) enqueue a job. Every handler has
+ * the same signature and returns the status it sent. */
+#ifndef HP_HTTP_H
+#define HP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mg_connection;
+struct mg_request_info;
+struct cJSON;
+struct db;
+struct config;
+struct monitor;
+
+enum { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2 };
+
+/* What handlers share; owned by main, lives as long as the server. */
+typedef struct app {
+    const struct config *cfg;
+    struct db *db;
+    struct monitor *mon;
+    int64_t started_ms;
+} app;
+
+#define HREQ_MAX_PARAMS 3
+
+typedef struct hreq {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    app *app;
+    int role;            /* the caller's role (ROLE_NONE on open routes) */
+    char actor[64];      /* the token's name, for audit; never the token */
+    char params[HREQ_MAX_PARAMS][256]; /* {name} segments of the path, decoded */
+    int nparams;
+} hreq;
+
+typedef int http_handler(hreq *r);
+
+/* Sends a complete response; returns status. */
+int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len);
+/* Renders root (not freed) and sends it as application/json. */
+int http_json(hreq *r, int status, const struct cJSON *root);
+/* Sends {"error":{"code":code,"message":...}} with status. */
+int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Copies query parameter name (URL-decoded) into buf. Returns 1 when present,
+ * 0 when absent, -1 when too long. */
+int http_query(const hreq *r, const char *name, char *buf, size_t bufsz);
+
+typedef struct http_server http_server;
+/* Starts civetweb on listen ("host:port") with the given worker threads.
+ * Returns NULL and writes the reason into err on failure. */
+http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz);
+/* The port actually bound (useful when listen asked for port 0). */
+int http_port(const http_server *s);
+void http_stop(http_server *s);
+
+#endif

@@ -1,0 +1,27 @@
+/* monitor.h — the thread that watches every cluster. From the configured
+ * Sentinel addresses it discovers the monitored masters (all, or the named
+ * ones), their replicas and the other Sentinels; polls INFO on every node and
+ * the SENTINEL views on every Sentinel each poll interval; keeps one pub/sub
+ * connection per Sentinel for its events; publishes a topology snapshot per
+ * change and turns differences and Sentinel events into history events.
+ * Everything runs on one libevent loop; no call here blocks. */
+#ifndef HP_MONITOR_H
+#define HP_MONITOR_H
+
+#include "config.h"
+#include "event.h"
+#include "sbuf.h"
+
+typedef struct monitor monitor;
+
+/* cfg and q must outlive the monitor. Returns NULL on failure. */
+monitor *monitor_new(const config *cfg, evq *q);
+/* Starts the loop thread. Returns 0 or -1. */
+int monitor_start(monitor *m);
+/* Stops the thread if running and frees everything. NULL is a no-op. */
+void monitor_free(monitor *m);
+/* Appends Prometheus text for the monitor's counters and the current
+ * snapshot. Safe from any thread; m may be NULL (snapshot only). */
+void monitor_metrics(monitor *m, sbuf *b);
+
+#endif

@@ -1,0 +1,112 @@
+#define _POSIX_C_SOURCE 200809L
+/* test_config.c — defaults, file, environment precedence, validation messages,
+ * and the sample file in the repository naming every key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "http.h"
+
+static const char *fake_env[][2] = {
+    {"REDIS_SENTINEL_HOSTS", "10.1.1.1:26379, 10.1.1.2:26380 ,[::1]:26381"},
+    {"HAPANEL_POLL_INTERVAL_MS", "250"},
+    {NULL, NULL},
+};
+static const char *(*active_env)[2] = fake_env;
+
+static const char *getenv_fake(const char *name)
+{
+    int i;
+    for (i = 0; active_env[i][0]; i++)
+        if (!strcmp(active_env[i][0], name)) return active_env[i][1];
+    return NULL;
+}
+
+static const char *bad_env[][2] = {{"HAPANEL_TIMEOUT_MS", "fast"}, {NULL, NULL}};
+
+static char sample[65536];
+
+static void key_in_sample(void *ctx, const char *section, const char *key, const char *env)
+{
+    char want[128];
+    (void)ctx;
+    snprintf(want, sizeof(want), "[%s]", section);
+    CHECK(strstr(sample, want) != NULL);
+    snprintf(want, sizeof(want), "%s = ", key);
+    CHECK(strstr(sample, want) != NULL);
+    CHECK(strstr(sample, env) != NULL);
+}
+
+int main(void)
+{
+    config c;
+    char err[512], path[] = "/tmp/hapanel-test-config-XXXXXX";
+    FILE *f;
+    int fd;
+    size_t n;
+
+    config_defaults(&c);
+    CHECK(c.poll_interval_ms == 1000);
+    CHECK_STR(c.listen, "127.0.0.1:8080");
+
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("[sentinel]\nhosts = 192.0.2.1:26379\nmasters = a, b\n[monitor]\npoll_interval_ms = 500\n"
+          "[auth]\ntokens = viewer:abc,operator:ops:def\n", f);
+    fclose(f);
+    CHECK(config_load_file(&c, path, err, sizeof(err)) == 0);
+    CHECK(c.poll_interval_ms == 500);
+    CHECK(config_load_env(&c, getenv_fake, err, sizeof(err)) == 0);
+    CHECK(config_finish(&c, err, sizeof(err)) == 0);
+    CHECK(c.poll_interval_ms == 250); /* the environment wins */
+    CHECK(c.nsentinels == 3);
+    CHECK_STR(c.sentinels[1], "10.1.1.2:26380");
+    CHECK_STR(c.sentinels[2], "[::1]:26381");
+    CHECK(c.nmasters == 2);
+    CHECK_STR(c.masters[1], "b");
+    CHECK(c.ntokens == 2);
+    CHECK(c.tokens[1].role == ROLE_OPERATOR);
+    CHECK_STR(c.tokens[1].name, "ops");
+
+    /* Bad values: a message naming the key; secrets are not echoed. */
+    active_env = bad_env;
+    CHECK(config_load_env(&c, getenv_fake, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "HAPANEL_TIMEOUT_MS") != NULL);
+    hp_strlcpy(c.api_tokens, "admin:supersecret", sizeof(c.api_tokens));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "HAPANEL_API_TOKENS") != NULL);
+    CHECK(strstr(err, "supersecret") == NULL);
+    hp_strlcpy(c.api_tokens, "viewer:x", sizeof(c.api_tokens));
+    hp_strlcpy(c.sentinel_hosts, "nohost", sizeof(c.sentinel_hosts));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "REDIS_SENTINEL_HOSTS") != NULL);
+    hp_strlcpy(c.sentinel_hosts, "", sizeof(c.sentinel_hosts));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0);
+    hp_strlcpy(c.sentinel_hosts, "h:1", sizeof(c.sentinel_hosts));
+    hp_strlcpy(c.listen, "127.0.0.1:99999", sizeof(c.listen));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "HAPANEL_LISTEN") != NULL);
+
+    f = fopen(path, "w");
+    fputs("[sentinel]\nhostz = x\n", f);
+    fclose(f);
+    CHECK(config_load_file(&c, path, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "hostz") != NULL);
+    CHECK(config_load_file(&c, "/nonexistent/hapanel.ini", err, sizeof(err)) < 0);
+    unlink(path);
+
+    /* The sample in the repository documents every key. */
+    f = fopen(HP_SOURCE_DIR "/hapanel.sample.ini", "r");
+    CHECK(f != NULL);
+    if (f) {
+        n = fread(sample, 1, sizeof(sample) - 1, f);
+        sample[n] = '\0';
+        fclose(f);
+        config_each_key(key_in_sample, NULL);
+    }
+    return check_done();
+}
