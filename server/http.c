@@ -6,6 +6,10 @@
 #include "http.h"
 
 #include <civetweb.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,4 +194,44 @@ void http_stop(http_server *s)
     if (!s) return;
     mg_stop(s->ctx);
     free(s);
+}
+
+int http_probe(const char *listen, int timeout_ms)
+{
+    char host[128], port[16], buf[64];
+    const char *colon = strrchr(listen, ':');
+    struct addrinfo hints, *ai = NULL;
+    struct pollfd pfd;
+    size_t hl;
+    int fd = -1, rc = -1;
+    ssize_t n;
+    static const char req[] = "GET /api/v1/health HTTP/1.0\r\n\r\n";
+
+    if (!colon) return -1;
+    hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl >= 2) { /* [v6]:port */
+        listen++;
+        hl -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
+    if (!strcmp(host, "0.0.0.0") || !host[0]) snprintf(host, sizeof(host), "127.0.0.1");
+    if (!strcmp(host, "::")) snprintf(host, sizeof(host), "::1");
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
+    fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) goto out;
+    if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) goto out;
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, timeout_ms) != 1) goto out;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n < 12) goto out;
+    buf[n] = '\0';
+    rc = strncmp(buf + 8, " 200", 4) == 0 ? 0 : -1;
+out:
+    if (fd >= 0) close(fd);
+    freeaddrinfo(ai);
+    return rc;
 }

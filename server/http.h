@@ -59,4 +59,9 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
 int http_port(const http_server *s);
 void http_stop(http_server *s);
 
+/* GETs /api/v1/health from a server listening on listen ("host:port"; a
+ * wildcard host means loopback), for container health checks. Returns 0 when
+ * it answers 200 within timeout_ms, else -1. */
+int http_probe(const char *listen, int timeout_ms);
+
 #endif

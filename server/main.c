@@ -25,13 +25,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hapanel [--config FILE] [--demo]\n"
-            "       hapanel --help | --version | --sample-config | --routes\n\n"
+            "       hapanel --help | --version | --sample-config | --routes | --healthcheck\n\n"
             "A control panel for Redis Sentinel: dashboard, REST API and history.\n\n"
             "  --config FILE     read settings from an INI file (environment variables win)\n"
             "  --demo            start a local 1 master + 2 replicas + 3 Sentinels topology on\n"
             "                    free loopback ports and watch it (needs redis-server)\n"
             "  --sample-config   print a configuration file documenting every key\n"
             "  --routes          print the HTTP route table\n"
+            "  --healthcheck     exit 0 if the hapanel at HAPANEL_LISTEN answers its health check\n"
             "  --version         print the version\n\n"
             "Required: REDIS_SENTINEL_HOSTS (or [sentinel] hosts) and HAPANEL_API_TOKENS\n"
             "(or [auth] tokens), unless --demo.\n");
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
     static config cfg;
     const char *cfg_path = NULL;
     char err[512];
-    int i, want_demo = 0, rc = 1, sig;
+    int i, want_demo = 0, want_probe = 0, rc = 1, sig;
     sigset_t sigs;
     demo *dm = NULL;
     db *d = NULL;
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--routes")) {
             print_routes();
             return 0;
+        } else if (!strcmp(argv[i], "--healthcheck")) {
+            want_probe = 1;
         } else if (!strcmp(argv[i], "--demo")) {
             want_demo = 1;
         } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hapanel: config: %s\n", err);
         return 2;
     }
+    if (want_probe) return http_probe(cfg.listen, 3000) == 0 ? 0 : 1;
     /* Block the stop signals before any thread exists; all threads inherit it. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -137,6 +141,12 @@ int main(int argc, char **argv)
     a.mon = mon;
     a.started_ms = hp_now_ms();
     srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
+    if (!srv && dm && !getenv("HAPANEL_LISTEN")) {
+        /* The demo must start: if the default port is taken, take any. */
+        log_warn("http: %s; the demo takes a free port instead", err);
+        snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
+        srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
+    }
     if (!srv) {
         log_error("http: %s", err);
         goto out;

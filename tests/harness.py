@@ -1,0 +1,1150 @@
+#!/usr/bin/env python3
+"""harness.py — the integration-test harness of hapanel: starts real
+redis-server / redis-sentinel processes on free loopback ports in a temp dir,
+starts the hapanel binary against them, and talks to both (a tiny RESP client
+for Redis, urllib for the REST API). It is not a test itself; the it_*.py
+scripts import it. Python 3 standard library only.
+
+Each integration test is a plain program run as `python3 tests/it_xxx.py`
+(exit 0 = pass). `run_test(fn)` gives a test a temp dir, a global time limit,
+cleanup of every process it started (also on failure or SIGTERM), and prints
+the hapanel log tail when the test fails.
+
+`python3 tests/harness.py selftest` checks the harness against real Redis.
+
+Environment:
+  HAPANEL_BIN        the binary (default /work/main/build/hapanel, i.e.
+                     ../build/hapanel relative to this file)
+  HAPANEL_IT_KEEP=1  keep the temp dir of a failed test (default: remove)
+  HAPANEL_IT_LIMIT   global time limit of one test in seconds (default 120)
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_BIN = os.path.normpath(os.path.join(HERE, "..", "build", "hapanel"))
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
+
+VIEWER_TOKEN = "viewtok"
+OPERATOR_TOKEN = "optok"
+
+
+def log(*args):
+    """Progress output of a test, timestamped, on stderr (ctest shows it)."""
+    t = time.strftime("%H:%M:%S") + ".%03d" % (int(time.time() * 1000) % 1000)
+    print("[%s]" % t, *args, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# ports and processes
+# --------------------------------------------------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def addr_of(port):
+    return "127.0.0.1:%d" % port
+
+
+def split_addr(addr):
+    host, _, port = addr.rpartition(":")
+    return host, int(port)
+
+
+_libc = None
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL when this (test) process dies, so a
+    test killed by ctest's timeout leaves no redis-server behind."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+    # own process group: a SIGINT on the terminal goes to the test only
+    os.setpgrp()
+
+
+def spawn(argv, logpath, env=None):
+    """Starts argv with stdout+stderr appended to logpath."""
+    f = open(logpath, "ab")
+    try:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                                env=env, preexec_fn=_die_with_parent, close_fds=True)
+    finally:
+        f.close()
+
+
+def tail(path, n=60):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return "(cannot read %s: %s)" % (path, e)
+    return "\n".join(lines[-n:])
+
+
+def wait_for(fn, timeout, interval=0.1, msg=None):
+    """Calls fn() until it returns a truthy value, which is returned. An
+    exception raised by fn counts as "not yet" (the last one is reported).
+    After timeout seconds raises AssertionError naming msg (a string, or a
+    callable giving one, evaluated at the time of failure)."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    last_val = None
+    while True:
+        try:
+            last_val = fn()
+            if last_val:
+                return last_val
+            last_exc = None
+        except AssertionError as e:
+            last_exc = e
+        except (OSError, RedisError, ValueError, KeyError, TypeError, IndexError) as e:
+            last_exc = e
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    what = msg() if callable(msg) else (msg or getattr(fn, "__name__", "condition"))
+    extra = ""
+    if last_exc is not None:
+        extra = " (last error: %s: %s)" % (type(last_exc).__name__, last_exc)
+    elif last_val is not None and last_val is not False:
+        extra = " (last value: %r)" % (last_val,)
+    raise AssertionError("timed out after %.1f s waiting for: %s%s" % (timeout, what, extra))
+
+
+# --------------------------------------------------------------------------
+# RESP client
+# --------------------------------------------------------------------------
+
+class RedisError(Exception):
+    """An error reply (-ERR ...) from Redis."""
+
+
+def _num(v):
+    if re.fullmatch(r"-?\d+", v):
+        return int(v)
+    if re.fullmatch(r"-?\d+\.\d+", v):
+        return float(v)
+    return v
+
+
+def parse_info(text):
+    """INFO text -> dict; integer/decimal values become int/float."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or ":" not in line:
+            continue
+        k, _, v = line.partition(":")
+        out[k] = _num(v)
+    return out
+
+
+def parse_kv(flat):
+    """A flat [k1, v1, k2, v2, ...] reply (SENTINEL MASTER ...) -> dict."""
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat) - 1, 2)}
+
+
+class Redis:
+    """A minimal blocking RESP2 client: enough for tests."""
+
+    def __init__(self, host="127.0.0.1", port=6379, password=None, timeout=2):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.f = self.sock.makefile("rb")
+        if password:
+            self.cmd("AUTH", password)
+
+    @classmethod
+    def at(cls, addr, password=None, timeout=2):
+        h, p = split_addr(addr)
+        return cls(h, p, password=password, timeout=timeout)
+
+    def close(self):
+        try:
+            self.f.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @staticmethod
+    def _encode(args):
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, bytes):
+                b = a
+            else:
+                b = str(a).encode("utf-8")
+            parts.append(b"$%d\r\n%s\r\n" % (len(b), b))
+        return b"".join(parts)
+
+    def _readline(self):
+        line = self.f.readline()
+        if not line:
+            raise ConnectionError("connection closed by %s:%d" % (self.host, self.port))
+        if not line.endswith(b"\r\n"):
+            raise ConnectionError("short line from %s:%d" % (self.host, self.port))
+        return line[:-2]
+
+    def _read(self):
+        line = self._readline()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode("utf-8", "replace")
+        if t == b"-":
+            return RedisError(rest.decode("utf-8", "replace"))
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)
+            if len(data) != n + 2:
+                raise ConnectionError("short bulk from %s:%d" % (self.host, self.port))
+            return data[:-2].decode("utf-8", "replace")
+        if t == b"*":
+            n = int(rest)
+            if n < 0:
+                return None
+            return [self._read() for _ in range(n)]
+        raise ConnectionError("bad RESP type byte %r from %s:%d" % (t, self.host, self.port))
+
+    def cmd(self, *args):
+        """Sends one command and returns its decoded reply; an error reply
+        raises RedisError (errors nested in arrays are returned as values)."""
+        self.sock.sendall(self._encode(args))
+        r = self._read()
+        if isinstance(r, RedisError):
+            raise r
+        return r
+
+    def pipeline(self, cmds):
+        """Sends several commands at once; returns their replies (errors as
+        RedisError values)."""
+        self.sock.sendall(b"".join(self._encode(c) for c in cmds))
+        return [self._read() for _ in cmds]
+
+    def info(self, section=None):
+        text = self.cmd("INFO", section) if section else self.cmd("INFO")
+        return parse_info(text)
+
+
+def redis_info(addr, password=None, section=None, timeout=2):
+    with Redis.at(addr, password=password, timeout=timeout) as r:
+        return r.info(section)
+
+
+# --------------------------------------------------------------------------
+# Topology: 1 master + N replicas + M Sentinels
+# --------------------------------------------------------------------------
+
+class Proc:
+    def __init__(self, kind, name, port, conf, logpath):
+        self.kind, self.name, self.port, self.conf, self.logpath = kind, name, port, conf, logpath
+        self.popen = None
+        self.stopped = False
+
+    @property
+    def addr(self):
+        return addr_of(self.port)
+
+    def alive(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            try:
+                os.kill(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+class Topology:
+    """1 master + `replicas` replicas per master name (only the first name gets
+    a data set; further names in `masters` are monitored on their own master
+    with the same number of replicas) and `sentinels` Sentinels, all on free
+    127.0.0.1 ports under tmpdir. Use as a context manager, or call close()
+    in a finally block."""
+
+    START_TIMEOUT = 20.0
+
+    def __init__(self, tmpdir, masters=("mymaster",), replicas=2, sentinels=3,
+                 down_after_ms=1000, failover_timeout_ms=3000, password=None, extra_conf="",
+                 quorum=2):
+        self.tmpdir = tmpdir
+        self.masters = tuple(masters)
+        self.nreplicas = replicas
+        self.nsentinels = sentinels
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
+        self.password = password
+        self.extra_conf = extra_conf
+        self.quorum = quorum
+        self.nodes = []        # Proc, all redis-server processes
+        self.sentinels = []    # Proc
+        self.groups = {}       # master name -> [master Proc, replica Procs...] at start
+        self._seq = 0
+        os.makedirs(tmpdir, exist_ok=True)
+
+    # --- properties ----------------------------------------------------
+    @property
+    def master_name(self):
+        return self.masters[0]
+
+    @property
+    def node_addrs(self):
+        return [p.addr for p in self.nodes]
+
+    @property
+    def sentinel_addrs(self):
+        return [p.addr for p in self.sentinels]
+
+    def initial_master(self, name=None):
+        return self.groups[name or self.master_name][0].addr
+
+    def initial_replicas(self, name=None):
+        return [p.addr for p in self.groups[name or self.master_name][1:]]
+
+    def proc(self, addr):
+        for p in self.nodes + self.sentinels:
+            if p.addr == addr:
+                return p
+        raise KeyError("no process at %s in this topology" % addr)
+
+    # --- process start ---------------------------------------------------
+    def _node_conf(self, port, d, logpath, replicaof=None):
+        lines = [
+            "port %d" % port,
+            "bind 127.0.0.1",
+            "dir %s" % d,
+            'save ""',
+            "appendonly no",
+            "enable-debug-command local",
+            "repl-diskless-sync no",
+            "logfile %s" % logpath,
+            "daemonize no",
+            "dbfilename dump.rdb",
+        ]
+        if replicaof:
+            h, p = split_addr(replicaof)
+            lines.append("replicaof %s %d" % (h, p))
+        if self.password:
+            lines.append("requirepass %s" % self.password)
+            lines.append("masterauth %s" % self.password)
+        if self.extra_conf:
+            lines.append(self.extra_conf)
+        return "\n".join(lines) + "\n"
+
+    def _sentinel_conf(self, port, d, logpath, monitored):
+        lines = [
+            "port %d" % port,
+            "bind 127.0.0.1",
+            "protected-mode no",
+            "dir %s" % d,
+            "logfile %s" % logpath,
+            "daemonize no",
+        ]
+        if self.password:
+            lines.append("requirepass %s" % self.password)
+            lines.append("sentinel sentinel-pass %s" % self.password)
+        for name, maddr in monitored:
+            h, p = split_addr(maddr)
+            lines.append("sentinel monitor %s %s %d %d" % (name, h, p, self.quorum))
+            lines.append("sentinel down-after-milliseconds %s %d" % (name, self.down_after_ms))
+            lines.append("sentinel failover-timeout %s %d" % (name, self.failover_timeout_ms))
+            lines.append("sentinel parallel-syncs %s 1" % name)
+            if self.password:
+                lines.append("sentinel auth-pass %s %s" % (name, self.password))
+        return "\n".join(lines) + "\n"
+
+    def _start_proc(self, kind, conf_fn, binary):
+        """Starts one server on a free port; retries with another port when
+        the chosen one was taken meanwhile. Waits until it answers PING."""
+        last = None
+        for attempt in range(4):
+            self._seq += 1
+            port = free_port()
+            name = "%s%d-%d" % (kind, self._seq, port)
+            d = os.path.join(self.tmpdir, name)
+            os.makedirs(d, exist_ok=True)
+            logpath = os.path.join(d, "%s.log" % kind)
+            conf = os.path.join(d, "%s.conf" % kind)
+            with open(conf, "w") as f:
+                f.write(conf_fn(port, d, logpath))
+            p = Proc(kind, name, port, conf, logpath)
+            p.popen = spawn([binary, conf], os.path.join(d, "stdout.log"))
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if not p.alive():
+                    break
+                try:
+                    with Redis("127.0.0.1", port, password=self.password, timeout=1) as r:
+                        if r.cmd("PING") == "PONG":
+                            return p
+                except (OSError, RedisError):
+                    pass
+                time.sleep(0.05)
+            last = "%s on port %d did not start:\n%s\n%s" % (
+                kind, port, tail(logpath, 15), tail(os.path.join(d, "stdout.log"), 15))
+            if p.alive():
+                p.popen.kill()
+                p.popen.wait()
+                raise RuntimeError(last)
+            p.popen.wait()
+            if "in use" not in last and "Address already" not in last and "bind" not in last.lower():
+                raise RuntimeError(last)
+        raise RuntimeError(last)
+
+    def start_node(self, replicaof=None):
+        p = self._start_proc("redis", lambda port, d, lp: self._node_conf(port, d, lp, replicaof),
+                             REDIS_SERVER)
+        self.nodes.append(p)
+        return p
+
+    def add_replica(self, master=None):
+        """Starts another replica of `master` (default: the current master of
+        the first name). Returns its address; does not wait for the sync."""
+        master = master or self.current_master()
+        return self.start_node(replicaof=master).addr
+
+    def start(self):
+        try:
+            monitored = []
+            for name in self.masters:
+                m = self.start_node()
+                group = [m] + [self.start_node(replicaof=m.addr) for _ in range(self.nreplicas)]
+                self.groups[name] = group
+                monitored.append((name, m.addr))
+            for _ in range(self.nsentinels):
+                p = self._start_proc("sentinel",
+                                     lambda port, d, lp: self._sentinel_conf(port, d, lp, monitored),
+                                     REDIS_SENTINEL)
+                self.sentinels.append(p)
+            self.wait_ready(self.START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _ready_problem(self):
+        """None when the topology is settled, else what is still missing."""
+        for name in self.masters:
+            m = self.groups[name][0]
+            info = redis_info(m.addr, self.password, "replication")
+            online = [k for k, v in info.items()
+                      if re.fullmatch(r"slave\d+", k) and "state=online" in str(v)]
+            if info.get("connected_slaves") != self.nreplicas or len(online) != self.nreplicas:
+                return "%s master %s: connected_slaves=%s online=%d" % (
+                    name, m.addr, info.get("connected_slaves"), len(online))
+            for r in self.groups[name][1:]:
+                ri = redis_info(r.addr, self.password, "replication")
+                if ri.get("master_link_status") != "up":
+                    return "replica %s link %s" % (r.addr, ri.get("master_link_status"))
+            for s in self.sentinels:
+                with self.client(s.addr) as c:
+                    mm = parse_kv(c.cmd("SENTINEL", "MASTER", name))
+                if int(mm.get("num-slaves", -1)) != self.nreplicas or \
+                        int(mm.get("num-other-sentinels", -1)) != self.nsentinels - 1:
+                    return "sentinel %s sees %s num-slaves=%s num-other-sentinels=%s" % (
+                        s.addr, name, mm.get("num-slaves"), mm.get("num-other-sentinels"))
+        return None
+
+    def wait_ready(self, timeout=20.0):
+        state = {"p": "not checked"}
+
+        def ok():
+            state["p"] = self._ready_problem()
+            return state["p"] is None
+        wait_for(ok, timeout, 0.2, msg=lambda: "topology ready: %s" % state["p"])
+
+    # --- control -----------------------------------------------------------
+    def client(self, addr, timeout=2):
+        """A new RESP connection to addr (node or Sentinel), authenticated."""
+        return Redis.at(addr, password=self.password, timeout=timeout)
+
+    def kill(self, addr):
+        p = self.proc(addr)
+        p.signal(signal.SIGKILL)
+        if p.popen:
+            p.popen.wait()
+
+    def stop(self, addr):
+        p = self.proc(addr)
+        p.signal(signal.SIGSTOP)
+        p.stopped = True
+
+    def cont(self, addr):
+        p = self.proc(addr)
+        p.signal(signal.SIGCONT)
+        p.stopped = False
+
+    def current_master(self, name=None, sentinel=None):
+        """The master address a Sentinel reports (the first that answers, or
+        the given one)."""
+        name = name or self.master_name
+        err = None
+        for s in ([sentinel] if sentinel else self.sentinel_addrs):
+            if not self.proc(s).alive() or self.proc(s).stopped:
+                continue
+            try:
+                with self.client(s, timeout=1) as c:
+                    r = c.cmd("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
+                if r:
+                    return "%s:%s" % (r[0], r[1])
+            except (OSError, RedisError) as e:
+                err = e
+        raise RuntimeError("no Sentinel reports a master for %s (%s)" % (name, err))
+
+    def sentinel_masters(self, name=None):
+        """{sentinel addr: master addr it reports} for every live Sentinel."""
+        name = name or self.master_name
+        out = {}
+        for s in self.sentinel_addrs:
+            try:
+                with self.client(s, timeout=1) as c:
+                    r = c.cmd("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
+                out[s] = "%s:%s" % (r[0], r[1]) if r else None
+            except (OSError, RedisError):
+                out[s] = None
+        return out
+
+    def close(self):
+        """SIGCONT then SIGKILL every process, and reap them. Idempotent."""
+        procs = self.nodes + self.sentinels
+        for p in procs:
+            p.signal(signal.SIGCONT)
+        for p in procs:
+            p.signal(signal.SIGKILL)
+        for p in procs:
+            if p.popen is not None:
+                try:
+                    p.popen.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+
+    def logs_tail(self, n=10):
+        out = []
+        for p in self.nodes + self.sentinels:
+            out.append("--- %s %s (%s) ---\n%s" % (p.kind, p.addr, p.logpath, tail(p.logpath, n)))
+        return "\n".join(out)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------------------
+# Hapanel
+# --------------------------------------------------------------------------
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **kw):
+        return None
+
+
+# no proxies from the environment, no redirects followed
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+class Response:
+    """What the server answered: status, body (parsed JSON when the
+    Content-Type says JSON and it parses, else text), headers, raw bytes."""
+
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        self.text = raw.decode("utf-8", "replace")
+        self.ctype = (headers.get("Content-Type") or "") if headers is not None else ""
+        self.body = self.text
+        if "json" in self.ctype.lower():
+            try:
+                self.body = json.loads(self.text)
+            except ValueError:
+                pass
+
+    def __iter__(self):  # status, body, headers = hp.get(...)
+        return iter((self.status, self.body, self.headers))
+
+    def __repr__(self):
+        return "<%d %s %s>" % (self.status, self.ctype, self.text[:300])
+
+
+class Hapanel:
+    """The hapanel binary running against a Topology."""
+
+    def __init__(self, topology, tmpdir, env_extra=None, extra_sentinel_hosts=(), port=None):
+        self.topo = topology
+        self.tmpdir = tmpdir
+        self.bin = os.environ.get("HAPANEL_BIN") or DEFAULT_BIN
+        self.data_dir = os.path.join(tmpdir, "data")
+        self.logpath = os.path.join(tmpdir, "hapanel.log")
+        self.env_extra = dict(env_extra or {})
+        self.extra_sentinel_hosts = list(extra_sentinel_hosts)
+        self.port = port
+        self.popen = None
+        self.starts = 0
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("HAPANEL_") and not k.startswith("REDIS_")}
+        env.update({
+            "REDIS_SENTINEL_HOSTS": ",".join(self.topo.sentinel_addrs + self.extra_sentinel_hosts),
+            "HAPANEL_LISTEN": "127.0.0.1:%d" % self.port,
+            "HAPANEL_DATA_DIR": self.data_dir,
+            "HAPANEL_API_TOKENS": "viewer:%s,operator:%s" % (VIEWER_TOKEN, OPERATOR_TOKEN),
+            "HAPANEL_POLL_INTERVAL_MS": "250",
+        })
+        if self.topo.password:
+            env["REDIS_PASSWORD"] = self.topo.password
+            env["REDIS_SENTINEL_PASSWORD"] = self.topo.password
+        env.update(self.env_extra)
+        return env
+
+    def running(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def start(self, timeout=10.0):
+        """Starts hapanel (on the same port as last time when restarted) and
+        waits until GET /api/v1/health answers 200."""
+        assert not self.running(), "hapanel is already running"
+        if not os.path.exists(self.bin):
+            raise AssertionError("hapanel binary %s does not exist (build it, or set HAPANEL_BIN)"
+                                 % self.bin)
+        os.makedirs(self.data_dir, exist_ok=True)
+        fixed_port = self.port is not None
+        for attempt in range(3):
+            if not fixed_port:
+                self.port = free_port()
+            self.starts += 1
+            with open(self.logpath, "ab") as f:
+                f.write(("==== hapanel start #%d on port %d ====\n" % (self.starts, self.port)).encode())
+            self._log_offset = os.path.getsize(self.logpath)
+            self.popen = spawn([self.bin], self.logpath, env=self.env())
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.running():
+                try:
+                    r = self.get("/api/v1/health", token=None, timeout=1)
+                    if r.status == 200:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            if self.running():
+                self.kill()
+                raise AssertionError("hapanel did not answer GET /api/v1/health with 200 within %.0f s"
+                                     % timeout)
+            rc = self.popen.wait()
+            text = self.log_since_start()
+            if not fixed_port and re.search(r"in use|EADDRINUSE|cannot bind|bind\b", text, re.I):
+                log("hapanel could not bind port %d, retrying on another port" % self.port)
+                continue
+            raise AssertionError("hapanel exited with status %s during start-up" % rc)
+        raise AssertionError("hapanel could not start on a free port (3 attempts)")
+
+    def log_text(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_since_start(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(getattr(self, "_log_offset", 0))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=60):
+        return tail(self.logpath, n)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM; asserts a clean exit (status 0) within timeout and no
+        sanitizer report in the log."""
+        assert self.popen is not None, "hapanel was never started"
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                rc = self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+                raise AssertionError("hapanel did not exit within %.0f s of SIGTERM" % timeout)
+        else:
+            rc = self.popen.returncode
+        self.check_log_clean()
+        assert rc == 0, "hapanel exited with status %s after SIGTERM (expected 0)" % rc
+        return rc
+
+    def check_log_clean(self):
+        text = self.log_text()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "ThreadSanitizer"):
+            if bad in text:
+                i = text.index(bad)
+                raise AssertionError("hapanel log contains %r:\n%s" % (bad, text[max(0, i - 500):i + 3000]))
+
+    def kill(self):
+        """SIGKILL (a crash, for restart tests)."""
+        if self.running():
+            self.popen.kill()
+        if self.popen is not None:
+            self.popen.wait()
+
+    # --- HTTP -------------------------------------------------------------
+    def request(self, method, path, body=None, token=VIEWER_TOKEN, headers=None, timeout=5):
+        """Any request. body: dict/list (sent as JSON), str or bytes (raw).
+        Returns a Response; 4xx/5xx are returned, not raised."""
+        hdrs = {}
+        data = None
+        if body is not None:
+            if isinstance(body, (dict, list)):
+                data = json.dumps(body).encode()
+                hdrs["Content-Type"] = "application/json"
+            elif isinstance(body, str):
+                data = body.encode("utf-8")
+            else:
+                data = bytes(body)
+        if token is not None:
+            hdrs["Authorization"] = "Bearer %s" % token
+        hdrs.update(headers or {})
+        req = urllib.request.Request(self.base + path, data=data, headers=hdrs, method=method)
+        try:
+            with _opener.open(req, timeout=timeout) as resp:
+                return Response(resp.status, resp.headers, resp.read())
+        except urllib.error.HTTPError as e:
+            try:
+                raw = e.read()
+            except Exception:
+                raw = b""
+            return Response(e.code, e.headers, raw)
+
+    def get(self, path, token=VIEWER_TOKEN, timeout=5, headers=None):
+        return self.request("GET", path, token=token, timeout=timeout, headers=headers)
+
+    def post(self, path, body=None, token=OPERATOR_TOKEN, timeout=5, headers=None):
+        return self.request("POST", path, body=body, token=token, timeout=timeout, headers=headers)
+
+    def raw(self, data, timeout=10):
+        """Sends raw bytes on a new connection and returns (status, headers
+        dict with lower-case names, body bytes) of the response, reading until
+        the server closes or Content-Length is satisfied. A reset while
+        sending is tolerated as long as a response can still be read."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        send_error = None
+        buf = b""
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    n = s.send(view[:65536])
+                    view = view[n:]
+            except OSError as e:
+                send_error = e
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                except OSError as e:
+                    if not buf:
+                        raise ConnectionError("no response (send: %s; recv: %s)" % (send_error, e))
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+                if self._complete(buf):
+                    break
+        finally:
+            s.close()
+        if not buf:
+            raise ConnectionError("no response at all (send error: %s)" % send_error)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for l in lines[1:]:
+            k, _, v = l.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        return status, hdrs, body
+
+    @staticmethod
+    def _complete(buf):
+        if b"\r\n\r\n" not in buf:
+            return False
+        head, _, body = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        return bool(m) and len(body) >= int(m.group(1))
+
+    # --- API conveniences ---------------------------------------------------
+    def json_ok(self, path, token=VIEWER_TOKEN):
+        r = self.get(path, token=token)
+        assert r.status == 200, "GET %s -> %d %s" % (path, r.status, r.text[:500])
+        assert isinstance(r.body, (dict, list)), "GET %s: not JSON (%s): %s" % (path, r.ctype, r.text[:300])
+        return r.body
+
+    def cluster(self, name="mymaster"):
+        return self.json_ok("/api/v1/clusters/%s" % urllib.parse.quote(name, safe=""))
+
+    def clusters(self):
+        return self.json_ok("/api/v1/clusters")
+
+    def events(self, **params):
+        """GET /api/v1/events with the given query parameters; returns the
+        whole body ({events, next_before})."""
+        q = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        return self.json_ok("/api/v1/events" + ("?" + q if q else ""))
+
+    @staticmethod
+    def node(snap, addr):
+        """The node dict with addr in a cluster body (master or replica)."""
+        for n in [snap.get("master") or {}] + list(snap.get("replicas") or []):
+            if n.get("addr") == addr:
+                return n
+        return None
+
+    def wait_for(self, fn, timeout, interval=0.1, msg=None):
+        return wait_for(fn, timeout, interval, msg)
+
+    def wait_nodes_up(self, addrs, name="mymaster", timeout=10):
+        """Waits until the cluster body lists exactly addrs (master first),
+        all up: the state a test starts from before it breaks something."""
+        seen = {}
+
+        def ok():
+            s = seen["s"] = self.cluster(name)
+            nodes = [s.get("master") or {}] + list(s.get("replicas") or [])
+            return ([n.get("addr") for n in nodes[:1]] == list(addrs[:1])
+                    and sorted(n.get("addr") for n in nodes) == sorted(addrs)
+                    and all(n.get("up") is True for n in nodes))
+
+        def msg():
+            s = seen.get("s") or {}
+            nodes = [s.get("master") or {}] + list(s.get("replicas") or [])
+            return "%s shows %s (master first) all up; it shows %s" % (
+                name, list(addrs), [(n.get("addr"), n.get("role"), n.get("up")) for n in nodes])
+        wait_for(ok, timeout, 0.1, msg=msg)
+
+
+# --------------------------------------------------------------------------
+# test runner
+# --------------------------------------------------------------------------
+
+class TestEnv:
+    """What run_test gives a test: a temp dir, and factories whose products
+    are cleaned up whatever happens."""
+
+    def __init__(self, tmpdir):
+        self.tmpdir = tmpdir
+        self.topologies = []
+        self.panels = []
+        self.cleanups = []
+
+    def topology(self, **kw):
+        d = os.path.join(self.tmpdir, "topo%d" % len(self.topologies))
+        t = Topology(d, **kw)
+        self.topologies.append(t)
+        log("starting topology (%d replicas, %d sentinels)" % (t.nreplicas, t.nsentinels))
+        t.start()
+        log("topology ready: master %s replicas %s sentinels %s" % (
+            t.initial_master(), t.initial_replicas(), t.sentinel_addrs))
+        return t
+
+    def hapanel(self, topo, start=True, **kw):
+        d = os.path.join(self.tmpdir, "hapanel%d" % len(self.panels))
+        os.makedirs(d, exist_ok=True)
+        h = Hapanel(topo, d, **kw)
+        self.panels.append(h)
+        if start:
+            h.start()
+            log("hapanel up on %s (log %s)" % (h.base, h.logpath))
+        return h
+
+    def on_cleanup(self, fn):
+        self.cleanups.append(fn)
+
+
+def _eprint(*a):
+    """print to stderr that never raises (a closed pipe must not stop the
+    cleanup)."""
+    try:
+        print(*a, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated("terminated by signal %d" % signum)
+
+
+def _on_alarm(signum, frame):
+    raise AssertionError("test exceeded its global time limit (HAPANEL_IT_LIMIT)")
+
+
+def run_test(fn, name=None):
+    """Runs fn(env) and exits: 0 on pass, 1 on failure (with the reason, the
+    hapanel log tail and the Redis log tails on stderr)."""
+    name = name or os.path.basename(sys.argv[0])
+    tmpdir = tempfile.mkdtemp(prefix="hapanel-it-")
+    env = TestEnv(tmpdir)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(int(os.environ.get("HAPANEL_IT_LIMIT", "120")))
+    failed = None
+    t0 = time.monotonic()
+    try:
+        fn(env)
+        # a passing test also proves hapanel stops cleanly
+        for h in env.panels:
+            if h.running():
+                h.stop()
+            elif h.popen is not None:
+                h.check_log_clean()
+    except BaseException as e:  # noqa: B902 - report everything, then clean up
+        failed = e
+        signal.alarm(0)
+        _eprint("\nFAIL %s: %s: %s" % (name, type(e).__name__, e))
+        if not isinstance(e, AssertionError):
+            _eprint("".join(traceback.format_exception(e)))
+        else:
+            tb = traceback.extract_tb(e.__traceback__)
+            for fr in tb[-3:]:
+                _eprint("  at %s:%d in %s: %s" % (os.path.basename(fr.filename), fr.lineno, fr.name,
+                                                  fr.line))
+        for h in env.panels:
+            _eprint("\n--- hapanel log tail (%s) ---\n%s" % (h.logpath, h.log_tail(80)))
+    finally:
+        signal.alarm(0)
+        for c in reversed(env.cleanups):
+            try:
+                c()
+            except Exception as e:
+                _eprint("cleanup error: %s" % e)
+        for h in env.panels:
+            if h.running():
+                h.popen.send_signal(signal.SIGTERM)
+                try:
+                    h.popen.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    h.kill()
+        if failed is not None:
+            for t in env.topologies:
+                _eprint("\n--- redis/sentinel log tails ---\n%s" % t.logs_tail(8))
+        for t in env.topologies:
+            t.close()
+        if failed is not None and os.environ.get("HAPANEL_IT_KEEP") == "1":
+            _eprint("kept %s" % tmpdir)
+        else:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    if failed is not None:
+        sys.exit(1)
+    _eprint("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
+    sys.exit(0)
+
+
+# --------------------------------------------------------------------------
+# self-check of the harness against real Redis (no hapanel needed)
+# --------------------------------------------------------------------------
+
+_FAKE_PANEL = r'''
+import http.server, json, os, signal, sys, threading
+host, port = os.environ["HAPANEL_LISTEN"].rsplit(":", 1)
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path == "/api/v1/health":
+            b = json.dumps({"status": "ok", "version": "fake", "uptime_s": 0}).encode()
+            self.send_response(200)
+        elif self.headers.get("Authorization") != "Bearer viewtok":
+            b = json.dumps({"error": {"code": "unauthorized", "message": "no"}}).encode()
+            self.send_response(401)
+        else:
+            b = json.dumps({"env": os.environ["REDIS_SENTINEL_HOSTS"]}).encode()
+            self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers(); self.wfile.write(b)
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        if n > 1 << 20:
+            b = b'{"error":{"code":"too_large","message":"body too large"}}'
+            self.send_response(413)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(b)))
+            self.send_header("Connection", "close")
+            self.end_headers(); self.wfile.write(b); return
+        self.rfile.read(n)
+        self.send_response(405); self.send_header("Allow", "GET")
+        self.send_header("Content-Length", "0"); self.end_headers()
+srv = http.server.ThreadingHTTPServer((host, int(port)), H)
+signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
+print("fake hapanel listening", flush=True)
+srv.serve_forever()
+sys.exit(0)
+'''
+
+
+def selftest(env):
+    # password topology: start, auth, close
+    tp = env.topology(replicas=1, sentinels=3, password="s3cret")
+    with tp.client(tp.initial_master()) as c:
+        assert c.cmd("SET", "k", "v") == "OK"
+        assert c.cmd("GET", "k") == "v"
+    try:
+        Redis.at(tp.initial_master()).cmd("GET", "k")
+        raise AssertionError("unauthenticated GET should fail")
+    except RedisError as e:
+        assert "NOAUTH" in str(e), e
+    assert tp.current_master() == tp.initial_master()
+    tp.close()
+    log("password topology ok")
+
+    t = env.topology()
+    m = t.current_master()
+    assert m == t.initial_master(), (m, t.initial_master())
+    assert len(t.node_addrs) == 3 and len(t.sentinel_addrs) == 3
+    with t.client(m) as c:
+        assert c.cmd("PING") == "PONG"
+        assert c.cmd("SET", "a", "1") == "OK"
+        assert c.cmd("GET", "missing") is None
+        assert c.cmd("INCR", "n") == 1
+        assert c.cmd("RPUSH", "l", "x", "y") == 2
+        assert c.cmd("LRANGE", "l", 0, -1) == ["x", "y"]
+        try:
+            c.cmd("NOSUCHCMD")
+            raise AssertionError("error reply not raised")
+        except RedisError as e:
+            assert "unknown command" in str(e).lower(), e
+        info = c.info()
+        assert info["role"] == "master" and info["connected_slaves"] == 2, info
+        assert isinstance(info["used_memory"], int)
+        assert c.cmd("DEBUG", "SLEEP", 0) == "OK"
+    with t.client(t.sentinel_addrs[0]) as c:
+        mm = parse_kv(c.cmd("SENTINEL", "MASTER", "mymaster"))
+        assert mm["num-slaves"] == "2" and mm["num-other-sentinels"] == "2" and mm["quorum"] == "2", mm
+
+    # stop / cont a replica: the master loses it, then gets it back
+    r0, r1 = t.initial_replicas()
+    t.stop(r0)
+    try:
+        with t.client(r0, timeout=0.5) as c:
+            c.cmd("PING")
+        raise AssertionError("a stopped replica answered")
+    except (OSError, socket.timeout):
+        pass
+    t.cont(r0)
+    with t.client(r0) as c:
+        assert c.cmd("PING") == "PONG"
+    # kill a replica: the master sees 1 replica, Sentinel flags it s_down
+    t.kill(r1)
+    wait_for(lambda: redis_info(m, section="replication")["connected_slaves"] == 1, 5,
+             msg="master notices the dead replica")
+
+    def sdown():
+        with t.client(t.sentinel_addrs[0]) as c:
+            reps = [parse_kv(x) for x in c.cmd("SENTINEL", "REPLICAS", "mymaster")]
+        return any(x["name"] == r1 and "s_down" in x["flags"] for x in reps)
+    wait_for(sdown, 5, 0.2, msg="Sentinel flags the dead replica s_down")
+    log("replica kill/stop/cont ok")
+
+    # kill the master: the Sentinels fail over to the remaining replica
+    t.kill(m)
+    t0 = time.monotonic()
+    wait_for(lambda: t.current_master() == r0, 30, 0.2, msg="failover to %s" % r0)
+    log("failover to %s after %.1f s; sentinels: %s" % (r0, time.monotonic() - t0, t.sentinel_masters()))
+    wait_for(lambda: set(t.sentinel_masters().values()) == {r0}, 10, 0.2,
+             msg="every Sentinel reports the new master")
+    # a replica added later follows the new master
+    r2 = t.add_replica()
+    wait_for(lambda: redis_info(r2, section="replication").get("master_link_status") == "up", 10,
+             msg="added replica syncs")
+    log("added replica ok")
+
+    # Hapanel class against a fake panel (the real binary may not exist yet)
+    fake = os.path.join(env.tmpdir, "fakepanel.py")
+    with open(fake, "w") as f:
+        f.write("#!%s\n%s" % (sys.executable, _FAKE_PANEL))
+    os.chmod(fake, 0o755)
+    os.environ["HAPANEL_BIN"] = fake
+    h = env.hapanel(t, extra_sentinel_hosts=["127.0.0.1:1"])
+    st, body, hdrs = h.get("/api/v1/health", token=None)
+    assert st == 200 and body["status"] == "ok", (st, body)
+    st, body, hdrs = h.get("/x")
+    assert st == 200 and body["env"] == ",".join(t.sentinel_addrs + ["127.0.0.1:1"]), body
+    r = h.get("/x", token="bad")
+    assert r.status == 401 and r.body["error"]["code"] == "unauthorized", r
+    r = h.request("POST", "/x", body={"a": 1})
+    assert r.status == 405 and r.headers["Allow"] == "GET", r
+    st, hd, b = h.raw(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n" + b"x" * 2097152)
+    assert st == 413, (st, b)
+    try:
+        wait_for(lambda: False, 0.3, msg="never")
+        raise RuntimeError("wait_for did not time out")
+    except AssertionError as e:
+        assert "never" in str(e)
+    h.stop()
+    h.start()  # restart on the same port
+    assert h.get("/api/v1/health", token=None).status == 200
+    h.stop()
+    del os.environ["HAPANEL_BIN"]
+    log("Hapanel class ok against a fake panel")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["selftest"]:
+        run_test(selftest, "harness selftest")
+    print("usage: python3 %s selftest" % sys.argv[0], file=sys.stderr)
+    sys.exit(2)
