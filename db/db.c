@@ -19,6 +19,7 @@
 struct db {
     char path[4096];
     sqlite3 *w;
+    pthread_mutex_t wlock; /* the writer connection is shared by the event writer and jobs */
     sqlite3_stmt *ins_event;
     int version;
     pthread_mutex_t pool_lock;
@@ -95,6 +96,7 @@ db *db_open(const char *dir, char *err, size_t errsz)
         return NULL;
     }
     pthread_mutex_init(&d->pool_lock, NULL);
+    pthread_mutex_init(&d->wlock, NULL);
     if (mkdir(dir, 0750) < 0) {
         struct stat st;
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -134,6 +136,7 @@ void db_free(db *d)
     for (i = 0; i < d->npool; i++) sqlite3_close(d->pool[i]);
     sqlite3_close(d->w);
     pthread_mutex_destroy(&d->pool_lock);
+    pthread_mutex_destroy(&d->wlock);
     free(d);
 }
 
@@ -142,7 +145,7 @@ int db_schema_version(db *d)
     return d->version;
 }
 
-int db_insert_events(db *d, hp_event *evs, int n)
+static int insert_events_locked(db *d, hp_event *evs, int n)
 {
     int i;
     char err[256];
@@ -172,6 +175,15 @@ int db_insert_events(db *d, hp_event *evs, int n)
         return -1;
     }
     return 0;
+}
+
+int db_insert_events(db *d, hp_event *evs, int n)
+{
+    int rc;
+    pthread_mutex_lock(&d->wlock);
+    rc = insert_events_locked(d, evs, n);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ readers */
@@ -243,6 +255,245 @@ int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
         col_text(st, 7, e.message, sizeof(e.message));
         col_text(st, 8, e.details, sizeof(e.details));
         fn(ctx, &e);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rows = -1;
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rows;
+}
+
+/* ---------------------------------------------------------------- failovers */
+
+static void bind_opt_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+int db_insert_failover(db *d, hp_failover *f)
+{
+    static const char sql[] =
+        "INSERT INTO failovers (cluster, kind, old_master, new_master, started_at, ended_at, "
+        "duration_ms, writes_paused_ms, status, actor, reason, job_id) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, f->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f->old_master, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, f->new_master, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, f->started_at);
+    bind_opt_i64(st, 6, f->ended_at);
+    bind_opt_i64(st, 7, f->duration_ms);
+    bind_opt_i64(st, 8, f->writes_paused_ms);
+    sqlite3_bind_text(st, 9, f->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, f->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, f->reason, -1, SQLITE_STATIC);
+    bind_opt_i64(st, 12, f->job_id > 0 ? f->job_id : -1);
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        f->id = sqlite3_last_insert_rowid(d->w);
+        rc = 0;
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}
+
+static int64_t col_opt_i64(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
+
+int db_query_failovers(db *d, const failover_query *q, db_failover_fn *fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT id, cluster, kind, old_master, new_master, started_at, ended_at, duration_ms, "
+        "writes_paused_ms, status, actor, reason, job_id FROM failovers "
+        "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rows = 0, rc;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK) {
+        rows = -1;
+        goto out;
+    }
+    if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, q->before);
+    sqlite3_bind_int(st, 3, q->limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hp_failover f;
+        memset(&f, 0, sizeof(f));
+        f.id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, f.cluster, sizeof(f.cluster));
+        col_text(st, 2, f.kind, sizeof(f.kind));
+        col_text(st, 3, f.old_master, sizeof(f.old_master));
+        col_text(st, 4, f.new_master, sizeof(f.new_master));
+        f.started_at = sqlite3_column_int64(st, 5);
+        f.ended_at = col_opt_i64(st, 6);
+        f.duration_ms = col_opt_i64(st, 7);
+        f.writes_paused_ms = col_opt_i64(st, 8);
+        col_text(st, 9, f.status, sizeof(f.status));
+        col_text(st, 10, f.actor, sizeof(f.actor));
+        col_text(st, 11, f.reason, sizeof(f.reason));
+        f.job_id = col_opt_i64(st, 12);
+        fn(ctx, &f);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rows = -1;
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rows;
+}
+
+/* --------------------------------------------------------------------- jobs */
+
+int64_t db_job_insert(db *d, const char *kind, const char *cluster, const char *params,
+                      const char *actor, const char *reason, int64_t created_at)
+{
+    static const char sql[] = "INSERT INTO jobs (kind, cluster, state, params, actor, reason, "
+                              "created_at) VALUES (?,?,'queued',?,?,?,?)";
+    sqlite3_stmt *st = NULL;
+    int64_t id = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, params ? params : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, actor ? actor : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, created_at);
+    if (sqlite3_step(st) == SQLITE_DONE) id = sqlite3_last_insert_rowid(d->w);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return id;
+}
+
+int db_job_save(db *d, int64_t id, const char *state, const char *steps, const char *error,
+                const char *result, const char *undo, int64_t started_at, int64_t ended_at)
+{
+    static const char sql[] =
+        "UPDATE jobs SET state = coalesce(?2, state), steps = coalesce(?3, steps), "
+        "error = coalesce(?4, error), result = coalesce(?5, result), undo = coalesce(?6, undo), "
+        "started_at = coalesce(?7, started_at), ended_at = coalesce(?8, ended_at) WHERE id = ?1";
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_int64(st, 1, id);
+    if (state) sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    if (steps) sqlite3_bind_text(st, 3, steps, -1, SQLITE_STATIC);
+    if (error) sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
+    if (result) sqlite3_bind_text(st, 5, result, -1, SQLITE_STATIC);
+    if (undo) sqlite3_bind_text(st, 6, undo, -1, SQLITE_STATIC);
+    if (started_at > 0) sqlite3_bind_int64(st, 7, started_at);
+    if (ended_at > 0) sqlite3_bind_int64(st, 8, ended_at);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}
+
+void db_job_row_release(db_job_row *r)
+{
+    free(r->params);
+    free(r->steps);
+    free(r->error);
+    free(r->result);
+    free(r->undo);
+    r->params = r->steps = r->error = r->result = r->undo = NULL;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+#define JOB_COLUMNS                                                                                \
+    "SELECT id, kind, cluster, state, actor, reason, params, steps, error, result, undo, "        \
+    "created_at, coalesce(started_at, 0), coalesce(ended_at, 0) FROM jobs "
+
+static void read_job(sqlite3_stmt *st, db_job_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, r->kind, sizeof(r->kind));
+    col_text(st, 2, r->cluster, sizeof(r->cluster));
+    col_text(st, 3, r->state, sizeof(r->state));
+    col_text(st, 4, r->actor, sizeof(r->actor));
+    col_text(st, 5, r->reason, sizeof(r->reason));
+    r->params = col_dup(st, 6);
+    r->steps = col_dup(st, 7);
+    r->error = col_dup(st, 8);
+    r->result = col_dup(st, 9);
+    r->undo = col_dup(st, 10);
+    r->created_at = sqlite3_column_int64(st, 11);
+    r->started_at = sqlite3_column_int64(st, 12);
+    r->ended_at = sqlite3_column_int64(st, 13);
+}
+
+int db_job_get(db *d, int64_t id, db_job_row *r)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, JOB_COLUMNS "WHERE id = ?", -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_job(st, r);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : -1;
+    }
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rc;
+}
+
+int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, int limit,
+                  db_job_fn *fn, void *ctx)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rows = 0, rc;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c,
+                           JOB_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR state IN "
+                                       "('queued','running')) AND (?3 = 0 OR id < ?3) "
+                                       "ORDER BY id DESC LIMIT ?4",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rows = -1;
+        goto out;
+    }
+    if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, unfinished);
+    sqlite3_bind_int64(st, 3, before);
+    sqlite3_bind_int(st, 4, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_job_row r;
+        read_job(st, &r);
+        fn(ctx, &r);
+        db_job_row_release(&r);
         rows++;
     }
     if (rc != SQLITE_DONE) rows = -1;

@@ -19,8 +19,8 @@ void db_free(db *d);
 /* The schema version after migration. */
 int db_schema_version(db *d);
 
-/* Writer-side: stores n events in one transaction and sets their ids.
- * Returns 0 or -1. Only the writer thread calls this. */
+/* Stores n events in one transaction and sets their ids. Returns 0 or -1.
+ * Writes from any thread are serialised on the one writer connection. */
 int db_insert_events(db *d, hp_event *evs, int n);
 
 typedef struct event_query {
@@ -34,5 +34,50 @@ typedef void db_event_fn(void *ctx, const hp_event *e);
 /* Calls fn for each matching event, newest first. Returns the number of rows or
  * -1 on error. Safe from any thread. */
 int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx);
+
+/* --- failovers -------------------------------------------------------- */
+
+/* Stores f and sets its id. Returns 0 or -1. Any thread. */
+int db_insert_failover(db *d, hp_failover *f);
+
+typedef struct failover_query {
+    const char *cluster; /* NULL = any */
+    int64_t before;      /* id < before, 0 = newest */
+    int limit;
+} failover_query;
+
+typedef void db_failover_fn(void *ctx, const hp_failover *f);
+int db_query_failovers(db *d, const failover_query *q, db_failover_fn *fn, void *ctx);
+
+/* --- jobs --------------------------------------------------------------- */
+
+/* A job as stored. The text fields are JSON (params, steps, result, undo) or
+ * plain text (error); all malloc'd, released by db_job_row_release. */
+typedef struct db_job_row {
+    int64_t id;
+    char kind[32];
+    char cluster[HP_NAME_MAX];
+    char state[16];
+    char actor[64];
+    char reason[256];
+    char *params, *steps, *error, *result, *undo;
+    int64_t created_at, started_at, ended_at; /* 0 = not yet */
+} db_job_row;
+
+void db_job_row_release(db_job_row *r);
+
+/* Stores a new queued job; returns its id, or -1. Any thread. */
+int64_t db_job_insert(db *d, const char *kind, const char *cluster, const char *params,
+                      const char *actor, const char *reason, int64_t created_at);
+/* Saves a job's changing columns. NULL text leaves the column as it is. */
+int db_job_save(db *d, int64_t id, const char *state, const char *steps, const char *error,
+                const char *result, const char *undo, int64_t started_at, int64_t ended_at);
+/* Reads one job: 1 found (release r), 0 not found, -1 error. */
+int db_job_get(db *d, int64_t id, db_job_row *r);
+
+typedef void db_job_fn(void *ctx, const db_job_row *r);
+/* Jobs newest first; cluster NULL = any; unfinished = only queued/running. */
+int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, int limit,
+                  db_job_fn *fn, void *ctx);
 
 #endif

@@ -10,7 +10,9 @@
 #include "../db/db.h"
 #include "embed.h"
 #include "http.h"
+#include "jobs.h"
 #include "monitor.h"
+#include "recipes.h"
 #include "route.h"
 #include "sbuf.h"
 #include "topology.h"
@@ -163,14 +165,6 @@ out:
     return st;
 }
 
-/* Actions arrive with the job runner; until then the route exists, is
- * authorised like the real one, and says plainly that it is not there yet. */
-static int h_not_yet(hreq *r)
-{
-    return http_error(r, 501, "not_implemented", "this action is not implemented in %s",
-                      HP_VERSION);
-}
-
 static int h_metrics(hreq *r)
 {
     sbuf b = SBUF_INIT;
@@ -220,13 +214,422 @@ static int h_static(hreq *r)
     return send_asset(r, r->params[0]);
 }
 
+/* ------------------------------------------------------------------ actions */
+
+/* Checks that body has only the given fields, each of the given cJSON type
+ * (cJSON_String, cJSON_Number (whole), cJSON_True for booleans). Sends 400 and
+ * returns it on the first problem. */
+typedef struct field_spec {
+    const char *name;
+    int type;
+} field_spec;
+
+static int check_fields(hreq *r, const cJSON *body, const field_spec *spec, size_t n)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, body)
+    {
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (!strcmp(it->string, spec[i].name)) break;
+        if (i == n) return http_error(r, 400, "bad_request", "unknown field '%.64s'", it->string);
+        if (spec[i].type == cJSON_String && !cJSON_IsString(it))
+            return http_error(r, 400, "bad_request", "%s must be a string", spec[i].name);
+        if (spec[i].type == cJSON_Number &&
+            (!cJSON_IsNumber(it) || it->valuedouble != (double)(long long)it->valuedouble))
+            return http_error(r, 400, "bad_request", "%s must be a whole number", spec[i].name);
+        if (spec[i].type == cJSON_True && !cJSON_IsBool(it))
+            return http_error(r, 400, "bad_request", "%s must be true or false", spec[i].name);
+    }
+    return 0;
+}
+
+static const char *str_field(const cJSON *body, const char *name)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(body, name));
+}
+
+/* Queues the job and answers 202 {job_id}, or 409 if one already runs. */
+static int submit(hreq *r, const char *kind, const char *cluster, const cJSON *params,
+                  const char *reason)
+{
+    int64_t id = 0;
+    int rc = jobs_submit(r->app->jobs, kind, cluster, params, r->actor, reason, &id);
+    cJSON *root;
+    int st;
+
+    if (rc == JOBS_BUSY)
+        return http_error(r, 409, "conflict", "job %lld is already running on %s", (long long)id,
+                          cluster);
+    if (rc != JOBS_OK) return http_error(r, 503, "unavailable", "the job could not be stored");
+    root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "job_id", (double)id);
+    st = http_json(r, 202, root);
+    cJSON_Delete(root);
+    return st;
+}
+
+/* Whether a replica can take over in a graceful switchover, per the snapshot.
+ * Returns NULL if so, else why not. */
+static const char *not_promotable(const snap_node *n, long long max_lag)
+{
+    if (!n->up) return "is down";
+    if (n->role != ROLE_REPLICA) return "is not a replica";
+    if (n->link_up != 1) return "has its replication link down";
+    if (n->priority == 0) return "has replica-priority 0, so Sentinel never promotes it";
+    if (n->lag_bytes > max_lag) return "lags more than max_lag_bytes behind";
+    return NULL;
+}
+
+static int h_failover(hreq *r)
+{
+    static const field_spec spec[] = {{"mode", cJSON_String},         {"target", cJSON_String},
+                                      {"max_pause_ms", cJSON_Number}, {"max_lag_bytes", cJSON_Number},
+                                      {"reason", cJSON_String}};
+    topo_snap *t = NULL;
+    const cluster_snap *c;
+    cJSON *body = NULL;
+    const char *mode, *target, *reason, *why;
+    long long max_lag = RECIPE_MAX_LAG_BYTES;
+    const cJSON *v;
+    int st, i, ok = 0;
+
+    if ((st = http_body_json(r, &body))) return st;
+    if ((st = check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
+    mode = str_field(body, "mode");
+    target = str_field(body, "target");
+    reason = str_field(body, "reason");
+    if (!mode) mode = "graceful";
+    if (strcmp(mode, "graceful") && strcmp(mode, "force")) {
+        st = http_error(r, 400, "bad_request", "mode must be \"graceful\" or \"force\"");
+        goto out;
+    }
+    if (reason && strlen(reason) > 200) {
+        st = http_error(r, 400, "bad_request", "reason is longer than 200 characters");
+        goto out;
+    }
+    v = cJSON_GetObjectItem(body, "max_pause_ms");
+    if (v && (v->valuedouble < 50 || v->valuedouble > 30000)) {
+        st = http_error(r, 400, "bad_request", "max_pause_ms must be from 50 to 30000");
+        goto out;
+    }
+    v = cJSON_GetObjectItem(body, "max_lag_bytes");
+    if (v && v->valuedouble < 0) {
+        st = http_error(r, 400, "bad_request", "max_lag_bytes must not be negative");
+        goto out;
+    }
+    if (v) max_lag = (long long)v->valuedouble;
+
+    t = topo_acquire();
+    c = topo_find(t, r->params[0]);
+    if (!c) {
+        st = http_error(r, 404, "not_found", "no cluster of that name");
+        goto out;
+    }
+    if (target) {
+        const snap_node *n = cluster_snap_node(c, target);
+        if (!n || !strcmp(target, c->master)) {
+            st = http_error(r, 404, "not_found", "no replica %.80s in this cluster", target);
+            goto out;
+        }
+        if (!strcmp(mode, "graceful") && (why = not_promotable(n, max_lag))) {
+            st = http_error(r, 412, "precondition_failed", "target %s %s", n->addr, why);
+            goto out;
+        }
+    }
+    if (c->failover_in_progress) {
+        st = http_error(r, 409, "conflict", "a Sentinel failover is already in progress");
+        goto out;
+    }
+    for (i = 0; i < c->nsentinels; i++) ok |= c->sentinels[i].up;
+    if (!ok) {
+        st = http_error(r, 412, "precondition_failed", "no Sentinel is reachable");
+        goto out;
+    }
+    if (!strcmp(mode, "graceful")) {
+        const snap_node *m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
+        if (!m || !m->up || m->role != ROLE_MASTER) {
+            st = http_error(r, 412, "precondition_failed",
+                            "the master %s is unreachable; a graceful switchover needs it: use "
+                            "mode \"force\"", c->master);
+            goto out;
+        }
+        if (!c->quorum_ok) {
+            st = http_error(r, 412, "precondition_failed",
+                            "the Sentinels do not reach quorum (%d of %d agree)",
+                            c->quorum_reachable, c->quorum_configured);
+            goto out;
+        }
+        for (i = 0, ok = 0; !target && i < c->nnodes; i++)
+            if (strcmp(c->nodes[i].addr, c->master) && !not_promotable(&c->nodes[i], max_lag)) ok = 1;
+        if (!target && !ok) {
+            st = http_error(r, 412, "precondition_failed", "no replica can be promoted");
+            goto out;
+        }
+    } else {
+        for (i = 0, ok = 0; i < c->nnodes; i++)
+            if (strcmp(c->nodes[i].addr, c->master) && c->nodes[i].up) ok = 1;
+        if (!ok) {
+            st = http_error(r, 412, "precondition_failed", "no replica is reachable");
+            goto out;
+        }
+    }
+    if (!cJSON_GetObjectItem(body, "mode")) cJSON_AddStringToObject(body, "mode", mode);
+    st = submit(r, "failover", c->name, body, reason);
+out:
+    topo_release(t);
+    cJSON_Delete(body);
+    return st;
+}
+
+static int h_resync(hreq *r)
+{
+    static const field_spec spec[] = {{"full", cJSON_True}, {"reason", cJSON_String}};
+    topo_snap *t = NULL;
+    const cluster_snap *c;
+    const snap_node *n;
+    cJSON *body = NULL, *params = NULL;
+    int st;
+
+    if ((st = http_body_json(r, &body))) return st;
+    if ((st = check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
+    t = topo_acquire();
+    c = topo_find(t, r->params[0]);
+    if (!c) {
+        st = http_error(r, 404, "not_found", "no cluster of that name");
+        goto out;
+    }
+    n = cluster_snap_node(c, r->params[1]);
+    if (!n) {
+        st = http_error(r, 404, "not_found", "no node of that address in this cluster");
+        goto out;
+    }
+    if (!strcmp(n->addr, c->master)) {
+        st = http_error(r, 412, "precondition_failed", "%s is the master; only replicas resync",
+                        n->addr);
+        goto out;
+    }
+    if (!n->up) {
+        st = http_error(r, 412, "precondition_failed", "%s is down", n->addr);
+        goto out;
+    }
+    if (!c->master[0]) {
+        st = http_error(r, 412, "precondition_failed", "the cluster has no master");
+        goto out;
+    }
+    params = cJSON_CreateObject();
+    cJSON_AddStringToObject(params, "node", n->addr);
+    cJSON_AddBoolToObject(params, "full", cJSON_IsTrue(cJSON_GetObjectItem(body, "full")));
+    st = submit(r, "resync", c->name, params, str_field(body, "reason"));
+out:
+    topo_release(t);
+    cJSON_Delete(body);
+    cJSON_Delete(params);
+    return st;
+}
+
+static int h_reset(hreq *r)
+{
+    static const field_spec spec[] = {{"reason", cJSON_String}};
+    topo_snap *t = NULL;
+    const cluster_snap *c;
+    cJSON *body = NULL, *params = NULL;
+    int st, i, up = 0;
+
+    if ((st = http_body_json(r, &body))) return st;
+    if ((st = check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
+    t = topo_acquire();
+    c = topo_find(t, r->params[0]);
+    if (!c) {
+        st = http_error(r, 404, "not_found", "no cluster of that name");
+        goto out;
+    }
+    for (i = 0; i < c->nsentinels; i++) up += c->sentinels[i].up;
+    if (up == 0) {
+        st = http_error(r, 412, "precondition_failed", "no Sentinel is reachable");
+        goto out;
+    }
+    if (c->failover_in_progress) {
+        st = http_error(r, 409, "conflict", "a Sentinel failover is in progress");
+        goto out;
+    }
+    params = cJSON_CreateObject();
+    st = submit(r, "sentinel-reset", c->name, params, str_field(body, "reason"));
+out:
+    topo_release(t);
+    cJSON_Delete(body);
+    cJSON_Delete(params);
+    return st;
+}
+
+/* --------------------------------------------------------- jobs, failovers */
+
+/* A number, or null when it is not known (negative). */
+static void opt_num(cJSON *o, const char *k, int64_t v)
+{
+    if (v >= 0)
+        cJSON_AddNumberToObject(o, k, (double)v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static void add_json_text(cJSON *o, const char *k, const char *text, int as_string)
+{
+    cJSON *v = NULL;
+    if (text && !as_string) v = cJSON_Parse(text);
+    if (!v) v = text ? cJSON_CreateString(text) : cJSON_CreateNull();
+    cJSON_AddItemToObject(o, k, v);
+}
+
+static cJSON *render_job(const db_job_row *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)j->id);
+    cJSON_AddStringToObject(o, "kind", j->kind);
+    cJSON_AddStringToObject(o, "cluster", j->cluster);
+    cJSON_AddStringToObject(o, "state", j->state);
+    add_json_text(o, "params", j->params, 0);
+    add_json_text(o, "steps", j->steps, 0);
+    add_json_text(o, "error", j->error, 1);
+    add_json_text(o, "result", j->result, 0);
+    cJSON_AddStringToObject(o, "actor", j->actor);
+    cJSON_AddStringToObject(o, "reason", j->reason);
+    cJSON_AddNumberToObject(o, "created_at", (double)j->created_at);
+    opt_num(o, "started_at", j->started_at ? j->started_at : -1);
+    opt_num(o, "ended_at", j->ended_at ? j->ended_at : -1);
+    return o;
+}
+
+static int h_job(hreq *r)
+{
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    db_job_row j;
+    cJSON *o;
+    int st, found;
+
+    if (*end || id <= 0) return http_error(r, 404, "not_found", "no job with that id");
+    found = db_job_get(r->app->db, id, &j);
+    if (found < 0) return http_error(r, 503, "unavailable", "the database is not readable");
+    if (!found) return http_error(r, 404, "not_found", "no job with that id");
+    o = render_job(&j);
+    db_job_row_release(&j);
+    st = http_json(r, 200, o);
+    cJSON_Delete(o);
+    return st;
+}
+
+static void add_job(void *ctx, const db_job_row *j)
+{
+    cJSON_AddItemToArray(ctx, render_job(j));
+}
+
+/* The paging both lists share: cluster, limit (1..1000), before. */
+typedef struct page_query {
+    char cluster[HP_NAME_MAX];
+    int has_cluster;
+    int64_t before, limit;
+} page_query;
+
+static int read_page(hreq *r, page_query *p)
+{
+    int st;
+    p->before = 0;
+    p->limit = 100;
+    if ((st = query_int(r, "before", 1, INT64_MAX, &p->before)) ||
+        (st = query_int(r, "limit", 1, 1000, &p->limit)))
+        return st;
+    p->has_cluster = query_text(r, "cluster", p->cluster, sizeof(p->cluster));
+    return p->has_cluster > 1 ? p->has_cluster : 0;
+}
+
+/* Sets next_before from the last item when a page came back full. */
+static void set_next(cJSON *root, cJSON *arr, int n, int64_t limit)
+{
+    if (n == limit && n > 0)
+        cJSON_AddNumberToObject(
+            root, "next_before",
+            cJSON_GetObjectItem(cJSON_GetArrayItem(arr, n - 1), "id")->valuedouble);
+    else
+        cJSON_AddNullToObject(root, "next_before");
+}
+
+static int h_jobs(hreq *r)
+{
+    page_query p;
+    cJSON *root, *arr;
+    int st, n;
+
+    if ((st = read_page(r, &p))) return st;
+    root = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(root, "jobs");
+    n = db_query_jobs(r->app->db, p.has_cluster ? p.cluster : NULL, 0, p.before, (int)p.limit,
+                      add_job, arr);
+    if (n < 0)
+        st = http_error(r, 503, "unavailable", "the database is not readable");
+    else {
+        set_next(root, arr, n, p.limit);
+        st = http_json(r, 200, root);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+static void add_failover(void *ctx, const hp_failover *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)f->id);
+    cJSON_AddStringToObject(o, "cluster", f->cluster);
+    cJSON_AddStringToObject(o, "kind", f->kind);
+    cJSON_AddStringToObject(o, "old_master", f->old_master);
+    cJSON_AddStringToObject(o, "new_master", f->new_master);
+    cJSON_AddNumberToObject(o, "started_at", (double)f->started_at);
+    opt_num(o, "ended_at", f->ended_at);
+    opt_num(o, "duration_ms", f->duration_ms);
+    opt_num(o, "writes_paused_ms", f->writes_paused_ms);
+    opt_num(o, "job_id", f->job_id);
+    cJSON_AddStringToObject(o, "status", f->status);
+    cJSON_AddStringToObject(o, "actor", f->actor);
+    cJSON_AddStringToObject(o, "reason", f->reason);
+    cJSON_AddItemToArray(ctx, o);
+}
+
+static int h_failovers(hreq *r)
+{
+    page_query p;
+    failover_query q;
+    cJSON *root, *arr;
+    int st, n;
+
+    if ((st = read_page(r, &p))) return st;
+    q.cluster = p.has_cluster ? p.cluster : NULL;
+    q.before = p.before;
+    q.limit = (int)p.limit;
+    root = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(root, "failovers");
+    n = db_query_failovers(r->app->db, &q, add_failover, arr);
+    if (n < 0)
+        st = http_error(r, 503, "unavailable", "the database is not readable");
+    else {
+        set_next(root, arr, n, p.limit);
+        st = http_json(r, 200, root);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
 /* ------------------------------------------------------------- route table */
 
 const route api_routes[] = {
     {"GET", "/api/v1/health", h_health, ROLE_NONE, "liveness and version"},
     {"GET", "/api/v1/clusters", h_clusters, ROLE_VIEWER, "every monitored cluster, summarised"},
     {"GET", "/api/v1/clusters/{name}", h_cluster, ROLE_VIEWER, "one cluster: nodes, Sentinels, quorum, problems"},
-    {"POST", "/api/v1/clusters/{name}/failover", h_not_yet, ROLE_OPERATOR, "manual failover (not implemented yet: 501)"},
+    {"POST", "/api/v1/clusters/{name}/failover", h_failover, ROLE_OPERATOR, "graceful switchover or forced failover, as a job"},
+    {"POST", "/api/v1/clusters/{name}/nodes/{addr}/resync", h_resync, ROLE_OPERATOR, "resync a replica (full: true forces a full sync)"},
+    {"POST", "/api/v1/clusters/{name}/sentinels/reset", h_reset, ROLE_OPERATOR, "SENTINEL RESET, one Sentinel at a time"},
+    {"GET", "/api/v1/jobs", h_jobs, ROLE_VIEWER, "jobs, newest first"},
+    {"GET", "/api/v1/jobs/{id}", h_job, ROLE_VIEWER, "one job with its steps"},
+    {"GET", "/api/v1/failovers", h_failovers, ROLE_VIEWER, "failover history"},
     {"GET", "/api/v1/events", h_events, ROLE_VIEWER, "the event history, filtered and paged"},
     {"GET", "/metrics", h_metrics, ROLE_VIEWER, "Prometheus metrics"},
     {"GET", "/", h_index, ROLE_NONE, "the dashboard page"},

@@ -22,6 +22,8 @@ struct evq {
     pthread_cond_t wake, done;
     hp_event *items;
     int n, cap;
+    hp_failover *fitems; /* failover records, stored after the events */
+    int nf, fcap;
     uint64_t pushed, stored; /* counters for evq_flush */
     int stop;
 };
@@ -40,23 +42,38 @@ void hp_event_set(hp_event *e, const char *cluster, const char *type, const char
     hp_strlcpy(e->details, "{}", sizeof(e->details));
 }
 
+static void store_failovers(evq *q, hp_failover *fs, int nf)
+{
+    int i;
+    for (i = 0; i < nf; i++)
+        if (db_insert_failover(q->d, &fs[i]) < 0)
+            log_error("events: failover record of %s could not be stored", fs[i].cluster);
+}
+
 static void *writer_main(void *arg)
 {
     evq *q = arg;
     hp_event *batch = NULL;
-    int n = 0, failures = 0;
+    hp_failover *fbatch = NULL;
+    int n = 0, nf = 0, failures = 0;
 
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (!q->n && !q->stop) pthread_cond_wait(&q->wake, &q->lock);
-        if (!q->n && q->stop) break;
+        while (!q->n && !q->nf && !q->stop) pthread_cond_wait(&q->wake, &q->lock);
+        if (!q->n && !q->nf && q->stop) break;
         batch = q->items;
         n = q->n;
         q->items = NULL;
         q->n = q->cap = 0;
+        fbatch = q->fitems;
+        nf = q->nf;
+        q->fitems = NULL;
+        q->nf = q->fcap = 0;
         pthread_mutex_unlock(&q->lock);
 
-        while (db_insert_events(q->d, batch, n) < 0) {
+        store_failovers(q, fbatch, nf);
+        free(fbatch);
+        while (n > 0 && db_insert_events(q->d, batch, n) < 0) {
             struct timespec ts = {0, 200 * 1000 * 1000};
             if (failures++ % 50 == 0) log_error("events: storing %d events failed; retrying", n);
             nanosleep(&ts, NULL);
@@ -70,7 +87,7 @@ static void *writer_main(void *arg)
         batch = NULL;
 
         pthread_mutex_lock(&q->lock);
-        q->stored += (uint64_t)n;
+        q->stored += (uint64_t)(n + nf);
         pthread_cond_broadcast(&q->done);
     }
     pthread_mutex_unlock(&q->lock);
@@ -115,6 +132,26 @@ void evq_push(evq *q, const hp_event *e)
     pthread_mutex_unlock(&q->lock);
 }
 
+void evq_push_failover(evq *q, const hp_failover *f)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->nf == q->fcap) {
+        int cap = q->fcap ? q->fcap * 2 : 8;
+        hp_failover *ni = realloc(q->fitems, sizeof(*ni) * (size_t)cap);
+        if (!ni) {
+            pthread_mutex_unlock(&q->lock);
+            log_error("events: out of memory, failover record of %s lost", f->cluster);
+            return;
+        }
+        q->fitems = ni;
+        q->fcap = cap;
+    }
+    q->fitems[q->nf++] = *f;
+    q->pushed++;
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
+
 void evq_flush(evq *q)
 {
     uint64_t target;
@@ -133,6 +170,7 @@ void evq_free(evq *q)
     pthread_mutex_unlock(&q->lock);
     pthread_join(q->thread, NULL);
     free(q->items);
+    free(q->fitems);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->wake);
     pthread_cond_destroy(&q->done);

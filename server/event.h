@@ -20,6 +20,20 @@ typedef struct hp_event {
     char details[512]; /* JSON object text, "{}" when there is nothing */
 } hp_event;
 
+/* One failover, automatic, forced or graceful (see migrations/0002). */
+typedef struct hp_failover {
+    int64_t id;
+    char cluster[HP_NAME_MAX];
+    char kind[16]; /* automatic, forced, graceful */
+    char old_master[HP_ADDR_MAX];
+    char new_master[HP_ADDR_MAX];
+    int64_t started_at, ended_at, duration_ms, writes_paused_ms; /* -1 = unknown */
+    char status[16]; /* succeeded, failed, aborted */
+    char actor[64];
+    char reason[256];
+    int64_t job_id; /* 0 = none */
+} hp_failover;
+
 /* Fills e from the given fields (NULLs become ""), timestamps it now. */
 void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
                   const char *source, const char *node, const char *message);
@@ -31,6 +45,8 @@ struct db;
 evq *evq_new(struct db *d);
 /* Queues a copy of e. Thread-safe; never blocks on I/O. */
 void evq_push(evq *q, const hp_event *e);
+/* Queues a failover record for the writer. Thread-safe; never blocks on I/O. */
+void evq_push_failover(evq *q, const hp_failover *f);
 /* Waits until everything pushed before the call is stored (tests, shutdown). */
 void evq_flush(evq *q);
 /* Stores what is queued, stops the thread and frees q. NULL is a no-op. */

@@ -120,6 +120,34 @@ int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)
     return 1;
 }
 
+int http_body_json(hreq *r, cJSON **out)
+{
+    char *buf = malloc(HTTP_MAX_BODY + 1);
+    size_t len = 0;
+    int n;
+
+    *out = NULL;
+    if (!buf) return http_error(r, 500, "internal", "out of memory");
+    while (len < HTTP_MAX_BODY && (n = mg_read(r->conn, buf + len, HTTP_MAX_BODY - len)) > 0)
+        len += (size_t)n;
+    if (len > HTTP_MAX_BODY) len = HTTP_MAX_BODY; /* mg_read never returns more than asked */
+    if (len == HTTP_MAX_BODY && mg_read(r->conn, buf, 1) > 0) {
+        free(buf);
+        return http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
+    }
+    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
+    buf[len] = '\0';
+    /* require_null_terminated: "{}junk" is refused, not half-read */
+    *out = len ? cJSON_ParseWithOpts(buf, NULL, 1) : cJSON_CreateObject();
+    free(buf);
+    if (!*out || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return http_error(r, 400, "bad_request", "the body must be a JSON object");
+    }
+    return 0;
+}
+
 static int dispatch(struct mg_connection *conn, void *cbdata)
 {
     http_server *s = cbdata;

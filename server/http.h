@@ -15,6 +15,7 @@ struct cJSON;
 struct db;
 struct config;
 struct monitor;
+struct jobs;
 
 enum { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2 };
 
@@ -23,6 +24,7 @@ typedef struct app {
     const struct config *cfg;
     struct db *db;
     struct monitor *mon;
+    struct jobs *jobs;
     int64_t started_ms;
 } app;
 
@@ -47,6 +49,10 @@ int http_json(hreq *r, int status, const struct cJSON *root);
 /* Sends {"error":{"code":code,"message":...}} with status. */
 int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Reads the request body as a JSON object into *out (caller frees with
+ * cJSON_Delete); an empty body is an empty object. Returns 0, or sends 400/413
+ * and returns that status. */
+int http_body_json(hreq *r, struct cJSON **out);
 /* Copies query parameter name (URL-decoded) into buf. Returns 1 when present,
  * 0 when absent, -1 when too long. */
 int http_query(const hreq *r, const char *name, char *buf, size_t bufsz);

@@ -13,6 +13,7 @@
 #include "demo.h"
 #include "event.h"
 #include "http.h"
+#include "jobs.h"
 #include "log.h"
 #include "monitor.h"
 #include "route.h"
@@ -36,6 +37,11 @@ static void usage(FILE *f)
             "  --version         print the version\n\n"
             "Required: REDIS_SENTINEL_HOSTS (or [sentinel] hosts) and HAPANEL_API_TOKENS\n"
             "(or [auth] tokens), unless --demo.\n");
+}
+
+static int jobs_busy_cb(void *ctx, const char *cluster)
+{
+    return jobs_cluster_busy(ctx, cluster);
 }
 
 static const char *env_get(const char *name)
@@ -63,6 +69,7 @@ int main(int argc, char **argv)
     db *d = NULL;
     evq *q = NULL;
     monitor *mon = NULL;
+    jobs *jb = NULL;
     http_server *srv = NULL;
     app a;
     hp_event ev;
@@ -135,10 +142,17 @@ int main(int argc, char **argv)
         log_error("monitor: cannot start");
         goto out;
     }
+    jb = jobs_new(&cfg, d, q);
+    if (!jb) {
+        log_error("jobs: cannot start the job runner");
+        goto out;
+    }
+    monitor_set_busy(mon, jobs_busy_cb, jb);
     memset(&a, 0, sizeof(a));
     a.cfg = &cfg;
     a.db = d;
     a.mon = mon;
+    a.jobs = jb;
     a.started_ms = hp_now_ms();
     srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
     if (!srv && dm && !getenv("HAPANEL_LISTEN")) {
@@ -178,6 +192,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     http_stop(srv);
+    jobs_free(jb);
     monitor_free(mon);
     if (q) {
         hp_event_set(&ev, "", "panel-stopped", "info", "panel", NULL, "hapanel stopped");

@@ -67,12 +67,15 @@ typedef struct mnode {
     int64_t last_ok_ms, seen_ms;
     node_info info;
     char sentinel_flags[64];
+    int retried; /* this poll already reconnected once */
 } mnode;
 
 typedef struct mcluster {
     char name[HP_NAME_MAX];
     int dirty;
     cluster_snap *last;
+    int64_t failover_started; /* wall ms of the first sign of an automatic failover */
+    int failover_tried;       /* a +try-failover was seen since */
 } mcluster;
 
 /* The privdata of a per-master SENTINEL query. */
@@ -102,6 +105,8 @@ struct monitor {
     /* counters, read by other threads with atomics */
     uint64_t polls, poll_failures, sentinel_events, ticks;
     int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
+    int (*busy)(void *ctx, const char *cluster);
+    void *busy_ctx;
 };
 
 /* ------------------------------------------------------------------ lookups */
@@ -263,6 +268,14 @@ static void on_info(rconn *c, redisReply *r, void *priv)
     int i;
 
     if (m->stopping) return;
+    /* Sentinel's reconfiguration and a fencing job close every normal client
+     * (CLIENT KILL TYPE normal): a dropped connection gets one immediate
+     * retry before the node is called down. A timeout does not. */
+    if (!r && n->up && !n->retried && !rconn_timed_out(c)) {
+        n->retried = 1;
+        rconn_cmd(c, on_info, n, "INFO");
+        return;
+    }
     __atomic_add_fetch(&m->polls, 1, __ATOMIC_RELAXED);
     n->polled = 1;
     if (r && r->type == REDIS_REPLY_STRING && info_parse(r->str, r->len, &n->info) >= 0) {
@@ -435,6 +448,50 @@ static int switch_seen(monitor *m, const sentinel_event *se)
     return 0;
 }
 
+/* Assembles automatic failovers from the Sentinel events: the first +odown or
+ * +try-failover starts one, the first +switch-master completes it, an abort
+ * ends it, and an -odown before any +try-failover (the master came back)
+ * forgets it. Failovers run by hapanel's own jobs are recorded by the job. */
+static void track_failover(monitor *m, const char *type, const sentinel_event *se)
+{
+    mcluster *mc = se->cluster[0] ? cluster_get(m, se->cluster, 0) : NULL;
+    hp_failover f;
+
+    if (!mc) return;
+    if (!strcmp(type, "+odown") || !strcmp(type, "+try-failover")) {
+        if (!mc->failover_started) mc->failover_started = hp_now_ms();
+        if (!strcmp(type, "+try-failover")) mc->failover_tried = 1;
+        return;
+    }
+    if (!strcmp(type, "-odown")) {
+        if (!mc->failover_tried) mc->failover_started = 0;
+        return;
+    }
+    memset(&f, 0, sizeof(f));
+    if (!strcmp(type, "+switch-master")) {
+        hp_strlcpy(f.status, "succeeded", sizeof(f.status));
+        hp_strlcpy(f.old_master, se->old_master, sizeof(f.old_master));
+        hp_strlcpy(f.new_master, se->new_master, sizeof(f.new_master));
+    } else if (!strncmp(type, "-failover-abort", 15) && mc->failover_started) {
+        hp_strlcpy(f.status, "aborted", sizeof(f.status));
+        if (mc->last) hp_strlcpy(f.old_master, mc->last->master, sizeof(f.old_master));
+    } else {
+        return;
+    }
+    if (!m->busy || !m->busy(m->busy_ctx, se->cluster)) {
+        hp_strlcpy(f.cluster, se->cluster, sizeof(f.cluster));
+        hp_strlcpy(f.kind, "automatic", sizeof(f.kind));
+        f.ended_at = hp_now_ms();
+        f.started_at = mc->failover_started ? mc->failover_started : f.ended_at;
+        f.duration_ms = f.ended_at - f.started_at;
+        f.writes_paused_ms = -1;
+        hp_strlcpy(f.actor, "sentinel", sizeof(f.actor));
+        evq_push_failover(m->q, &f);
+    }
+    mc->failover_started = 0;
+    mc->failover_tried = 0;
+}
+
 static void on_sentinel_event(rconn *c, redisReply *r, void *priv)
 {
     msentinel *s = priv;
@@ -463,12 +520,14 @@ static void on_sentinel_event(rconn *c, redisReply *r, void *priv)
     snprintf(source, sizeof(source), "sentinel %s", s->addr);
     if (!strcmp(type, "+switch-master")) {
         if (switch_seen(m, &se)) return;
+        track_failover(m, type, &se);
         snprintf(msg, sizeof(msg), "failover of %s: master %s -> %s", se.cluster, se.old_master,
                  se.new_master);
         /* Poll at once: the new roles show within one round trip. */
         event_active(m->tick, EV_TIMEOUT, 0);
     } else {
         snprintf(msg, sizeof(msg), "%s %s", type, payload);
+        track_failover(m, type, &se);
     }
     d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "payload", payload);
@@ -701,7 +760,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     /* m->nodes may grow inside on_info (a master naming a new replica). */
     for (i = 0; i < m->nnodes; i++) {
         mnode *n = m->nodes[i];
-        if (rconn_pending(n->conn) == 0) rconn_cmd(n->conn, on_info, n, "INFO");
+        if (rconn_pending(n->conn) == 0) {
+            n->retried = 0;
+            rconn_cmd(n->conn, on_info, n, "INFO");
+        }
     }
 }
 
@@ -739,6 +801,12 @@ monitor *monitor_new(const config *cfg, evq *q)
 fail:
     monitor_free(m);
     return NULL;
+}
+
+void monitor_set_busy(monitor *m, int (*busy)(void *ctx, const char *cluster), void *ctx)
+{
+    m->busy = busy;
+    m->busy_ctx = ctx;
 }
 
 int monitor_start(monitor *m)

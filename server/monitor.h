@@ -16,6 +16,10 @@ typedef struct monitor monitor;
 
 /* cfg and q must outlive the monitor. Returns NULL on failure. */
 monitor *monitor_new(const config *cfg, evq *q);
+/* Tells the monitor which clusters have a failover job of hapanel's own
+ * running (their Sentinel failovers are recorded by the job, not as
+ * automatic ones). Call before monitor_start. */
+void monitor_set_busy(monitor *m, int (*busy)(void *ctx, const char *cluster), void *ctx);
 /* Starts the loop thread. Returns 0 or -1. */
 int monitor_start(monitor *m);
 /* Stops the thread if running and frees everything. NULL is a no-op. */

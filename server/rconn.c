@@ -31,6 +31,7 @@ struct rconn {
     rconn_cb *sub_cb; /* message callback of the subscription */
     void *sub_priv;
     char err[128];
+    int timed_out;
 };
 
 /* The privdata of one command: who to call. */
@@ -70,6 +71,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     snprintf(why, sizeof(why), "no answer within %d ms", c->timeout_ms);
+    c->timed_out = 1;
     drop(c, why);
 }
 
@@ -107,6 +109,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (!reply) {
         if (ac->err) set_err(c, ac->errstr);
         else if (!c->err[0]) set_err(c, NULL);
+        /* ac is being freed: forget it now, so a callback that sends again
+         * gets a fresh connection instead of queueing on a dying one. */
+        if (c->ac == ac) {
+            c->ac = NULL;
+            c->subscribed = 0;
+        }
     } else if (reply->type != REDIS_REPLY_ERROR) {
         c->err[0] = '\0';
     }
@@ -129,6 +137,7 @@ static int ensure(rconn *c)
     pend *p;
 
     if (c->ac) return 0;
+    c->timed_out = 0;
     ac = redisAsyncConnect(c->host, c->port);
     if (!ac) {
         set_err(c, "out of memory");
@@ -271,4 +280,9 @@ int rconn_active(const rconn *c)
 const char *rconn_error(const rconn *c)
 {
     return c->err[0] ? c->err : "connection closed";
+}
+
+int rconn_timed_out(const rconn *c)
+{
+    return c->timed_out;
 }

@@ -1,0 +1,63 @@
+/* jobs.h — actions as tracked jobs. An HTTP handler validates a request
+ * against the snapshot and submits it; a runner thread executes it with its own
+ * blocking connections, recording each step with a timestamp in SQLite as it
+ * goes, so GET /api/v1/jobs/{id} shows progress live and a restart of hapanel
+ * can report an interrupted job and undo what it had changed (replica
+ * priorities, a client pause). At most one exclusive job (failover, resync,
+ * Sentinel reset) runs per cluster: a second one is refused, never queued. */
+#ifndef HP_JOBS_H
+#define HP_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+
+struct db;
+struct cJSON;
+typedef struct jobs jobs;
+typedef struct job job;
+
+/* Starts the runner threads. Before taking new work they finish what a crash
+ * left: every job still queued or running is marked failed and its undo
+ * applied. Returns NULL on failure. */
+jobs *jobs_new(const config *cfg, struct db *d, evq *q);
+void jobs_free(jobs *j);
+
+enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
+
+/* Stores and queues a job. params (a JSON object) is copied. Returns JOBS_OK
+ * with *id set, JOBS_BUSY (with the running job's id in *id) when an
+ * exclusive job already runs on cluster, or JOBS_ERROR. */
+int jobs_submit(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
+                const char *actor, const char *reason, int64_t *id);
+/* 1 while an exclusive job is queued or running on cluster. Thread-safe. */
+int jobs_cluster_busy(jobs *j, const char *cluster);
+
+/* --- for recipes (recipes.c), on the runner thread ---------------------- */
+
+/* Records a step: appended with its time, stored, logged. */
+void job_step(job *jb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the job's error (the job fails when its recipe returns non-zero). */
+void job_fail(job *jb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The job's undo object: what to put back if hapanel dies now. Recipes edit
+ * it, then call job_save_undo() before making the change it describes. */
+struct cJSON *job_undo(job *jb);
+void job_save_undo(job *jb);
+/* The job's result object, stored when it ends. */
+struct cJSON *job_result(job *jb);
+const struct cJSON *job_params(const job *jb);
+const char *job_cluster(const job *jb);
+const char *job_actor(const job *jb);
+const char *job_reason(const job *jb);
+int64_t job_id(const job *jb);
+const config *job_config(const job *jb);
+evq *job_events(const job *jb);
+/* Applies an undo object (best effort, each change logged as a step). */
+void job_apply_undo(job *jb, const struct cJSON *undo);
+/* For fault-injection tests: when HAPANEL_FAILPOINT equals name, the process
+ * dies at once (_exit), as a crash at that point would. */
+void job_failpoint(job *jb, const char *name);
+
+#endif

@@ -1,0 +1,30 @@
+/* rclient.h — a blocking Redis/Sentinel connection with connect and read
+ * timeouts, for the job runner's threads (never the monitor's loop). Error
+ * replies and I/O failures both come back as NULL with the reason in err, so a
+ * recipe reads as a list of steps with one failure path. */
+#ifndef HP_RCLIENT_H
+#define HP_RCLIENT_H
+
+#include <stddef.h>
+
+#include "info.h"
+
+struct redisReply;
+typedef struct rclient rclient;
+
+/* Connects to addr ("host:port") and AUTHs when password is not empty.
+ * Returns NULL with the reason in err. Caller frees with rclient_free. */
+rclient *rclient_connect(const char *addr, const char *password, int timeout_ms, char *err,
+                         size_t errsz);
+void rclient_free(rclient *c);
+const char *rclient_addr(const rclient *c);
+
+/* Runs one command. Returns the reply (caller frees with freeReplyObject), or
+ * NULL on an error reply or a failure, with the reason in err. */
+struct redisReply *rclient_cmd(rclient *c, char *err, size_t errsz, const char *fmt, ...);
+/* Runs a command and expects a status reply (+OK ...). Returns 0 or -1. */
+int rclient_ok(rclient *c, char *err, size_t errsz, const char *fmt, ...);
+/* INFO, parsed. Returns 0 or -1. */
+int rclient_info(rclient *c, node_info *out, char *err, size_t errsz);
+
+#endif
