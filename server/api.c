@@ -48,6 +48,21 @@ static int query_text(hreq *r, const char *name, char *buf, size_t bufsz)
     return q;
 }
 
+/* Pages are fetched with one row more than asked: when it comes, it is
+ * dropped and next_before names the last row kept; otherwise this is the
+ * last page and next_before is null. */
+static void set_next(cJSON *root, cJSON *arr, int n, int64_t limit)
+{
+    if (n > limit) {
+        cJSON_DeleteItemFromArray(arr, n - 1);
+        cJSON_AddNumberToObject(
+            root, "next_before",
+            cJSON_GetObjectItem(cJSON_GetArrayItem(arr, n - 2), "id")->valuedouble);
+    } else {
+        cJSON_AddNullToObject(root, "next_before");
+    }
+}
+
 /* ------------------------------------------------------------------ handlers */
 
 static int h_health(hreq *r)
@@ -143,7 +158,7 @@ static int h_events(hreq *r)
     q.since = since;
     q.until = until;
     q.before = before;
-    q.limit = (int)limit;
+    q.limit = (int)limit + 1; /* one more tells whether an older page exists */
 
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "events");
@@ -152,13 +167,7 @@ static int h_events(hreq *r)
         st = http_error(r, 503, "unavailable", "the history database is not readable");
         goto out;
     }
-    if (n == q.limit && n > 0) {
-        cJSON *last = cJSON_GetArrayItem(arr, n - 1);
-        cJSON_AddNumberToObject(root, "next_before",
-                                cJSON_GetObjectItem(last, "id")->valuedouble);
-    } else {
-        cJSON_AddNullToObject(root, "next_before");
-    }
+    set_next(root, arr, n, limit);
     st = http_json(r, 200, root);
 out:
     cJSON_Delete(root);
@@ -543,17 +552,6 @@ static int read_page(hreq *r, page_query *p)
     return p->has_cluster > 1 ? p->has_cluster : 0;
 }
 
-/* Sets next_before from the last item when a page came back full. */
-static void set_next(cJSON *root, cJSON *arr, int n, int64_t limit)
-{
-    if (n == limit && n > 0)
-        cJSON_AddNumberToObject(
-            root, "next_before",
-            cJSON_GetObjectItem(cJSON_GetArrayItem(arr, n - 1), "id")->valuedouble);
-    else
-        cJSON_AddNullToObject(root, "next_before");
-}
-
 static int h_jobs(hreq *r)
 {
     page_query p;
@@ -563,8 +561,8 @@ static int h_jobs(hreq *r)
     if ((st = read_page(r, &p))) return st;
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "jobs");
-    n = db_query_jobs(r->app->db, p.has_cluster ? p.cluster : NULL, 0, p.before, (int)p.limit,
-                      add_job, arr);
+    n = db_query_jobs(r->app->db, p.has_cluster ? p.cluster : NULL, 0, p.before,
+                      (int)p.limit + 1, add_job, arr);
     if (n < 0)
         st = http_error(r, 503, "unavailable", "the database is not readable");
     else {
@@ -604,7 +602,7 @@ static int h_failovers(hreq *r)
     if ((st = read_page(r, &p))) return st;
     q.cluster = p.has_cluster ? p.cluster : NULL;
     q.before = p.before;
-    q.limit = (int)p.limit;
+    q.limit = (int)p.limit + 1;
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "failovers");
     n = db_query_failovers(r->app->db, &q, add_failover, arr);

@@ -354,6 +354,19 @@ out:
     free(q);
 }
 
+/* The Sentinel's version, asked once per Sentinel. */
+static void on_sentinel_info(rconn *c, redisReply *r, void *priv)
+{
+    msentinel *s = priv;
+    node_info in;
+    (void)c;
+    if (s->m->stopping || !r || r->type != REDIS_REPLY_STRING) return;
+    if (info_parse(r->str, r->len, &in) >= 0 && in.redis_version[0]) {
+        hp_strlcpy(s->version, in.redis_version, sizeof(s->version));
+        all_sentinel_clusters_dirty(s->m, s);
+    }
+}
+
 static void query_master(msentinel *s, const char *name)
 {
     squery *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
@@ -625,6 +638,7 @@ static void fill_sentinel(snap_sentinel *ss, const msentinel *s, const sview *v)
     hp_strlcpy(ss->error, s->error, sizeof(ss->error));
     ss->last_ok_ms = s->last_ok_ms;
     ss->quorum = ss->num_other_sentinels = ss->num_replicas = -1;
+    hp_strlcpy(ss->redis_version, s->version, sizeof(ss->redis_version));
     if (!v) return;
     hp_strlcpy(ss->flags, v->flags, sizeof(ss->flags));
     hp_strlcpy(ss->sees_master, v->master, sizeof(ss->sees_master));
@@ -753,8 +767,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     forget_stale(m);
     for (i = 0; i < m->nsentinels; i++) {
         msentinel *s = m->sentinels[i];
-        if (rconn_pending(s->conn) == 0)
+        if (rconn_pending(s->conn) == 0) {
             rconn_cmd(s->conn, on_masters, s, "SENTINEL MASTERS");
+            if (!s->version[0]) rconn_cmd(s->conn, on_sentinel_info, s, "INFO server");
+        }
         if (!rconn_active(s->sub)) rconn_psubscribe(s->sub, on_sentinel_event, s, "*");
     }
     /* m->nodes may grow inside on_info (a master naming a new replica). */

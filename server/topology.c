@@ -244,7 +244,11 @@ static cJSON *render_node(const snap_node *n)
     cJSON_AddStringToObject(o, "addr", n->addr);
     cJSON_AddStringToObject(o, "role", role_name(n->role));
     cJSON_AddStringToObject(o, "sentinel_role", role_name(n->sentinel_role));
-    cJSON_AddBoolToObject(o, "up", n->up);
+    /* Not polled yet: neither up nor down. */
+    if (n->polled)
+        cJSON_AddBoolToObject(o, "up", n->up);
+    else
+        cJSON_AddNullToObject(o, "up");
     str_or_null(o, "error", n->up ? NULL : n->error);
     num_or_null(o, "last_ok_ms", n->last_ok_ms > 0 ? (double)n->last_ok_ms : -1);
     if (n->role == ROLE_REPLICA || (n->sentinel_role == ROLE_REPLICA && n->role == ROLE_UNKNOWN)) {
@@ -288,7 +292,10 @@ static cJSON *render_sentinel(const snap_sentinel *s)
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "addr", s->addr);
-    cJSON_AddBoolToObject(o, "up", s->up);
+    if (s->polled)
+        cJSON_AddBoolToObject(o, "up", s->up);
+    else
+        cJSON_AddNullToObject(o, "up");
     str_or_null(o, "error", s->up ? NULL : s->error);
     str_or_null(o, "flags", s->flags);
     str_or_null(o, "sees_master", s->sees_master);
