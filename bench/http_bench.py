@@ -82,11 +82,12 @@ def parse_wrk(out):
 
 
 def run_wrk(url, a, duration):
-    """One wrk run; bounded by a timeout; wrk is killed if anything goes wrong."""
+    """One wrk run; bounded by a timeout; wrk is killed if anything goes wrong (and
+    by the kernel if this script dies: the harness's PDEATHSIG preexec)."""
     argv = [WRK, "-t%d" % a.threads, "-c%d" % a.connections, "-d%ds" % duration, "--latency",
             "--timeout", "5s", "-H", "Authorization: Bearer %s" % benchlib.BENCH_TOKEN, url]
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, preexec_fn=os.setpgrp)
+                         stderr=subprocess.STDOUT, preexec_fn=harness._die_with_parent)
     try:
         out, _ = p.communicate(timeout=duration + 30)
     finally:
@@ -171,6 +172,12 @@ def bench(env, lines):
         ratio, med["cluster"], med["health"], GOAL_RATIO, "met" if ratio >= GOAL_RATIO else "MISSED"))
     lines.append("latency_p99: cluster %.2f ms, health %.2f ms (p50: cluster %.2f ms, health %.2f ms)"
                  % (p99["cluster"], p99["health"], p50["cluster"], p50["health"]))
+    if a.connections > HTTP_THREADS:
+        lines.append("note: civetweb ties a worker thread to a keep-alive connection, so hapanel "
+                     "(%d HTTP threads) serves at most %d of wrk's %d connections at a time; the "
+                     "others wait for a free worker (up to keep_alive_timeout, 5 s) and their "
+                     "unanswered requests appear neither in req/s nor in the latencies" % (
+                         HTTP_THREADS, HTTP_THREADS, a.connections))
     if min(p50.values()) >= 20.0:
         lines.append("WARNING: p50 latency is %.0f ms even for health: every response waits for a "
                      "timer, not for CPU. A ~40 ms p50 is the delayed-ACK timer: the server writes "

@@ -502,3 +502,115 @@ out:
     reader_put(d, c);
     return rows;
 }
+
+/* ------------------------------------------------------------------ backups */
+
+int db_insert_backup(db *d, hp_backup *b)
+{
+    static const char sql[] = "INSERT INTO backups (cluster, node, created_at, size_bytes, sha256, "
+                              "verified, path, job_id) VALUES (?,?,?,?,?,?,?,?)";
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, b->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b->node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, b->created_at);
+    sqlite3_bind_int64(st, 4, b->size_bytes);
+    sqlite3_bind_text(st, 5, b->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, b->verified);
+    sqlite3_bind_text(st, 7, b->path, -1, SQLITE_STATIC);
+    bind_opt_i64(st, 8, b->job_id > 0 ? b->job_id : -1);
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        b->id = sqlite3_last_insert_rowid(d->w);
+        rc = 0;
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}
+
+#define BACKUP_COLUMNS                                                                             \
+    "SELECT id, cluster, node, created_at, size_bytes, sha256, verified, path, "                   \
+    "coalesce(job_id, 0) FROM backups "
+
+static void read_backup(sqlite3_stmt *st, hp_backup *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, b->cluster, sizeof(b->cluster));
+    col_text(st, 2, b->node, sizeof(b->node));
+    b->created_at = sqlite3_column_int64(st, 3);
+    b->size_bytes = sqlite3_column_int64(st, 4);
+    col_text(st, 5, b->sha256, sizeof(b->sha256));
+    b->verified = sqlite3_column_int(st, 6);
+    col_text(st, 7, b->path, sizeof(b->path));
+    b->job_id = sqlite3_column_int64(st, 8);
+}
+
+int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rows = 0, rc;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
+                                             "ORDER BY created_at DESC, id DESC LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rows = -1;
+        goto out;
+    }
+    if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hp_backup b;
+        read_backup(st, &b);
+        fn(ctx, &b);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rows = -1;
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rows;
+}
+
+int db_get_backup(db *d, int64_t id, hp_backup *b)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, BACKUP_COLUMNS "WHERE id = ?", -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_backup(st, b);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : -1;
+    }
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rc;
+}
+
+int db_delete_backup(db *d, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, "DELETE FROM backups WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}

@@ -80,4 +80,14 @@ typedef void db_job_fn(void *ctx, const db_job_row *r);
 int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, int limit,
                   db_job_fn *fn, void *ctx);
 
+/* --- backups ----------------------------------------------------------- */
+
+int db_insert_backup(db *d, hp_backup *b);
+typedef void db_backup_fn(void *ctx, const hp_backup *b);
+/* Backups newest first; cluster NULL = any. Returns rows or -1. */
+int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx);
+/* 1 found, 0 not, -1 error. */
+int db_get_backup(db *d, int64_t id, hp_backup *b);
+int db_delete_backup(db *d, int64_t id);
+
 #endif

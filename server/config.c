@@ -48,6 +48,16 @@ static const cfg_key keys[] = {
       "where hapanel.db (the history) lives"),
     S("log", "level", "HAPANEL_LOG_LEVEL", log_level, K_STR, "info",
       "error, warn, info or debug"),
+    S("backup", "dir", "HAPANEL_BACKUP_DIR", backup_dir, K_STR, "",
+      "where RDB backups are written; empty means DATA_DIR/backups"),
+    S("backup", "daily_at", "HAPANEL_BACKUP_DAILY_AT", backup_daily_at, K_STR, "03:00",
+      "local time HH:MM of the daily backup of every cluster; empty turns it off"),
+    I("backup", "interval_minutes", "HAPANEL_BACKUP_INTERVAL_MINUTES", backup_interval_minutes, 0,
+      525600, "0", "also back up every N minutes; 0 turns it off"),
+    I("backup", "keep_last", "HAPANEL_BACKUP_KEEP_LAST", backup_keep_last, 0, 100000, "7",
+      "keep the newest N backups per cluster; 0 keeps any number"),
+    I("backup", "keep_days", "HAPANEL_BACKUP_KEEP_DAYS", backup_keep_days, 0, 36500, "0",
+      "delete backups older than D days (the newest is always kept); 0 turns it off"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -274,6 +284,16 @@ int config_finish(config *c, char *err, size_t errsz)
         snprintf(err, errsz, "[log] level (HAPANEL_LOG_LEVEL): '%s' is not error, warn, info or debug",
                  c->log_level);
         return -1;
+    }
+    if (c->backup_daily_at[0]) {
+        int hh = -1, mm = -1;
+        char extra;
+        if (sscanf(c->backup_daily_at, "%d:%d%c", &hh, &mm, &extra) != 2 || hh < 0 || hh > 23 ||
+            mm < 0 || mm > 59) {
+            snprintf(err, errsz, "[backup] daily_at (HAPANEL_BACKUP_DAILY_AT): '%s' is not HH:MM",
+                     c->backup_daily_at);
+            return -1;
+        }
     }
     if (c->timeout_ms > c->poll_interval_ms * 10) {
         snprintf(err, errsz, "[monitor] timeout_ms (HAPANEL_TIMEOUT_MS): %d is more than ten poll "

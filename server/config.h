@@ -33,6 +33,11 @@ typedef struct config {
     int poll_interval_ms;
     int timeout_ms;
     char log_level[16];
+    char backup_dir[1024];
+    char backup_daily_at[8];
+    int backup_interval_minutes;
+    int backup_keep_last;
+    int backup_keep_days;
     /* derived by config_finish */
     char sentinels[CFG_MAX_SENTINELS][HP_ADDR_MAX];
     int nsentinels;

@@ -34,6 +34,19 @@ typedef struct hp_failover {
     int64_t job_id; /* 0 = none */
 } hp_failover;
 
+/* One backup in the catalogue (see migrations/0003). */
+typedef struct hp_backup {
+    int64_t id;
+    char cluster[HP_NAME_MAX];
+    char node[HP_ADDR_MAX];
+    int64_t created_at;
+    int64_t size_bytes;
+    char sha256[65];
+    int verified;
+    char path[1024];
+    int64_t job_id;
+} hp_backup;
+
 /* Fills e from the given fields (NULLs become ""), timestamps it now. */
 void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
                   const char *source, const char *node, const char *message);

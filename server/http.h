@@ -46,6 +46,9 @@ typedef int http_handler(hreq *r);
 int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len);
 /* Renders root (not freed) and sends it as application/json. */
 int http_json(hreq *r, int status, const struct cJSON *root);
+/* Streams a file as an attachment named name (in fixed-size pieces, never
+ * whole in memory). Sends 404 if it cannot be opened. Returns the status. */
+int http_send_file(hreq *r, const char *path, const char *ctype, const char *name);
 /* Sends {"error":{"code":code,"message":...}} with status. */
 int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

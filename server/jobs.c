@@ -13,6 +13,7 @@
 
 #include "../db/db.h"
 #include "log.h"
+#include "backup.h"
 #include "recipes.h"
 
 #define JOBS_THREADS 4
@@ -26,7 +27,7 @@ struct job {
     char reason[256];
     cJSON *params, *steps, *undo, *result;
     char error[512];
-    int exclusive;
+    const char *group;
     job *next;
 };
 
@@ -44,6 +45,7 @@ struct jobs {
     int stop;
     struct busy {
         char cluster[HP_NAME_MAX];
+        const char *group;
         int64_t id;
     } busy[64];
     int nbusy;
@@ -52,13 +54,17 @@ struct jobs {
 typedef struct kind_def {
     const char *kind;
     int (*run)(job *jb);
-    int exclusive;
+    const char *group; /* one job per group and cluster at a time */
 } kind_def;
 
+#define GROUP_TOPOLOGY "topology"
+
 static const kind_def kinds[] = {
-    {"failover", recipe_failover, 1},
-    {"resync", recipe_resync, 1},
-    {"sentinel-reset", recipe_sentinel_reset, 1},
+    {"failover", recipe_failover, GROUP_TOPOLOGY},
+    {"resync", recipe_resync, GROUP_TOPOLOGY},
+    {"sentinel-reset", recipe_sentinel_reset, GROUP_TOPOLOGY},
+    {"backup", recipe_backup, "backup"},
+    {"bgsave", recipe_bgsave, "backup"},
 };
 
 static const kind_def *find_kind(const char *kind)
@@ -160,6 +166,7 @@ const char *job_actor(const job *jb) { return jb->actor; }
 const char *job_reason(const job *jb) { return jb->reason; }
 int64_t job_id(const job *jb) { return jb->id; }
 const config *job_config(const job *jb) { return jb->owner->cfg; }
+db *job_db(const job *jb) { return jb->owner->d; }
 evq *job_events(const job *jb) { return jb->owner->q; }
 
 void job_failpoint(job *jb, const char *name)
@@ -339,7 +346,8 @@ int jobs_cluster_busy(jobs *j, const char *cluster)
     if (!j) return 0;
     pthread_mutex_lock(&j->lock);
     for (i = 0; i < j->nbusy; i++)
-        if (!strcmp(j->busy[i].cluster, cluster)) busy = 1;
+        if (!strcmp(j->busy[i].cluster, cluster) && !strcmp(j->busy[i].group, GROUP_TOPOLOGY))
+            busy = 1;
     pthread_mutex_unlock(&j->lock);
     return busy;
 }
@@ -354,9 +362,9 @@ int jobs_submit(jobs *j, const char *kind, const char *cluster, const cJSON *par
 
     if (!k) return JOBS_ERROR;
     pthread_mutex_lock(&j->lock);
-    if (k->exclusive) {
+    {
         for (i = 0; i < j->nbusy; i++)
-            if (!strcmp(j->busy[i].cluster, cluster)) {
+            if (!strcmp(j->busy[i].cluster, cluster) && !strcmp(j->busy[i].group, k->group)) {
                 *id = j->busy[i].id;
                 pthread_mutex_unlock(&j->lock);
                 return JOBS_BUSY;
@@ -374,14 +382,13 @@ int jobs_submit(jobs *j, const char *kind, const char *cluster, const cJSON *par
     hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
     hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));
     hp_strlcpy(jb->reason, reason ? reason : "", sizeof(jb->reason));
-    jb->exclusive = k->exclusive;
+    jb->group = k->group;
     jb->id = db_job_insert(j->d, kind, cluster, ptext, jb->actor, jb->reason, hp_now_ms());
     if (jb->id < 0) goto fail;
     cJSON_free(ptext);
-    if (k->exclusive) {
-        hp_strlcpy(j->busy[j->nbusy].cluster, cluster, sizeof(j->busy[0].cluster));
-        j->busy[j->nbusy++].id = jb->id;
-    }
+    hp_strlcpy(j->busy[j->nbusy].cluster, cluster, sizeof(j->busy[0].cluster));
+    j->busy[j->nbusy].group = k->group;
+    j->busy[j->nbusy++].id = jb->id;
     if (j->tail)
         j->tail->next = jb;
     else

@@ -3,8 +3,10 @@
  * blocking connections, recording each step with a timestamp in SQLite as it
  * goes, so GET /api/v1/jobs/{id} shows progress live and a restart of hapanel
  * can report an interrupted job and undo what it had changed (replica
- * priorities, a client pause). At most one exclusive job (failover, resync,
- * Sentinel reset) runs per cluster: a second one is refused, never queued. */
+ * priorities, a client pause). Jobs come in groups: at most one job of a
+ * group runs per cluster (one failover, resync or Sentinel reset — they all
+ * change the topology — and one backup or BGSAVE); a second is refused, never
+ * queued. */
 #ifndef HP_JOBS_H
 #define HP_JOBS_H
 
@@ -28,11 +30,12 @@ void jobs_free(jobs *j);
 enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
 
 /* Stores and queues a job. params (a JSON object) is copied. Returns JOBS_OK
- * with *id set, JOBS_BUSY (with the running job's id in *id) when an
- * exclusive job already runs on cluster, or JOBS_ERROR. */
+ * with *id set, JOBS_BUSY (with the running job's id in *id) when a job of
+ * the same group already runs on cluster, or JOBS_ERROR. */
 int jobs_submit(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
                 const char *actor, const char *reason, int64_t *id);
-/* 1 while an exclusive job is queued or running on cluster. Thread-safe. */
+/* 1 while a topology job (failover, resync, reset) is queued or running on
+ * cluster. Thread-safe. */
 int jobs_cluster_busy(jobs *j, const char *cluster);
 
 /* --- for recipes (recipes.c), on the runner thread ---------------------- */
@@ -53,6 +56,7 @@ const char *job_actor(const job *jb);
 const char *job_reason(const job *jb);
 int64_t job_id(const job *jb);
 const config *job_config(const job *jb);
+struct db *job_db(const job *jb);
 evq *job_events(const job *jb);
 /* Applies an undo object (best effort, each change logged as a step). */
 void job_apply_undo(job *jb, const struct cJSON *undo);

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "../db/db.h"
+#include "backup.h"
 #include "config.h"
+#include "rdbcheck.h"
 #include "demo.h"
 #include "event.h"
 #include "http.h"
@@ -34,6 +36,7 @@ static void usage(FILE *f)
             "  --sample-config   print a configuration file documenting every key\n"
             "  --routes          print the HTTP route table\n"
             "  --healthcheck     exit 0 if the hapanel at HAPANEL_LISTEN answers its health check\n"
+            "  --verify-rdb FILE check an RDB file's header and CRC64, print its sha256\n"
             "  --version         print the version\n\n"
             "Required: REDIS_SENTINEL_HOSTS (or [sentinel] hosts) and HAPANEL_API_TOKENS\n"
             "(or [auth] tokens), unless --demo.\n");
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
     evq *q = NULL;
     monitor *mon = NULL;
     jobs *jb = NULL;
+    backup_sched *bs = NULL;
     http_server *srv = NULL;
     app a;
     hp_event ev;
@@ -86,6 +90,16 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--routes")) {
             print_routes();
+            return 0;
+        } else if (!strcmp(argv[i], "--verify-rdb") && i + 1 < argc) {
+            char sha[65] = "";
+            int v = rdbcheck_file(argv[i + 1], sha, err, sizeof(err));
+            if (v == RDB_BAD) {
+                fprintf(stderr, "hapanel: %s: %s\n", argv[i + 1], err);
+                return 1;
+            }
+            printf("%s: %s, sha256 %s\n", argv[i + 1],
+                   v == RDB_OK ? "header and CRC64 good" : "header good, no CRC64 stored", sha);
             return 0;
         } else if (!strcmp(argv[i], "--healthcheck")) {
             want_probe = 1;
@@ -148,6 +162,11 @@ int main(int argc, char **argv)
         goto out;
     }
     monitor_set_busy(mon, jobs_busy_cb, jb);
+    bs = backup_sched_new(&cfg, d, jb, q);
+    if (!bs) {
+        log_error("backup: cannot start the scheduler");
+        goto out;
+    }
     memset(&a, 0, sizeof(a));
     a.cfg = &cfg;
     a.db = d;
@@ -192,6 +211,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     http_stop(srv);
+    backup_sched_free(bs);
     jobs_free(jb);
     monitor_free(mon);
     if (q) {

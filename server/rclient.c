@@ -61,6 +61,11 @@ void rclient_free(rclient *c)
     free(c);
 }
 
+int rclient_fd(const rclient *c)
+{
+    return c->c->fd;
+}
+
 const char *rclient_addr(const rclient *c)
 {
     return c->addr;

@@ -18,6 +18,9 @@ rclient *rclient_connect(const char *addr, const char *password, int timeout_ms,
                          size_t errsz);
 void rclient_free(rclient *c);
 const char *rclient_addr(const rclient *c);
+/* The socket, for a caller that takes over the connection's raw stream (a
+ * replication transfer). Only valid with no reply pending. */
+int rclient_fd(const rclient *c);
 
 /* Runs one command. Returns the reply (caller frees with freeReplyObject), or
  * NULL on an error reply or a failure, with the reason in err. */

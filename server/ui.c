@@ -1,7 +1,12 @@
 /* ui.c — the dashboard's HTML fragments (see ui.h). The page (web/index.html)
  * polls GET /ui/clusters every second and swaps the answer in; this module turns
- * the current topology snapshot plus the latest events of each cluster into that
- * markup. It never talks to Redis and holds no state between requests. Every
+ * the current topology snapshot plus the latest events and jobs of each cluster
+ * into that markup. It also renders one job's progress (GET /ui/jobs/{id}, polled
+ * while the job runs) and the history view (GET /ui/history). Action buttons
+ * only carry data-* attributes: the page's script opens a confirmation dialog
+ * that lives outside the refreshed fragment and POSTs to the REST API, so no
+ * write goes through this module. It never talks to Redis and holds no state
+ * between requests. Every
  * string that comes from Redis, a Sentinel, the configuration or the database
  * goes through sbuf_html(); class names are only ever chosen from fixed lists
  * (status_class, severity_class), never copied from data, so a hostile master
@@ -14,7 +19,11 @@
 #endif
 #include "ui.h"
 
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,11 +31,15 @@
 #include "common.h"
 #include "event.h"
 #include "http.h"
+#include "recipes.h"
 #include "sbuf.h"
 #include "topology.h"
 
 #define UI_DASH "\xe2\x80\x93" /* en dash: "unknown" */
 #define UI_EVENTS 10           /* latest events shown per cluster */
+#define UI_JOBS 5              /* latest jobs shown per cluster */
+#define UI_HIST_EVENTS 50      /* events per history page (limit= overrides) */
+#define UI_HIST_FAILOVERS 20   /* failovers per history page */
 
 /* Thresholds for colouring cells; the alert rules have their own (configurable)
  * ones. Memory red at the design's default alert (90 %), lag red at its 5 s. */
@@ -159,9 +172,128 @@ static void put_severity_badge(sbuf *b, const char *severity)
     sbuf_puts(b, "</span>");
 }
 
+/* Maps a job state to one of a fixed set of CSS class suffixes. */
+static const char *job_state_class(const char *s)
+{
+    if (strcmp(s, "queued") == 0) return "queued";
+    if (strcmp(s, "running") == 0) return "running";
+    if (strcmp(s, "succeeded") == 0) return "succeeded";
+    if (strcmp(s, "failed") == 0) return "failed";
+    return "unknown";
+}
+
+/* A job is over once it succeeded or failed; anything else is still polled. */
+static int job_finished(const char *state)
+{
+    return strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0;
+}
+
+/* A failover's kind and status, mapped to fixed class suffixes. */
+static const char *failover_kind_class(const char *s)
+{
+    if (strcmp(s, "automatic") == 0) return "automatic";
+    if (strcmp(s, "forced") == 0) return "forced";
+    if (strcmp(s, "graceful") == 0) return "graceful";
+    return "unknown";
+}
+
+static const char *failover_status_class(const char *s)
+{
+    if (strcmp(s, "succeeded") == 0) return "succeeded";
+    if (strcmp(s, "failed") == 0) return "failed";
+    if (strcmp(s, "aborted") == 0) return "aborted";
+    return "unknown";
+}
+
+/* A badge for a job state or a failover status (both "job-<word>" classes). */
+static void put_job_badge(sbuf *b, const char *cls, const char *text)
+{
+    sbuf_printf(b, "<span class=\"badge job-%s\">", cls);
+    put_text(b, text);
+    sbuf_puts(b, "</span>");
+}
+
+/* ` name="value"` with the value escaped: for data-* attributes that the page's
+ * script reads back (cluster names and addresses come from Sentinel). */
+static void put_attr(sbuf *b, const char *name, const char *value)
+{
+    sbuf_printf(b, " %s=\"", name);
+    sbuf_html(b, value);
+    sbuf_puts(b, "\"");
+}
+
+/* A duration: "850 ms", "3.2 s", "4m 05s", "2h 03m"; negative is unknown. */
+static void put_duration(sbuf *b, int64_t ms)
+{
+    if (ms < 0)
+        sbuf_puts(b, UI_DASH);
+    else if (ms < 1000)
+        sbuf_printf(b, "%lld ms", (long long)ms);
+    else if (ms < 60000)
+        sbuf_printf(b, "%.1f s", (double)ms / 1000.0);
+    else if (ms < 3600000)
+        sbuf_printf(b, "%lldm %02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+    else
+        sbuf_printf(b, "%lldh %02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
+
+/* A UTC time of day with milliseconds ("12:03:04.123"), for job steps. */
+static void put_utc_ms(sbuf *b, int64_t ms)
+{
+    char tmp[16];
+    struct tm tm;
+    time_t s = (time_t)(ms / 1000);
+
+    if (ms > 0 && gmtime_r(&s, &tm) && strftime(tmp, sizeof tmp, "%H:%M:%S", &tm) > 0)
+        sbuf_printf(b, "%s.%03lld", tmp, (long long)(ms % 1000));
+    else
+        sbuf_puts(b, UI_DASH);
+}
+
 /* ---------------------------------------------------------------------------
  * Nodes
  * ------------------------------------------------------------------------ */
+
+/* Whether a node could be a graceful failover's target, as a fixed word the
+ * page's dialog shows beside it ("ok" when it could). A light copy of the
+ * API's check; the API decides. */
+static const char *candidate_note(const snap_node *n, const char *master)
+{
+    if (master[0] != '\0' && strcmp(n->addr, master) == 0) return "master";
+    if (!n->up) return "down";
+    if (n->role != ROLE_REPLICA) return "not a replica";
+    if (n->link_up != 1) return "link down";
+    if (n->priority == 0) return "priority 0";
+    if (n->lag_bytes > RECIPE_MAX_LAG_BYTES) return "lagging";
+    return "ok";
+}
+
+/* The actions cell of a node row: a resync button for every node but the
+ * master. The button only carries data; the page asks for confirmation. */
+static void render_node_actions(sbuf *b, const snap_node *n, const cluster_snap *c)
+{
+    const char *why = NULL;
+
+    sbuf_puts(b, "<td class=\"actions\">");
+    if (c->master[0] != '\0' && strcmp(n->addr, c->master) == 0) {
+        sbuf_puts(b, UI_DASH "</td>");
+        return;
+    }
+    if (!n->up)
+        why = "the node is down; a resync needs it up";
+    else if (c->master[0] == '\0')
+        why = "the cluster has no master to resync from";
+    sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"resync\"");
+    put_attr(b, "data-cluster", c->name);
+    put_attr(b, "data-node", n->addr);
+    put_attr(b, "data-master", c->master);
+    if (why)
+        sbuf_printf(b, " disabled title=\"%s\"", why);
+    else
+        sbuf_puts(b, " title=\"re-attach this replica to the master, optionally with a full "
+                     "sync\"");
+    sbuf_puts(b, ">resync\xe2\x80\xa6</button></td>");
+}
 
 /* The "used / max (pct)" memory cell; maxmemory 0 means no limit. */
 static void render_memory_cell(sbuf *b, const snap_node *n)
@@ -234,14 +366,18 @@ static void render_persistence_cell(sbuf *b, const snap_node *n, int64_t now_ms)
     sbuf_puts(b, "</td>");
 }
 
-/* One row of the nodes table. master is the cluster's (Sentinel) master, used
- * to flag a replica that replicates from somewhere else. */
-static void render_node_row(sbuf *b, const snap_node *n, const char *master, int64_t now_ms)
+/* One row of the nodes table. The cluster's (Sentinel) master is used to flag
+ * a replica that replicates from somewhere else. data-addr and data-cand feed
+ * the failover dialog's target list. */
+static void render_node_row(sbuf *b, const snap_node *n, const cluster_snap *c, int64_t now_ms)
 {
+    const char *master = c->master;
     int replica =
         n->role == ROLE_REPLICA || (n->role == ROLE_UNKNOWN && n->sentinel_role == ROLE_REPLICA);
 
-    sbuf_printf(b, "<tr class=\"node role-%s%s\">", role_name(n->role), n->up ? "" : " is-down");
+    sbuf_printf(b, "<tr class=\"node role-%s%s\"", role_name(n->role), n->up ? "" : " is-down");
+    put_attr(b, "data-addr", n->addr);
+    sbuf_printf(b, " data-cand=\"%s\">", candidate_note(n, master));
 
     /* address */
     sbuf_puts(b, "<td>");
@@ -348,7 +484,9 @@ static void render_node_row(sbuf *b, const snap_node *n, const char *master, int
     }
     sbuf_puts(b, "<td>");
     put_text(b, n->redis_version);
-    sbuf_puts(b, "</td></tr>\n");
+    sbuf_puts(b, "</td>");
+    render_node_actions(b, n, c);
+    sbuf_puts(b, "</tr>\n");
 }
 
 static void render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms)
@@ -361,11 +499,11 @@ static void render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms)
                  "<th class=\"num\" title=\"mem_fragmentation_ratio\">frag</th>"
                  "<th class=\"num\">clients</th><th>persistence</th>"
                  "<th class=\"num\" title=\"replica-priority\">prio</th><th>version</th>"
-                 "</tr></thead><tbody>\n");
+                 "<th>actions</th></tr></thead><tbody>\n");
     if (c->nnodes == 0)
-        sbuf_puts(b, "<tr><td colspan=\"13\" class=\"empty\">no node known yet</td></tr>\n");
+        sbuf_puts(b, "<tr><td colspan=\"14\" class=\"empty\">no node known yet</td></tr>\n");
     for (i = 0; i < c->nnodes; i++)
-        render_node_row(b, &c->nodes[i], c->master, now_ms);
+        render_node_row(b, &c->nodes[i], c, now_ms);
     sbuf_puts(b, "</tbody></table></div>\n");
 }
 
@@ -434,7 +572,15 @@ static void render_sentinels(sbuf *b, const cluster_snap *c, int64_t now_ms)
 {
     int i;
 
-    sbuf_puts(b, "<h3>Sentinels</h3>\n<div class=\"scroll\"><table class=\"sentinels\"><thead><tr>"
+    sbuf_puts(b, "<h3>Sentinels <button type=\"button\" class=\"act\" data-act=\"reset\"");
+    put_attr(b, "data-cluster", c->name);
+    sbuf_printf(b, " data-sentinels=\"%d\"", c->nsentinels);
+    if (c->failover_in_progress)
+        sbuf_puts(b, " disabled title=\"a Sentinel failover is in progress\"");
+    else
+        sbuf_puts(b, " title=\"SENTINEL RESET on each Sentinel in turn\"");
+    sbuf_puts(b, ">reset Sentinels\xe2\x80\xa6</button></h3>\n"
+                 "<div class=\"scroll\"><table class=\"sentinels\"><thead><tr>"
                  "<th>sentinel</th><th>state</th><th>flags</th><th>sees master</th>"
                  "<th class=\"num\">quorum</th><th>failover</th><th>version</th>"
                  "</tr></thead><tbody>\n");
@@ -481,6 +627,8 @@ static void render_problems(sbuf *b, const cluster_snap *c)
 typedef struct event_ctx {
     sbuf *b;
     int64_t now_ms;
+    int with_cluster; /* the history's table has a cluster column */
+    int64_t last_id;  /* the oldest row's id, for paging */
 } event_ctx;
 
 /* db_event_fn: one row of the events table. */
@@ -489,6 +637,7 @@ static void render_event_row(void *ctx, const hp_event *e)
     event_ctx *x = ctx;
     sbuf *b = x->b;
 
+    x->last_id = e->id;
     sbuf_printf(b, "<tr class=\"event sev-%s\"><td class=\"time\" title=\"",
                 severity_class(e->severity));
     put_utc(b, e->ts, x->now_ms, 1);
@@ -496,7 +645,13 @@ static void render_event_row(void *ctx, const hp_event *e)
     put_utc(b, e->ts, x->now_ms, 0);
     sbuf_puts(b, " <span class=\"muted\">");
     put_ago(b, (x->now_ms - e->ts) / 1000);
-    sbuf_puts(b, "</span></td><td>");
+    sbuf_puts(b, "</span></td>");
+    if (x->with_cluster) {
+        sbuf_puts(b, "<td>");
+        put_text(b, e->cluster);
+        sbuf_puts(b, "</td>");
+    }
+    sbuf_puts(b, "<td>");
     put_severity_badge(b, e->severity);
     sbuf_puts(b, "</td><td class=\"type\" title=\"");
     sbuf_html(b, e->source);
@@ -518,6 +673,7 @@ static void render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t 
     int n = -1;
 
     memset(&q, 0, sizeof q);
+    memset(&x, 0, sizeof x);
     q.cluster = c->name;
     q.limit = UI_EVENTS;
     x.b = b;
@@ -536,14 +692,699 @@ static void render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t 
 }
 
 /* ---------------------------------------------------------------------------
+ * Jobs
+ * ------------------------------------------------------------------------ */
+
+/* A button that opens the page's job panel on job id. */
+static void put_job_link(sbuf *b, int64_t id)
+{
+    sbuf_printf(b,
+                "<button type=\"button\" class=\"joblink\" data-job=\"%lld\" "
+                "title=\"show job %lld\">#%lld</button>",
+                (long long)id, (long long)id, (long long)id);
+}
+
+/* How long a job ran (or has been running), in ms; -1 before it started. */
+static int64_t job_elapsed(const db_job_row *j, int64_t now_ms)
+{
+    if (j->started_at <= 0) return -1;
+    return (j->ended_at > 0 ? j->ended_at : now_ms) - j->started_at;
+}
+
+/* The message of a job's last step (steps: its JSON array text), escaped. */
+static void put_last_step(sbuf *b, const char *steps_json)
+{
+    cJSON *steps = steps_json ? cJSON_Parse(steps_json) : NULL;
+    int n = cJSON_GetArraySize(steps);
+    const char *msg =
+        n > 0 ? cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, n - 1),
+                                                         "message"))
+              : NULL;
+
+    if (msg)
+        sbuf_html(b, msg);
+    else
+        sbuf_puts(b, "<span class=\"muted\">no step yet</span>");
+    cJSON_Delete(steps);
+}
+
+typedef struct jobs_ctx {
+    sbuf *b;
+    int64_t now_ms;
+    int64_t active_id; /* the newest queued or running job, 0 if none */
+} jobs_ctx;
+
+/* db_job_fn: one row of a cluster's recent jobs. */
+static void render_job_row(void *ctx, const db_job_row *j)
+{
+    jobs_ctx *x = ctx;
+    sbuf *b = x->b;
+    const char *st = job_state_class(j->state);
+
+    if (!job_finished(j->state) && x->active_id == 0) x->active_id = j->id;
+    sbuf_printf(b, "<tr class=\"jobrow job-%s\"><td>", st);
+    put_job_link(b, j->id);
+    sbuf_puts(b, "</td><td>");
+    put_text(b, j->kind);
+    sbuf_puts(b, "</td><td>");
+    put_job_badge(b, st, j->state);
+    sbuf_puts(b, "</td><td class=\"time\" title=\"");
+    put_utc(b, j->created_at, x->now_ms, 1);
+    sbuf_puts(b, "\">");
+    put_ago(b, (x->now_ms - j->created_at) / 1000);
+    sbuf_puts(b, "</td><td class=\"num\">");
+    put_duration(b, job_elapsed(j, x->now_ms));
+    sbuf_puts(b, "</td><td>");
+    put_text(b, j->actor);
+    sbuf_puts(b, "</td><td class=\"msg\">");
+    if (j->reason[0] != '\0') {
+        sbuf_puts(b, "<span class=\"reason\">\xe2\x80\x9c");
+        sbuf_html(b, j->reason);
+        sbuf_puts(b, "\xe2\x80\x9d</span> ");
+    }
+    if (j->error && j->error[0] != '\0') {
+        sbuf_puts(b, "<span class=\"err\">");
+        sbuf_html(b, j->error);
+        sbuf_puts(b, "</span>");
+    } else {
+        put_last_step(b, j->steps);
+    }
+    sbuf_puts(b, "</td></tr>\n");
+}
+
+/* The latest UI_JOBS jobs of the cluster into b; returns the id of one still
+ * queued or running (0 if none). */
+static int64_t render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
+{
+    jobs_ctx x;
+    int n = -1;
+
+    memset(&x, 0, sizeof x);
+    x.b = b;
+    x.now_ms = now_ms;
+    sbuf_puts(b, "<h3>Recent jobs</h3>\n<div class=\"scroll\"><table class=\"jobs\"><thead><tr>"
+                 "<th>job</th><th>kind</th><th>state</th><th>created</th>"
+                 "<th class=\"num\">took</th><th>by</th><th>reason, last step or error</th>"
+                 "</tr></thead><tbody>\n");
+    if (d) n = db_query_jobs(d, c->name, 0, 0, UI_JOBS, render_job_row, &x);
+    if (n == 0)
+        sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty\">no job has run on this cluster"
+                     "</td></tr>\n");
+    else if (n < 0)
+        sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty bad\">jobs unavailable "
+                     "(database error)</td></tr>\n");
+    sbuf_puts(b, "</tbody></table></div>\n");
+    return x.active_id;
+}
+
+/* A JSON value as text: strings escaped, whole numbers without a fraction,
+ * booleans as yes/no, anything else as its (escaped) JSON. */
+static void put_json_value(sbuf *b, const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        put_text(b, v->valuestring);
+    } else if (cJSON_IsBool(v)) {
+        sbuf_puts(b, cJSON_IsTrue(v) ? "yes" : "no");
+    } else if (cJSON_IsNumber(v)) {
+        double x = v->valuedouble;
+        if (x > -9e15 && x < 9e15 && x == (double)(long long)x)
+            sbuf_printf(b, "%lld", (long long)x);
+        else
+            sbuf_printf(b, "%g", x);
+    } else if (!v || cJSON_IsNull(v)) {
+        sbuf_puts(b, UI_DASH);
+    } else {
+        char *t = cJSON_PrintUnformatted(v);
+        if (t) sbuf_html(b, t);
+        cJSON_free(t);
+    }
+}
+
+/* A JSON object's fields as "key value" pairs in a <dl>, without skip (a key
+ * shown elsewhere, or NULL). Nothing when the object is empty. */
+static void put_json_fields(sbuf *b, const char *cls, const cJSON *o, const char *skip)
+{
+    const cJSON *it;
+    int any = 0;
+
+    cJSON_ArrayForEach(it, o)
+    {
+        if (!it->string || (skip && strcmp(it->string, skip) == 0)) continue;
+        if (!any) sbuf_printf(b, "<dl class=\"kv %s\">", cls);
+        any = 1;
+        sbuf_puts(b, "<div><dt>");
+        sbuf_html(b, it->string);
+        sbuf_puts(b, "</dt><dd>");
+        put_json_value(b, it);
+        sbuf_puts(b, "</dd></div>");
+    }
+    if (any) sbuf_puts(b, "</dl>\n");
+}
+
+/* The steps of a job, each with its UTC time and the time since the job
+ * started (t0); a last "working" line while it runs. */
+static void render_steps(sbuf *b, const cJSON *steps, int64_t t0, const char *state)
+{
+    const cJSON *s;
+    int n = 0;
+
+    sbuf_puts(b, "<ol class=\"steps\">\n");
+    cJSON_ArrayForEach(s, steps)
+    {
+        const cJSON *ts = cJSON_GetObjectItem(s, "ts");
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(s, "message"));
+        int64_t t = cJSON_IsNumber(ts) ? (int64_t)ts->valuedouble : 0;
+        const char *cls = !msg                               ? ""
+                          : strncmp(msg, "failed", 6) == 0   ? " class=\"step-bad\""
+                          : strcmp(msg, "done") == 0         ? " class=\"step-good\""
+                                                             : "";
+        n++;
+        sbuf_printf(b, "<li%s><span class=\"t\" title=\"", cls);
+        put_utc(b, t, t, 1);
+        sbuf_puts(b, "\">");
+        put_utc_ms(b, t);
+        sbuf_puts(b, "</span> <span class=\"el\">");
+        if (t > 0 && t0 > 0) {
+            sbuf_puts(b, "+");
+            put_duration(b, t >= t0 ? t - t0 : 0);
+        }
+        sbuf_puts(b, "</span> <span class=\"m\">");
+        put_text(b, msg ? msg : "");
+        sbuf_puts(b, "</span></li>\n");
+    }
+    if (strcmp(state, "running") == 0)
+        sbuf_puts(b, "<li class=\"pending\"><span class=\"spin\" aria-hidden=\"true\"></span> "
+                     "working\xe2\x80\xa6</li>\n");
+    else if (strcmp(state, "queued") == 0)
+        sbuf_puts(b, "<li class=\"pending\">queued, waiting for the job runner\xe2\x80\xa6</li>\n");
+    else if (n == 0)
+        sbuf_puts(b, "<li class=\"muted\">no step recorded</li>\n");
+    sbuf_puts(b, "</ol>\n");
+}
+
+/* One job as the job panel shows it. While it is queued or running the
+ * element polls its own URL every 500 ms and is replaced by the answer
+ * (outerHTML); once it succeeded or failed the answer carries no hx-trigger,
+ * which ends the polling. */
+static void render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
+{
+    const char *st = job_state_class(j->state);
+    int done = job_finished(j->state);
+    cJSON *params = j->params ? cJSON_Parse(j->params) : NULL;
+    cJSON *steps = j->steps ? cJSON_Parse(j->steps) : NULL;
+    cJSON *result = j->result ? cJSON_Parse(j->result) : NULL;
+    const char *reason = j->reason;
+    const char *old_m = cJSON_GetStringValue(cJSON_GetObjectItem(result, "old_master"));
+    const char *new_m = cJSON_GetStringValue(cJSON_GetObjectItem(result, "new_master"));
+    const cJSON *paused = cJSON_GetObjectItem(result, "writes_paused_ms");
+    long long id = (long long)j->id;
+
+    sbuf_printf(b, "<div class=\"jobview job-%s\" id=\"job-%lld\" data-job=\"%lld\" data-state=\"%s\"",
+                st, id, id, st);
+    if (!done)
+        sbuf_printf(b, " hx-get=\"/ui/jobs/%lld\" hx-trigger=\"every 500ms\" hx-swap=\"outerHTML\"",
+                    id);
+    sbuf_printf(b, ">\n<header class=\"jobhead\"><strong>Job #%lld</strong> <span class=\"kind\">", id);
+    put_text(b, j->kind);
+    sbuf_puts(b, "</span> on <strong class=\"jobcluster\">");
+    put_text(b, j->cluster);
+    sbuf_puts(b, "</strong> ");
+    put_job_badge(b, st, j->state);
+    sbuf_puts(b, " <span class=\"muted\">");
+    if (done) {
+        sbuf_puts(b, "took ");
+        put_duration(b, job_elapsed(j, now_ms));
+    } else if (j->started_at > 0) {
+        sbuf_puts(b, "running for ");
+        put_duration(b, job_elapsed(j, now_ms));
+    } else {
+        sbuf_puts(b, "queued ");
+        put_ago(b, (now_ms - j->created_at) / 1000);
+    }
+    sbuf_puts(b, "</span></header>\n<p class=\"jobmeta\">by ");
+    put_text(b, j->actor);
+    sbuf_puts(b, " \xc2\xb7 created ");
+    put_utc(b, j->created_at, now_ms, 1);
+    if (done && j->ended_at > 0) {
+        sbuf_puts(b, " \xc2\xb7 ended ");
+        put_utc(b, j->ended_at, now_ms, 0);
+    }
+    if (reason[0] != '\0') {
+        sbuf_puts(b, "<br>reason: <span class=\"reason\">");
+        sbuf_html(b, reason);
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_puts(b, "</p>\n");
+    put_json_fields(b, "params", params, "reason");
+
+    render_steps(b, steps, j->started_at > 0 ? j->started_at : j->created_at, st);
+
+    if (j->error && j->error[0] != '\0') {
+        sbuf_puts(b, "<p class=\"joberr\" role=\"alert\"><strong>error</strong> ");
+        sbuf_html(b, j->error);
+        sbuf_puts(b, "</p>\n");
+    }
+    if (done && strcmp(st, "succeeded") == 0 && old_m && new_m) {
+        sbuf_puts(b, "<p class=\"jobsum\">master ");
+        put_addr(b, old_m);
+        sbuf_puts(b, " \xe2\x86\x92 ");
+        put_addr(b, new_m);
+        if (cJSON_IsNumber(paused)) {
+            sbuf_puts(b, " \xc2\xb7 writes paused ");
+            put_duration(b, (int64_t)paused->valuedouble);
+        }
+        sbuf_puts(b, "</p>\n");
+    }
+    if (done && cJSON_GetArraySize(result) > 0) {
+        sbuf_puts(b, "<div class=\"jobres\"><span class=\"k\">result</span>");
+        put_json_fields(b, "result", result, NULL);
+        sbuf_puts(b, "</div>\n");
+    }
+    sbuf_puts(b, "</div>\n");
+    cJSON_Delete(params);
+    cJSON_Delete(steps);
+    cJSON_Delete(result);
+}
+
+/* Sends an HTML fragment (or 500 if rendering ran out of memory). */
+static int send_fragment(hreq *r, int status, sbuf *b)
+{
+    if (sbuf_failed(b))
+        return http_error(r, 500, "internal", "out of memory rendering the dashboard");
+    return http_send(r, status, "text/html; charset=utf-8", b->buf ? b->buf : "", b->len);
+}
+
+int ui_job(hreq *r)
+{
+    sbuf b = SBUF_INIT;
+    struct db *d = r->app ? r->app->db : NULL;
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    db_job_row j;
+    int status = 200, found;
+
+    if (r->params[0][0] == '\0' || *end || id <= 0) {
+        status = 404;
+        sbuf_puts(&b, "<div class=\"jobview job-unknown\"><p class=\"bad\">There is no job with "
+                      "that id.</p></div>\n");
+    } else if ((found = d ? db_job_get(d, id, &j) : -1) < 0) {
+        /* a busy or broken database: keep polling, more slowly */
+        status = 503;
+        sbuf_printf(&b,
+                    "<div class=\"jobview job-unknown\" hx-get=\"/ui/jobs/%lld\" "
+                    "hx-trigger=\"every 2s\" hx-swap=\"outerHTML\"><p class=\"bad\">Job #%lld: "
+                    "the history database is not readable; retrying\xe2\x80\xa6</p></div>\n",
+                    id, id);
+    } else if (!found) {
+        status = 404;
+        sbuf_printf(&b, "<div class=\"jobview job-unknown\"><p class=\"bad\">There is no job "
+                        "#%lld.</p></div>\n", id);
+    } else {
+        render_job_view(&b, &j, hp_now_ms());
+        db_job_row_release(&j);
+    }
+    status = send_fragment(r, status, &b);
+    sbuf_release(&b);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------
+ * History
+ * ------------------------------------------------------------------------ */
+
+/* The history view's filters and cursors, as parsed from the query string. */
+typedef struct hist_query {
+    char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX]; /* "" = any */
+    char since_text[40], until_text[40]; /* as typed, shown back in the form */
+    int64_t since, until;                /* ms, 0 = open */
+    int64_t before, fbefore;             /* event / failover id cursors, 0 = newest */
+    int64_t limit;                       /* events per page */
+} hist_query;
+
+/* Reads exactly n digits at *p into *out. */
+static int take_digits(const char **p, int n, int *out)
+{
+    int v = 0, i;
+    for (i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9') return 0;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm;
+ * timegm() is not in POSIX). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* A time filter: milliseconds since the epoch (digits only), or a UTC time
+ * "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (a T instead of the
+ * space, and a trailing Z or " UTC", are accepted). A bare date means its
+ * start, or its end when end_of_day is set (for "until"). Returns 0 or -1. */
+static int parse_when(const char *s, int end_of_day, int64_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, se = 0, date_only = 1;
+    size_t nd = strspn(s, "0123456789");
+
+    if (nd > 0 && s[nd] == '\0') {
+        if (nd > 16) return -1;
+        *out = strtoll(s, NULL, 10);
+        return 0;
+    }
+    if (!take_digits(&p, 4, &y) || *p != '-') return -1;
+    p++;
+    if (!take_digits(&p, 2, &mo) || *p != '-') return -1;
+    p++;
+    if (!take_digits(&p, 2, &d)) return -1;
+    if (*p == ' ' || *p == 'T') {
+        p++;
+        if (!take_digits(&p, 2, &h) || *p != ':') return -1;
+        p++;
+        if (!take_digits(&p, 2, &mi)) return -1;
+        if (*p == ':') {
+            p++;
+            if (!take_digits(&p, 2, &se)) return -1;
+        }
+        date_only = 0;
+    }
+    if (strcmp(p, "Z") == 0 || strcmp(p, " UTC") == 0) p += strlen(p);
+    if (*p != '\0') return -1;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+        se > 59)
+        return -1;
+    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return -1;
+    *out = ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + se) * 1000;
+    if (date_only && end_of_day) *out += 86400000 - 1;
+    return 0;
+}
+
+/* An optional text parameter; absent and empty are the same ("any"). */
+static int hist_text(const hreq *r, const char *name, char *buf, size_t bufsz, char *err,
+                     size_t errsz)
+{
+    int q = http_query(r, name, buf, bufsz);
+    if (q < 0) {
+        buf[0] = '\0';
+        snprintf(err, errsz, "%s is too long (at most %zu bytes)", name, bufsz - 1);
+        return -1;
+    }
+    if (q == 0) buf[0] = '\0';
+    return 0;
+}
+
+/* An optional whole number within [lo, hi]; absent or empty leaves *out. */
+static int hist_int(const hreq *r, const char *name, int64_t lo, int64_t hi, int64_t *out,
+                    char *err, size_t errsz)
+{
+    char buf[32], *end;
+    long long v;
+    int q = http_query(r, name, buf, sizeof buf);
+
+    if (q == 0 || (q > 0 && buf[0] == '\0')) return 0;
+    if (q > 0 && buf[0] >= '0' && buf[0] <= '9') {
+        errno = 0;
+        v = strtoll(buf, &end, 10);
+        if (*end == '\0' && errno == 0 && v >= lo && v <= hi) {
+            *out = v;
+            return 0;
+        }
+    }
+    snprintf(err, errsz, "%s must be a whole number from %lld to %lld", name, (long long)lo,
+             (long long)hi);
+    return -1;
+}
+
+/* A time filter (see parse_when); the text is kept for the form. */
+static int hist_time(const hreq *r, const char *name, int end_of_day, char *text, size_t textsz,
+                     int64_t *out, char *err, size_t errsz)
+{
+    if (hist_text(r, name, text, textsz, err, errsz) < 0) return -1;
+    if (text[0] == '\0') return 0;
+    if (parse_when(text, end_of_day, out) == 0) return 0;
+    snprintf(err, errsz,
+             "%s must be a UTC time like 2024-05-01 12:30 (or 2024-05-01, or milliseconds "
+             "since the epoch)",
+             name);
+    return -1;
+}
+
+/* Parses GET /ui/history's query like GET /api/v1/events does. Returns 0, or
+ * -1 with a message for the operator in err (the form is shown again). */
+static int parse_history_query(const hreq *r, hist_query *h, char *err, size_t errsz)
+{
+    memset(h, 0, sizeof *h);
+    h->limit = UI_HIST_EVENTS;
+    err[0] = '\0';
+    /* all texts first, so the form comes back filled in even after an error */
+    if (hist_text(r, "cluster", h->cluster, sizeof h->cluster, err, errsz) |
+        hist_text(r, "type", h->type, sizeof h->type, err, errsz) |
+        hist_text(r, "node", h->node, sizeof h->node, err, errsz))
+        return -1;
+    if (hist_time(r, "since", 0, h->since_text, sizeof h->since_text, &h->since, err, errsz) < 0 ||
+        hist_time(r, "until", 1, h->until_text, sizeof h->until_text, &h->until, err, errsz) < 0 ||
+        hist_int(r, "before", 1, INT64_MAX, &h->before, err, errsz) < 0 ||
+        hist_int(r, "fbefore", 1, INT64_MAX, &h->fbefore, err, errsz) < 0 ||
+        hist_int(r, "limit", 1, 1000, &h->limit, err, errsz) < 0)
+        return -1;
+    if (h->since > 0 && h->until > 0 && h->until < h->since) {
+        snprintf(err, errsz, "until is before since");
+        return -1;
+    }
+    return 0;
+}
+
+/* Common Sentinel channels and panel events, offered in the type filter. */
+static const char *const hist_types[] = {
+    "+switch-master", "+sdown", "-sdown", "+odown", "-odown", "+try-failover",
+    "+failover-end", "+reset-master", "node-down", "node-up", "role-change", "link-down",
+    "link-up", "split-brain", "split-brain-resolved", "quorum-lost", "quorum-regained",
+    "master-changed", "sentinel-down", "sentinel-up", "job-started", "job-succeeded",
+    "job-failed", "panel-started", "panel-stopped", NULL};
+
+/* The filter form. It GETs the fragment again into #history; the paging
+ * buttons below include its fields (hx-include). */
+static void render_history_form(sbuf *b, const topo_snap *t, const hist_query *h)
+{
+    int i, listed = 0;
+
+    sbuf_puts(b, "<form id=\"hfilters\" class=\"filters\" hx-get=\"/ui/history\" "
+                 "hx-target=\"#history\" hx-swap=\"innerHTML\" autocomplete=\"off\">\n"
+                 "<label>cluster <select name=\"cluster\"><option value=\"\">any</option>");
+    for (i = 0; t && i < t->nclusters; i++) {
+        int sel = strcmp(t->clusters[i]->name, h->cluster) == 0;
+        listed |= sel;
+        sbuf_puts(b, "<option");
+        put_attr(b, "value", t->clusters[i]->name);
+        sbuf_puts(b, sel ? " selected>" : ">");
+        sbuf_html(b, t->clusters[i]->name);
+        sbuf_puts(b, "</option>");
+    }
+    if (h->cluster[0] != '\0' && !listed) { /* no longer monitored: still searchable */
+        sbuf_puts(b, "<option");
+        put_attr(b, "value", h->cluster);
+        sbuf_puts(b, " selected>");
+        sbuf_html(b, h->cluster);
+        sbuf_puts(b, "</option>");
+    }
+    sbuf_puts(b, "</select></label>\n<label>type <input name=\"type\" list=\"htypes\" size=\"16\" "
+                 "placeholder=\"any\"");
+    put_attr(b, "value", h->type);
+    sbuf_puts(b, "></label><datalist id=\"htypes\">");
+    for (i = 0; hist_types[i]; i++) sbuf_printf(b, "<option value=\"%s\">", hist_types[i]);
+    sbuf_puts(b, "</datalist>\n<label>node <input name=\"node\" size=\"18\" "
+                 "placeholder=\"host:port\"");
+    put_attr(b, "value", h->node);
+    sbuf_puts(b, "></label>\n<label>since <input name=\"since\" size=\"17\" "
+                 "placeholder=\"YYYY-MM-DD HH:MM\"");
+    put_attr(b, "value", h->since_text);
+    sbuf_puts(b, "></label>\n<label>until <input name=\"until\" size=\"17\" "
+                 "placeholder=\"YYYY-MM-DD HH:MM\"");
+    put_attr(b, "value", h->until_text);
+    sbuf_puts(b, "></label> <span class=\"muted\">UTC</span>\n"
+                 "<button type=\"submit\">apply</button> "
+                 "<button type=\"button\" hx-get=\"/ui/history\">clear</button>\n</form>\n");
+}
+
+typedef struct fo_ctx {
+    sbuf *b;
+    int64_t now_ms;
+    int64_t last_id;
+} fo_ctx;
+
+/* db_failover_fn: one row of the failovers table. */
+static void render_failover_row(void *ctx, const hp_failover *f)
+{
+    fo_ctx *x = ctx;
+    sbuf *b = x->b;
+    const char *sc = failover_status_class(f->status);
+
+    x->last_id = f->id;
+    sbuf_printf(b, "<tr class=\"failover fo-%s\"><td class=\"time\" title=\"", sc);
+    put_utc(b, f->started_at, x->now_ms, 1);
+    sbuf_puts(b, "\">");
+    put_utc(b, f->started_at, x->now_ms, 0);
+    sbuf_puts(b, " <span class=\"muted\">");
+    put_ago(b, (x->now_ms - f->started_at) / 1000);
+    sbuf_puts(b, "</span></td><td>");
+    put_text(b, f->cluster);
+    sbuf_printf(b, "</td><td><span class=\"badge fo-%s\">", failover_kind_class(f->kind));
+    put_text(b, f->kind);
+    sbuf_puts(b, "</span></td><td>");
+    put_addr(b, f->old_master);
+    sbuf_puts(b, " \xe2\x86\x92 ");
+    put_addr(b, f->new_master);
+    sbuf_puts(b, "</td><td class=\"num\">");
+    put_duration(b, f->duration_ms);
+    sbuf_puts(b, "</td><td class=\"num\">");
+    put_duration(b, f->writes_paused_ms);
+    sbuf_puts(b, "</td><td>");
+    put_job_badge(b, sc, f->status);
+    sbuf_puts(b, "</td><td>");
+    put_text(b, f->actor);
+    sbuf_puts(b, "</td><td class=\"msg\">");
+    put_text(b, f->reason);
+    sbuf_puts(b, "</td><td>");
+    if (f->job_id > 0)
+        put_job_link(b, f->job_id);
+    else
+        sbuf_puts(b, UI_DASH);
+    sbuf_puts(b, "</td></tr>\n");
+}
+
+/* A paging button: GETs the history with the given cursors plus the form's
+ * current fields. */
+static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t fbefore)
+{
+    const char *sep = "?";
+
+    sbuf_puts(b, "<button type=\"button\" class=\"page\" hx-get=\"/ui/history");
+    if (before > 0) {
+        sbuf_printf(b, "%sbefore=%lld", sep, (long long)before);
+        sep = "&amp;";
+    }
+    if (fbefore > 0) sbuf_printf(b, "%sfbefore=%lld", sep, (long long)fbefore);
+    sbuf_printf(b, "\" hx-include=\"#hfilters\" hx-target=\"#history\" hx-swap=\"innerHTML\">%s"
+                   "</button>",
+                label);
+}
+
+/* The history view: the filter form, then (unless err is set, which is shown
+ * instead) the failovers of the chosen cluster and the matching events, each
+ * newest first with an "older" button when the page came back full. */
+static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
+                           const char *err, int64_t now_ms)
+{
+    event_query q;
+    failover_query fq;
+    event_ctx ex;
+    fo_ctx fx;
+    int n = -1, nf = -1;
+
+    render_history_form(b, t, h);
+    if (err && err[0] != '\0') {
+        sbuf_puts(b, "<p class=\"formerr\" role=\"alert\">");
+        sbuf_html(b, err);
+        sbuf_puts(b, "</p>\n");
+        return;
+    }
+
+    memset(&fq, 0, sizeof fq);
+    memset(&fx, 0, sizeof fx);
+    fq.cluster = h->cluster[0] ? h->cluster : NULL;
+    fq.before = h->fbefore;
+    fq.limit = UI_HIST_FAILOVERS;
+    fx.b = b;
+    fx.now_ms = now_ms;
+    sbuf_puts(b, "<h3>Failovers");
+    if (h->type[0] || h->node[0] || h->since || h->until)
+        sbuf_puts(b, " <span class=\"note\">(filtered by cluster only; type, node and time "
+                     "filter the events)</span>");
+    sbuf_puts(b, "</h3>\n<div class=\"scroll\"><table class=\"failovers\"><thead><tr>"
+                 "<th>started (UTC)</th><th>cluster</th><th>kind</th><th>old \xe2\x86\x92 new "
+                 "master</th><th class=\"num\">duration</th><th class=\"num\">writes paused</th>"
+                 "<th>status</th><th>actor</th><th>reason</th><th>job</th>"
+                 "</tr></thead><tbody>\n");
+    if (d) nf = db_query_failovers(d, &fq, render_failover_row, &fx);
+    if (nf == 0)
+        sbuf_puts(b, "<tr><td colspan=\"10\" class=\"empty\">no failover recorded"
+                     "</td></tr>\n");
+    else if (nf < 0)
+        sbuf_puts(b, "<tr><td colspan=\"10\" class=\"empty bad\">failovers unavailable "
+                     "(database error)</td></tr>\n");
+    sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
+    if (nf == fq.limit && fx.last_id > 0)
+        put_page_button(b, "older failovers \xe2\x86\x92", h->before, fx.last_id);
+    if (h->fbefore > 0) put_page_button(b, "\xe2\x86\x90 newest failovers", h->before, 0);
+    sbuf_puts(b, "</div>\n");
+
+    memset(&q, 0, sizeof q);
+    memset(&ex, 0, sizeof ex);
+    q.cluster = h->cluster[0] ? h->cluster : NULL;
+    q.type = h->type[0] ? h->type : NULL;
+    q.node = h->node[0] ? h->node : NULL;
+    q.since = h->since;
+    q.until = h->until;
+    q.before = h->before;
+    q.limit = (int)h->limit;
+    ex.b = b;
+    ex.now_ms = now_ms;
+    ex.with_cluster = 1;
+    sbuf_puts(b, "<h3>Events</h3>\n<div class=\"scroll\"><table class=\"events\"><thead><tr>"
+                 "<th>time (UTC)</th><th>cluster</th><th>severity</th><th>type</th><th>node</th>"
+                 "<th>message</th></tr></thead><tbody>\n");
+    if (d) n = db_query_events(d, &q, render_event_row, &ex);
+    if (n == 0)
+        sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty\">no event matches</td></tr>\n");
+    else if (n < 0)
+        sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty bad\">events unavailable "
+                     "(database error)</td></tr>\n");
+    sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
+    if (n == q.limit && ex.last_id > 0)
+        put_page_button(b, "older events \xe2\x86\x92", ex.last_id, h->fbefore);
+    if (h->before > 0) put_page_button(b, "\xe2\x86\x90 newest events", 0, h->fbefore);
+    sbuf_puts(b, "</div>\n");
+}
+
+int ui_history(hreq *r)
+{
+    sbuf b = SBUF_INIT;
+    struct db *d = r->app ? r->app->db : NULL;
+    topo_snap *t = topo_acquire();
+    hist_query h;
+    char err[200];
+    int status;
+
+    status = parse_history_query(r, &h, err, sizeof err) < 0 ? 400 : 200;
+    render_history(&b, d, t, &h, status == 400 ? err : NULL, hp_now_ms());
+    if (t) topo_release(t);
+    status = send_fragment(r, status, &b);
+    sbuf_release(&b);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------
  * Cluster and page
  * ------------------------------------------------------------------------ */
 
-/* One cluster: header facts, problems, nodes, Sentinels, events. Later features
- * (failover/resync buttons, plots) attach to these sections. */
+/* One cluster: header facts and the failover button, problems, nodes (with
+ * resync buttons), Sentinels (with the reset button), recent jobs, events. */
 static void render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
 {
     const char *st = status_class(c->status);
+    sbuf jobs = SBUF_INIT;
+    int64_t active = render_recent_jobs(&jobs, d, c, now_ms);
 
     sbuf_printf(b, "<section class=\"cluster st-%s\" data-cluster=\"", st);
     sbuf_html(b, c->name);
@@ -580,11 +1421,31 @@ static void render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t
         put_ago(b, (now_ms - c->updated_at) / 1000);
     else
         sbuf_puts(b, UI_DASH);
-    sbuf_puts(b, "</span></header>\n");
+    sbuf_puts(b, "</span>");
+
+    if (active > 0) {
+        sbuf_puts(b, "<span class=\"fact\"><span class=\"k\">job</span> ");
+        put_job_link(b, active);
+        sbuf_puts(b, " <span class=\"badge job-running\">active</span></span>");
+    }
+    sbuf_puts(b, "<span class=\"spacer\"></span><button type=\"button\" class=\"act act-main\" "
+                 "data-act=\"failover\"");
+    put_attr(b, "data-cluster", c->name);
+    put_attr(b, "data-master", c->master);
+    if (c->failover_in_progress)
+        sbuf_puts(b, " disabled title=\"a Sentinel failover is in progress\"");
+    else if (active > 0)
+        sbuf_puts(b, " disabled title=\"a job is running on this cluster\"");
+    else
+        sbuf_puts(b, " title=\"graceful switchover or forced failover\"");
+    sbuf_puts(b, ">failover\xe2\x80\xa6</button></header>\n");
 
     render_problems(b, c);
     render_nodes(b, c, now_ms);
     render_sentinels(b, c, now_ms);
+    if (jobs.len) sbuf_append(b, jobs.buf, jobs.len);
+    if (sbuf_failed(&jobs)) b->failed = 1; /* the failure sticks, as in sbuf */
+    sbuf_release(&jobs);
     render_events(b, d, c, now_ms);
     sbuf_puts(b, "</section>\n");
 }

@@ -13,4 +13,18 @@
  * or the database is HTML-escaped. Returns the status it sent. */
 int ui_clusters(hreq *r);
 
+/* GET /ui/jobs/{id}: one job for the page's job panel: kind, cluster, state,
+ * parameters, each step with its time, the error and the result. While the job
+ * is queued or running the fragment's root element polls this URL every 500 ms
+ * (hx-trigger, outerHTML swap); once it succeeded or failed the answer has no
+ * trigger, so the polling stops. 404 (as a fragment) for an unknown id. */
+int ui_job(hreq *r);
+
+/* GET /ui/history?cluster=&type=&node=&since=&until=&before=&fbefore=&limit=:
+ * the history view: a filter form, the failovers (filtered by cluster, paged
+ * by fbefore) and the events (every filter, paged by before), newest first.
+ * since/until are UTC times ("2024-05-01 12:30") or ms since the epoch. A bad
+ * parameter answers 400 with the form and the message, as a fragment. */
+int ui_history(hreq *r);
+
 #endif
