@@ -48,6 +48,14 @@ def parse_args():
     return a
 
 
+def machine_cpu():
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    total = sum(v)
+    return total - v[3] - v[4], total  # minus idle and iowait
+
+
 def thread_cpu(pid):
     """{tid: (name, cpu seconds)} of every thread of pid."""
     out = {}
@@ -108,11 +116,13 @@ def bench(env, lines):
         return v, f or 0.0
 
     p0, f0 = polls()
+    m0 = machine_cpu()
     c0, th0, w0 = benchlib.proc_cpu_s(pid), thread_cpu(pid), time.monotonic()
     harness.log("measuring for %d s" % a.seconds)
     time.sleep(a.seconds)
     c1, th1, w1 = benchlib.proc_cpu_s(pid), thread_cpu(pid), time.monotonic()
     p1, f1 = polls()
+    m1 = machine_cpu()
     rss = benchlib.proc_rss_kb(pid)
     assert hp.running(), "hapanel died during the measurement"
 
@@ -151,6 +161,17 @@ def bench(env, lines):
     lines.append("  comparison (design figure): redis_exporter ~%.1f ms CPU per node scrape "
                  "(%.0fx this)" % (EXPORTER_MS, EXPORTER_MS / per if per > 0 else 0))
     lines.append("hapanel_rss: %.1f MiB (%d kB VmRSS)" % (rss / 1024.0, rss))
+    rate = npolls / wall
+    if abs(rate - nodes) > 0.05 * nodes:
+        lines.append("WARNING: %.1f polls per second where %d nodes at 1 s should give %d: hapanel "
+                     "fell behind its poll interval (an overloaded machine?)" % (rate, nodes, nodes))
+    busy = (m1[0] - m0[0]) / float(max(1, m1[1] - m0[1]))
+    lines.append("machine_cpu_busy: %.0f%% of %d CPUs during the window (hapanel, the %d Redis "
+                 "processes and anything else running)" % (100 * busy, os.cpu_count() or 0,
+                                                          len(topo.nodes) + len(topo.sentinels)))
+    if busy > 0.9:
+        lines.append("WARNING: the machine was saturated during the measurement: hapanel competed "
+                     "for CPU, the figures are skewed")
 
 
 def report(lines):

@@ -614,3 +614,287 @@ int db_delete_backup(db *d, int64_t id)
     pthread_mutex_unlock(&d->wlock);
     return rc;
 }
+
+/* ------------------------------------------------------------------- outbox */
+
+void outbox_row_release(outbox_row *r)
+{
+    free(r->payload);
+    free(r->text);
+    r->payload = r->text = NULL;
+}
+
+int db_outbox_add(db *d, const char *channel, const char *key, const char *severity,
+                  const char *payload, const char *text, int64_t now)
+{
+    static const char sql[] = "INSERT OR IGNORE INTO outbox (channel, key, severity, payload, "
+                              "text, next_at, created_at) VALUES (?,?,?,?,?,?,?)";
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, now);
+    if (sqlite3_step(st) == SQLITE_DONE) rc = sqlite3_changes(d->w) > 0 ? 1 : 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}
+
+#define OUTBOX_COLUMNS                                                                             \
+    "SELECT id, channel, key, severity, payload, text, state, attempts, next_at, created_at, "   \
+    "coalesce(delivered_at, 0), coalesce(last_error, '') FROM outbox "
+
+static void read_outbox(sqlite3_stmt *st, outbox_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, r->channel, sizeof(r->channel));
+    col_text(st, 2, r->key, sizeof(r->key));
+    col_text(st, 3, r->severity, sizeof(r->severity));
+    r->payload = col_dup(st, 4);
+    r->text = col_dup(st, 5);
+    col_text(st, 6, r->state, sizeof(r->state));
+    r->attempts = sqlite3_column_int(st, 7);
+    r->next_at = sqlite3_column_int64(st, 8);
+    r->created_at = sqlite3_column_int64(st, 9);
+    r->delivered_at = sqlite3_column_int64(st, 10);
+    col_text(st, 11, r->last_error, sizeof(r->last_error));
+}
+
+int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64_t *next_due)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    *next_due = 0;
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, "SELECT min(next_at) FROM outbox WHERE channel = ? AND state = "
+                              "'pending'", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *next_due = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!*next_due || *next_due > now) {
+        rc = 0;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c, OUTBOX_COLUMNS "WHERE channel = ? AND state = 'pending' AND "
+                                             "next_at <= ? ORDER BY id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_outbox(st, r);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : -1;
+    }
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rc;
+}
+
+int db_outbox_mark(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
+                   const char *last_error, int64_t delivered_at)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4, "
+                                 "last_error = ?5, delivered_at = ?6 WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, attempts);
+    sqlite3_bind_int64(st, 4, next_at);
+    if (last_error) sqlite3_bind_text(st, 5, last_error, -1, SQLITE_STATIC);
+    bind_opt_i64(st, 6, delivered_at > 0 ? delivered_at : -1);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}
+
+int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outbox_fn *fn,
+                    void *ctx)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rows = 0, rc;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, OUTBOX_COLUMNS "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR "
+                                             "id < ?2) ORDER BY id DESC LIMIT ?3",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rows = -1;
+        goto out;
+    }
+    if (state) sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, before);
+    sqlite3_bind_int(st, 3, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        outbox_row r;
+        read_outbox(st, &r);
+        fn(ctx, &r);
+        outbox_row_release(&r);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rows = -1;
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rows;
+}
+
+/* ------------------------------------------------------------------- alerts */
+
+int64_t db_alert_open(db *d, const alert_row *a, int *created)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = -1;
+
+    *created = 0;
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
+                                 "AND resolved_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, a->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->node, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(d->w, "INSERT INTO alerts (cluster, rule, node, severity, message, "
+                                 "started_at) VALUES (?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, a->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, a->started_at);
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        id = sqlite3_last_insert_rowid(d->w);
+        *created = 1;
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return id;
+}
+
+int64_t db_alert_resolve(db *d, const char *cluster, const char *rule, const char *node, int64_t at)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
+                                 "AND resolved_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, node, -1, SQLITE_STATIC);
+    id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (id <= 0) goto out;
+    if (sqlite3_prepare_v2(d->w, "UPDATE alerts SET resolved_at = ? WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        id = -1;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, at);
+    sqlite3_bind_int64(st, 2, id);
+    if (sqlite3_step(st) != SQLITE_DONE) id = -1;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return id;
+}
+
+int db_alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->wlock);
+    if (sqlite3_prepare_v2(d->w, "UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ? "
+                                 "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_text(st, 3, comment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, id);
+    if (sqlite3_step(st) == SQLITE_DONE) rc = sqlite3_changes(d->w) > 0 ? 1 : 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->wlock);
+    return rc;
+}
+
+int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
+                    db_alert_fn *fn, void *ctx)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rows = 0, rc;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c,
+                           "SELECT id, cluster, rule, node, severity, message, started_at, "
+                           "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
+                           "coalesce(ack_comment, '') FROM alerts WHERE (?1 = 0 OR resolved_at IS "
+                           "NULL) AND (?2 IS NULL OR cluster = ?2) AND (?3 = 0 OR id < ?3) "
+                           "ORDER BY id DESC LIMIT ?4",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rows = -1;
+        goto out;
+    }
+    sqlite3_bind_int(st, 1, active_only);
+    if (cluster) sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, before);
+    sqlite3_bind_int(st, 4, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        alert_row a;
+        memset(&a, 0, sizeof(a));
+        a.id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, a.cluster, sizeof(a.cluster));
+        col_text(st, 2, a.rule, sizeof(a.rule));
+        col_text(st, 3, a.node, sizeof(a.node));
+        col_text(st, 4, a.severity, sizeof(a.severity));
+        col_text(st, 5, a.message, sizeof(a.message));
+        a.started_at = sqlite3_column_int64(st, 6);
+        a.resolved_at = sqlite3_column_int64(st, 7);
+        col_text(st, 8, a.acked_by, sizeof(a.acked_by));
+        a.acked_at = sqlite3_column_int64(st, 9);
+        col_text(st, 10, a.ack_comment, sizeof(a.ack_comment));
+        fn(ctx, &a);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rows = -1;
+out:
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rows;
+}

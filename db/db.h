@@ -90,4 +90,60 @@ int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, vo
 int db_get_backup(db *d, int64_t id, hp_backup *b);
 int db_delete_backup(db *d, int64_t id);
 
+/* --- notification outbox -------------------------------------------------- */
+
+typedef struct outbox_row {
+    int64_t id;
+    char channel[48];
+    char key[96];
+    char severity[12];
+    char *payload, *text; /* malloc'd; outbox_row_release */
+    char state[12];
+    int attempts;
+    int64_t next_at, created_at, delivered_at;
+    char last_error[256];
+} outbox_row;
+
+void outbox_row_release(outbox_row *r);
+/* Adds a message for channel unless (channel, key) exists. Returns 1 added,
+ * 0 already there, -1 error. */
+int db_outbox_add(db *d, const char *channel, const char *key, const char *severity,
+                  const char *payload, const char *text, int64_t now);
+/* The oldest pending message of channel due by now: 1 (release r), 0 none,
+ * -1 error. *next_due receives the earliest next_at of pending ones (0: none). */
+int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64_t *next_due);
+int db_outbox_mark(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
+                   const char *last_error, int64_t delivered_at);
+typedef void db_outbox_fn(void *ctx, const outbox_row *r);
+int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outbox_fn *fn,
+                    void *ctx);
+
+/* --- alerts --------------------------------------------------------------- */
+
+typedef struct alert_row {
+    int64_t id;
+    char cluster[HP_NAME_MAX];
+    char rule[32];
+    char node[HP_ADDR_MAX];
+    char severity[12];
+    char message[512];
+    int64_t started_at, resolved_at; /* resolved_at 0: active */
+    char acked_by[64];
+    int64_t acked_at;
+    char ack_comment[512];
+} alert_row;
+
+/* Opens an alert unless the same (cluster, rule, node) is open. Returns its
+ * id (new or existing) and sets *created; -1 on error. */
+int64_t db_alert_open(db *d, const alert_row *a, int *created);
+/* Resolves the open alert of (cluster, rule, node); returns its id, 0 if none
+ * was open, -1 on error. */
+int64_t db_alert_resolve(db *d, const char *cluster, const char *rule, const char *node,
+                         int64_t at);
+/* 1 acknowledged, 0 no such alert, -1 error. */
+int db_alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at);
+typedef void db_alert_fn(void *ctx, const alert_row *a);
+int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
+                    db_alert_fn *fn, void *ctx);
+
 #endif

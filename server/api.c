@@ -14,6 +14,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "monitor.h"
+#include "notify.h"
 #include "recipes.h"
 #include "route.h"
 #include "sbuf.h"
@@ -769,6 +770,157 @@ out:
     return st;
 }
 
+/* ------------------------------------------------------- alerts, notifications */
+
+static void add_alert(void *ctx, const alert_row *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)a->id);
+    cJSON_AddStringToObject(o, "cluster", a->cluster);
+    cJSON_AddStringToObject(o, "rule", a->rule);
+    if (a->node[0])
+        cJSON_AddStringToObject(o, "node", a->node);
+    else
+        cJSON_AddNullToObject(o, "node");
+    cJSON_AddStringToObject(o, "severity", a->severity);
+    cJSON_AddStringToObject(o, "state", a->resolved_at ? "resolved" : "active");
+    cJSON_AddStringToObject(o, "message", a->message);
+    cJSON_AddNumberToObject(o, "started_at", (double)a->started_at);
+    opt_num(o, "resolved_at", a->resolved_at ? a->resolved_at : -1);
+    if (a->acked_by[0]) {
+        cJSON_AddStringToObject(o, "acked_by", a->acked_by);
+        cJSON_AddNumberToObject(o, "acked_at", (double)a->acked_at);
+        cJSON_AddStringToObject(o, "ack_comment", a->ack_comment);
+    } else {
+        cJSON_AddNullToObject(o, "acked_by");
+        cJSON_AddNullToObject(o, "acked_at");
+        cJSON_AddNullToObject(o, "ack_comment");
+    }
+    cJSON_AddItemToArray(ctx, o);
+}
+
+static int h_alerts(hreq *r)
+{
+    page_query p;
+    char state[16];
+    int active = 0, st, n, has;
+    cJSON *root, *arr;
+
+    if ((st = read_page(r, &p))) return st;
+    if ((has = query_text(r, "state", state, sizeof(state))) > 1) return has;
+    if (has && strcmp(state, "active") && strcmp(state, "all"))
+        return http_error(r, 400, "bad_request", "state must be active or all");
+    active = has && !strcmp(state, "active");
+    root = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(root, "alerts");
+    n = db_query_alerts(r->app->db, active, p.has_cluster ? p.cluster : NULL, p.before,
+                        (int)p.limit + 1, add_alert, arr);
+    if (n < 0)
+        st = http_error(r, 503, "unavailable", "the database is not readable");
+    else {
+        set_next(root, arr, n, p.limit);
+        st = http_json(r, 200, root);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+static int h_alert_ack(hreq *r)
+{
+    static const field_spec spec[] = {{"comment", cJSON_String}};
+    cJSON *body = NULL, *root;
+    const char *comment;
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    int st, rc;
+
+    if (*end || id <= 0) return http_error(r, 404, "not_found", "no alert with that id");
+    if ((st = http_body_json(r, &body))) return st;
+    if ((st = check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
+    comment = str_field(body, "comment");
+    if (comment && strlen(comment) > 500) {
+        st = http_error(r, 400, "bad_request", "comment is longer than 500 characters");
+        goto out;
+    }
+    rc = db_alert_ack(r->app->db, id, r->actor, comment ? comment : "", hp_now_ms());
+    if (rc < 0)
+        st = http_error(r, 503, "unavailable", "the database is not writable");
+    else if (rc == 0)
+        st = http_error(r, 404, "not_found", "no alert with that id");
+    else {
+        root = cJSON_CreateObject();
+        cJSON_AddNumberToObject(root, "id", (double)id);
+        cJSON_AddStringToObject(root, "acked_by", r->actor);
+        st = http_json(r, 200, root);
+        cJSON_Delete(root);
+    }
+out:
+    cJSON_Delete(body);
+    return st;
+}
+
+static int h_notify_test(hreq *r)
+{
+    cJSON *body = NULL, *root;
+    int st;
+
+    if ((st = http_body_json(r, &body))) return st;
+    cJSON_Delete(body);
+    if (!r->app->notifier || !r->app->cfg->nchannels)
+        return http_error(r, 412, "precondition_failed", "no notification channel is configured");
+    root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "results", notify_test(r->app->notifier));
+    st = http_json(r, 200, root);
+    cJSON_Delete(root);
+    return st;
+}
+
+static void add_outbox(void *ctx, const outbox_row *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)o->id);
+    cJSON_AddStringToObject(j, "channel", o->channel);
+    cJSON_AddStringToObject(j, "key", o->key);
+    cJSON_AddStringToObject(j, "severity", o->severity);
+    cJSON_AddStringToObject(j, "state", o->state);
+    cJSON_AddNumberToObject(j, "attempts", o->attempts);
+    cJSON_AddStringToObject(j, "text", o->text ? o->text : "");
+    if (o->last_error[0])
+        cJSON_AddStringToObject(j, "last_error", o->last_error);
+    else
+        cJSON_AddNullToObject(j, "last_error");
+    cJSON_AddNumberToObject(j, "created_at", (double)o->created_at);
+    opt_num(j, "delivered_at", o->delivered_at ? o->delivered_at : -1);
+    opt_num(j, "next_attempt_at", strcmp(o->state, "pending") ? -1 : o->next_at);
+    cJSON_AddItemToArray(ctx, j);
+}
+
+static int h_notifications(hreq *r)
+{
+    char state[16];
+    int64_t before = 0, limit = 100;
+    int st, has, n;
+    cJSON *root, *arr;
+
+    if ((st = query_int(r, "before", 1, INT64_MAX, &before)) ||
+        (st = query_int(r, "limit", 1, 1000, &limit)))
+        return st;
+    if ((has = query_text(r, "state", state, sizeof(state))) > 1) return has;
+    if (has && strcmp(state, "pending") && strcmp(state, "delivered") && strcmp(state, "failed"))
+        return http_error(r, 400, "bad_request", "state must be pending, delivered or failed");
+    root = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(root, "notifications");
+    n = db_query_outbox(r->app->db, has ? state : NULL, before, (int)limit + 1, add_outbox, arr);
+    if (n < 0)
+        st = http_error(r, 503, "unavailable", "the database is not readable");
+    else {
+        set_next(root, arr, n, limit);
+        st = http_json(r, 200, root);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
 /* ------------------------------------------------------------- route table */
 
 const route api_routes[] = {
@@ -785,6 +937,10 @@ const route api_routes[] = {
     {"DELETE", "/api/v1/backups/{id}", h_backup_delete, ROLE_OPERATOR, "delete a backup"},
     {"GET", "/api/v1/jobs", h_jobs, ROLE_VIEWER, "jobs, newest first"},
     {"GET", "/api/v1/jobs/{id}", h_job, ROLE_VIEWER, "one job with its steps"},
+    {"GET", "/api/v1/alerts", h_alerts, ROLE_VIEWER, "alerts, active and recent"},
+    {"POST", "/api/v1/alerts/{id}/ack", h_alert_ack, ROLE_OPERATOR, "acknowledge an alert with a comment"},
+    {"POST", "/api/v1/notifications/test", h_notify_test, ROLE_OPERATOR, "send a test message to every channel"},
+    {"GET", "/api/v1/notifications", h_notifications, ROLE_VIEWER, "the notification outbox: pending, delivered, failed"},
     {"GET", "/api/v1/failovers", h_failovers, ROLE_VIEWER, "failover history"},
     {"GET", "/api/v1/events", h_events, ROLE_VIEWER, "the event history, filtered and paged"},
     {"GET", "/metrics", h_metrics, ROLE_VIEWER, "Prometheus metrics"},

@@ -56,6 +56,34 @@ static const cfg_key keys[] = {
       525600, "0", "also back up every N minutes; 0 turns it off"),
     I("backup", "keep_last", "HAPANEL_BACKUP_KEEP_LAST", backup_keep_last, 0, 100000, "7",
       "keep the newest N backups per cluster; 0 keeps any number"),
+    S("notify", "webhook_urls", "HAPANEL_WEBHOOK_URLS", webhook_urls, K_STR, "",
+      "webhook URLs, comma separated: a channel each (more in [webhook NAME] sections)"),
+    S("notify", "webhook_secret", "HAPANEL_WEBHOOK_SECRET", webhook_secret, K_SECRET, "",
+      "key of the X-Hapanel-Signature HMAC-SHA256 of those webhooks; never shown"),
+    S("notify", "webhook_headers", "HAPANEL_WEBHOOK_HEADERS", webhook_headers, K_SECRET, "",
+      "extra headers of those webhooks, 'Name: value' separated by '|'; never shown"),
+    S("notify", "webhook_min_severity", "HAPANEL_WEBHOOK_MIN_SEVERITY", webhook_min_severity,
+      K_STR, "info", "least severity those webhooks get: info, warning or critical"),
+    S("notify", "telegram_bot_token", "HAPANEL_TELEGRAM_BOT_TOKEN", telegram_bot_token, K_SECRET,
+      "", "Telegram bot token; with a chat id it makes a channel; never shown"),
+    S("notify", "telegram_chat_id", "HAPANEL_TELEGRAM_CHAT_ID", telegram_chat_id, K_STR, "",
+      "Telegram chat id"),
+    S("notify", "telegram_api_base", "HAPANEL_TELEGRAM_API_BASE", telegram_api_base, K_STR,
+      "https://api.telegram.org", "Telegram Bot API base URL"),
+    S("notify", "telegram_min_severity", "HAPANEL_TELEGRAM_MIN_SEVERITY", telegram_min_severity,
+      K_STR, "warning", "least severity the Telegram chat gets: info, warning or critical"),
+    I("notify", "max_attempts", "HAPANEL_NOTIFY_MAX_ATTEMPTS", notify_max_attempts, 1, 100, "10",
+      "delivery attempts (exponential backoff from 1 s, at most 5 min apart) before failed"),
+    I("alerts", "master_down_s", "HAPANEL_ALERT_MASTER_DOWN_S", alert_master_down_s, 0, 86400,
+      "10", "alert when the master is down this long"),
+    I("alerts", "replica_down_s", "HAPANEL_ALERT_REPLICA_DOWN_S", alert_replica_down_s, 0, 86400,
+      "60", "alert when a replica is down or its link is down this long"),
+    I("alerts", "lag_s", "HAPANEL_ALERT_LAG_S", alert_lag_s, 1, 86400, "5",
+      "alert when a replica lags more than this many seconds"),
+    I("alerts", "memory_pct", "HAPANEL_ALERT_MEMORY_PCT", alert_memory_pct, 1, 100, "90",
+      "alert when used_memory exceeds this percentage of maxmemory"),
+    I("alerts", "resolve_after_s", "HAPANEL_ALERT_RESOLVE_AFTER_S", alert_resolve_after_s, 0,
+      86400, "30", "anti-flap: an alert resolves only after its condition was clear this long"),
     I("backup", "keep_days", "HAPANEL_BACKUP_KEEP_DAYS", backup_keep_days, 0, 36500, "0",
       "delete backups older than D days (the newest is always kept); 0 turns it off"),
 };
@@ -101,12 +129,71 @@ typedef struct ini_ctx {
     int failed;
 } ini_ctx;
 
+/* [webhook NAME] and [telegram NAME]: a channel each. */
+static int channel_value(config *c, const char *section, const char *name, const char *value,
+                         char *err, size_t errsz)
+{
+    int kind = !strncmp(section, "webhook ", 8) ? CH_WEBHOOK : CH_TELEGRAM;
+    const char *cname = section + (kind == CH_WEBHOOK ? 8 : 9);
+    cfg_channel *ch = NULL;
+    char *dst = NULL;
+    size_t dstsz = 0;
+    int i;
+
+    for (i = 0; i < c->nchannels; i++)
+        if (c->channels[i].kind == kind && !strcmp(c->channels[i].name, cname)) ch = &c->channels[i];
+    if (!ch) {
+        if (c->nchannels == CFG_MAX_CHANNELS || !*cname || strlen(cname) >= sizeof(ch->name)) {
+            snprintf(err, errsz, "[%s]: too many channels or a bad name", section);
+            return -1;
+        }
+        ch = &c->channels[c->nchannels++];
+        memset(ch, 0, sizeof(*ch));
+        ch->kind = kind;
+        ch->min_severity = kind == CH_WEBHOOK ? SEV_INFO : SEV_WARNING;
+        hp_strlcpy(ch->name, cname, sizeof(ch->name));
+        if (kind == CH_TELEGRAM) hp_strlcpy(ch->url, "https://api.telegram.org", sizeof(ch->url));
+    }
+    if (!strcmp(name, "min_severity")) {
+        ch->min_severity = severity_parse(value);
+        if (ch->min_severity < 0) {
+            snprintf(err, errsz, "[%s] min_severity: '%s' is not info, warning or critical", section,
+                     value);
+            return -1;
+        }
+        return 0;
+    }
+    if (kind == CH_WEBHOOK && !strcmp(name, "url")) dst = ch->url, dstsz = sizeof(ch->url);
+    if (kind == CH_WEBHOOK && !strcmp(name, "secret")) dst = ch->secret, dstsz = sizeof(ch->secret);
+    if (kind == CH_WEBHOOK && !strcmp(name, "headers")) dst = ch->headers, dstsz = sizeof(ch->headers);
+    if (kind == CH_TELEGRAM && !strcmp(name, "api_base")) dst = ch->url, dstsz = sizeof(ch->url);
+    if (kind == CH_TELEGRAM && !strcmp(name, "bot_token")) dst = ch->token, dstsz = sizeof(ch->token);
+    if (kind == CH_TELEGRAM && !strcmp(name, "chat_id")) dst = ch->chat_id, dstsz = sizeof(ch->chat_id);
+    if (!dst) {
+        snprintf(err, errsz, "unknown key [%s] %s", section, name);
+        return -1;
+    }
+    if (strlen(value) >= dstsz) {
+        snprintf(err, errsz, "[%s] %s: value too long", section, name);
+        return -1;
+    }
+    hp_strlcpy(dst, value, dstsz);
+    return 0;
+}
+
 static int on_ini_value(void *user, const char *section, const char *name, const char *value)
 {
     ini_ctx *x = user;
     size_t i;
 
     if (x->failed) return 0;
+    if (!strncmp(section, "webhook ", 8) || !strncmp(section, "telegram ", 9)) {
+        if (channel_value(x->c, section, name, value, x->err, x->errsz) < 0) {
+            x->failed = 1;
+            return 0;
+        }
+        return 1;
+    }
     for (i = 0; i < NKEYS; i++) {
         if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, name)) {
             if (set_value(x->c, &keys[i], value, x->err, x->errsz) < 0) {
@@ -135,6 +222,7 @@ int config_load_file(config *c, const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "%s line %d: %s", path, rc, x.failed ? why : "syntax error");
         return -1;
     }
+    c->nfile_channels = c->nchannels;
     return 0;
 }
 
@@ -246,6 +334,85 @@ bad:
     return -1;
 }
 
+int severity_parse(const char *s)
+{
+    if (!strcmp(s, "info")) return SEV_INFO;
+    if (!strcmp(s, "warning")) return SEV_WARNING;
+    if (!strcmp(s, "critical")) return SEV_CRITICAL;
+    return -1;
+}
+
+const char *severity_name(int sev)
+{
+    return sev == SEV_CRITICAL ? "critical" : sev == SEV_WARNING ? "warning" : "info";
+}
+
+static int add_webhook(config *c, const char *item, char *err, size_t errsz)
+{
+    cfg_channel *ch;
+    if (c->nchannels == CFG_MAX_CHANNELS || strlen(item) >= sizeof(ch->url)) {
+        snprintf(err, errsz, "[notify] webhook_urls (HAPANEL_WEBHOOK_URLS): too many or too long");
+        return -1;
+    }
+    ch = &c->channels[c->nchannels];
+    memset(ch, 0, sizeof(*ch));
+    ch->kind = CH_WEBHOOK;
+    snprintf(ch->name, sizeof(ch->name), "webhook-%d", c->nchannels + 1);
+    hp_strlcpy(ch->url, item, sizeof(ch->url));
+    hp_strlcpy(ch->secret, c->webhook_secret, sizeof(ch->secret));
+    hp_strlcpy(ch->headers, c->webhook_headers, sizeof(ch->headers));
+    ch->min_severity = severity_parse(c->webhook_min_severity);
+    c->nchannels++;
+    return 0;
+}
+
+/* The channels from the environment keys, after those of the file's sections;
+ * then every channel's values checked. */
+static int finish_channels(config *c, char *err, size_t errsz)
+{
+    int i, nfile = c->nfile_channels;
+
+    c->nchannels = nfile;
+    if (severity_parse(c->webhook_min_severity) < 0 || severity_parse(c->telegram_min_severity) < 0) {
+        snprintf(err, errsz, "[notify] *_min_severity: use info, warning or critical");
+        return -1;
+    }
+    if (each_item(c->webhook_urls, add_webhook, c, err, errsz) < 0) return -1;
+    if (c->telegram_bot_token[0] || c->telegram_chat_id[0]) {
+        cfg_channel *ch;
+        if (!c->telegram_bot_token[0] || !c->telegram_chat_id[0]) {
+            snprintf(err, errsz, "[notify] telegram_bot_token (HAPANEL_TELEGRAM_BOT_TOKEN) and "
+                     "telegram_chat_id (HAPANEL_TELEGRAM_CHAT_ID) go together");
+            return -1;
+        }
+        if (c->nchannels == CFG_MAX_CHANNELS) {
+            snprintf(err, errsz, "too many notification channels");
+            return -1;
+        }
+        ch = &c->channels[c->nchannels++];
+        memset(ch, 0, sizeof(*ch));
+        ch->kind = CH_TELEGRAM;
+        hp_strlcpy(ch->name, "telegram", sizeof(ch->name));
+        hp_strlcpy(ch->url, c->telegram_api_base, sizeof(ch->url));
+        hp_strlcpy(ch->token, c->telegram_bot_token, sizeof(ch->token));
+        hp_strlcpy(ch->chat_id, c->telegram_chat_id, sizeof(ch->chat_id));
+        ch->min_severity = severity_parse(c->telegram_min_severity);
+    }
+    for (i = 0; i < c->nchannels; i++) {
+        const cfg_channel *ch = &c->channels[i];
+        if (strncmp(ch->url, "http://", 7) && strncmp(ch->url, "https://", 8)) {
+            snprintf(err, errsz, "channel %s: %s must start with http:// or https://", ch->name,
+                     ch->kind == CH_WEBHOOK ? "url" : "api_base");
+            return -1;
+        }
+        if (ch->kind == CH_TELEGRAM && (!ch->token[0] || !ch->chat_id[0])) {
+            snprintf(err, errsz, "channel %s: bot_token and chat_id are required", ch->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* host:port where port may be 0 (any free port: tests and the demo use it). */
 static int listen_ok(const char *l)
 {
@@ -267,6 +434,7 @@ int config_finish(config *c, char *err, size_t errsz)
     }
     if (each_item(c->master_names, add_master, c, err, errsz) < 0) return -1;
     if (each_item(c->api_tokens, add_token, c, err, errsz) < 0) return -1;
+    if (finish_channels(c, err, errsz) < 0) return -1;
     if (c->ntokens == 0) {
         snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS) is required: the API is never "
                  "open without a token");

@@ -20,6 +20,27 @@ typedef struct cfg_token {
     char secret[256];
 } cfg_token;
 
+#define CFG_MAX_CHANNELS 16
+
+enum { CH_WEBHOOK = 1, CH_TELEGRAM = 2 };
+enum { SEV_INFO = 0, SEV_WARNING = 1, SEV_CRITICAL = 2 };
+
+/* Parses "info", "warning", "critical"; -1 for anything else. */
+int severity_parse(const char *s);
+const char *severity_name(int sev);
+
+/* A notification channel: a webhook or a Telegram chat. */
+typedef struct cfg_channel {
+    char name[48];
+    int kind;           /* CH_WEBHOOK or CH_TELEGRAM */
+    char url[512];      /* webhook URL, or Telegram API base */
+    char token[256];    /* Telegram bot token: secret, never shown */
+    char chat_id[64];   /* Telegram */
+    char secret[256];   /* webhook HMAC key: secret, never shown */
+    char headers[1024]; /* webhook extra headers, "Name: value" separated by '|' */
+    int min_severity;   /* SEV_* */
+} cfg_channel;
+
 typedef struct config {
     /* raw values, as set by file or environment */
     char sentinel_hosts[2048];
@@ -38,6 +59,22 @@ typedef struct config {
     int backup_interval_minutes;
     int backup_keep_last;
     int backup_keep_days;
+    /* notifications from the environment (a channel each) */
+    char webhook_urls[2048];
+    char webhook_secret[256];
+    char webhook_headers[1024];
+    char webhook_min_severity[16];
+    char telegram_bot_token[256];
+    char telegram_chat_id[64];
+    char telegram_api_base[256];
+    char telegram_min_severity[16];
+    int notify_max_attempts;
+    /* alert rules */
+    int alert_master_down_s;
+    int alert_replica_down_s;
+    int alert_lag_s;
+    int alert_memory_pct;
+    int alert_resolve_after_s;
     /* derived by config_finish */
     char sentinels[CFG_MAX_SENTINELS][HP_ADDR_MAX];
     int nsentinels;
@@ -45,6 +82,9 @@ typedef struct config {
     int nmasters;
     cfg_token tokens[CFG_MAX_TOKENS];
     int ntokens;
+    cfg_channel channels[CFG_MAX_CHANNELS]; /* [webhook NAME], [telegram NAME], environment */
+    int nchannels;
+    int nfile_channels; /* how many of them came from the file's sections */
 } config;
 
 void config_defaults(config *c);

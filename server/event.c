@@ -25,6 +25,8 @@ struct evq {
     hp_failover *fitems; /* failover records, stored after the events */
     int nf, fcap;
     uint64_t pushed, stored; /* counters for evq_flush */
+    evq_hook_fn *hook;
+    void *hook_ctx;
     int stop;
 };
 
@@ -72,7 +74,6 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&q->lock);
 
         store_failovers(q, fbatch, nf);
-        free(fbatch);
         while (n > 0 && db_insert_events(q->d, batch, n) < 0) {
             struct timespec ts = {0, 200 * 1000 * 1000};
             if (failures++ % 50 == 0) log_error("events: storing %d events failed; retrying", n);
@@ -83,6 +84,8 @@ static void *writer_main(void *arg)
             }
         }
         failures = 0;
+        if (q->hook && (n || nf)) q->hook(q->hook_ctx, batch, n, fbatch, nf);
+        free(fbatch);
         free(batch);
         batch = NULL;
 
@@ -149,6 +152,14 @@ void evq_push_failover(evq *q, const hp_failover *f)
     q->fitems[q->nf++] = *f;
     q->pushed++;
     pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void evq_set_hook(evq *q, evq_hook_fn *fn, void *ctx)
+{
+    pthread_mutex_lock(&q->lock);
+    q->hook = fn;
+    q->hook_ctx = ctx;
     pthread_mutex_unlock(&q->lock);
 }
 

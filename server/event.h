@@ -60,6 +60,10 @@ evq *evq_new(struct db *d);
 void evq_push(evq *q, const hp_event *e);
 /* Queues a failover record for the writer. Thread-safe; never blocks on I/O. */
 void evq_push_failover(evq *q, const hp_failover *f);
+/* Called on the writer thread after each batch is stored (ids set). */
+typedef void evq_hook_fn(void *ctx, const hp_event *evs, int n, const hp_failover *fs, int nf);
+/* Sets the hook; call before anything is pushed. */
+void evq_set_hook(evq *q, evq_hook_fn *fn, void *ctx);
 /* Waits until everything pushed before the call is stored (tests, shutdown). */
 void evq_flush(evq *q);
 /* Stores what is queued, stops the thread and frees q. NULL is a no-op. */

@@ -16,6 +16,7 @@ struct db;
 struct config;
 struct monitor;
 struct jobs;
+struct notifier;
 
 enum { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2 };
 
@@ -25,6 +26,7 @@ typedef struct app {
     struct db *db;
     struct monitor *mon;
     struct jobs *jobs;
+    struct notifier *notifier;
     int64_t started_ms;
 } app;
 

@@ -18,6 +18,8 @@
 #include "jobs.h"
 #include "log.h"
 #include "monitor.h"
+#include "notify.h"
+#include <curl/curl.h>
 #include "route.h"
 #include "topology.h"
 
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
     static config cfg;
     const char *cfg_path = NULL;
     char err[512];
-    int i, want_demo = 0, want_probe = 0, rc = 1, sig;
+    int i, want_demo = 0, want_probe = 0, rc = 1, sig, curl_ready = 0;
     sigset_t sigs;
     demo *dm = NULL;
     db *d = NULL;
@@ -74,6 +76,7 @@ int main(int argc, char **argv)
     monitor *mon = NULL;
     jobs *jb = NULL;
     backup_sched *bs = NULL;
+    notifier *nt = NULL;
     http_server *srv = NULL;
     app a;
     hp_event ev;
@@ -150,6 +153,13 @@ int main(int argc, char **argv)
     }
     q = evq_new(d);
     if (!q) goto out;
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    nt = notify_new(&cfg, d);
+    if (!nt) {
+        log_error("notify: cannot start the senders");
+        goto out;
+    }
+    evq_set_hook(q, notify_hook, nt);
     topo_init();
     mon = monitor_new(&cfg, q);
     if (!mon) {
@@ -172,6 +182,7 @@ int main(int argc, char **argv)
     a.db = d;
     a.mon = mon;
     a.jobs = jb;
+    a.notifier = nt;
     a.started_ms = hp_now_ms();
     srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
     if (!srv && dm && !getenv("HAPANEL_LISTEN")) {
@@ -218,7 +229,9 @@ out:
         hp_event_set(&ev, "", "panel-stopped", "info", "panel", NULL, "hapanel stopped");
         evq_push(q, &ev);
     }
-    evq_free(q);
+    evq_free(q); /* its hook may still queue messages: free the notifier after */
+    notify_free(nt);
+    if (curl_ready) curl_global_cleanup();
     db_free(d);
     topo_shutdown();
     demo_free(dm);

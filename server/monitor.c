@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "info.h"
 #include "log.h"
 #include "rconn.h"
@@ -107,6 +108,7 @@ struct monitor {
     int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
     int (*busy)(void *ctx, const char *cluster);
     void *busy_ctx;
+    alerts *alerts;
 };
 
 /* ------------------------------------------------------------------ lookups */
@@ -556,6 +558,31 @@ static void on_sentinel_event(rconn *c, redisReply *r, void *priv)
 
 /* ------------------------------------------------------------ publishing */
 
+/* Lag of replica n from the INFO of a master of its cluster that lists it:
+ * bytes behind that master's offset (from the replica's own offset when it
+ * answers, else from its last ack) and seconds since its last ack. The
+ * master's view is what still moves when the replica hangs (SIGSTOP). */
+static void master_view(snap_node *sn, const mnode *n, monitor *m, int64_t own_offset)
+{
+    int i, j;
+    for (i = 0; i < m->nnodes; i++) {
+        const mnode *mn = m->nodes[i];
+        if (mn == n || !mn->up || mn->info.role != ROLE_MASTER || strcmp(mn->cluster, n->cluster))
+            continue;
+        for (j = 0; j < mn->info.nreplicas; j++) {
+            const info_replica *ir = &mn->info.replicas[j];
+            char ra[HP_ADDR_MAX];
+            int64_t off = own_offset >= 0 ? own_offset : ir->offset;
+            hp_addr_fmt(ra, sizeof(ra), ir->ip, ir->port);
+            if (strcmp(ra, n->addr)) continue;
+            sn->lag_seconds = (double)ir->lag;
+            if (off >= 0 && mn->info.master_repl_offset >= 0)
+                sn->lag_bytes = mn->info.master_repl_offset > off ? mn->info.master_repl_offset - off : 0;
+            return;
+        }
+    }
+}
+
 static void fill_node(snap_node *sn, const mnode *n, monitor *m)
 {
     const node_info *in = &n->info;
@@ -579,6 +606,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
         sn->connected_replicas = sn->priority = -1;
         sn->aof_enabled = -1;
         sn->uptime_s = sn->sync_full = -1;
+        master_view(sn, n, m, -1);
         return;
     }
     sn->role = in->role;
@@ -605,28 +633,9 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
     sn->uptime_s = in->uptime_s;
     sn->sync_full = in->sync_full;
 
-    /* Lag against the master this replica follows, from that master's INFO:
-     * bytes behind its offset, and seconds since the replica's last ack. */
-    if (in->role == ROLE_REPLICA && sn->master_addr[0]) {
-        const mnode *mn = node_get(m, sn->master_addr);
-        int i;
-        if (mn && mn->up && mn->info.role == ROLE_MASTER) {
-            int64_t off = in->slave_repl_offset;
-            for (i = 0; i < mn->info.nreplicas; i++) {
-                const info_replica *ir = &mn->info.replicas[i];
-                char ra[HP_ADDR_MAX];
-                hp_addr_fmt(ra, sizeof(ra), ir->ip, ir->port);
-                if (strcmp(ra, n->addr)) continue;
-                sn->lag_seconds = (double)ir->lag;
-                if (off < 0) off = ir->offset;
-                break;
-            }
-            if (off >= 0 && mn->info.master_repl_offset >= 0)
-                sn->lag_bytes = mn->info.master_repl_offset > off ? mn->info.master_repl_offset - off : 0;
-            if (in->link_up == 0 && in->link_down_since_s >= 0)
-                sn->lag_seconds = (double)in->link_down_since_s;
-        }
-    }
+    if (in->role == ROLE_REPLICA) master_view(sn, n, m, in->slave_repl_offset);
+    if (in->role == ROLE_REPLICA && in->link_up == 0 && in->link_down_since_s >= 0)
+        sn->lag_seconds = (double)in->link_down_since_s;
 }
 
 static void fill_sentinel(snap_sentinel *ss, const msentinel *s, const sview *v)
@@ -652,6 +661,21 @@ static void diff_event(void *ctx, const char *cluster, const char *type, const c
                        const char *node, const char *message)
 {
     emit(ctx, cluster, type, severity, "panel", node, message, NULL);
+}
+
+static void alert_event(void *ctx, const char *cluster, const char *rule, const char *node,
+                        const char *severity, int firing, const char *message)
+{
+    monitor *m = ctx;
+    cJSON *d = cJSON_CreateObject();
+    char *details;
+    cJSON_AddStringToObject(d, "rule", rule);
+    cJSON_AddStringToObject(d, "node", node);
+    details = cJSON_PrintUnformatted(d);
+    cJSON_Delete(d);
+    emit(m, cluster, firing ? "alert-fired" : "alert-resolved", severity, "panel",
+         node[0] ? node : NULL, message, details);
+    cJSON_free(details);
 }
 
 static cluster_snap *build(monitor *m, mcluster *mc)
@@ -701,6 +725,7 @@ static void on_publish(evutil_socket_t fd, short what, void *arg)
         if (!c) continue;
         mc->dirty = 0;
         cluster_snap_diff(mc->last, c, diff_event, m);
+        alerts_eval(m->alerts, c, hp_now_ms(), alert_event, m);
         cluster_snap_unref(mc->last);
         mc->last = c;
     }
@@ -803,8 +828,9 @@ monitor *monitor_new(const config *cfg, evq *q)
     if (!m) return NULL;
     m->cfg = cfg;
     m->q = q;
+    m->alerts = alerts_new(cfg);
     m->base = event_base_new();
-    if (!m->base) goto fail;
+    if (!m->base || !m->alerts) goto fail;
     m->tick = event_new(m->base, -1, EV_PERSIST, on_tick, m);
     m->publish = evtimer_new(m->base, on_publish, m);
     if (!m->tick || !m->publish) goto fail;
@@ -859,6 +885,7 @@ void monitor_free(monitor *m)
     free(m->nodes);
     free(m->sentinels);
     free(m->clusters);
+    alerts_free(m->alerts);
     if (m->tick) event_free(m->tick);
     if (m->publish) event_free(m->publish);
     if (m->base) event_base_free(m->base);

@@ -268,6 +268,32 @@ static const char *candidate_note(const snap_node *n, const char *master)
     return "ok";
 }
 
+/* The Sentinels' flags for a node (s_down, o_down, disconnected, ...), without
+ * the ones that only name its role ("master", "slave", and "promoted", which a
+ * Sentinel's replica list keeps showing for a while after a failover). */
+static void put_notable_flags(sbuf *b, const char *flags)
+{
+    const char *p = flags;
+    int any = 0;
+
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int boring = (len == 6 && strncmp(p, "master", 6) == 0) ||
+                     (len == 5 && strncmp(p, "slave", 5) == 0) ||
+                     (len == 8 && strncmp(p, "promoted", 8) == 0) || len == 0;
+        if (!boring) {
+            char word[64];
+            snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word ? len : sizeof word - 1), p);
+            sbuf_puts(b, any ? "," : " <span class=\"flags warn\" title=\"Sentinel flags\">");
+            sbuf_html(b, word);
+            any = 1;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (any) sbuf_puts(b, "</span>");
+}
+
 /* The actions cell of a node row: a resync button for every node but the
  * master. The button only carries data; the page asks for confirmation. */
 static void render_node_actions(sbuf *b, const snap_node *n, const cluster_snap *c)
@@ -409,11 +435,7 @@ static void render_node_row(sbuf *b, const snap_node *n, const cluster_snap *c, 
             sbuf_puts(b, "</span>");
         }
     }
-    if (n->sentinel_flags[0] != '\0') {
-        sbuf_puts(b, " <span class=\"flags warn\" title=\"Sentinel flags\">");
-        sbuf_html(b, n->sentinel_flags);
-        sbuf_puts(b, "</span>");
-    }
+    put_notable_flags(b, n->sentinel_flags);
     sbuf_puts(b, "</td>");
 
     /* link to the master (replicas) */
@@ -628,7 +650,8 @@ typedef struct event_ctx {
     sbuf *b;
     int64_t now_ms;
     int with_cluster; /* the history's table has a cluster column */
-    int64_t last_id;  /* the oldest row's id, for paging */
+    int max, shown;   /* rows to render (0 = all); the query asks for one more */
+    int64_t last_id;  /* the oldest rendered row's id, for paging */
 } event_ctx;
 
 /* db_event_fn: one row of the events table. */
@@ -637,6 +660,8 @@ static void render_event_row(void *ctx, const hp_event *e)
     event_ctx *x = ctx;
     sbuf *b = x->b;
 
+    if (x->max && x->shown >= x->max) return; /* the probe for an older page */
+    x->shown++;
     x->last_id = e->id;
     sbuf_printf(b, "<tr class=\"event sev-%s\"><td class=\"time\" title=\"",
                 severity_class(e->severity));
@@ -944,7 +969,7 @@ static void render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
         sbuf_html(b, j->error);
         sbuf_puts(b, "</p>\n");
     }
-    if (done && strcmp(st, "succeeded") == 0 && old_m && new_m) {
+    if (done && strcmp(st, "succeeded") == 0 && old_m && new_m) { /* a failover: say it plainly */
         sbuf_puts(b, "<p class=\"jobsum\">master ");
         put_addr(b, old_m);
         sbuf_puts(b, " \xe2\x86\x92 ");
@@ -954,8 +979,7 @@ static void render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
             put_duration(b, (int64_t)paused->valuedouble);
         }
         sbuf_puts(b, "</p>\n");
-    }
-    if (done && cJSON_GetArraySize(result) > 0) {
+    } else if (done && cJSON_GetArraySize(result) > 0) {
         sbuf_puts(b, "<div class=\"jobres\"><span class=\"k\">result</span>");
         put_json_fields(b, "result", result, NULL);
         sbuf_puts(b, "</div>\n");
@@ -1220,6 +1244,7 @@ static void render_history_form(sbuf *b, const topo_snap *t, const hist_query *h
 typedef struct fo_ctx {
     sbuf *b;
     int64_t now_ms;
+    int max, shown; /* as in event_ctx */
     int64_t last_id;
 } fo_ctx;
 
@@ -1230,6 +1255,8 @@ static void render_failover_row(void *ctx, const hp_failover *f)
     sbuf *b = x->b;
     const char *sc = failover_status_class(f->status);
 
+    if (x->shown >= x->max) return;
+    x->shown++;
     x->last_id = f->id;
     sbuf_printf(b, "<tr class=\"failover fo-%s\"><td class=\"time\" title=\"", sc);
     put_utc(b, f->started_at, x->now_ms, 1);
@@ -1263,9 +1290,10 @@ static void render_failover_row(void *ctx, const hp_failover *f)
     sbuf_puts(b, "</td></tr>\n");
 }
 
-/* A paging button: GETs the history with the given cursors plus the form's
- * current fields. */
-static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t fbefore)
+/* A paging button: GETs the history with the given cursors (and the page
+ * size, when not the default) plus the form's current fields. */
+static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t fbefore,
+                            int64_t limit)
 {
     const char *sep = "?";
 
@@ -1274,7 +1302,11 @@ static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t 
         sbuf_printf(b, "%sbefore=%lld", sep, (long long)before);
         sep = "&amp;";
     }
-    if (fbefore > 0) sbuf_printf(b, "%sfbefore=%lld", sep, (long long)fbefore);
+    if (fbefore > 0) {
+        sbuf_printf(b, "%sfbefore=%lld", sep, (long long)fbefore);
+        sep = "&amp;";
+    }
+    if (limit != UI_HIST_EVENTS) sbuf_printf(b, "%slimit=%lld", sep, (long long)limit);
     sbuf_printf(b, "\" hx-include=\"#hfilters\" hx-target=\"#history\" hx-swap=\"innerHTML\">%s"
                    "</button>",
                 label);
@@ -1304,9 +1336,10 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
     memset(&fx, 0, sizeof fx);
     fq.cluster = h->cluster[0] ? h->cluster : NULL;
     fq.before = h->fbefore;
-    fq.limit = UI_HIST_FAILOVERS;
+    fq.limit = UI_HIST_FAILOVERS + 1; /* one more tells whether an older page exists */
     fx.b = b;
     fx.now_ms = now_ms;
+    fx.max = UI_HIST_FAILOVERS;
     sbuf_puts(b, "<h3>Failovers");
     if (h->type[0] || h->node[0] || h->since || h->until)
         sbuf_puts(b, " <span class=\"note\">(filtered by cluster only; type, node and time "
@@ -1324,9 +1357,9 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
         sbuf_puts(b, "<tr><td colspan=\"10\" class=\"empty bad\">failovers unavailable "
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
-    if (nf == fq.limit && fx.last_id > 0)
-        put_page_button(b, "older failovers \xe2\x86\x92", h->before, fx.last_id);
-    if (h->fbefore > 0) put_page_button(b, "\xe2\x86\x90 newest failovers", h->before, 0);
+    if (nf > fx.max && fx.last_id > 0)
+        put_page_button(b, "older failovers \xe2\x86\x92", h->before, fx.last_id, h->limit);
+    if (h->fbefore > 0) put_page_button(b, "\xe2\x86\x90 newest failovers", h->before, 0, h->limit);
     sbuf_puts(b, "</div>\n");
 
     memset(&q, 0, sizeof q);
@@ -1337,10 +1370,11 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
     q.since = h->since;
     q.until = h->until;
     q.before = h->before;
-    q.limit = (int)h->limit;
+    q.limit = (int)h->limit + 1;
     ex.b = b;
     ex.now_ms = now_ms;
     ex.with_cluster = 1;
+    ex.max = (int)h->limit;
     sbuf_puts(b, "<h3>Events</h3>\n<div class=\"scroll\"><table class=\"events\"><thead><tr>"
                  "<th>time (UTC)</th><th>cluster</th><th>severity</th><th>type</th><th>node</th>"
                  "<th>message</th></tr></thead><tbody>\n");
@@ -1351,9 +1385,9 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
         sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty bad\">events unavailable "
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
-    if (n == q.limit && ex.last_id > 0)
-        put_page_button(b, "older events \xe2\x86\x92", ex.last_id, h->fbefore);
-    if (h->before > 0) put_page_button(b, "\xe2\x86\x90 newest events", 0, h->fbefore);
+    if (n > ex.max && ex.last_id > 0)
+        put_page_button(b, "older events \xe2\x86\x92", ex.last_id, h->fbefore, h->limit);
+    if (h->before > 0) put_page_button(b, "\xe2\x86\x90 newest events", 0, h->fbefore, h->limit);
     sbuf_puts(b, "</div>\n");
 }
 

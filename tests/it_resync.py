@@ -2,11 +2,13 @@
 """it_resync: POST /clusters/{name}/nodes/{addr}/resync.
 
 1 master + 2 replicas + 3 Sentinels (down-after 1000 ms, failover-timeout
-3000 ms), 20,000 keys.
+3000 ms), 20,000 keys made on the master by DEBUG POPULATE, which is not
+replicated: only a full sync copies them to a replica.
   - full: {"full": true} on a replica -> 202 -> succeeded; the master's
     sync_full (INFO stats) grew by at least 1; the replica is back in sync
-    (link up, following the master, same number of keys), and it was never
-    seen as a master meanwhile (INFO polled every 5 ms);
+    (link up, following the master) and now has the 20,000 keys it did not
+    have before; it was never seen as a master meanwhile (INFO polled every
+    5 ms);
   - plain: a replica pointed at the other replica (REPLICAOF <other>: chained
     replication) -> {} -> succeeded, and it replicates from the master again
     (master_host:master_port == the master, link up);
@@ -41,7 +43,6 @@ def test(env):
     r1, r2 = topo.initial_replicas()
     with topo.client(master) as c:
         c.cmd("DEBUG", "POPULATE", KEYS, "rs")
-    topo.wait_in_sync(master, 10)
     hp.wait_nodes_up([master, r1, r2], NAME, 10)
 
     # refusals first: no job may come of them
@@ -63,6 +64,9 @@ def test(env):
     log("412 / 404 / 400 / 403 refusals created no job")
 
     # full resync of r1
+    with topo.client(r1) as c:
+        n0 = c.cmd("DBSIZE")
+    assert n0 == 0, "%s has %d keys before the full resync (DEBUG POPULATE replicated?)" % (r1, n0)
     full0 = redis_info(master, topo.password, "stats")["sync_full"]
     watch = RoleWatcher(topo, [r1], interval=0.005).start()
     env.on_cleanup(watch.stop)

@@ -1,0 +1,26 @@
+/* alerts.h — the alert rules, evaluated on each cluster snapshot: master down,
+ * replica down or its link down, replication lag, memory against maxmemory,
+ * quorum lost, split brain. A rule fires when its condition has held for the
+ * configured time and resolves when it has been clear for resolve_after_s:
+ * hysteresis on both edges, so a flapping node pages once, not every few
+ * seconds. Pure (no I/O): transitions go to a callback; unit-tested. */
+#ifndef HP_ALERTS_H
+#define HP_ALERTS_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "topology.h"
+
+typedef struct alerts alerts;
+
+/* firing: 1 when the alert fires, 0 when it resolves. */
+typedef void alerts_fn(void *ctx, const char *cluster, const char *rule, const char *node,
+                       const char *severity, int firing, const char *message);
+
+alerts *alerts_new(const config *cfg);
+void alerts_free(alerts *a);
+/* Evaluates every rule on c at now_ms and reports transitions. */
+void alerts_eval(alerts *a, const cluster_snap *c, int64_t now_ms, alerts_fn *fn, void *ctx);
+
+#endif

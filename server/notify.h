@@ -1,0 +1,29 @@
+/* notify.h — Telegram and webhook notifications through a durable outbox in
+ * SQLite, and the alerts table behind them. What notifies: every failover
+ * (once per channel, with its kind and old -> new master), a failover job's
+ * start and failure, alerts firing and resolving, and backups going stale or
+ * failing. */
+#ifndef HP_NOTIFY_H
+#define HP_NOTIFY_H
+
+#include "config.h"
+#include "event.h"
+
+struct db;
+struct cJSON;
+typedef struct notifier notifier;
+
+/* Starts one sender thread per configured channel; pending messages of an
+ * earlier run are sent. Returns NULL on failure. */
+notifier *notify_new(const config *cfg, struct db *d);
+void notify_free(notifier *nt);
+
+/* The history writer's hook (evq_set_hook): called on the writer thread after
+ * each stored batch, it writes alerts and outbox rows. ctx is the notifier. */
+void notify_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, int nf);
+
+/* Sends a test message to every channel now and returns one result object
+ * per channel: {channel, kind, ok, error}. Caller frees with cJSON_Delete. */
+struct cJSON *notify_test(notifier *nt);
+
+#endif
