@@ -13,6 +13,7 @@ typedef struct astate {
     char rule[32];
     char node[HP_ADDR_MAX];
     int64_t true_since, clear_since;
+    int holding, clearing; /* true_since / clear_since are set */
     int firing;
     char severity[12]; /* of the firing, used again for its resolution */
     int seen; /* the condition held in this evaluation */
@@ -67,8 +68,11 @@ static void holds(alerts *a, const cluster_snap *c, const char *rule, const char
     astate *s = state(a, c->name, rule, node ? node : "");
     if (!s) return;
     s->seen = 1;
-    s->clear_since = 0;
-    if (!s->true_since) s->true_since = now;
+    s->clearing = 0;
+    if (!s->holding) {
+        s->holding = 1;
+        s->true_since = now;
+    }
     if (!s->firing && now - s->true_since >= (int64_t)hold_s * 1000) {
         s->firing = 1;
         hp_strlcpy(s->severity, sev, sizeof(s->severity));
@@ -136,12 +140,15 @@ void alerts_eval(alerts *a, const cluster_snap *c, int64_t now, alerts_fn *fn, v
     for (i = 0; i < a->n; i++) {
         astate *s = &a->st[i];
         if (strcmp(s->cluster, c->name) || s->seen) continue;
-        s->true_since = 0;
+        s->holding = 0;
         if (!s->firing) continue;
-        if (!s->clear_since) s->clear_since = now;
+        if (!s->clearing) {
+            s->clearing = 1;
+            s->clear_since = now;
+        }
         if (now - s->clear_since >= (int64_t)cfg->alert_resolve_after_s * 1000) {
             s->firing = 0;
-            s->clear_since = 0;
+            s->clearing = 0;
             snprintf(msg, sizeof(msg), "%s%s%s resolved", s->rule, s->node[0] ? " on " : "",
                      s->node);
             /* the same severity as the firing: whoever was paged hears it ended */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HP_VERSION "0.2.0"
+#define HP_VERSION "0.3.0"
 
 #define HP_HOST_MAX 64                  /* host part of an address, NUL included */
 #define HP_ADDR_MAX (HP_HOST_MAX + 8)   /* "host:port", NUL included */

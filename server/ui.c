@@ -753,6 +753,29 @@ static void put_last_step(sbuf *b, const char *steps_json)
     cJSON_Delete(steps);
 }
 
+/* "master A -> B" for a failover job that succeeded; returns 0 (nothing
+ * written) for any other job. */
+static int put_failover_summary(sbuf *b, const db_job_row *j)
+{
+    cJSON *res;
+    const char *o, *n;
+    int done = 0;
+
+    if (strcmp(j->state, "succeeded") != 0 || !j->result) return 0;
+    res = cJSON_Parse(j->result);
+    o = cJSON_GetStringValue(cJSON_GetObjectItem(res, "old_master"));
+    n = cJSON_GetStringValue(cJSON_GetObjectItem(res, "new_master"));
+    if (o && n) {
+        sbuf_puts(b, "<span class=\"good\">master</span> ");
+        put_addr(b, o);
+        sbuf_puts(b, " \xe2\x86\x92 ");
+        put_addr(b, n);
+        done = 1;
+    }
+    cJSON_Delete(res);
+    return done;
+}
+
 typedef struct jobs_ctx {
     sbuf *b;
     int64_t now_ms;
@@ -791,7 +814,7 @@ static void render_job_row(void *ctx, const db_job_row *j)
         sbuf_puts(b, "<span class=\"err\">");
         sbuf_html(b, j->error);
         sbuf_puts(b, "</span>");
-    } else {
+    } else if (!put_failover_summary(b, j)) {
         put_last_step(b, j->steps);
     }
     sbuf_puts(b, "</td></tr>\n");

@@ -268,6 +268,14 @@ int main(void)
                           NULL, hp_now_ms(), 0) == 0);
     }
 
+    {
+        /* a finished failover: its row says old -> new, escaped */
+        int64_t id = db_job_insert(d, "failover", name, "{}", "op", "", hp_now_ms() - 5000);
+        CHECK(id > 0);
+        CHECK(db_job_save(d, id, "succeeded", "[]", NULL,
+                          "{\"old_master\":\"<om>:1\",\"new_master\":\"<nm>:2\"}", NULL,
+                          hp_now_ms() - 5000, hp_now_ms() - 1000) == 0);
+    }
     render_cluster(&b, d, c, hp_now_ms());
     CHECK(!sbuf_failed(&b) && b.len > 0);
     CHECK(strstr(b.buf, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
@@ -295,6 +303,8 @@ int main(void)
     CHECK(strstr(b.buf, "&#39;&gt;&lt;i&gt;r") && strstr(b.buf, "&lt;u&gt;last&lt;/u&gt;"));
     CHECK(strstr(b.buf, "<u>") == NULL && strstr(b.buf, "<kind>") == NULL);
     CHECK(strstr(b.buf, "badge job-running") != NULL);
+    CHECK(strstr(b.buf, "&lt;om&gt;:1</span> \xe2\x86\x92 <span class=\"addr\">&lt;nm&gt;:2") != NULL);
+    CHECK(strstr(b.buf, "4.0 s") != NULL); /* how long it took */
     CHECK(strstr(b.buf, "disabled title=\"a job is running on this cluster\"") != NULL);
 
     /* node flags: the role words are dropped, the rest escaped */
