@@ -39,8 +39,8 @@ static const cfg_key keys[] = {
       "connect and request timeout; a node slower than this is shown down"),
     S("http", "listen", "HAPANEL_LISTEN", listen, K_STR, "127.0.0.1:8080",
       "address the dashboard and API listen on, host:port"),
-    I("http", "threads", "HAPANEL_HTTP_THREADS", http_threads, 1, 256, "8",
-      "HTTP worker threads"),
+    I("http", "threads", "HAPANEL_HTTP_THREADS", http_threads, 1, 1024, "32",
+      "HTTP worker threads; an open keep-alive connection (a dashboard tab) holds one"),
     S("auth", "tokens", "HAPANEL_API_TOKENS", api_tokens, K_SECRET, "",
       "API tokens, role:token or role:name:token, comma separated; roles viewer, operator "
       "(required)"),
