@@ -32,7 +32,7 @@ from benchlib import harness  # noqa: E402
 
 NAME = "mymaster"
 GOAL_RATIO = 0.8
-HTTP_THREADS = 8  # hapanel's default HAPANEL_HTTP_THREADS (the harness does not set it)
+HTTP_THREADS = 32  # hapanel's default ([http] threads, HAPANEL_HTTP_THREADS)
 
 
 def parse_args():
