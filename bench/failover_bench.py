@@ -18,8 +18,11 @@ every Sentinel to report the new master, for the API to show the new
 topology with every replica linked, and for the writer to be acknowledged by
 the new master, then settle 1 s.
 
-Phase 2, plain: N times `SENTINEL FAILOVER mymaster` sent straight to a
-Sentinel (in turn), wait for a Sentinel to report a new master
+Phase 2, plain: N times, once every Sentinel has settled on the master
+(no failover in progress, every replica seen reporting role slave and
+linked: without it a SENTINEL FAILOVER right after the previous demotion
+can be undone by a Sentinel with a stale view), `SENTINEL FAILOVER
+mymaster` sent straight to a Sentinel (in turn), wait for a Sentinel to report a new master
 (+switch-master), for every Sentinel to agree, for the old master to be
 demoted by Sentinel itself (role:slave, ~8-10 s: nobody fences it), for the
 replicas to catch up and for the writer to be acknowledged by the new
@@ -128,6 +131,38 @@ def settle_on(topo, w, new, t_after, timeout=30):
     time.sleep(SETTLE_S)
 
 
+def sentinels_settled(topo, master, timeout=40):
+    """Every Sentinel has master as its master (flags exactly "master": no
+    failover in progress, not down) and lists every other node as a replica
+    that itself reported role slave, following master with its link ok.
+    Without this a SENTINEL FAILOVER right after Sentinel demoted the old
+    master can be undone: a Sentinel that has not re-read the old master's
+    INFO since it turned replica (every 10 s) still holds its "role master"
+    report and sends +convert-to-slave to the replica just promoted."""
+    others = set(topo.node_addrs) - {master}
+    seen = {}
+
+    def ok():
+        for s in topo.sentinel_addrs:
+            with topo.client(s, timeout=1) as c:
+                mm = harness.parse_kv(c.cmd("SENTINEL", "MASTER", NAME))
+                reps = [harness.parse_kv(x) for x in c.cmd("SENTINEL", "REPLICAS", NAME)]
+            seen["s"] = (s, mm.get("flags"), [(r.get("name"), r.get("flags"), r.get("role-reported"),
+                                               r.get("master-port"), r.get("master-link-status"))
+                                              for r in reps])
+            if "%s:%s" % (mm.get("ip"), mm.get("port")) != master or mm.get("flags") != "master":
+                return False
+            good = {r.get("name") for r in reps
+                    if r.get("flags") == "slave" and r.get("role-reported") == "slave"
+                    and "%s:%s" % (r.get("master-host"), r.get("master-port")) == master
+                    and r.get("master-link-status") == "ok"}
+            if not others <= good:
+                return False
+        return True
+    harness.wait_for(ok, timeout, 0.2, msg=lambda: "every Sentinel settled on %s (last: %s)" % (
+        master, seen.get("s")))
+
+
 def graceful_phase(a, env, topo, hp, w, watch, ph):
     master = topo.agreed_master(30)
     ph.t0, ph.n0 = time.monotonic(), w.acked
@@ -182,6 +217,7 @@ def plain_phase(a, env, topo, hp, w, watch, ph):
     sents = topo.sentinel_addrs
     for i in range(1, a.failovers + 1):
         topo.wait_in_sync(master, 60)
+        sentinels_settled(topo, master)
         s = sents[i % len(sents)]
         t_req = time.monotonic()
         deadline = t_req + 30
@@ -199,14 +235,20 @@ def plain_phase(a, env, topo, hp, w, watch, ph):
         def switched():
             m = topo.current_master(sentinel=s)
             return m if m != master else None
-        new = harness.wait_for(switched, 60, 0.01, msg="Sentinel %s reports a new master" % s)
-        t_switch = time.monotonic()
-        got = topo.agreed_master(60)
-        assert got == new, (got, new)
-        # nobody fences the old master: Sentinel converts it after ~8-10 s
-        harness.wait_for(lambda: watch.roles.get(master) == "slave", 60, 0.02,
-                         msg="Sentinel demotes the old master %s" % master)
-        settle_on(topo, w, new, time.monotonic())
+        try:
+            new = harness.wait_for(switched, 30, 0.01, msg="Sentinel %s reports a new master" % s)
+            t_switch = time.monotonic()
+            got = topo.agreed_master(60)
+            assert got == new, "Sentinels agree on %s, not %s" % (got, new)
+            # nobody fences the old master: Sentinel converts it after ~8-10 s
+            harness.wait_for(lambda: watch.roles.get(master) == "slave", 60, 0.02,
+                             msg="Sentinel demotes the old master %s" % master)
+            settle_on(topo, w, new, time.monotonic())
+        except AssertionError as e:
+            ph.failed.append((i, str(e)))
+            log("plain    %2d FAILED: %s" % (i, e))
+            master = topo.agreed_master(120)
+            continue
         t_set = time.monotonic()
         ph.done += 1
         ph.durations.append(t_switch - t_req)

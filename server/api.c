@@ -316,6 +316,11 @@ static int h_failover(hreq *r)
         st = http_error(r, 400, "bad_request", "mode must be \"graceful\" or \"force\"");
         goto out;
     }
+    if (target && !strcmp(mode, "force")) {
+        st = http_error(r, 400, "bad_request",
+                        "target goes with mode graceful; a forced failover lets Sentinel choose");
+        goto out;
+    }
     if (reason && strlen(reason) > 200) {
         st = http_error(r, 400, "bad_request", "reason is longer than 200 characters");
         goto out;

@@ -86,7 +86,7 @@ int http_send(hreq *r, int status, const char *ctype, const char *body, size_t l
     const char *extra = NULL;
     if (!strncmp(ctype, "text/html", 9))
         extra = "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'\r\n";
+                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'\r\n";
     return send_full(r->conn, status, ctype, extra, body, len);
 }
 

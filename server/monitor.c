@@ -417,7 +417,10 @@ static void on_masters(rconn *c, redisReply *r, void *priv)
         v->num_slaves = e[i].num_slaves;
         v->failover = sreply_has_flag(e[i].flags, "failover_in_progress");
         v->seen_ms = now;
-        node_seen(m, e[i].name, e[i].ip, e[i].port);
+        {
+            mnode *mn = node_seen(m, e[i].name, e[i].ip, e[i].port);
+            if (mn) hp_strlcpy(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags));
+        }
         mark_dirty(m, e[i].name);
         query_master(s, e[i].name);
     }

@@ -1664,6 +1664,37 @@ def start_receiver(env, port=None, **kw):
     return r
 
 
+def start_blackhole(env):
+    """The URL of an endpoint that never completes a TCP connect: a
+    loopback socket listening with a backlog of 0 whose accept queue is
+    filled by connections nobody accepts, so further SYNs are dropped and a
+    client waits for its connect timeout (a host that is down, not a port
+    that refuses). Closed by env's cleanup."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    port = s.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except (BlockingIOError, InterruptedError):
+            pass
+        fillers.append(c)
+
+    def close():
+        for c in fillers + [s]:
+            try:
+                c.close()
+            except OSError:
+                pass
+    env.on_cleanup(close)
+    time.sleep(0.1)  # the handshakes of the fillers complete
+    return "http://127.0.0.1:%d" % port
+
+
 
 # --------------------------------------------------------------------------
 # test runner
