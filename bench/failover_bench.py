@@ -184,6 +184,7 @@ def graceful_phase(a, env, topo, hp, w, watch, ph):
         if r.status != 202:
             ph.failed.append((i, "POST -> %r" % r))
             break
+        t_req = time.monotonic()  # accepted: from here the job runs
         jb = hp.wait_job(r.body["job_id"], 120, 0.05)
         t_end = time.monotonic()
         res = jb.get("result") or {}
@@ -335,7 +336,7 @@ def bench(env, lines):
                      "said role:master" % (med(ph.demotion) * 1000, mx(ph.demotion) * 1000))
         lines.append("  switchover time:         median %.2f s, max %.2f s (%s)" % (
             med(ph.durations), mx(ph.durations),
-            "POST -> job succeeded" if ph is g else "SENTINEL FAILOVER -> new master reported"))
+            "202 -> job succeeded" if ph is g else "SENTINEL FAILOVER -> new master reported"))
         if ph is g:
             lines.append("  writes_paused_ms:        median %.0f, max %.0f (hapanel's figure; limit %d)"
                          % (med(ph.paused), mx(ph.paused), a.down_after // 2))

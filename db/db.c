@@ -307,6 +307,29 @@ out:
     return rc;
 }
 
+int db_failover_seen(db *d, const char *cluster, const char *old_master, const char *new_master,
+                     int64_t since_ms)
+{
+    sqlite3 *c = reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c, "SELECT 1 FROM failovers WHERE cluster = ? AND old_master = ? AND "
+                              "new_master = ? AND coalesce(ended_at, started_at) >= ? LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, old_master, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, new_master, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, since_ms);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    reader_put(d, c);
+    return rc;
+}
+
 static int64_t col_opt_i64(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);

@@ -60,6 +60,17 @@ static astate *state(alerts *a, const char *cluster, const char *rule, const cha
     return &a->st[a->n++];
 }
 
+void alerts_restore(alerts *a, const char *cluster, const char *rule, const char *node,
+                    const char *severity, int64_t since_ms)
+{
+    astate *s = state(a, cluster, rule, node);
+    if (!s) return;
+    s->firing = 1;
+    s->holding = 1;
+    s->true_since = since_ms;
+    hp_strlcpy(s->severity, severity, sizeof(s->severity));
+}
+
 /* The condition of one rule holds now: fire once it held for hold_s. */
 static void holds(alerts *a, const cluster_snap *c, const char *rule, const char *node,
                   const char *sev, int hold_s, int64_t now, const char *msg, alerts_fn *fn,

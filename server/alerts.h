@@ -20,6 +20,11 @@ typedef void alerts_fn(void *ctx, const char *cluster, const char *rule, const c
 
 alerts *alerts_new(const config *cfg);
 void alerts_free(alerts *a);
+/* Marks an alert as firing without reporting it: what the alerts table says
+ * is open when hapanel starts, so it resolves (or stays) as if hapanel had
+ * never stopped. */
+void alerts_restore(alerts *a, const char *cluster, const char *rule, const char *node,
+                    const char *severity, int64_t since_ms);
 /* Evaluates every rule on c at now_ms and reports transitions. */
 void alerts_eval(alerts *a, const cluster_snap *c, int64_t now_ms, alerts_fn *fn, void *ctx);
 

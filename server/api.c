@@ -954,5 +954,6 @@ const route api_routes[] = {
     {"GET", "/ui/clusters", ui_clusters, ROLE_VIEWER, "dashboard fragment: every cluster"},
     {"GET", "/ui/jobs/{id}", ui_job, ROLE_VIEWER, "dashboard fragment: one job's progress"},
     {"GET", "/ui/history", ui_history, ROLE_VIEWER, "dashboard fragment: failovers and events, filtered"},
+    {"GET", "/ui/notifications", ui_notifications, ROLE_VIEWER, "dashboard fragment: notification outbox health"},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

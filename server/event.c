@@ -44,12 +44,25 @@ void hp_event_set(hp_event *e, const char *cluster, const char *type, const char
     hp_strlcpy(e->details, "{}", sizeof(e->details));
 }
 
+#define FAILOVER_DEDUP_MS 120000
+
+/* Stores the failover records. An automatic one that is already stored (the
+ * Sentinels publish +switch-master one by one, and a restart of hapanel in
+ * between forgets what the monitor had seen) is dropped: its id stays 0 and
+ * the hook skips it. */
 static void store_failovers(evq *q, hp_failover *fs, int nf)
 {
     int i;
-    for (i = 0; i < nf; i++)
-        if (db_insert_failover(q->d, &fs[i]) < 0)
-            log_error("events: failover record of %s could not be stored", fs[i].cluster);
+    for (i = 0; i < nf; i++) {
+        hp_failover *f = &fs[i];
+        f->id = 0;
+        if (!strcmp(f->kind, "automatic") &&
+            db_failover_seen(q->d, f->cluster, f->old_master, f->new_master,
+                             f->ended_at - FAILOVER_DEDUP_MS) == 1)
+            continue;
+        if (db_insert_failover(q->d, f) < 0)
+            log_error("events: failover record of %s could not be stored", f->cluster);
+    }
 }
 
 static void *writer_main(void *arg)

@@ -49,6 +49,14 @@ static int jobs_busy_cb(void *ctx, const char *cluster)
     return jobs_cluster_busy(ctx, cluster);
 }
 
+/* Snapshot-driven alerts open in the database go back to the monitor. The
+ * event-driven ones (backup_*) resolve through their own events. */
+static void restore_alert(void *ctx, const alert_row *a)
+{
+    if (strncmp(a->rule, "backup_", 7))
+        monitor_restore_alert(ctx, a->cluster, a->rule, a->node, a->severity, a->started_at);
+}
+
 static const char *env_get(const char *name)
 {
     return getenv(name);
@@ -172,6 +180,8 @@ int main(int argc, char **argv)
         goto out;
     }
     monitor_set_busy(mon, jobs_busy_cb, jb);
+    if (db_query_alerts(d, 1, NULL, 0, 10000, restore_alert, mon) < 0)
+        log_warn("alerts: cannot read the open alerts");
     bs = backup_sched_new(&cfg, d, jb, q);
     if (!bs) {
         log_error("backup: cannot start the scheduler");

@@ -848,6 +848,12 @@ fail:
     return NULL;
 }
 
+void monitor_restore_alert(monitor *m, const char *cluster, const char *rule, const char *node,
+                           const char *severity, int64_t since_ms)
+{
+    alerts_restore(m->alerts, cluster, rule, node, severity, since_ms);
+}
+
 void monitor_set_busy(monitor *m, int (*busy)(void *ctx, const char *cluster), void *ctx)
 {
     m->busy = busy;

@@ -20,6 +20,10 @@ monitor *monitor_new(const config *cfg, evq *q);
  * running (their Sentinel failovers are recorded by the job, not as
  * automatic ones). Call before monitor_start. */
 void monitor_set_busy(monitor *m, int (*busy)(void *ctx, const char *cluster), void *ctx);
+/* Alerts the database says are open: the monitor resolves them when their
+ * condition is gone. Call before monitor_start. */
+void monitor_restore_alert(monitor *m, const char *cluster, const char *rule, const char *node,
+                           const char *severity, int64_t since_ms);
 /* Starts the loop thread. Returns 0 or -1. */
 int monitor_start(monitor *m);
 /* Stops the thread if running and frees everything. NULL is a no-op. */

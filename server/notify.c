@@ -332,7 +332,8 @@ void notify_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, i
     notifier *nt = ctx;
     int i;
 
-    for (i = 0; i < nf; i++) failover_message(nt, &fs[i]);
+    for (i = 0; i < nf; i++)
+        if (fs[i].id > 0) failover_message(nt, &fs[i]); /* 0: a duplicate, not stored */
     for (i = 0; i < n; i++) {
         const hp_event *e = &evs[i];
         cJSON *d = cJSON_Parse(e->details);

@@ -1,15 +1,20 @@
 /* ui.c — the dashboard's HTML fragments (see ui.h). The page (web/index.html)
  * polls GET /ui/clusters every second and swaps the answer in; this module turns
- * the current topology snapshot plus the latest events and jobs of each cluster
- * into that markup. It also renders one job's progress (GET /ui/jobs/{id}, polled
- * while the job runs) and the history view (GET /ui/history). Action buttons
- * only carry data-* attributes: the page's script opens a confirmation dialog
- * that lives outside the refreshed fragment and POSTs to the REST API, so no
- * write goes through this module. It never talks to Redis and holds no state
- * between requests. Every
+ * the current topology snapshot plus the active alerts, newest backups, latest
+ * events and jobs of each cluster into that markup. It also renders one job's
+ * progress (GET /ui/jobs/{id}, polled while the job runs; a backup's transfer
+ * as a progress bar), the history view (GET /ui/history) and the notification
+ * outbox's health (GET /ui/notifications). Action buttons (failover, resync,
+ * Sentinel reset, BGSAVE, back up now, delete a backup, ack an alert) only
+ * carry data-* attributes: the page's script opens a confirmation dialog that
+ * lives outside the refreshed fragment and calls the REST API, so no write goes
+ * through this module; a download button likewise only names the backup, and
+ * the script fetches it with the token in a header. It never talks to Redis
+ * and holds no state between requests. Every
  * string that comes from Redis, a Sentinel, the configuration or the database
  * goes through sbuf_html(); class names are only ever chosen from fixed lists
- * (status_class, severity_class), never copied from data, so a hostile master
+ * (status_class, severity_class, job_state_class, ...; literal words for
+ * alerts, backups and the outbox), never copied from data, so a hostile master
  * name or event message can neither run script nor restyle the page. Numbers
  * that are -1 are unknown and render as an en dash. Times are shown as an age
  * ("5s ago") with the UTC time beside it or in a tooltip, since the server's
@@ -29,6 +34,7 @@
 
 #include "../db/db.h"
 #include "common.h"
+#include "config.h"
 #include "event.h"
 #include "http.h"
 #include "recipes.h"
@@ -40,6 +46,16 @@
 #define UI_JOBS 5              /* latest jobs shown per cluster */
 #define UI_HIST_EVENTS 50      /* events per history page (limit= overrides) */
 #define UI_HIST_FAILOVERS 20   /* failovers per history page */
+#define UI_HIST_ALERTS 20      /* alerts per history page */
+#define UI_ALERTS 10           /* active alerts shown per cluster */
+#define UI_ALERTS_COUNT 100    /* active alerts counted per cluster */
+#define UI_BACKUPS 5           /* newest backups shown per cluster */
+#define UI_BACKUPS_COUNT 100   /* backups counted per cluster (polled every second) */
+#define UI_NOTIFY_FAILED 5     /* failed notifications listed */
+#define UI_NOTIFY_RETRYING 3   /* retrying (pending, attempted) ones listed */
+#define UI_NOTIFY_COUNT 1000   /* outbox rows counted per state */
+#define UI_NOTIFY_TEXT 240     /* bytes of a message's text shown (all in the title) */
+#define UI_SHA_SHORT 12        /* hex digits of a sha256 shown (all in the title) */
 
 /* Thresholds for colouring cells; the alert rules have their own (configurable)
  * ones. Memory red at the design's default alert (90 %), lag red at its 5 s. */
@@ -222,6 +238,15 @@ static void put_attr(sbuf *b, const char *name, const char *value)
     sbuf_puts(b, "\"");
 }
 
+/* A button that opens the page's job panel on job id. */
+static void put_job_link(sbuf *b, int64_t id)
+{
+    sbuf_printf(b,
+                "<button type=\"button\" class=\"joblink\" data-job=\"%lld\" "
+                "title=\"show job %lld\">#%lld</button>",
+                (long long)id, (long long)id, (long long)id);
+}
+
 /* A duration: "850 ms", "3.2 s", "4m 05s", "2h 03m"; negative is unknown. */
 static void put_duration(sbuf *b, int64_t ms)
 {
@@ -295,30 +320,47 @@ static void put_notable_flags(sbuf *b, const char *flags)
 }
 
 /* The actions cell of a node row: a resync button for every node but the
- * master. The button only carries data; the page asks for confirmation. */
-static void render_node_actions(sbuf *b, const snap_node *n, const cluster_snap *c)
+ * master, and a BGSAVE button for every node. The buttons only carry data;
+ * the page asks for confirmation. backup_job: the id of a backup or BGSAVE job
+ * running on the cluster (one at a time per cluster), 0 if none. */
+static void render_node_actions(sbuf *b, const snap_node *n, const cluster_snap *c,
+                                int64_t backup_job)
 {
     const char *why = NULL;
+    int is_master = c->master[0] != '\0' && strcmp(n->addr, c->master) == 0;
 
     sbuf_puts(b, "<td class=\"actions\">");
-    if (c->master[0] != '\0' && strcmp(n->addr, c->master) == 0) {
-        sbuf_puts(b, UI_DASH "</td>");
-        return;
+    if (!is_master) {
+        if (!n->up)
+            why = "the node is down; a resync needs it up";
+        else if (c->master[0] == '\0')
+            why = "the cluster has no master to resync from";
+        sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"resync\"");
+        put_attr(b, "data-cluster", c->name);
+        put_attr(b, "data-node", n->addr);
+        put_attr(b, "data-master", c->master);
+        if (why)
+            sbuf_printf(b, " disabled title=\"%s\"", why);
+        else
+            sbuf_puts(b, " title=\"re-attach this replica to the master, optionally with a full "
+                         "sync\"");
+        sbuf_puts(b, ">resync\xe2\x80\xa6</button> ");
     }
-    if (!n->up)
-        why = "the node is down; a resync needs it up";
-    else if (c->master[0] == '\0')
-        why = "the cluster has no master to resync from";
-    sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"resync\"");
+    sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"bgsave\"");
     put_attr(b, "data-cluster", c->name);
     put_attr(b, "data-node", n->addr);
-    put_attr(b, "data-master", c->master);
-    if (why)
-        sbuf_printf(b, " disabled title=\"%s\"", why);
+    sbuf_printf(b, " data-role=\"%s\"", is_master ? "master" : "replica");
+    if (!n->up)
+        sbuf_puts(b, " disabled title=\"the node is down; BGSAVE needs it up\"");
+    else if (n->rdb_bgsave_in_progress == 1)
+        sbuf_puts(b, " disabled title=\"a BGSAVE is already running on this node\"");
+    else if (backup_job > 0)
+        sbuf_printf(b, " disabled title=\"backup job #%lld is running on this cluster\"",
+                    (long long)backup_job);
     else
-        sbuf_puts(b, " title=\"re-attach this replica to the master, optionally with a full "
-                     "sync\"");
-    sbuf_puts(b, ">resync\xe2\x80\xa6</button></td>");
+        sbuf_puts(b, " title=\"BGSAVE: the node forks and writes its RDB file to its own "
+                     "disk\"");
+    sbuf_puts(b, ">BGSAVE\xe2\x80\xa6</button></td>");
 }
 
 /* The "used / max (pct)" memory cell; maxmemory 0 means no limit. */
@@ -345,57 +387,70 @@ static void render_memory_cell(sbuf *b, const snap_node *n)
     sbuf_puts(b, "</td>");
 }
 
-/* The persistence cell: last RDB save (age, UTC time as tooltip), bgsave status,
- * changes since the save, AOF on/off and its last write status. */
+/* A status word from INFO ("ok", "err"): green when ok, red otherwise; the
+ * class is fixed, the word escaped. */
+static void put_io_status(sbuf *b, const char *status)
+{
+    sbuf_puts(b, strcmp(status, "ok") == 0 ? "<span class=\"good\">" : "<span class=\"bad\">");
+    sbuf_html(b, status);
+    sbuf_puts(b, "</span>");
+}
+
+/* The persistence cell, one part per INFO field (its name in the tooltip):
+ * rdb_last_save_time (age, UTC time in the tooltip), rdb_last_bgsave_status
+ * (also while a BGSAVE runs), rdb_changes_since_last_save, aof_enabled and
+ * aof_last_write_status (shown with AOF off too: it keeps the last one). */
 static void render_persistence_cell(sbuf *b, const snap_node *n, int64_t now_ms)
 {
     sbuf_puts(b, "<td class=\"persist\">");
     if (n->rdb_last_save_time > 0) {
-        sbuf_puts(b, "<span title=\"last RDB save ");
+        sbuf_puts(b, "<span title=\"rdb_last_save_time: ");
         put_utc(b, n->rdb_last_save_time * 1000, now_ms, 1);
         sbuf_puts(b, "\">saved ");
         put_ago(b, now_ms / 1000 - n->rdb_last_save_time);
         sbuf_puts(b, "</span>");
     } else {
-        sbuf_puts(b, "saved " UI_DASH);
+        sbuf_puts(b, "<span title=\"rdb_last_save_time\">saved " UI_DASH "</span>");
     }
 
-    sbuf_puts(b, " \xc2\xb7 bgsave ");
+    sbuf_puts(b, " \xc2\xb7 <span title=\"rdb_last_bgsave_status\">bgsave ");
     if (n->rdb_bgsave_in_progress == 1) {
         sbuf_puts(b, "<span class=\"warn\">running</span>");
+        if (n->rdb_last_bgsave_status[0] != '\0') {
+            sbuf_puts(b, " <span class=\"muted\">(last</span> ");
+            put_io_status(b, n->rdb_last_bgsave_status);
+            sbuf_puts(b, "<span class=\"muted\">)</span>");
+        }
     } else if (n->rdb_last_bgsave_status[0] == '\0') {
         sbuf_puts(b, UI_DASH);
     } else {
-        sbuf_puts(b, strcmp(n->rdb_last_bgsave_status, "ok") == 0 ? "<span class=\"good\">"
-                                                                  : "<span class=\"bad\">");
-        sbuf_html(b, n->rdb_last_bgsave_status);
-        sbuf_puts(b, "</span>");
+        put_io_status(b, n->rdb_last_bgsave_status);
     }
+    sbuf_puts(b, "</span>");
 
-    if (n->rdb_changes_since_last_save >= 0)
-        sbuf_printf(b, " \xc2\xb7 %lld changes", (long long)n->rdb_changes_since_last_save);
+    sbuf_puts(b, " \xc2\xb7 <span title=\"rdb_changes_since_last_save\">");
+    put_int(b, n->rdb_changes_since_last_save);
+    sbuf_printf(b, " change%s</span>", n->rdb_changes_since_last_save == 1 ? "" : "s");
 
-    sbuf_puts(b, " \xc2\xb7 AOF ");
-    if (n->aof_enabled == 1) {
+    sbuf_puts(b, " \xc2\xb7 <span title=\"aof_enabled, aof_last_write_status\">AOF ");
+    if (n->aof_enabled == 1)
         sbuf_puts(b, "on");
-        if (n->aof_last_write_status[0] != '\0') {
-            sbuf_puts(b, strcmp(n->aof_last_write_status, "ok") == 0 ? " <span class=\"good\">"
-                                                                     : " <span class=\"bad\">");
-            sbuf_html(b, n->aof_last_write_status);
-            sbuf_puts(b, "</span>");
-        }
-    } else if (n->aof_enabled == 0) {
+    else if (n->aof_enabled == 0)
         sbuf_puts(b, "off");
-    } else {
+    else
         sbuf_puts(b, UI_DASH);
+    if (n->aof_last_write_status[0] != '\0') {
+        sbuf_puts(b, n->aof_enabled == 1 ? ", write " : ", last write ");
+        put_io_status(b, n->aof_last_write_status);
     }
-    sbuf_puts(b, "</td>");
+    sbuf_puts(b, "</span></td>");
 }
 
 /* One row of the nodes table. The cluster's (Sentinel) master is used to flag
  * a replica that replicates from somewhere else. data-addr and data-cand feed
  * the failover dialog's target list. */
-static void render_node_row(sbuf *b, const snap_node *n, const cluster_snap *c, int64_t now_ms)
+static void render_node_row(sbuf *b, const snap_node *n, const cluster_snap *c, int64_t now_ms,
+                            int64_t backup_job)
 {
     const char *master = c->master;
     int replica =
@@ -507,11 +562,11 @@ static void render_node_row(sbuf *b, const snap_node *n, const cluster_snap *c, 
     sbuf_puts(b, "<td>");
     put_text(b, n->redis_version);
     sbuf_puts(b, "</td>");
-    render_node_actions(b, n, c);
+    render_node_actions(b, n, c, backup_job);
     sbuf_puts(b, "</tr>\n");
 }
 
-static void render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms)
+static void render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms, int64_t backup_job)
 {
     int i;
 
@@ -525,7 +580,7 @@ static void render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms)
     if (c->nnodes == 0)
         sbuf_puts(b, "<tr><td colspan=\"14\" class=\"empty\">no node known yet</td></tr>\n");
     for (i = 0; i < c->nnodes; i++)
-        render_node_row(b, &c->nodes[i], c, now_ms);
+        render_node_row(b, &c->nodes[i], c, now_ms, backup_job);
     sbuf_puts(b, "</tbody></table></div>\n");
 }
 
@@ -717,17 +772,275 @@ static void render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t 
 }
 
 /* ---------------------------------------------------------------------------
- * Jobs
+ * Alerts
  * ------------------------------------------------------------------------ */
 
-/* A button that opens the page's job panel on job id. */
-static void put_job_link(sbuf *b, int64_t id)
+/* "acked by X 3m ago: “comment”" (the time as a tooltip), or nothing. */
+static void put_ack(sbuf *b, const alert_row *a, int64_t now_ms)
+{
+    if (a->acked_by[0] == '\0') return;
+    sbuf_puts(b, "<span class=\"acked\" title=\"acknowledged ");
+    put_utc(b, a->acked_at, now_ms, 1);
+    sbuf_puts(b, "\">acked by ");
+    sbuf_html(b, a->acked_by);
+    if (a->acked_at > 0) {
+        sbuf_puts(b, " ");
+        put_ago(b, (now_ms - a->acked_at) / 1000);
+    }
+    if (a->ack_comment[0] != '\0') {
+        sbuf_puts(b, ": <span class=\"reason\">\xe2\x80\x9c");
+        sbuf_html(b, a->ack_comment);
+        sbuf_puts(b, "\xe2\x80\x9d</span>");
+    }
+    sbuf_puts(b, "</span>");
+}
+
+typedef struct alerts_ctx {
+    sbuf by_sev[3]; /* critical, warning, the rest: rendered apart, shown in that order */
+    int64_t now_ms;
+    int n;          /* rows seen (all counted, UI_ALERTS rendered) */
+} alerts_ctx;
+
+/* db_alert_fn: one active alert of the cluster's strip, with its ack button. */
+static void render_alert_item(void *ctx, const alert_row *a)
+{
+    alerts_ctx *x = ctx;
+    const char *sev = severity_class(a->severity);
+    sbuf *b = &x->by_sev[strcmp(sev, "critical") == 0 ? 0 : strcmp(sev, "warning") == 0 ? 1 : 2];
+
+    if (x->n++ >= UI_ALERTS) return;
+    sbuf_printf(b, "<li class=\"alert sev-%s%s\">", sev, a->acked_by[0] ? " is-acked" : "");
+    put_severity_badge(b, a->severity);
+    sbuf_puts(b, " <span class=\"rule\">");
+    put_text(b, a->rule);
+    sbuf_puts(b, "</span>");
+    if (a->node[0] != '\0') {
+        sbuf_puts(b, " ");
+        put_addr(b, a->node);
+    }
+    sbuf_puts(b, " <span class=\"amsg\">");
+    sbuf_html(b, a->message);
+    sbuf_puts(b, "</span> <span class=\"muted\" title=\"since ");
+    put_utc(b, a->started_at, x->now_ms, 1);
+    sbuf_puts(b, "\">since ");
+    put_ago(b, (x->now_ms - a->started_at) / 1000);
+    sbuf_puts(b, "</span> ");
+    put_ack(b, a, x->now_ms);
+    sbuf_printf(b, " <button type=\"button\" class=\"act\" data-act=\"ack\" data-alert=\"%lld\"",
+                (long long)a->id);
+    put_attr(b, "data-cluster", a->cluster);
+    put_attr(b, "data-rule", a->rule);
+    put_attr(b, "data-node", a->node);
+    put_attr(b, "data-severity", a->severity);
+    put_attr(b, "data-message", a->message);
+    put_attr(b, "data-acked-by", a->acked_by);
+    put_attr(b, "data-comment", a->ack_comment);
+    sbuf_printf(b, " title=\"%s\">%s\xe2\x80\xa6</button></li>\n",
+                a->acked_by[0] ? "acknowledged already; acknowledge again with a new comment"
+                               : "acknowledge with a comment: records who and when",
+                a->acked_by[0] ? "re-ack" : "ack");
+}
+
+/* The strip of the cluster's active alerts (critical first, then warnings,
+ * each newest first), or nothing when there is none. */
+static void render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
+{
+    alerts_ctx x;
+    int i, n;
+
+    if (!d) return;
+    memset(&x, 0, sizeof x);
+    for (i = 0; i < 3; i++) x.by_sev[i] = (sbuf)SBUF_INIT;
+    x.now_ms = now_ms;
+    n = db_query_alerts(d, 1, c->name, 0, UI_ALERTS_COUNT, render_alert_item, &x);
+    if (n < 0) {
+        sbuf_puts(b, "<div class=\"alertstrip\"><p class=\"bad\">alerts unavailable (database "
+                     "error)</p></div>\n");
+    } else if (n > 0) {
+        sbuf_printf(b, "<div class=\"alertstrip\" data-alerts=\"%d\"><h3>Active alerts "
+                       "<span class=\"count\">%d%s</span></h3>\n<ul class=\"alerts\">\n",
+                    n, n, n >= UI_ALERTS_COUNT ? "+" : "");
+        for (i = 0; i < 3; i++)
+            if (x.by_sev[i].len) sbuf_append(b, x.by_sev[i].buf, x.by_sev[i].len);
+        if (n > UI_ALERTS)
+            sbuf_printf(b, "<li class=\"more muted\">%d more: GET /api/v1/alerts?state=active"
+                           "</li>\n", n - UI_ALERTS);
+        sbuf_puts(b, "</ul></div>\n");
+    }
+    for (i = 0; i < 3; i++) {
+        if (sbuf_failed(&x.by_sev[i])) b->failed = 1;
+        sbuf_release(&x.by_sev[i]);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Backups
+ * ------------------------------------------------------------------------ */
+
+/* The node a backup would stream from: the healthiest replica (up, link up,
+ * not syncing, least lag), else the master when it is up. A light copy of the
+ * backup recipe's choice; the recipe decides. Returns NULL when there is none. */
+static const char *backup_source(const cluster_snap *c)
+{
+    const snap_node *best = NULL, *m;
+    int i;
+
+    for (i = 0; i < c->nnodes; i++) {
+        const snap_node *n = &c->nodes[i];
+        if (!n->up || n->role != ROLE_REPLICA || n->link_up != 1 || n->sync_in_progress == 1)
+            continue;
+        if (!best || (n->lag_bytes >= 0 && (best->lag_bytes < 0 || n->lag_bytes < best->lag_bytes)))
+            best = n;
+    }
+    if (best) return best->addr;
+    m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
+    return m && m->up ? c->master : NULL;
+}
+
+/* The first UI_SHA_SHORT hex digits of a sha256, the whole in the tooltip. */
+static void put_sha(sbuf *b, const char *sha)
+{
+    char head[UI_SHA_SHORT + 1];
+
+    if (sha[0] == '\0') {
+        sbuf_puts(b, UI_DASH);
+        return;
+    }
+    hp_strlcpy(head, sha, sizeof head);
+    sbuf_puts(b, "<code class=\"sha\" title=\"sha256 ");
+    sbuf_html(b, sha);
+    sbuf_puts(b, "\">");
+    sbuf_html(b, head);
+    if (strlen(sha) > UI_SHA_SHORT) sbuf_puts(b, "\xe2\x80\xa6");
+    sbuf_puts(b, "</code>");
+}
+
+/* A backup's verification: the recipe checks the RDB header always, and the
+ * CRC64 at the end when the file carries one (verified). */
+static void put_verified(sbuf *b, int verified)
+{
+    if (verified)
+        sbuf_puts(b, "<span class=\"badge bk-verified\" title=\"RDB header and CRC64 "
+                     "checked\">verified</span>");
+    else
+        sbuf_puts(b, "<span class=\"badge bk-header\" title=\"RDB header checked; the file "
+                     "has no CRC64 to check\">header only</span>");
+}
+
+/* The download button: the page's script fetches the file with the token in
+ * the Authorization header and saves it, so the token never goes in a URL. */
+static void put_download_button(sbuf *b, int64_t id)
 {
     sbuf_printf(b,
-                "<button type=\"button\" class=\"joblink\" data-job=\"%lld\" "
-                "title=\"show job %lld\">#%lld</button>",
-                (long long)id, (long long)id, (long long)id);
+                "<button type=\"button\" class=\"dl\" data-backup=\"%lld\" title=\"download "
+                "backup #%lld (the RDB file)\">download</button>",
+                (long long)id, (long long)id);
 }
+
+typedef struct backups_ctx {
+    sbuf *b;
+    const cluster_snap *c;
+    int64_t now_ms;
+    int n; /* rows seen (all counted, UI_BACKUPS rendered) */
+} backups_ctx;
+
+/* db_backup_fn: one row of the cluster's backups, with download and delete. */
+static void render_backup_row(void *ctx, const hp_backup *k)
+{
+    backups_ctx *x = ctx;
+    sbuf *b = x->b;
+
+    if (x->n++ >= UI_BACKUPS) return;
+    sbuf_printf(b, "<tr class=\"backup\" data-backup=\"%lld\"><td class=\"time\" title=\"",
+                (long long)k->id);
+    put_utc(b, k->created_at, x->now_ms, 1);
+    sbuf_puts(b, "\">");
+    put_utc(b, k->created_at, x->now_ms, 0);
+    sbuf_puts(b, " <span class=\"muted\">");
+    put_ago(b, (x->now_ms - k->created_at) / 1000);
+    sbuf_puts(b, "</span></td><td>");
+    put_addr(b, k->node);
+    if (x->c->master[0] != '\0' && strcmp(k->node, x->c->master) == 0)
+        sbuf_puts(b, " <span class=\"muted\">(master)</span>");
+    sbuf_printf(b, "</td><td class=\"num\" title=\"%lld bytes\">", (long long)k->size_bytes);
+    put_bytes(b, k->size_bytes);
+    sbuf_puts(b, "</td><td>");
+    put_sha(b, k->sha256);
+    sbuf_puts(b, "</td><td>");
+    put_verified(b, k->verified);
+    sbuf_puts(b, "</td><td>");
+    if (k->job_id > 0)
+        put_job_link(b, k->job_id);
+    else
+        sbuf_puts(b, "<span class=\"muted\" title=\"not taken by a job\">" UI_DASH "</span>");
+    sbuf_puts(b, "</td><td class=\"actions\">");
+    put_download_button(b, k->id);
+    sbuf_printf(b, " <button type=\"button\" class=\"act\" data-act=\"delete-backup\" "
+                   "data-backup=\"%lld\"",
+                (long long)k->id);
+    put_attr(b, "data-cluster", k->cluster);
+    put_attr(b, "data-node", k->node);
+    sbuf_puts(b, " data-created=\"");
+    put_utc(b, k->created_at, x->now_ms, 1);
+    sbuf_puts(b, "\" data-size=\"");
+    put_bytes(b, k->size_bytes);
+    sbuf_puts(b, "\" title=\"delete the file and its catalogue entry\">delete\xe2\x80\xa6</button>"
+                 "</td></tr>\n");
+}
+
+/* The cluster's newest UI_BACKUPS backups and the "back up now" button, which
+ * names the node the backup would stream from. backup_job: a backup or BGSAVE
+ * job running on the cluster (0 if none). */
+static void render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
+                           int64_t backup_job)
+{
+    const char *src = backup_source(c);
+    backups_ctx x;
+    int n = -1;
+
+    memset(&x, 0, sizeof x);
+    x.b = b;
+    x.c = c;
+    x.now_ms = now_ms;
+    sbuf_puts(b, "<h3>Backups <button type=\"button\" class=\"act\" data-act=\"backup\"");
+    put_attr(b, "data-cluster", c->name);
+    put_attr(b, "data-source", src ? src : "");
+    sbuf_printf(b, " data-role=\"%s\"",
+                src && c->master[0] != '\0' && strcmp(src, c->master) == 0 ? "master" : "replica");
+    if (!src)
+        sbuf_puts(b, " disabled title=\"no healthy replica and no reachable master to back up "
+                     "from\"");
+    else if (backup_job > 0)
+        sbuf_printf(b, " disabled title=\"backup job #%lld is running on this cluster\"",
+                    (long long)backup_job);
+    else
+        sbuf_puts(b, " title=\"stream an RDB snapshot to the backup directory and verify it\"");
+    sbuf_puts(b, ">back up now\xe2\x80\xa6</button>");
+    if (backup_job > 0) {
+        sbuf_puts(b, " <span class=\"note\">running: ");
+        put_job_link(b, backup_job);
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_puts(b, "</h3>\n<div class=\"scroll\"><table class=\"backups\"><thead><tr>"
+                 "<th>created (UTC)</th><th>source node</th><th class=\"num\">size</th>"
+                 "<th>sha256</th><th>check</th><th>job</th><th>actions</th></tr></thead><tbody>\n");
+    if (d) n = db_query_backups(d, c->name, UI_BACKUPS_COUNT, render_backup_row, &x);
+    if (n == 0)
+        sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty\">no backup of this cluster yet"
+                     "</td></tr>\n");
+    else if (n < 0)
+        sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty bad\">backups unavailable "
+                     "(database error)</td></tr>\n");
+    else if (n > UI_BACKUPS)
+        sbuf_printf(b, "<tr><td colspan=\"7\" class=\"empty\">the newest %d of %d%s; "
+                       "GET /api/v1/clusters/{name}/backups lists them all</td></tr>\n",
+                    UI_BACKUPS, n, n >= UI_BACKUPS_COUNT ? "+" : "");
+    sbuf_puts(b, "</tbody></table></div>\n");
+}
+
+/* ---------------------------------------------------------------------------
+ * Jobs
+ * ------------------------------------------------------------------------ */
 
 /* How long a job ran (or has been running), in ms; -1 before it started. */
 static int64_t job_elapsed(const db_job_row *j, int64_t now_ms)
@@ -776,10 +1089,20 @@ static int put_failover_summary(sbuf *b, const db_job_row *j)
     return done;
 }
 
+/* Backups and BGSAVE form their own job group: one of them per cluster at a
+ * time, beside (not instead of) a failover, resync or Sentinel reset. Any other
+ * kind counts as a topology job. */
+static int backup_kind(const char *kind)
+{
+    return strcmp(kind, "backup") == 0 || strcmp(kind, "bgsave") == 0;
+}
+
 typedef struct jobs_ctx {
     sbuf *b;
     int64_t now_ms;
-    int64_t active_id; /* the newest queued or running job, 0 if none */
+    int64_t active_id;     /* the newest queued or running job, 0 if none */
+    int64_t active_topo;   /* ... of a topology kind (failover, resync, reset) */
+    int64_t active_backup; /* ... of the backup group (backup, bgsave) */
 } jobs_ctx;
 
 /* db_job_fn: one row of a cluster's recent jobs. */
@@ -789,7 +1112,11 @@ static void render_job_row(void *ctx, const db_job_row *j)
     sbuf *b = x->b;
     const char *st = job_state_class(j->state);
 
-    if (!job_finished(j->state) && x->active_id == 0) x->active_id = j->id;
+    if (!job_finished(j->state)) {
+        int64_t *group = backup_kind(j->kind) ? &x->active_backup : &x->active_topo;
+        if (x->active_id == 0) x->active_id = j->id;
+        if (*group == 0) *group = j->id;
+    }
     sbuf_printf(b, "<tr class=\"jobrow job-%s\"><td>", st);
     put_job_link(b, j->id);
     sbuf_puts(b, "</td><td>");
@@ -820,9 +1147,10 @@ static void render_job_row(void *ctx, const db_job_row *j)
     sbuf_puts(b, "</td></tr>\n");
 }
 
-/* The latest UI_JOBS jobs of the cluster into b; returns the id of one still
- * queued or running (0 if none). */
-static int64_t render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
+/* The latest UI_JOBS jobs of the cluster into b; x receives the ids of the
+ * ones still queued or running (0 if none). */
+static void render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
+                               jobs_ctx *xp)
 {
     jobs_ctx x;
     int n = -1;
@@ -842,7 +1170,7 @@ static int64_t render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, 
         sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty bad\">jobs unavailable "
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n");
-    return x.active_id;
+    *xp = x;
 }
 
 /* A JSON value as text: strings escaped, whole numbers without a fraction,
@@ -930,6 +1258,123 @@ static void render_steps(sbuf *b, const cJSON *steps, int64_t t0, const char *st
     sbuf_puts(b, "</ol>\n");
 }
 
+/* A whole, non-negative JSON number as int64, else -1. */
+static int64_t json_count(const cJSON *v)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9e15) return -1;
+    return (int64_t)v->valuedouble;
+}
+
+/* Whether msg is exactly fmt with one or two numbers (%lld), which go to a and
+ * b: "%n" makes sure nothing follows. */
+static int step_is(const char *msg, const char *fmt, long long *a, long long *b)
+{
+    int end = -1, got = b ? sscanf(msg, fmt, a, b, &end) : sscanf(msg, fmt, a, &end);
+    return got == (b ? 2 : 1) && end >= 0 && msg[end] == '\0' && *a >= 0 && (!b || *b >= 0);
+}
+
+/* How far a backup's transfer got: bytes received and the total (-1 each when
+ * unknown; the total stays unknown for a diskless transfer). From the result
+ * (bytes_received, bytes_total; size_bytes once it succeeded) and, since the
+ * job runner stores the result only when the job ends, from its progress
+ * steps while it runs. Returns 0 when nothing is known. */
+static int backup_progress(const cJSON *result, const cJSON *steps, int64_t *got, int64_t *total)
+{
+    const cJSON *s;
+    int64_t size = json_count(cJSON_GetObjectItem(result, "size_bytes"));
+
+    *got = json_count(cJSON_GetObjectItem(result, "bytes_received"));
+    *total = json_count(cJSON_GetObjectItem(result, "bytes_total"));
+    cJSON_ArrayForEach(s, steps)
+    {
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(s, "message"));
+        long long a, b;
+        if (!msg) continue;
+        if (step_is(msg, "received %lld of %lld bytes%n", &a, &b)) {
+            if (a > *got) *got = a;
+            *total = b;
+        } else if (step_is(msg, "received %lld bytes%n", &a, NULL)) {
+            if (a > *got) *got = a;
+        } else if (step_is(msg, "streaming %lld bytes%n", &a, NULL)) {
+            *total = a;
+            if (*got < 0) *got = 0;
+        }
+    }
+    if (size >= 0) *got = *total = size; /* done: all of it arrived */
+    return *got >= 0 || *total > 0;
+}
+
+/* A backup job's transfer as a progress bar and "X of Y (Z %)". The bar has
+ * no value (indeterminate) while the total is unknown. */
+static void render_backup_progress(sbuf *b, const db_job_row *j, const cJSON *result,
+                                   const cJSON *steps)
+{
+    int64_t got, total;
+    int running = !job_finished(j->state);
+
+    if (!backup_progress(result, steps, &got, &total)) return;
+    if (got < 0) got = 0;
+    sbuf_printf(b, "<div class=\"xfer%s\"><span class=\"k\">transfer</span> ",
+                strcmp(j->state, "failed") == 0 ? " xfer-bad" : "");
+    if (total > 0) {
+        int64_t shown = got > total ? total : got;
+        double pct = 100.0 * (double)shown / (double)total;
+        sbuf_printf(b, "<progress max=\"%lld\" value=\"%lld\"></progress> ", (long long)total,
+                    (long long)shown);
+        if (strcmp(j->state, "failed") == 0) sbuf_puts(b, "stopped at ");
+        put_bytes(b, got);
+        sbuf_puts(b, " of ");
+        put_bytes(b, total);
+        sbuf_printf(b, " <span class=\"muted\">(%.0f%%)</span>", pct);
+    } else {
+        if (running) sbuf_puts(b, "<progress></progress> ");
+        put_bytes(b, got);
+        sbuf_puts(b, " received <span class=\"muted\">(diskless transfer: the total is not "
+                     "known in advance)</span>");
+    }
+    sbuf_puts(b, "</div>\n");
+}
+
+/* What a finished backup or BGSAVE job produced, said plainly: the backup's
+ * size, source, check and sha256 with a download button; the node and save
+ * time of a BGSAVE. Returns 0 (nothing written) for other jobs. */
+static int render_backup_summary(sbuf *b, const db_job_row *j, const cJSON *result,
+                                 int64_t now_ms)
+{
+    const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(result, "node"));
+    int64_t id = json_count(cJSON_GetObjectItem(result, "backup_id"));
+
+    if (strcmp(j->state, "succeeded") != 0 || !node) return 0;
+    if (strcmp(j->kind, "backup") == 0 && id > 0) {
+        const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(result, "sha256"));
+        sbuf_printf(b, "<p class=\"jobsum\">backup #%lld \xc2\xb7 ", (long long)id);
+        put_bytes(b, json_count(cJSON_GetObjectItem(result, "size_bytes")));
+        sbuf_puts(b, " from ");
+        put_addr(b, node);
+        sbuf_puts(b, " ");
+        put_verified(b, cJSON_IsTrue(cJSON_GetObjectItem(result, "verified")));
+        sbuf_puts(b, " ");
+        put_sha(b, sha ? sha : "");
+        sbuf_puts(b, " ");
+        put_download_button(b, id);
+        sbuf_puts(b, "</p>\n");
+        return 1;
+    }
+    if (strcmp(j->kind, "bgsave") == 0) {
+        int64_t saved = json_count(cJSON_GetObjectItem(result, "rdb_last_save_time"));
+        sbuf_puts(b, "<p class=\"jobsum\">BGSAVE on ");
+        put_addr(b, node);
+        sbuf_puts(b, " done");
+        if (saved > 0) {
+            sbuf_puts(b, " \xc2\xb7 saved ");
+            put_utc(b, saved * 1000, now_ms, 1);
+        }
+        sbuf_puts(b, "</p>\n");
+        return 1;
+    }
+    return 0;
+}
+
 /* One job as the job panel shows it. While it is queued or running the
  * element polls its own URL every 500 ms and is replaced by the answer
  * (outerHTML); once it succeeded or failed the answer carries no hx-trigger,
@@ -985,6 +1430,7 @@ static void render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
     sbuf_puts(b, "</p>\n");
     put_json_fields(b, "params", params, "reason");
 
+    if (strcmp(j->kind, "backup") == 0) render_backup_progress(b, j, result, steps);
     render_steps(b, steps, j->started_at > 0 ? j->started_at : j->created_at, st);
 
     if (j->error && j->error[0] != '\0') {
@@ -1002,10 +1448,13 @@ static void render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
             put_duration(b, (int64_t)paused->valuedouble);
         }
         sbuf_puts(b, "</p>\n");
-    } else if (done && cJSON_GetArraySize(result) > 0) {
-        sbuf_puts(b, "<div class=\"jobres\"><span class=\"k\">result</span>");
-        put_json_fields(b, "result", result, NULL);
-        sbuf_puts(b, "</div>\n");
+    } else if (done) {
+        render_backup_summary(b, j, result, now_ms);
+        if (cJSON_GetArraySize(result) > 0) {
+            sbuf_puts(b, "<div class=\"jobres\"><span class=\"k\">result</span>");
+            put_json_fields(b, "result", result, NULL);
+            sbuf_puts(b, "</div>\n");
+        }
     }
     sbuf_puts(b, "</div>\n");
     cJSON_Delete(params);
@@ -1064,7 +1513,7 @@ typedef struct hist_query {
     char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX]; /* "" = any */
     char since_text[40], until_text[40]; /* as typed, shown back in the form */
     int64_t since, until;                /* ms, 0 = open */
-    int64_t before, fbefore;             /* event / failover id cursors, 0 = newest */
+    int64_t before, fbefore, abefore;    /* event / failover / alert id cursors, 0 = newest */
     int64_t limit;                       /* events per page */
 } hist_query;
 
@@ -1203,6 +1652,7 @@ static int parse_history_query(const hreq *r, hist_query *h, char *err, size_t e
         hist_time(r, "until", 1, h->until_text, sizeof h->until_text, &h->until, err, errsz) < 0 ||
         hist_int(r, "before", 1, INT64_MAX, &h->before, err, errsz) < 0 ||
         hist_int(r, "fbefore", 1, INT64_MAX, &h->fbefore, err, errsz) < 0 ||
+        hist_int(r, "abefore", 1, INT64_MAX, &h->abefore, err, errsz) < 0 ||
         hist_int(r, "limit", 1, 1000, &h->limit, err, errsz) < 0)
         return -1;
     if (h->since > 0 && h->until > 0 && h->until < h->since) {
@@ -1316,7 +1766,7 @@ static void render_failover_row(void *ctx, const hp_failover *f)
 /* A paging button: GETs the history with the given cursors (and the page
  * size, when not the default) plus the form's current fields. */
 static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t fbefore,
-                            int64_t limit)
+                            int64_t abefore, int64_t limit)
 {
     const char *sep = "?";
 
@@ -1329,10 +1779,100 @@ static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t 
         sbuf_printf(b, "%sfbefore=%lld", sep, (long long)fbefore);
         sep = "&amp;";
     }
+    if (abefore > 0) {
+        sbuf_printf(b, "%sabefore=%lld", sep, (long long)abefore);
+        sep = "&amp;";
+    }
     if (limit != UI_HIST_EVENTS) sbuf_printf(b, "%slimit=%lld", sep, (long long)limit);
     sbuf_printf(b, "\" hx-include=\"#hfilters\" hx-target=\"#history\" hx-swap=\"innerHTML\">%s"
                    "</button>",
                 label);
+}
+
+typedef struct al_ctx {
+    sbuf *b;
+    int64_t now_ms;
+    int max, shown; /* as in event_ctx */
+    int64_t last_id;
+} al_ctx;
+
+/* db_alert_fn: one row of the history's alerts table. */
+static void render_alert_row(void *ctx, const alert_row *a)
+{
+    al_ctx *x = ctx;
+    sbuf *b = x->b;
+
+    if (x->shown >= x->max) return;
+    x->shown++;
+    x->last_id = a->id;
+    sbuf_printf(b, "<tr class=\"alertrow sev-%s %s\"><td class=\"time\" title=\"",
+                severity_class(a->severity), a->resolved_at ? "al-resolved" : "al-active");
+    put_utc(b, a->started_at, x->now_ms, 1);
+    sbuf_puts(b, "\">");
+    put_utc(b, a->started_at, x->now_ms, 0);
+    sbuf_puts(b, " <span class=\"muted\">");
+    put_ago(b, (x->now_ms - a->started_at) / 1000);
+    sbuf_puts(b, "</span></td><td>");
+    put_text(b, a->cluster);
+    sbuf_puts(b, "</td><td>");
+    put_severity_badge(b, a->severity);
+    sbuf_puts(b, "</td><td class=\"type\">");
+    put_text(b, a->rule);
+    sbuf_puts(b, "</td><td>");
+    put_addr(b, a->node);
+    sbuf_puts(b, "</td><td class=\"msg\">");
+    sbuf_html(b, a->message);
+    sbuf_puts(b, "</td><td>");
+    if (a->resolved_at) {
+        sbuf_puts(b, "<span class=\"badge al-resolved\">resolved</span> <span class=\"muted\" "
+                     "title=\"resolved ");
+        put_utc(b, a->resolved_at, x->now_ms, 1);
+        sbuf_puts(b, "\">after ");
+        put_duration(b, a->resolved_at >= a->started_at ? a->resolved_at - a->started_at : -1);
+        sbuf_puts(b, "</span>");
+    } else {
+        sbuf_puts(b, "<span class=\"badge al-active\">active</span>");
+    }
+    sbuf_puts(b, "</td><td class=\"msg\">");
+    if (a->acked_by[0])
+        put_ack(b, a, x->now_ms);
+    else
+        sbuf_puts(b, "<span class=\"muted\">no</span>");
+    sbuf_puts(b, "</td></tr>\n");
+}
+
+/* The alerts of the chosen cluster, active and resolved, newest first, with
+ * who acknowledged them; paged by abefore. */
+static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms)
+{
+    al_ctx x;
+    int n = -1;
+
+    memset(&x, 0, sizeof x);
+    x.b = b;
+    x.now_ms = now_ms;
+    x.max = UI_HIST_ALERTS;
+    sbuf_puts(b, "<h3>Alerts <span class=\"note\">(active and resolved");
+    if (h->type[0] || h->node[0] || h->since || h->until)
+        sbuf_puts(b, "; filtered by cluster only");
+    sbuf_puts(b, ")</span></h3>\n<div class=\"scroll\"><table class=\"alerthist\"><thead><tr>"
+                 "<th>started (UTC)</th><th>cluster</th><th>severity</th><th>rule</th>"
+                 "<th>node</th><th>message</th><th>state</th><th>acknowledged</th>"
+                 "</tr></thead><tbody>\n");
+    if (d)
+        n = db_query_alerts(d, 0, h->cluster[0] ? h->cluster : NULL, h->abefore,
+                            UI_HIST_ALERTS + 1, render_alert_row, &x);
+    if (n == 0)
+        sbuf_puts(b, "<tr><td colspan=\"8\" class=\"empty\">no alert recorded</td></tr>\n");
+    else if (n < 0)
+        sbuf_puts(b, "<tr><td colspan=\"8\" class=\"empty bad\">alerts unavailable "
+                     "(database error)</td></tr>\n");
+    sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
+    if (n > x.max && x.last_id > 0)
+        put_page_button(b, "older alerts \xe2\x86\x92", h->before, h->fbefore, x.last_id, h->limit);
+    if (h->abefore > 0)
+        put_page_button(b, "\xe2\x86\x90 newest alerts", h->before, h->fbefore, 0, h->limit);
+    sbuf_puts(b, "</div>\n");
 }
 
 /* The history view: the filter form, then (unless err is set, which is shown
@@ -1381,9 +1921,13 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
     if (nf > fx.max && fx.last_id > 0)
-        put_page_button(b, "older failovers \xe2\x86\x92", h->before, fx.last_id, h->limit);
-    if (h->fbefore > 0) put_page_button(b, "\xe2\x86\x90 newest failovers", h->before, 0, h->limit);
+        put_page_button(b, "older failovers \xe2\x86\x92", h->before, fx.last_id, h->abefore,
+                        h->limit);
+    if (h->fbefore > 0)
+        put_page_button(b, "\xe2\x86\x90 newest failovers", h->before, 0, h->abefore, h->limit);
     sbuf_puts(b, "</div>\n");
+
+    render_history_alerts(b, d, h, now_ms);
 
     memset(&q, 0, sizeof q);
     memset(&ex, 0, sizeof ex);
@@ -1409,8 +1953,10 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
     if (n > ex.max && ex.last_id > 0)
-        put_page_button(b, "older events \xe2\x86\x92", ex.last_id, h->fbefore, h->limit);
-    if (h->before > 0) put_page_button(b, "\xe2\x86\x90 newest events", 0, h->fbefore, h->limit);
+        put_page_button(b, "older events \xe2\x86\x92", ex.last_id, h->fbefore, h->abefore,
+                        h->limit);
+    if (h->before > 0)
+        put_page_button(b, "\xe2\x86\x90 newest events", 0, h->fbefore, h->abefore, h->limit);
     sbuf_puts(b, "</div>\n");
 }
 
@@ -1432,16 +1978,225 @@ int ui_history(hreq *r)
 }
 
 /* ---------------------------------------------------------------------------
+ * Notifications
+ * ------------------------------------------------------------------------ */
+
+/* Up to max bytes of s, cut on a UTF-8 character boundary, with an ellipsis
+ * when cut; escaped. */
+static void put_cut(sbuf *b, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    char *t;
+
+    if (n <= max) {
+        sbuf_html(b, s);
+        return;
+    }
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--; /* not mid-character */
+    t = malloc(max + 1);
+    if (!t) {
+        b->failed = 1;
+        return;
+    }
+    memcpy(t, s, max);
+    t[max] = '\0';
+    sbuf_html(b, t);
+    sbuf_puts(b, "\xe2\x80\xa6");
+    free(t);
+}
+
+typedef struct outbox_ctx {
+    sbuf *rows;      /* the listed messages */
+    int64_t now_ms;
+    int count;       /* rows seen */
+    int recent;      /* failed ones created in the last 24 h */
+    int retrying;    /* pending ones that were tried and will be again */
+    int listed, max; /* rows rendered into rows, at most max */
+    int64_t last_delivered;
+} outbox_ctx;
+
+/* One failed or retrying message: state, age, channel, severity, attempts,
+ * the text (cut; all of it in the tooltip) and the last error. */
+static void render_outbox_row(outbox_ctx *x, const outbox_row *o, int failed)
+{
+    sbuf *b = x->rows;
+    const char *text = o->text ? o->text : "";
+
+    sbuf_printf(b, "<tr class=\"outbox-%s\"><td>", failed ? "failed" : "retrying");
+    sbuf_printf(b, "<span class=\"badge ob-%s\">%s</span>", failed ? "failed" : "retrying",
+                failed ? "failed" : "retrying");
+    sbuf_puts(b, "</td><td class=\"time\" title=\"created ");
+    put_utc(b, o->created_at, x->now_ms, 1);
+    sbuf_puts(b, "\">");
+    put_ago(b, (x->now_ms - o->created_at) / 1000);
+    sbuf_puts(b, "</td><td>");
+    put_text(b, o->channel);
+    sbuf_puts(b, "</td><td>");
+    put_severity_badge(b, o->severity);
+    sbuf_printf(b, "</td><td class=\"num\">%d", o->attempts);
+    if (!failed && o->next_at > 0) {
+        sbuf_puts(b, " <span class=\"muted\">next in ");
+        put_duration(b, o->next_at > x->now_ms ? o->next_at - x->now_ms : 0);
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_puts(b, "</td><td class=\"msg\" title=\"");
+    sbuf_html(b, text);
+    sbuf_puts(b, "\">");
+    put_cut(b, text, UI_NOTIFY_TEXT);
+    sbuf_puts(b, "</td><td class=\"msg err\">");
+    put_text(b, o->last_error);
+    sbuf_puts(b, "</td></tr>\n");
+}
+
+/* db_outbox_fn for the failed state: counts, lists the newest. */
+static void count_failed(void *ctx, const outbox_row *o)
+{
+    outbox_ctx *x = ctx;
+    x->count++;
+    if (x->now_ms - o->created_at < 86400000LL) x->recent++;
+    if (x->listed < x->max) {
+        x->listed++;
+        render_outbox_row(x, o, 1);
+    }
+}
+
+/* db_outbox_fn for the pending state: counts, lists the newest retried. */
+static void count_pending(void *ctx, const outbox_row *o)
+{
+    outbox_ctx *x = ctx;
+    x->count++;
+    if (o->attempts <= 0) return;
+    x->retrying++;
+    if (x->listed < x->max) {
+        x->listed++;
+        render_outbox_row(x, o, 0);
+    }
+}
+
+/* db_outbox_fn for the delivered state: the newest one's time. */
+static void note_delivered(void *ctx, const outbox_row *o)
+{
+    outbox_ctx *x = ctx;
+    if (o->delivered_at > x->last_delivered) x->last_delivered = o->delivered_at;
+}
+
+/* The notification health panel: the channels, how many messages wait
+ * (and how many of those are being retried), how many failed for good, when
+ * one was last delivered, and the newest failed and retrying messages with
+ * their last error. Its class (nt-ok, nt-warn, nt-bad, nt-none) is chosen
+ * here from fixed words. cfg may be NULL (no channel known). */
+static void render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t now_ms)
+{
+    sbuf rows = SBUF_INIT;
+    outbox_ctx f, p, dl;
+    int nf = -1, np = -1, nd = -1, i, nch = cfg ? cfg->nchannels : 0;
+    const char *cls;
+
+    memset(&f, 0, sizeof f);
+    memset(&p, 0, sizeof p);
+    memset(&dl, 0, sizeof dl);
+    f.rows = p.rows = &rows;
+    f.now_ms = p.now_ms = dl.now_ms = now_ms;
+    f.max = UI_NOTIFY_FAILED;
+    p.max = UI_NOTIFY_RETRYING;
+    if (d) {
+        nf = db_query_outbox(d, "failed", 0, UI_NOTIFY_COUNT, count_failed, &f);
+        np = db_query_outbox(d, "pending", 0, UI_NOTIFY_COUNT, count_pending, &p);
+        nd = db_query_outbox(d, "delivered", 0, 1, note_delivered, &dl);
+    }
+    if (nf < 0 || np < 0 || nd < 0)
+        cls = "bad";
+    else if (f.recent > 0)
+        cls = "bad";
+    else if (nf > 0 || p.retrying > 0)
+        cls = "warn";
+    else if (nch > 0)
+        cls = "ok";
+    else
+        cls = np > 0 || nd > 0 ? "warn" : "none";
+
+    sbuf_printf(b, "<div class=\"notify nt-%s\" data-pending=\"%d\" data-failed=\"%d\">"
+                   "<div class=\"ntline\"><span class=\"k\">Notifications</span> ",
+                cls, np < 0 ? 0 : np, nf < 0 ? 0 : nf);
+    if (nch == 0) {
+        sbuf_puts(b, "<span class=\"muted\">no channel configured</span>");
+    } else {
+        sbuf_printf(b, "<span>%d channel%s: ", nch, nch == 1 ? "" : "s");
+        for (i = 0; i < nch; i++) {
+            sbuf_puts(b, i ? ", <span class=\"chan\">" : "<span class=\"chan\">");
+            sbuf_html(b, cfg->channels[i].name);
+            sbuf_puts(b, "</span>");
+        }
+        sbuf_puts(b, "</span>");
+    }
+    if (nf < 0 || np < 0 || nd < 0) {
+        sbuf_puts(b, " \xc2\xb7 <span class=\"bad\">outbox unavailable (database error)</span>"
+                     "</div></div>\n");
+        sbuf_release(&rows);
+        return;
+    }
+    sbuf_printf(b, " \xc2\xb7 <span class=\"badge %s\">%d%s pending</span>",
+                p.retrying ? "ob-retrying" : np ? "ob-pending" : "ob-zero", np,
+                np >= UI_NOTIFY_COUNT ? "+" : "");
+    if (p.retrying) sbuf_printf(b, " <span class=\"warn\">%d retrying</span>", p.retrying);
+    sbuf_printf(b, " \xc2\xb7 <span class=\"badge %s\">%d%s failed</span>",
+                nf ? "ob-failed" : "ob-zero", nf, nf >= UI_NOTIFY_COUNT ? "+" : "");
+    if (nf)
+        sbuf_printf(b, " <span class=\"%s\">(%d in the last 24 h)</span>",
+                    f.recent ? "bad" : "muted", f.recent);
+    sbuf_puts(b, " \xc2\xb7 <span class=\"muted\">last delivered ");
+    if (dl.last_delivered > 0) {
+        sbuf_puts(b, "<span title=\"");
+        put_utc(b, dl.last_delivered, now_ms, 1);
+        sbuf_puts(b, "\">");
+        put_ago(b, (now_ms - dl.last_delivered) / 1000);
+        sbuf_puts(b, "</span>");
+    } else {
+        sbuf_puts(b, "never");
+    }
+    sbuf_puts(b, "</span></div>\n");
+    if (rows.len) {
+        sbuf_puts(b, "<div class=\"scroll\"><table class=\"outbox\"><thead><tr><th>state</th>"
+                     "<th>created</th><th>channel</th><th>severity</th>"
+                     "<th class=\"num\">attempts</th><th>message</th><th>last error</th>"
+                     "</tr></thead><tbody>\n");
+        sbuf_append(b, rows.buf, rows.len);
+        sbuf_puts(b, "</tbody></table></div>\n");
+    }
+    if (sbuf_failed(&rows)) b->failed = 1;
+    sbuf_release(&rows);
+    sbuf_puts(b, "</div>\n");
+}
+
+int ui_notifications(hreq *r)
+{
+    sbuf b = SBUF_INIT;
+    struct db *d = r->app ? r->app->db : NULL;
+    int status;
+
+    render_notifications(&b, d, r->app ? r->app->cfg : NULL, hp_now_ms());
+    status = send_fragment(r, 200, &b);
+    sbuf_release(&b);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------
  * Cluster and page
  * ------------------------------------------------------------------------ */
 
-/* One cluster: header facts and the failover button, problems, nodes (with
- * resync buttons), Sentinels (with the reset button), recent jobs, events. */
+/* One cluster: header facts and the failover button, the active alerts (with
+ * ack buttons), problems, nodes (with resync and BGSAVE buttons), Sentinels
+ * (with the reset button), backups (with "back up now", download and delete),
+ * recent jobs, events. */
 static void render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
 {
     const char *st = status_class(c->status);
     sbuf jobs = SBUF_INIT;
-    int64_t active = render_recent_jobs(&jobs, d, c, now_ms);
+    jobs_ctx act;
+    int64_t active;
+
+    render_recent_jobs(&jobs, d, c, now_ms, &act);
+    active = act.active_id;
 
     sbuf_printf(b, "<section class=\"cluster st-%s\" data-cluster=\"", st);
     sbuf_html(b, c->name);
@@ -1491,15 +2246,17 @@ static void render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t
     put_attr(b, "data-master", c->master);
     if (c->failover_in_progress)
         sbuf_puts(b, " disabled title=\"a Sentinel failover is in progress\"");
-    else if (active > 0)
+    else if (act.active_topo > 0)
         sbuf_puts(b, " disabled title=\"a job is running on this cluster\"");
     else
         sbuf_puts(b, " title=\"graceful switchover or forced failover\"");
     sbuf_puts(b, ">failover\xe2\x80\xa6</button></header>\n");
 
+    render_alert_strip(b, d, c, now_ms);
     render_problems(b, c);
-    render_nodes(b, c, now_ms);
+    render_nodes(b, c, now_ms, act.active_backup);
     render_sentinels(b, c, now_ms);
+    render_backups(b, d, c, now_ms, act.active_backup);
     if (jobs.len) sbuf_append(b, jobs.buf, jobs.len);
     if (sbuf_failed(&jobs)) b->failed = 1; /* the failure sticks, as in sbuf */
     sbuf_release(&jobs);

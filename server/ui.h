@@ -8,8 +8,8 @@
 #include "http.h"
 
 /* GET /ui/clusters: one section per cluster of the current snapshot (header,
- * problems, nodes, Sentinels, the latest 10 events), or a waiting message when
- * no poll has finished yet. Every value from Redis, Sentinel, the configuration
+ * active alerts, problems, nodes, Sentinels, the newest backups, recent jobs,
+ * the latest 10 events), or a waiting message when no poll has finished yet. Every value from Redis, Sentinel, the configuration
  * or the database is HTML-escaped. Returns the status it sent. */
 int ui_clusters(hreq *r);
 
@@ -20,11 +20,19 @@ int ui_clusters(hreq *r);
  * trigger, so the polling stops. 404 (as a fragment) for an unknown id. */
 int ui_job(hreq *r);
 
-/* GET /ui/history?cluster=&type=&node=&since=&until=&before=&fbefore=&limit=:
- * the history view: a filter form, the failovers (filtered by cluster, paged
- * by fbefore) and the events (every filter, paged by before), newest first.
+/* GET /ui/history?cluster=&type=&node=&since=&until=&before=&fbefore=&abefore=
+ * &limit=: the history view: a filter form, the failovers (filtered by
+ * cluster, paged by fbefore), the alerts, active and resolved (filtered by
+ * cluster, paged by abefore) and the events (every filter, paged by before),
+ * newest first.
  * since/until are UTC times ("2024-05-01 12:30") or ms since the epoch. A bad
  * parameter answers 400 with the form and the message, as a fragment. */
 int ui_history(hreq *r);
+
+/* GET /ui/notifications: the notification health panel: the configured
+ * channels, the outbox's pending (and retrying) and failed counts, when a
+ * message was last delivered, and the newest failed and retrying messages with
+ * their channel, text and last error. Polled by the page every few seconds. */
+int ui_notifications(hreq *r);
 
 #endif

@@ -22,9 +22,7 @@ added no failover row:
        no second job exists; the first job then ends (succeeds)."""
 
 import os
-import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import VIEWER_TOKEN, Hapanel, log, run_test, wait_for  # noqa: E402
@@ -174,7 +172,6 @@ def test(env):
     assert [j.get("id") for j in hp.jobs()] == [first], hp.jobs()
     rows = hp.failovers()
     assert len(rows) == 1 and rows[0].get("reason") == "first", rows
-    _ = signal  # (SIGSTOP/SIGKILL go through the Topology)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""it_notify_failover: a webhook and a Telegram channel, each a local
-Receiver. The master is SIGKILLed; Sentinel fails over; each channel gets
-exactly one failover message within 2 s of the +switch-master (the ts of that
-event in GET /api/v1/events), and still exactly one a few seconds later.
-The webhook message is the event object (type failover, details.kind
-automatic, old and new master), carries the extra headers of
-HAPANEL_WEBHOOK_HEADERS and an X-Hapanel-Signature that verifies as the
-HMAC-SHA256 of the raw body with the shared secret; the Telegram message is a
-POST to {api_base}/bot{token}/sendMessage with chat_id and a readable text
-naming the cluster and old -> new master. POST /api/v1/notifications/test
-(operator) reports one ok result per channel and the receivers get a test
-message; a viewer gets 403. The bot token and the webhook secret show nowhere:
-not in hapanel's log, not in any API response fetched, not in the events."""
+"""it_notify_failover: four channels, each a path on a local Receiver: a
+webhook and a Telegram chat from the environment (HAPANEL_WEBHOOK_URLS,
+_SECRET, _HEADERS; HAPANEL_TELEGRAM_BOT_TOKEN, _CHAT_ID, _API_BASE), and a
+[webhook ops] and a [telegram oncall] section of an INI file (--config).
+The master is SIGKILLed; Sentinel fails over; each channel gets exactly one
+failover message within 2 s of the +switch-master (the ts of that event in
+GET /api/v1/events), and still exactly one a few seconds later.
+A webhook message is the event object (type failover, details.kind
+automatic, old and new master), carries its channel's extra headers and an
+X-Hapanel-Signature that verifies as the HMAC-SHA256 of the raw body with
+its channel's secret; a Telegram message is a POST to
+{api_base}/bot{token}/sendMessage with chat_id and a readable text naming
+the cluster, old -> new master and the time. POST /api/v1/notifications/test
+(operator) reports one ok result per channel and every channel gets a test
+message; a viewer gets 403. The bot tokens and the webhook secrets show
+nowhere: not in hapanel's log, not in any API response fetched, not in the
+events, not in a webhook body."""
 
 import hashlib
 import hmac
@@ -22,20 +26,45 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import log, run_test, start_receiver, wait_for  # noqa: E402
+import harness  # noqa: E402
+from harness import VIEWER_TOKEN, log, run_test, start_receiver, wait_for  # noqa: E402
 
 NAME = "mymaster"
+LATENCY_S = 2.0
 TOKEN = "987654321:AAH-botT0ken_zX9qWv"
 SECRET = "whsec-7Kq2-Pz91-shared"
 CHAT_ID = "-1001234567"
-LATENCY_S = 2.0
+INI_TOKEN = "555000111:INI-tok3n_Qm2Lr"
+INI_SECRET = "ini-whsec-Hh71-Yy03"
+INI_CHAT_ID = "424242"
+
+
+def config_wrapper(env, ini_text):
+    """An executable that runs hapanel with --config <an INI file holding
+    ini_text> (exec: same pid, so signals reach hapanel itself)."""
+    real = os.environ.get("HAPANEL_BIN") or harness.DEFAULT_BIN
+    ini = os.path.join(env.tmpdir, "hapanel.ini")
+    with open(ini, "w") as f:
+        f.write(ini_text)
+    wrapper = os.path.join(env.tmpdir, "hapanel-with-config")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec "%s" --config "%s" "$@"\n' % (real, ini))
+    os.chmod(wrapper, 0o755)
+    return wrapper
 
 
 def test(env):
     wh = start_receiver(env)
     tg = start_receiver(env)
+    # name -> (receiver, path, kind, secret or chat id, extra headers)
+    chans = {
+        "env webhook": (wh, "/hook", "webhook", SECRET, {"X-Team": "ops", "X-Env": "test"}),
+        "ini webhook": (wh, "/ops", "webhook", INI_SECRET, {"X-Source": "ini"}),
+        "env telegram": (tg, "/bot%s/sendMessage" % TOKEN, "telegram", CHAT_ID, {}),
+        "ini telegram": (tg, "/alt/bot%s/sendMessage" % INI_TOKEN, "telegram", INI_CHAT_ID, {}),
+    }
     topo = env.topology()
-    hp = env.hapanel(topo, env_extra={
+    hp = env.hapanel(topo, start=False, env_extra={
         "HAPANEL_WEBHOOK_URLS": wh.url + "/hook",
         "HAPANEL_WEBHOOK_SECRET": SECRET,
         "HAPANEL_WEBHOOK_HEADERS": "X-Team: ops|X-Env: test",
@@ -43,6 +72,21 @@ def test(env):
         "HAPANEL_TELEGRAM_CHAT_ID": CHAT_ID,
         "HAPANEL_TELEGRAM_API_BASE": tg.url,
     })
+    hp.bin = config_wrapper(env, "\n".join([
+        "[webhook ops]",
+        "url = %s/ops" % wh.url,
+        "secret = %s" % INI_SECRET,
+        "headers = X-Source: ini",
+        "min_severity = critical",
+        "",
+        "[telegram oncall]",
+        "api_base = %s/alt" % tg.url,
+        "bot_token = %s" % INI_TOKEN,
+        "chat_id = %s" % INI_CHAT_ID,
+        "min_severity = critical",
+        ""]))
+    hp.start()
+    log("hapanel up on %s with an INI file (log %s)" % (hp.base, hp.logpath))
     # every API response this test reads is kept: none may name a secret
     responses = []
     orig_request = hp.request
@@ -56,8 +100,19 @@ def test(env):
     old = topo.current_master()
     hp.wait_nodes_up([old] + topo.initial_replicas(), NAME, 10)
 
+    def on(name, pred=None):
+        """What channel `name` got (its receiver, its path), matching pred."""
+        recv, path = chans[name][0], chans[name][1]
+        return recv.got(lambda q: q.path == path and (pred is None or pred(q)))
+
+    def check_signature(name, q):
+        sig = q.header("X-Hapanel-Signature")
+        want = "sha256=" + hmac.new(chans[name][3].encode(), q.body, hashlib.sha256).hexdigest()
+        assert sig == want, "%s: X-Hapanel-Signature %r does not verify (HMAC-SHA256 of the raw " \
+            "body with the channel's secret is %r)" % (name, sig, want)
+
     # --- the test message ------------------------------------------------------
-    r = hp.post("/api/v1/notifications/test", body={}, token="viewtok")
+    r = hp.post("/api/v1/notifications/test", body={}, token=VIEWER_TOKEN)
     assert r.status == 403, "POST /api/v1/notifications/test as viewer -> %r (want 403)" % (r,)
     assert not wh.got() and not tg.got(), "a viewer's test request reached a receiver: %s %s" % (
         wh.got(), tg.got())
@@ -65,21 +120,24 @@ def test(env):
     assert r.status == 200, "POST /api/v1/notifications/test as operator -> %r" % (r,)
     results = r.body.get("results")
     log("test results: %s" % results)
-    assert isinstance(results, list) and len(results) == 2, results
-    by_kind = {x.get("kind"): x for x in results}
-    assert set(by_kind) == {"webhook", "telegram"}, results
+    assert isinstance(results, list) and len(results) == 4, results
+    assert sorted(x.get("kind") for x in results) == ["telegram", "telegram", "webhook", "webhook"], \
+        results
+    assert {"ops", "oncall"} <= {x.get("channel") for x in results}, results
     for x in results:
         assert x.get("ok") is True and x.get("error") is None and x.get("channel"), x
-    twh = wh.wait(lambda q: (q.json() or {}).get("type") == "test", 1, 5,
-                  msg="the webhook receiver gets the test message")[0]
-    ttg = tg.wait(lambda q: "sendMessage" in q.path, 1, 5,
-                  msg="the Telegram receiver gets the test message")[0]
-    assert "test" in (ttg.json() or {}).get("text", ""), ttg
-    assert len(wh.got()) == 1 and len(tg.got()) == 1, (wh.got(), tg.got())
-    sig = twh.header("X-Hapanel-Signature")
-    want = "sha256=" + hmac.new(SECRET.encode(), twh.body, hashlib.sha256).hexdigest()
-    assert sig == want, "test message signature %r, want %r" % (sig, want)
-    log("test message: webhook %s, telegram %s" % (twh, ttg))
+    for name, (recv, path, kind, key, hdrs) in chans.items():
+        got = wait_for(lambda: on(name), 5, 0.02, msg="%s gets the test message" % name)
+        assert len(got) == 1, (name, got)
+        b = got[0].json() or {}
+        if kind == "webhook":
+            assert b.get("type") == "test", (name, b)
+            check_signature(name, got[0])
+            for h, v in hdrs.items():
+                assert got[0].header(h) == v, (name, h, dict(got[0].headers))
+        else:
+            assert "test" in b.get("text", "") and str(b.get("chat_id")) == key, (name, b)
+    log("every channel got its test message")
 
     # --- the failover ----------------------------------------------------------
     topo.kill(old)
@@ -93,68 +151,96 @@ def test(env):
     new = wait_for(new_master, 30, 0.1, msg="a Sentinel reports a new master after killing %s" % old)
     log("Sentinel reports new master %s" % new)
 
-    def is_failover_wh(q):
-        return (q.json() or {}).get("type") == "failover"
+    # Under load a Sentinel may fail over once more right after (it sees the
+    # fresh master down): each failover has its message; the one of this
+    # SIGKILL is the one whose old master is the killed node.
+    def is_any_failover(q):
+        b = q.json() or {}
+        return b.get("type") == "failover" or " failover " in (b.get("text") or "")
 
-    def is_failover_tg(q):
-        return "sendMessage" in q.path and " failover " in ((q.json() or {}).get("text") or "")
+    def is_failover(q):
+        b = q.json() or {}
+        if b.get("type") == "failover":
+            return (b.get("details") or {}).get("old_master") == old
+        return " failover " in (b.get("text") or "") and ("%s -> " % old) in b.get("text", "")
 
-    evs = wait_for(lambda: hp.events(cluster=NAME, type="+switch-master").get("events"), 10, 0.1,
-                   msg="a +switch-master event is stored")
+    def switch_event():
+        evs = hp.events(cluster=NAME, type="+switch-master").get("events") or []
+        return [e for e in evs if (e.get("details") or {}).get("old_master") == old]
+    evs = wait_for(switch_event, 10, 0.1, msg="a +switch-master event from %s is stored" % old)
+    assert len(evs) == 1, evs
+    assert (evs[0].get("details") or {}).get("new_master") == new, (evs, new)
     ts = evs[0]["ts"] / 1000.0
-    fw = wh.wait(is_failover_wh, 1, 10, msg="the webhook receiver gets the failover message")[0]
-    ft = tg.wait(is_failover_tg, 1, 10, msg="the Telegram receiver gets the failover message")[0]
-    lat_wh, lat_tg = fw.t - ts, ft.t - ts
-    log("failover message latency after +switch-master: webhook %.0f ms, telegram %.0f ms" % (
-        lat_wh * 1000, lat_tg * 1000))
-    assert -0.5 <= lat_wh <= LATENCY_S, "webhook failover message %.3f s after +switch-master " \
-        "(want <= %.1f s)" % (lat_wh, LATENCY_S)
-    assert -0.5 <= lat_tg <= LATENCY_S, "Telegram failover message %.3f s after +switch-master " \
-        "(want <= %.1f s)" % (lat_tg, LATENCY_S)
+    first = {}
+    for name in chans:
+        first[name] = wait_for(lambda: on(name, is_failover), 10, 0.02,
+                               msg="%s gets the failover message" % name)[0]
+    lats = {name: q.t - ts for name, q in first.items()}
+    log("failover message latency after +switch-master: %s" % ", ".join(
+        "%s %.0f ms" % (n, v * 1000) for n, v in lats.items()))
+    for name, lat in lats.items():
+        assert -0.5 <= lat <= LATENCY_S, "%s: failover message %.3f s after +switch-master " \
+            "(want <= %.1f s)" % (name, lat, LATENCY_S)
 
-    # webhook: the event object, headers, signature
-    body = fw.json()
-    log("webhook failover body: %s" % json.dumps(body))
-    assert fw.method == "POST" and fw.path == "/hook", fw
-    assert (fw.header("Content-Type") or "").startswith("application/json"), dict(fw.headers)
-    assert body.get("cluster") == NAME and body.get("severity") == "critical", body
-    d = body.get("details") or {}
-    assert d.get("kind") == "automatic" and d.get("status") == "succeeded", d
-    assert d.get("old_master") == old and d.get("new_master") == new, (d, old, new)
-    assert fw.header("X-Team") == "ops" and fw.header("X-Env") == "test", \
-        "extra headers missing: %s" % dict(fw.headers)
-    delivery = fw.header("X-Hapanel-Delivery")
-    assert delivery and delivery == body.get("delivery"), (delivery, body.get("delivery"))
-    sig = fw.header("X-Hapanel-Signature")
-    want = "sha256=" + hmac.new(SECRET.encode(), fw.body, hashlib.sha256).hexdigest()
-    assert sig == want, "X-Hapanel-Signature %r does not verify (HMAC-SHA256 of the raw body " \
-        "with the secret is %r)" % (sig, want)
-    fos = hp.failovers(cluster=NAME)
+    fos = [f for f in hp.failovers(cluster=NAME) if f.get("old_master") == old]
     assert len(fos) == 1 and fos[0].get("kind") == "automatic", fos
-    assert d.get("failover_id") == fos[0]["id"], (d, fos[0])
-
-    # telegram: path with the token, chat_id, readable text
-    tb = ft.json()
-    log("telegram failover body: %s" % json.dumps(tb))
-    assert ft.method == "POST" and ft.path == "/bot%s/sendMessage" % TOKEN, ft.path
-    assert str(tb.get("chat_id")) == CHAT_ID, tb
-    text = tb.get("text") or ""
-    assert NAME in text and ("%s -> %s" % (old, new)) in text and "automatic" in text, text
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text), "no time in %r" % text
-    assert TOKEN not in ft.body.decode(), "the Telegram body contains the bot token"
+    delivery = None
+    for name, (recv, path, kind, key, hdrs) in chans.items():
+        q = first[name]
+        b = q.json()
+        assert q.method == "POST" and q.path == path, (name, q)
+        assert (q.header("Content-Type") or "").startswith("application/json"), dict(q.headers)
+        if kind == "webhook":
+            # the event object, headers, signature
+            log("%s failover body: %s" % (name, json.dumps(b)))
+            assert b.get("cluster") == NAME and b.get("severity") == "critical", b
+            d = b.get("details") or {}
+            assert d.get("kind") == "automatic" and d.get("status") == "succeeded", d
+            assert d.get("old_master") == old and d.get("new_master") == new, (d, old, new)
+            assert d.get("failover_id") == fos[0]["id"], (d, fos[0])
+            for h, v in hdrs.items():
+                assert q.header(h) == v, "%s: extra header %s missing: %s" % (name, h, dict(q.headers))
+            for other in chans.values():
+                for h in other[4]:
+                    if h not in hdrs:
+                        assert q.header(h) is None, "%s got another channel's header %s" % (name, h)
+            delivery = q.header("X-Hapanel-Delivery")
+            assert delivery and delivery == b.get("delivery") == "failover:%d" % fos[0]["id"], \
+                (delivery, b.get("delivery"))
+            check_signature(name, q)
+        else:
+            # path with the token, chat_id, readable text
+            log("%s failover body: %s" % (name, json.dumps(b)))
+            assert str(b.get("chat_id")) == key, (name, b)
+            text = b.get("text") or ""
+            assert NAME in text and ("%s -> %s" % (old, new)) in text and "automatic" in text, text
+            assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text), "no time in %r" % text
+            assert q.header("X-Hapanel-Signature") is None, dict(q.headers)
 
     # still exactly one per channel a while later (every Sentinel published
     # its +switch-master; none may add a message)
     time.sleep(4)
-    nwh, ntg = wh.got(is_failover_wh), tg.got(is_failover_tg)
-    assert len(nwh) == 1, "webhook got %d failover messages, want 1: %s" % (len(nwh), nwh)
-    assert len(ntg) == 1, "Telegram got %d failover messages, want 1: %s" % (len(ntg), ntg)
-    assert all(q.status == 200 for q in nwh + ntg), (nwh, ntg)
+    for name in chans:
+        got = on(name, is_failover)
+        assert len(got) == 1, "%s got %d messages about the failover from %s, want 1: %s" % (
+            name, len(got), old, got)
+        assert got[0].status == 200, got
+    # and if Sentinel failed over once more: one message per failover, no more
+    fos_all = hp.failovers(cluster=NAME)
+    switches = hp.events(cluster=NAME, type="+switch-master").get("events") or []
+    if len(fos_all) > 1:
+        log("note: Sentinel failed over %d times: %s" % (len(fos_all), [
+            (f.get("old_master"), f.get("new_master")) for f in fos_all]))
+    assert len(switches) == len(fos_all), "%d +switch-master events but %d failover records: %s %s" % (
+        len(switches), len(fos_all), switches, fos_all)
+    for name in chans:
+        assert len(on(name, is_any_failover)) == len(fos_all), (name, on(name, is_any_failover), fos_all)
 
     rows = hp.json_ok("/api/v1/notifications").get("notifications") or []
     fo_rows = [x for x in rows if x.get("key") == delivery]
-    log("outbox rows of %s: %s" % (delivery, fo_rows))
-    assert len(fo_rows) == 2 and all(x.get("state") == "delivered" and x.get("attempts") == 1
+    log("outbox rows of %s: %s" % (delivery, [(x.get("channel"), x.get("state"), x.get("attempts"))
+                                               for x in fo_rows]))
+    assert len(fo_rows) == 4 and all(x.get("state") == "delivered" and x.get("attempts") == 1
                                      for x in fo_rows), fo_rows
     assert sorted(x.get("channel") for x in fo_rows) == sorted(x.get("channel") for x in results), \
         fo_rows
@@ -169,16 +255,19 @@ def test(env):
     hp.stop()
     hp.request = orig_request
     secrets = {"bot token": TOKEN, "bot token's secret part": TOKEN.split(":", 1)[1],
-               "webhook secret": SECRET}
+               "webhook secret": SECRET, "INI bot token": INI_TOKEN,
+               "INI bot token's secret part": INI_TOKEN.split(":", 1)[1],
+               "INI webhook secret": INI_SECRET}
     logtext = hp.log_text()
     for what, s in secrets.items():
         assert s not in logtext, "the %s appears in hapanel's log:\n%s" % (
             what, "\n".join(l for l in logtext.splitlines() if s in l)[:2000])
         for req, text in responses:
             assert s not in text, "the %s appears in the response to %s: %s" % (what, req, text[:1000])
-        for q in wh.got():
-            assert s.encode() not in q.body, "the %s appears in a webhook body: %s" % (what, q)
-    log("checked %d API responses and the log (%d bytes): no secret" % (len(responses), len(logtext)))
+        for q in wh.got() + tg.got():
+            assert s.encode() not in q.body, "the %s appears in a message body: %s" % (what, q)
+    log("checked %d API responses, %d message bodies and the log (%d bytes): no secret" % (
+        len(responses), len(wh.got()) + len(tg.got()), len(logtext)))
 
 
 if __name__ == "__main__":

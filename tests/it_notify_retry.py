@@ -52,12 +52,18 @@ def test(env):
 
     topo.kill(old)
     log("killed master %s" % old)
-    evs = wait_for(lambda: hp.events(cluster=NAME, type="+switch-master").get("events"), 30, 0.1,
-                   msg="a +switch-master event is stored after killing the master")
+    # (under load Sentinel may fail over once more right after: the failover
+    # of this SIGKILL is the one whose old master is the killed node)
+    def switch_event():
+        evs = hp.events(cluster=NAME, type="+switch-master").get("events") or []
+        return [e for e in evs if (e.get("details") or {}).get("old_master") == old]
+    evs = wait_for(switch_event, 30, 0.1, msg="a +switch-master event from %s is stored" % old)
     ts = evs[0]["ts"] / 1000.0
     new = (evs[0].get("details") or {}).get("new_master")
     log("+switch-master at %.3f: %s -> %s" % (ts, old, new))
-    fos = wait_for(lambda: hp.failovers(cluster=NAME), 5, 0.1, msg="the failover is recorded")
+    fos = wait_for(lambda: [f for f in hp.failovers(cluster=NAME) if f.get("old_master") == old], 5,
+                   0.1, msg="the failover is recorded")
+    assert len(fos) == 1, fos
     key = "failover:%d" % fos[0]["id"]
 
     def for_key(q):

@@ -17,7 +17,6 @@ replicated: only a full sync copies them to a replica.
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import VIEWER_TOKEN, Hapanel, RoleWatcher, log, redis_info, run_test, wait_for  # noqa: E402

@@ -1,6 +1,7 @@
 /* test_ui.c — the dashboard fragments escape every value that comes from
- * Redis, a Sentinel or the history: hostile names, errors, event texts, job
- * steps and failover records come out as text, never as markup, also inside
+ * Redis, a Sentinel, the configuration or the history: hostile names, errors,
+ * event texts, job steps, failover records, alerts and their acks, backups,
+ * notification texts and errors come out as text, never as markup, also inside
  * the data-* attributes the action buttons carry. The job fragment polls only
  * while the job runs; the history's parameters are validated. Includes ui.c to
  * reach its render functions. */
@@ -230,6 +231,306 @@ static void test_history(db *d, const char *name)
     sbuf_release(&b);
 }
 
+/* The job panel on backup and BGSAVE jobs: the transfer's progress (from the
+ * steps while it runs, the result once it ended), the summary with a download
+ * button, all escaped. */
+static void test_backup_job_view(void)
+{
+    db_job_row j;
+    sbuf b = SBUF_INIT;
+    int64_t now = hp_now_ms();
+
+    memset(&j, 0, sizeof j);
+    j.id = 9;
+    hp_strlcpy(j.kind, "backup", sizeof j.kind);
+    hp_strlcpy(j.cluster, "c", sizeof j.cluster);
+    hp_strlcpy(j.state, "running", sizeof j.state);
+    hp_strlcpy(j.actor, "op", sizeof j.actor);
+    j.created_at = now - 2000;
+    j.started_at = now - 1500;
+    j.steps = (char *)"[{\"ts\":1,\"message\":\"streaming 4096 bytes\"},"
+                      "{\"ts\":2,\"message\":\"received 1024 of 4096 bytes\"},"
+                      "{\"ts\":3,\"message\":\"received 3000 of 4096 bytes<script>\"}]";
+    render_job_view(&b, &j, now);
+    CHECK(!sbuf_failed(&b));
+    CHECK(strstr(b.buf, "<progress max=\"4096\" value=\"1024\"></progress>") != NULL);
+    CHECK(strstr(b.buf, "1.0 KiB of 4.0 KiB") && strstr(b.buf, "(25%)"));
+    CHECK(strstr(b.buf, "value=\"3000\"") == NULL); /* not a progress step: text, escaped */
+    CHECK(strstr(b.buf, "3000 of 4096 bytes&lt;script&gt;") && strstr(b.buf, "<script") == NULL);
+    CHECK(strstr(b.buf, "class=\"jobsum\"") == NULL);
+    sbuf_release(&b);
+
+    /* diskless: no total, an indeterminate bar while it runs */
+    j.steps = (char *)"[{\"ts\":1,\"message\":\"streaming (diskless, length unknown)\"},"
+                      "{\"ts\":2,\"message\":\"received 2048 bytes\"}]";
+    render_job_view(&b, &j, now);
+    CHECK(strstr(b.buf, "<progress></progress> 2.0 KiB received") != NULL);
+    sbuf_release(&b);
+
+    /* failed half way: where it stopped */
+    hp_strlcpy(j.state, "failed", sizeof j.state);
+    j.ended_at = now;
+    j.error = (char *)"transfer cut <x>";
+    j.steps = (char *)"[{\"ts\":1,\"message\":\"streaming 4096 bytes\"}]";
+    j.result = (char *)"{\"bytes_received\":2048,\"bytes_total\":4096}";
+    render_job_view(&b, &j, now);
+    CHECK(strstr(b.buf, "xfer xfer-bad") && strstr(b.buf, "stopped at 2.0 KiB of 4.0 KiB"));
+    CHECK(strstr(b.buf, "transfer cut &lt;x&gt;") != NULL && strstr(b.buf, "<x>") == NULL);
+    sbuf_release(&b);
+
+    /* succeeded: all of it, a summary with a download button (the result's
+     * bytes_received may be stale: size_bytes is what arrived) */
+    hp_strlcpy(j.state, "succeeded", sizeof j.state);
+    j.error = NULL;
+    j.result = (char *)"{\"bytes_received\":100,\"backup_id\":31,\"node\":\"<n>:1\","
+                       "\"size_bytes\":4096,\"sha256\":\"<ab>cdef0123456789\",\"verified\":true}";
+    render_job_view(&b, &j, now);
+    CHECK(strstr(b.buf, "<progress max=\"4096\" value=\"4096\"></progress>") != NULL);
+    CHECK(strstr(b.buf, "backup #31") && strstr(b.buf, "&lt;n&gt;:1"));
+    CHECK(strstr(b.buf, "class=\"dl\" data-backup=\"31\"") != NULL);
+    CHECK(strstr(b.buf, "title=\"sha256 &lt;ab&gt;cdef0123456789\">&lt;ab&gt;cdef0123") != NULL);
+    CHECK(strstr(b.buf, "bk-verified") != NULL);
+    CHECK(strstr(b.buf, "<n>") == NULL && strstr(b.buf, "<ab>") == NULL);
+    sbuf_release(&b);
+
+    /* a BGSAVE job: its node and save time; no transfer bar */
+    hp_strlcpy(j.kind, "bgsave", sizeof j.kind);
+    j.steps = (char *)"[]";
+    j.result = (char *)"{\"node\":\"\\\"><b>:2\",\"rdb_last_save_time\":1714566600}";
+    render_job_view(&b, &j, now);
+    CHECK(strstr(b.buf, "BGSAVE on <span class=\"addr\">&quot;&gt;&lt;b&gt;:2</span> done") != NULL);
+    CHECK(strstr(b.buf, "2024-05-01 12:30:00 UTC") != NULL);
+    CHECK(strstr(b.buf, "<progress") == NULL && strstr(b.buf, "<b>") == NULL);
+    sbuf_release(&b);
+}
+
+/* The cluster's alerts strip and backups section, hostile data escaped. */
+static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
+{
+    alert_row a;
+    hp_backup k;
+    sbuf b = SBUF_INIT;
+    int created, i;
+    int64_t warn_id, crit_id;
+    const char *w, *cr;
+
+    memset(&a, 0, sizeof a);
+    hp_strlcpy(a.cluster, name, sizeof a.cluster);
+    hp_strlcpy(a.rule, "<rule>", sizeof a.rule);
+    hp_strlcpy(a.node, "\"><n>:1", sizeof a.node);
+    hp_strlcpy(a.severity, "warning", sizeof a.severity);
+    hp_strlcpy(a.message, "<img src=x> & 'q'", sizeof a.message);
+    a.started_at = hp_now_ms() - 90000;
+    warn_id = db_alert_open(d, &a, &created);
+    CHECK(warn_id > 0 && created);
+    CHECK(db_alert_ack(d, warn_id, "<op>", "\"><script>c</script>", hp_now_ms()) == 1);
+    hp_strlcpy(a.rule, "master_down", sizeof a.rule);
+    hp_strlcpy(a.severity, "critical", sizeof a.severity);
+    hp_strlcpy(a.message, "master is down", sizeof a.message);
+    crit_id = db_alert_open(d, &a, &created);
+    CHECK(crit_id > warn_id);
+    hp_strlcpy(a.rule, "lag", sizeof a.rule);
+    hp_strlcpy(a.severity, "<sev>", sizeof a.severity);
+    CHECK(db_alert_open(d, &a, &created) > 0);
+    CHECK(db_alert_resolve(d, name, "lag", a.node, hp_now_ms()) > 0); /* not in the strip */
+
+    memset(&k, 0, sizeof k);
+    hp_strlcpy(k.cluster, name, sizeof k.cluster);
+    hp_strlcpy(k.node, "<bk>\":3", sizeof k.node);
+    hp_strlcpy(k.sha256, "<s>0123456789abcdef", sizeof k.sha256);
+    hp_strlcpy(k.path, "/nonexistent/x.rdb", sizeof k.path);
+    k.size_bytes = 1536;
+    for (i = 0; i < 7; i++) {
+        k.created_at = hp_now_ms() - 60000 + i;
+        k.verified = i == 6;
+        k.job_id = i == 6 ? 5 : 0;
+        CHECK(db_insert_backup(d, &k) == 0);
+    }
+
+    render_cluster(&b, d, c, hp_now_ms());
+    CHECK(!sbuf_failed(&b));
+    /* alerts: active only, critical first, escaped, ack button carries data */
+    CHECK(strstr(b.buf, "<div class=\"alertstrip\" data-alerts=\"2\">") != NULL);
+    cr = strstr(b.buf, "class=\"alert sev-critical\"");
+    w = strstr(b.buf, "class=\"alert sev-warning is-acked\"");
+    CHECK(cr && w && cr < w);
+    CHECK(strstr(b.buf, "data-rule=\"lag\"") == NULL); /* resolved: history only */
+    CHECK(strstr(b.buf, "&lt;rule&gt;") && strstr(b.buf, "&lt;img src=x&gt; &amp; &#39;q&#39;"));
+    CHECK(strstr(b.buf, "acked by &lt;op&gt;") != NULL);
+    CHECK(strstr(b.buf, "&quot;&gt;&lt;script&gt;c&lt;/script&gt;") != NULL);
+    {
+        char want[200];
+        snprintf(want, sizeof want, "data-act=\"ack\" data-alert=\"%lld\" data-cluster=\"&lt;script&gt;",
+                 (long long)warn_id);
+        CHECK(strstr(b.buf, want) != NULL);
+    }
+    CHECK(strstr(b.buf, "data-node=\"&quot;&gt;&lt;n&gt;:1\" data-severity=\"warning\" "
+                        "data-message=\"&lt;img src=x&gt; &amp; &#39;q&#39;\" "
+                        "data-acked-by=\"&lt;op&gt;\"") != NULL);
+    CHECK(strstr(b.buf, ">re-ack\xe2\x80\xa6</button>") && strstr(b.buf, ">ack\xe2\x80\xa6</button>"));
+    /* backups: the newest five, escaped, download and delete per row */
+    CHECK(count(b.buf, "<tr class=\"backup\"") == 5);
+    CHECK(strstr(b.buf, "the newest 5 of 7") != NULL);
+    CHECK(count(b.buf, "class=\"dl\" data-backup=") == 5);
+    CHECK(count(b.buf, "data-act=\"delete-backup\"") == 5);
+    CHECK(strstr(b.buf, "data-node=\"&lt;bk&gt;&quot;:3\"") != NULL);
+    CHECK(strstr(b.buf, "<code class=\"sha\" title=\"sha256 &lt;s&gt;0123456789abcdef\">"
+                        "&lt;s&gt;012345678\xe2\x80\xa6</code>") != NULL);
+    CHECK(count(b.buf, "bk-verified") == 1 && count(b.buf, "bk-header\"") == 4);
+    CHECK(strstr(b.buf, "data-job=\"5\"") != NULL);
+    CHECK(strstr(b.buf, "data-size=\"1.5 KiB\"") != NULL);
+    /* back up now: from the healthy replica (the other one is down) */
+    CHECK(strstr(b.buf, "data-act=\"backup\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
+                        "data-source=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" "
+                        "data-role=\"replica\" title=") != NULL);
+    /* BGSAVE on every node, disabled on the down one */
+    CHECK(count(b.buf, "data-act=\"bgsave\"") == 3);
+    CHECK(strstr(b.buf, "data-role=\"master\" title=\"BGSAVE") != NULL);
+    CHECK(strstr(b.buf, "data-node=\"127.0.0.1:6380\" data-role=\"replica\" disabled") != NULL);
+    CHECK(strstr(b.buf, "<script") == NULL && strstr(b.buf, "<img") == NULL);
+    CHECK(strstr(b.buf, "<n>") == NULL && strstr(b.buf, "<bk>") == NULL && strstr(b.buf, "<s>") == NULL);
+    sbuf_release(&b);
+}
+
+/* A running backup job disables "back up now" and BGSAVE, not the failover;
+ * the persistence cell names every field. */
+static void test_backup_busy(db *d)
+{
+    cluster_snap *c = cluster_snap_new("bk");
+    sbuf b = SBUF_INIT;
+    int64_t id;
+    char want[120];
+
+    c->nodes = calloc(2, sizeof(*c->nodes));
+    add_node(c, "10.0.0.1:1", ROLE_MASTER, 1, "");
+    add_node(c, "10.0.0.2:1", ROLE_REPLICA, 1, "");
+    c->nodes[0].rdb_last_save_time = hp_now_ms() / 1000 - 30;
+    hp_strlcpy(c->nodes[0].rdb_last_bgsave_status, "<err>", sizeof c->nodes[0].rdb_last_bgsave_status);
+    c->nodes[0].rdb_changes_since_last_save = 12;
+    c->nodes[0].aof_enabled = 0;
+    hp_strlcpy(c->nodes[0].aof_last_write_status, "ok", sizeof c->nodes[0].aof_last_write_status);
+    c->nodes[1].rdb_bgsave_in_progress = 1;
+    hp_strlcpy(c->nodes[1].rdb_last_bgsave_status, "ok", sizeof c->nodes[1].rdb_last_bgsave_status);
+    c->nodes[1].aof_enabled = 1;
+    hp_strlcpy(c->nodes[1].aof_last_write_status, "err", sizeof c->nodes[1].aof_last_write_status);
+    hp_strlcpy(c->master, "10.0.0.1:1", sizeof c->master);
+    id = db_job_insert(d, "backup", "bk", "{}", "op", "", hp_now_ms());
+    CHECK(id > 0);
+    CHECK(db_job_save(d, id, "running", "[]", NULL, NULL, NULL, hp_now_ms(), 0) == 0);
+
+    render_cluster(&b, d, c, hp_now_ms());
+    CHECK(!sbuf_failed(&b));
+    snprintf(want, sizeof want, "disabled title=\"backup job #%lld is running on this cluster\"",
+             (long long)id);
+    CHECK(count(b.buf, want) == 2); /* back up now, the master's BGSAVE */
+    CHECK(strstr(b.buf, "data-role=\"replica\" disabled title=\"a BGSAVE is already running") != NULL);
+    CHECK(strstr(b.buf, "data-act=\"failover\" data-cluster=\"bk\" data-master=\"10.0.0.1:1\" "
+                        "title=") != NULL); /* not disabled by a backup */
+    CHECK(strstr(b.buf, "no backup of this cluster yet") != NULL);
+    CHECK(strstr(b.buf, "alertstrip") == NULL); /* no alert, no strip */
+    /* persistence: every INFO field, statuses escaped with fixed classes */
+    CHECK(strstr(b.buf, "title=\"rdb_last_save_time: ") && strstr(b.buf, "saved 30s ago"));
+    CHECK(strstr(b.buf, "bgsave <span class=\"bad\">&lt;err&gt;</span>") != NULL);
+    CHECK(strstr(b.buf, "12 changes") != NULL);
+    CHECK(strstr(b.buf, "AOF off, last write <span class=\"good\">ok</span>") != NULL);
+    CHECK(strstr(b.buf, "bgsave <span class=\"warn\">running</span> <span class=\"muted\">(last"
+                        "</span> <span class=\"good\">ok</span>") != NULL);
+    CHECK(strstr(b.buf, "AOF on, write <span class=\"bad\">err</span>") != NULL);
+    CHECK(strstr(b.buf, "<err>") == NULL);
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+}
+
+/* The notification panel: counts, the failed and retrying messages with
+ * their last error, channel names from the configuration, all escaped. */
+static void test_notifications(db *d)
+{
+    static config cfg;
+    sbuf b = SBUF_INIT;
+    int64_t now = hp_now_ms();
+
+    render_notifications(&b, d, NULL, now); /* empty outbox, no channel */
+    CHECK(!sbuf_failed(&b));
+    CHECK(strstr(b.buf, "class=\"notify nt-none\"") && strstr(b.buf, "no channel configured"));
+    CHECK(strstr(b.buf, "<table") == NULL);
+    sbuf_release(&b);
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.nchannels = 2;
+    hp_strlcpy(cfg.channels[0].name, "<ch>\"", sizeof cfg.channels[0].name);
+    hp_strlcpy(cfg.channels[1].name, "tg", sizeof cfg.channels[1].name);
+    CHECK(db_outbox_add(d, "<ch>\"", "k1", "critical", "{}", "<b>down</b> & out", now - 1000) == 1);
+    CHECK(db_outbox_add(d, "<ch>\"", "k2", "<sev>", "{}", "second", now - 500) == 1);
+    CHECK(db_outbox_add(d, "tg", "k3", "warning", "{}", "retry me", now) == 1);
+    CHECK(db_outbox_add(d, "tg", "k4", "info", "{}", "not tried yet", now) == 1);
+    CHECK(db_outbox_add(d, "tg", "k5", "info", "{}", "sent", now) == 1);
+    CHECK(db_outbox_mark(d, 1, "failed", 3, now, "connect: <refused> \"x\"", 0) == 0);
+    CHECK(db_outbox_mark(d, 2, "failed", 3, now, "HTTP 500", 0) == 0);
+    CHECK(db_outbox_mark(d, 3, "pending", 1, now + 4000, "<timeout>", 0) == 0);
+    CHECK(db_outbox_mark(d, 5, "delivered", 1, now, NULL, now - 2000) == 0);
+
+    render_notifications(&b, d, &cfg, now);
+    CHECK(!sbuf_failed(&b));
+    CHECK(strstr(b.buf, "class=\"notify nt-bad\" data-pending=\"2\" data-failed=\"2\"") != NULL);
+    CHECK(strstr(b.buf, "2 channels: <span class=\"chan\">&lt;ch&gt;&quot;</span>") != NULL);
+    CHECK(strstr(b.buf, "2 pending") && strstr(b.buf, "1 retrying"));
+    CHECK(strstr(b.buf, "2 failed") && strstr(b.buf, "(2 in the last 24 h)"));
+    CHECK(strstr(b.buf, "last delivered <span title=") != NULL);
+    CHECK(count(b.buf, "<tr class=\"outbox-failed\">") == 2);
+    CHECK(count(b.buf, "<tr class=\"outbox-retrying\">") == 1); /* k4 was never tried */
+    CHECK(strstr(b.buf, "&lt;b&gt;down&lt;/b&gt; &amp; out") != NULL);
+    CHECK(strstr(b.buf, "connect: &lt;refused&gt; &quot;x&quot;") != NULL);
+    CHECK(strstr(b.buf, "&lt;timeout&gt;") && strstr(b.buf, "next in "));
+    CHECK(strstr(b.buf, "badge sev-unknown\">&lt;sev&gt;") != NULL);
+    CHECK(strstr(b.buf, "not tried yet") == NULL && strstr(b.buf, ">sent<") == NULL);
+    CHECK(strstr(b.buf, "<b>") == NULL && strstr(b.buf, "<ch>") == NULL);
+    CHECK(strstr(b.buf, "<refused>") == NULL && strstr(b.buf, "<timeout>") == NULL);
+    sbuf_release(&b);
+
+    {
+        /* a long text is cut on a character boundary; all of it in the title */
+        char text[600];
+        int i;
+        for (i = 0; i + 2 < (int)sizeof text - 1; i += 2) memcpy(text + i, "\xc3\xa9", 2);
+        text[i] = '\0';
+        sbuf_puts(&b, "");
+        put_cut(&b, text, UI_NOTIFY_TEXT + 1);
+        CHECK(b.len == UI_NOTIFY_TEXT + 3); /* 240 bytes of whole characters + the ellipsis */
+        CHECK(memcmp(b.buf + b.len - 3, "\xe2\x80\xa6", 3) == 0);
+        sbuf_release(&b);
+    }
+}
+
+/* The history's alerts: active and resolved, acks, paging by abefore. */
+static void test_history_alerts(db *d, const char *name)
+{
+    hist_query h;
+    sbuf b = SBUF_INIT;
+    char err[200];
+
+    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &h, err, sizeof err) == 0);
+    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    CHECK(!sbuf_failed(&b));
+    CHECK(strstr(b.buf, "class=\"alerthist\"") != NULL);
+    CHECK(count(b.buf, "<tr class=\"alertrow") == 3);
+    CHECK(strstr(b.buf, "badge al-resolved") && strstr(b.buf, "badge al-active"));
+    CHECK(strstr(b.buf, "sev-unknown al-resolved") != NULL); /* the "<sev>" one */
+    CHECK(strstr(b.buf, "acked by &lt;op&gt;") != NULL);
+    CHECK(strstr(b.buf, "<script") == NULL && strstr(b.buf, "<img") == NULL);
+    CHECK(strstr(b.buf, "older alerts") == NULL);
+    sbuf_release(&b);
+    (void)name;
+
+    CHECK(parse_qs("abefore=2&cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &h, err, sizeof err) == 0);
+    CHECK(h.abefore == 2);
+    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    CHECK(count(b.buf, "<tr class=\"alertrow") == 1);
+    CHECK(strstr(b.buf, "newest alerts") != NULL);
+    CHECK(strstr(b.buf, "?abefore=") == NULL); /* "newest" drops the cursor */
+    sbuf_release(&b);
+    CHECK(parse_qs("abefore=x", &h, err, sizeof err) < 0 && strstr(err, "abefore must be"));
+}
+
 int main(void)
 {
     const char *name = "<script>alert(1)</script>";
@@ -314,6 +615,11 @@ int main(void)
     test_parse_history();
     test_job_view();
     test_history(d, name);
+    test_backup_job_view();
+    test_alerts_backups(d, c, name);
+    test_backup_busy(d);
+    test_notifications(d);
+    test_history_alerts(d, name);
 
     sbuf_release(&b);
     cluster_snap_unref(c);
