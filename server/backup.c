@@ -312,7 +312,10 @@ static int pick_source(const cluster_snap *c, char *out, size_t outsz)
     for (i = 0; i < c->nnodes; i++) {
         const snap_node *n = &c->nodes[i];
         if (!n->up || n->role != ROLE_REPLICA || n->link_up != 1 || n->sync_in_progress) continue;
-        if (best < 0 || (n->lag_bytes >= 0 && n->lag_bytes < c->nodes[best].lag_bytes)) best = i;
+        /* unknown lag (-1) counts as the worst */
+        if (best < 0 || (n->lag_bytes >= 0 && (c->nodes[best].lag_bytes < 0 ||
+                                               n->lag_bytes < c->nodes[best].lag_bytes)))
+            best = i;
     }
     if (best >= 0) {
         hp_strlcpy(out, c->nodes[best].addr, outsz);
@@ -387,6 +390,8 @@ int recipe_backup(job *jb)
         job_fail(jb, "%s", x.err);
         goto out;
     }
+    cJSON_DeleteItemFromObject(job_result(jb), "bytes_received");
+    cJSON_AddNumberToObject(job_result(jb), "bytes_received", (double)rdbcheck_size(x.check));
     v = rdbcheck_finish(x.check, sha, err, sizeof(err));
     if (v == RDB_BAD) {
         job_fail(jb, "the snapshot from %s is not valid: %s", node, err);
@@ -468,15 +473,28 @@ int recipe_bgsave(job *jb)
         goto out;
     }
     job_step(jb, "BGSAVE started on %s", node);
+    /* Done when a save was seen running and stopped, or the last save time
+     * moved; a save too quick to be seen running counts as done after 2 s
+     * with nothing in progress (rdb_last_save_time is in whole seconds). */
     deadline = hp_mono_ms() + 3600 * 1000;
-    while (hp_mono_ms() < deadline) {
-        sleep_ms(200);
-        if (rclient_info(n, &in, err, sizeof(err)) < 0) {
-            job_fail(jb, "%s", err);
-            goto out;
+    {
+        int64_t idle_since = hp_mono_ms();
+        int seen_running = 0;
+        while (hp_mono_ms() < deadline) {
+            sleep_ms(100);
+            if (rclient_info(n, &in, err, sizeof(err)) < 0) {
+                job_fail(jb, "%s", err);
+                goto out;
+            }
+            if (in.rdb_bgsave_in_progress) {
+                seen_running = 1;
+                idle_since = hp_mono_ms();
+                continue;
+            }
+            if (seen_running || in.rdb_last_save_time != before.rdb_last_save_time ||
+                hp_mono_ms() - idle_since >= 2000)
+                break;
         }
-        if (!in.rdb_bgsave_in_progress && in.rdb_last_save_time != before.rdb_last_save_time) break;
-        if (!in.rdb_bgsave_in_progress && strcmp(in.rdb_last_bgsave_status, "ok")) break;
     }
     if (strcmp(in.rdb_last_bgsave_status, "ok")) {
         job_fail(jb, "BGSAVE on %s failed (rdb_last_bgsave_status %s)", node,

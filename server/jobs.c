@@ -107,7 +107,7 @@ static void save(job *jb, const char *state, int64_t started, int64_t ended)
 {
     char *steps = cJSON_PrintUnformatted(jb->steps);
     char *undo = cJSON_PrintUnformatted(jb->undo);
-    char *result = ended ? cJSON_PrintUnformatted(jb->result) : NULL;
+    char *result = cJSON_PrintUnformatted(jb->result); /* progress shows while it runs */
     if (db_job_save(jb->owner->d, jb->id, state, steps, jb->error[0] ? jb->error : NULL, result,
                     undo, started, ended) < 0)
         log_error("job %lld: cannot store its progress", (long long)jb->id);
