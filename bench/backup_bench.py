@@ -14,7 +14,8 @@ times each:
     job's own started_at .. ended_at (the same steps plus the header, CRC64
     and SHA-256 checks, rename, catalogue), while hapanel's VmRSS is sampled
     every 20 ms from /proc.
-Each file is deleted after its run (the backup through DELETE /api/v1/backups).
+Each file is deleted after its run (the backup through DELETE /api/v1/backups),
+and dirty pages are written back (sync) before each run.
 Prints the best MB/s of each, their ratio (goal >= 0.9), the transfer phase
 alone (after the replica's snapshot is ready: redis-cli's "SYNC sent" line,
 hapanel's "streaming" step), and hapanel's peak RSS during the backups (goal
@@ -137,6 +138,39 @@ def run_hapanel(hp, addr, timeout=600):
             "hwm_kb": harness.proc_status_kb(hp.popen.pid, "VmHWM"), "steps": hp.steps_text(jb)}
 
 
+def machine_busy_s():
+    """CPU seconds the whole machine spent busy (user, nice, system, irq,
+    softirq, steal), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / benchlib.CLK_TCK
+
+
+def own_cpu_s(pids):
+    """CPU seconds of this script (and the redis-cli it waited for) and of
+    pids (hapanel, the Redis nodes, the Sentinel), each with its reaped
+    children (a node's snapshot forks)."""
+    t = os.times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                x = f.read()
+        except OSError:
+            continue
+        fl = x[x.rindex(")") + 2:].split()
+        total += sum(int(v) for v in fl[11:15]) / benchlib.CLK_TCK  # utime stime cutime cstime
+    return total
+
+
+def settle():
+    """Before each measured run: write back every dirty page (the previous
+    run's file, the replica's snapshot), so that no run pays for another's
+    writeback."""
+    os.sync()
+    time.sleep(0.5)
+
+
 def run_download(hp, h, dest):
     """GET /api/v1/backups/{id}/download of backup h into dest (then
     deleted): seconds, and hapanel's peak VmRSS meanwhile."""
@@ -183,13 +217,17 @@ def bench(env, lines):
     time.sleep(1)  # a few polls, so that the baseline RSS is the steady one
 
     cli_runs, hp_runs, dl_runs = [], [], []
+    own_pids = [hp.popen.pid] + [x.popen.pid for x in topo.nodes + topo.sentinels]
+    cpu0 = (time.monotonic(), machine_busy_s(), own_cpu_s(own_pids))
     for rnd in range(a.rounds):
         dest = os.path.join(env.tmpdir, "cli-%d.rdb" % rnd)
+        settle()
         c = run_cli(replica, dest)
         os.unlink(dest)
         cli_runs.append(c)
         harness.log("round %d redis-cli --rdb: %d bytes in %.2f s (%.0f MB/s), transfer phase %.2f s" % (
             rnd + 1, c["size"], c["wall"], c["size"] / MB / c["wall"], c["xfer"]))
+        settle()
         h = run_hapanel(hp, replica)
         if rnd == a.rounds - 1:
             dl_runs.append(run_download(hp, h, os.path.join(env.tmpdir, "download.rdb")))
@@ -229,6 +267,12 @@ def bench(env, lines):
     lines.append("hapanel_peak_rss: %.1f MB during the backups (%.1f MB before; VmRSS every 20 ms, "
                  "%d samples) goal < %d MB: %s" % (peak, base, sum(x["samples"] for x in hp_runs),
                                                    GOAL_RSS_MB, "met" if peak < GOAL_RSS_MB else "NOT met"))
+    wall = time.monotonic() - cpu0[0]
+    other = (machine_busy_s() - cpu0[1]) - (own_cpu_s(own_pids) - cpu0[2])
+    share = max(0.0, other) / (wall * (os.cpu_count() or 1))
+    lines.append("machine: %d CPUs; processes outside this benchmark used %.0f%% of them during the runs%s" % (
+        os.cpu_count() or 1, 100 * share, " — the figures are disturbed, run it again on a quiet machine"
+        if share > 0.15 else ""))
     d = dl_runs[0]
     lines.append("download (GET /api/v1/backups/{id}/download, same machine): %.0f MB/s, hapanel peak RSS "
                  "%.1f MB meanwhile; sha256 matches the catalogue" % (d["size"] / MB / d["t"], d["peak_kb"] / 1024))

@@ -66,6 +66,21 @@ static void set_next(cJSON *root, cJSON *arr, int n, int64_t limit)
     }
 }
 
+/* Ends a list handler: 503 when the query failed (n < 0), else the page with
+ * its next_before. Frees root. */
+static int send_page(hreq *r, cJSON *root, cJSON *arr, int n, int64_t limit)
+{
+    int st;
+    if (n < 0) {
+        st = http_error(r, 503, "unavailable", "the database is not readable");
+    } else {
+        set_next(root, arr, n, limit);
+        st = http_json(r, 200, root);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
 /* ------------------------------------------------------------------ handlers */
 
 static int h_health(hreq *r)
@@ -571,14 +586,7 @@ static int h_jobs(hreq *r)
     arr = cJSON_AddArrayToObject(root, "jobs");
     n = db_query_jobs(r->app->db, p.has_cluster ? p.cluster : NULL, 0, p.before,
                       (int)p.limit + 1, add_job, arr);
-    if (n < 0)
-        st = http_error(r, 503, "unavailable", "the database is not readable");
-    else {
-        set_next(root, arr, n, p.limit);
-        st = http_json(r, 200, root);
-    }
-    cJSON_Delete(root);
-    return st;
+    return send_page(r, root, arr, n, p.limit);
 }
 
 static void add_failover(void *ctx, const hp_failover *f)
@@ -614,14 +622,7 @@ static int h_failovers(hreq *r)
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "failovers");
     n = db_query_failovers(r->app->db, &q, add_failover, arr);
-    if (n < 0)
-        st = http_error(r, 503, "unavailable", "the database is not readable");
-    else {
-        set_next(root, arr, n, p.limit);
-        st = http_json(r, 200, root);
-    }
-    cJSON_Delete(root);
-    return st;
+    return send_page(r, root, arr, n, p.limit);
 }
 
 /* ------------------------------------------------------------------ backups */
@@ -820,14 +821,7 @@ static int h_alerts(hreq *r)
     arr = cJSON_AddArrayToObject(root, "alerts");
     n = db_query_alerts(r->app->db, active, p.has_cluster ? p.cluster : NULL, p.before,
                         (int)p.limit + 1, add_alert, arr);
-    if (n < 0)
-        st = http_error(r, 503, "unavailable", "the database is not readable");
-    else {
-        set_next(root, arr, n, p.limit);
-        st = http_json(r, 200, root);
-    }
-    cJSON_Delete(root);
-    return st;
+    return send_page(r, root, arr, n, p.limit);
 }
 
 static int h_alert_ack(hreq *r)
@@ -916,14 +910,7 @@ static int h_notifications(hreq *r)
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "notifications");
     n = db_query_outbox(r->app->db, has ? state : NULL, before, (int)limit + 1, add_outbox, arr);
-    if (n < 0)
-        st = http_error(r, 503, "unavailable", "the database is not readable");
-    else {
-        set_next(root, arr, n, limit);
-        st = http_json(r, 200, root);
-    }
-    cJSON_Delete(root);
-    return st;
+    return send_page(r, root, arr, n, limit);
 }
 
 /* ------------------------------------------------------------- route table */

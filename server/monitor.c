@@ -312,18 +312,25 @@ static void sentinel_failed(msentinel *s, redisReply *r, rconn *c)
     all_sentinel_clusters_dirty(s->m, s);
 }
 
+/* The entries of a SENTINEL REPLICAS/SENTINELS reply into *out (caller
+ * frees); returns their number, or -1 when there is nothing to read. */
+static int read_entries(monitor *m, redisReply *r, sentinel_entry **out)
+{
+    *out = NULL;
+    if (m->stopping || !r || r->type != REDIS_REPLY_ARRAY) return -1;
+    *out = malloc(sizeof(**out) * MAX_ENTRIES);
+    return *out ? sreply_entries(r, *out, MAX_ENTRIES) : -1;
+}
+
 static void on_replicas(rconn *c, redisReply *r, void *priv)
 {
     squery *q = priv;
     monitor *m = q->s->m;
-    sentinel_entry *e = NULL;
-    int n, i;
+    sentinel_entry *e;
+    int n = read_entries(m, r, &e), i;
 
     (void)c;
-    if (m->stopping || !r || r->type != REDIS_REPLY_ARRAY) goto out;
-    e = malloc(sizeof(*e) * MAX_ENTRIES);
-    if (!e) goto out;
-    n = sreply_entries(r, e, MAX_ENTRIES);
+    if (n < 0) goto out;
     for (i = 0; i < n; i++) {
         mnode *nd = node_seen(m, q->name, e[i].ip, e[i].port);
         if (nd) hp_strlcpy(nd->sentinel_flags, e[i].flags, sizeof(nd->sentinel_flags));
@@ -338,14 +345,11 @@ static void on_sentinels(rconn *c, redisReply *r, void *priv)
 {
     squery *q = priv;
     monitor *m = q->s->m;
-    sentinel_entry *e = NULL;
-    int n, i;
+    sentinel_entry *e;
+    int n = read_entries(m, r, &e), i;
 
     (void)c;
-    if (m->stopping || !r || r->type != REDIS_REPLY_ARRAY) goto out;
-    e = malloc(sizeof(*e) * MAX_ENTRIES);
-    if (!e) goto out;
-    n = sreply_entries(r, e, MAX_ENTRIES);
+    if (n < 0) goto out;
     for (i = 0; i < n; i++) {
         char addr[HP_ADDR_MAX];
         hp_addr_fmt(addr, sizeof(addr), e[i].ip, e[i].port);

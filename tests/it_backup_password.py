@@ -7,13 +7,13 @@ REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD from the harness, and
 HAPANEL_BACKUP_DIR points at a directory of the test's own (not
 DATA_DIR/backups). 50,000 keys by pipelined writes on the master, replica in
 sync, then:
+  - POST .../nodes/<replica>/bgsave -> succeeds (AUTH, then BGSAVE);
   - POST backups {} -> succeeded from the replica (AUTH on the replication
     connection), verified; the file is in HAPANEL_BACKUP_DIR and nothing is in
     DATA_DIR/backups; the download's sha256 and size match the catalogue;
     redis-check-rdb OK; loaded into a fresh redis-server it has the master's
     DBSIZE and 100 sampled keys are identical;
-  - POST backups {"node": <the master>} and POST .../nodes/<replica>/bgsave
-    -> both succeed;
+  - POST backups {"node": <the master>} -> succeeds;
   - a replica killed (node-down events) and a backup from a node that is then
     refused -> the failed paths have run too;
   - the password appears nowhere: not in hapanel's log, not in any job's JSON
@@ -52,6 +52,15 @@ def test(env):
         "the harness does not pass the topology's password to hapanel"
     hp.wait_nodes_up([master, replica], NAME, 15)
 
+    # BGSAVE authenticates too. First thing, on a replica that has not saved
+    # yet: a BGSAVE that ends in the same second as the node's previous save
+    # is never seen to end (it_backup_bgsave.py), which is not this test's
+    # subject.
+    r = hp.post("/api/v1/clusters/%s/nodes/%s/bgsave" % (NAME, replica), {})
+    assert r.status == 202, r
+    jg = hp.wait_job(r.body["job_id"], 60, 0.05)
+    assert jg["state"] == "succeeded", "bgsave: %s\n%s" % (jg.get("error"), Hapanel.steps_text(jg))
+
     r = hp.post("/api/v1/clusters/%s/backups" % NAME, {"reason": "password test"})
     assert r.status == 202, "POST backups -> %r" % r
     jb = hp.wait_job(r.body["job_id"], 90, 0.05)
@@ -87,15 +96,11 @@ def test(env):
     log("backup %s: %d bytes, downloaded, redis-check-rdb OK, restored DBSIZE %d, sample identical" % (
         row["id"], size, KEYS))
 
-    # the master by name, and a BGSAVE: both authenticate too
+    # the master by name authenticates too
     r = hp.post("/api/v1/clusters/%s/backups" % NAME, {"node": master})
     assert r.status == 202, r
     jm = hp.wait_job(r.body["job_id"], 90, 0.05)
     assert jm["state"] == "succeeded" and jm["result"]["node"] == master, (jm.get("error"), Hapanel.steps_text(jm))
-    r = hp.post("/api/v1/clusters/%s/nodes/%s/bgsave" % (NAME, replica), {})
-    assert r.status == 202, r
-    jg = hp.wait_job(r.body["job_id"], 60, 0.05)
-    assert jg["state"] == "succeeded", "bgsave: %s\n%s" % (jg.get("error"), Hapanel.steps_text(jg))
 
     # failure paths too: the replica dies; a backup from it is refused once down
     topo.kill(replica)
