@@ -315,8 +315,12 @@ int db_failover_seen(db *d, const char *cluster, const char *old_master, const c
     int rc = -1;
 
     if (!c) return -1;
-    if (sqlite3_prepare_v2(c, "SELECT 1 FROM failovers WHERE cluster = ? AND old_master = ? AND "
-                              "new_master = ? AND coalesce(ended_at, started_at) >= ? LIMIT 1",
+    /* Only the cluster's latest failover: a real repeat of A -> B must have had
+     * a B -> A in between, and then it is not the latest. */
+    if (sqlite3_prepare_v2(c, "SELECT 1 FROM (SELECT old_master, new_master, "
+                              "coalesce(ended_at, started_at) AS t FROM failovers WHERE cluster = ?1 "
+                              "ORDER BY id DESC LIMIT 1) WHERE old_master = ?2 AND new_master = ?3 "
+                              "AND t >= ?4",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, old_master, -1, SQLITE_STATIC);

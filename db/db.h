@@ -39,8 +39,8 @@ int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx);
 
 /* Stores f and sets its id. Returns 0 or -1. Any thread. */
 int db_insert_failover(db *d, hp_failover *f);
-/* 1 when a failover of cluster from old_master to new_master ended at or
- * after since_ms is stored already, 0 if not, -1 on error. */
+/* 1 when the latest stored failover of cluster is from old_master to
+ * new_master and ended at or after since_ms, 0 if not, -1 on error. */
 int db_failover_seen(db *d, const char *cluster, const char *old_master, const char *new_master,
                      int64_t since_ms);
 

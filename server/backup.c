@@ -35,6 +35,7 @@
 
 #define BACKUP_CHUNK (256 * 1024)
 #define BACKUP_IO_TIMEOUT_S 60 /* keep-alives come every second while the server prepares */
+#define BACKUP_POLL_S 1        /* a blocked read looks at shutdown this often */
 #define PROGRESS_EVERY_MS 1000
 #define STALE_AFTER_MS (3600 * 1000LL)
 
@@ -60,20 +61,47 @@ const char *backup_dir(const config *cfg, char *buf, size_t bufsz)
 typedef struct xfer {
     job *jb;
     int sock, out;
+    int idle_s; /* seconds without a byte */
     rdbcheck *check;
     uint64_t total; /* 0 when the server streams without a length */
     int64_t last_progress;
     char err[256];
 } xfer;
 
+/* recv() that gives up after BACKUP_IO_TIMEOUT_S without data, or at once
+ * when hapanel is stopping. Returns bytes read, 0 at end of stream, or -1
+ * with x->err. */
+static ssize_t xrecv(xfer *x, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = recv(x->sock, buf, len, 0);
+        if (n >= 0) {
+            if (n > 0) x->idle_s = 0;
+            return n;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            snprintf(x->err, sizeof(x->err), "%s", strerror(errno));
+            return -1;
+        }
+        if (job_cancelled(x->jb)) {
+            snprintf(x->err, sizeof(x->err), "hapanel is stopping");
+            return -1;
+        }
+        x->idle_s += BACKUP_POLL_S;
+        if (x->idle_s >= BACKUP_IO_TIMEOUT_S) {
+            snprintf(x->err, sizeof(x->err), "no data for %d s", BACKUP_IO_TIMEOUT_S);
+            return -1;
+        }
+    }
+}
+
 /* Reads exactly one byte; -1 on error or timeout. */
 static int read_byte(xfer *x, unsigned char *c)
 {
-    ssize_t n = recv(x->sock, c, 1, 0);
+    ssize_t n = xrecv(x, c, 1);
     if (n == 1) return 0;
-    snprintf(x->err, sizeof(x->err), "%s", n == 0 ? "connection closed by the server"
-                                               : errno == EAGAIN ? "no data for 60 s"
-                                                                 : strerror(errno));
+    if (n == 0) snprintf(x->err, sizeof(x->err), "connection closed by the server");
     return -1;
 }
 
@@ -146,11 +174,12 @@ static int stream_len(xfer *x, unsigned char *buf)
 {
     uint64_t left = x->total;
     while (left) {
-        ssize_t n = recv(x->sock, buf, left < BACKUP_CHUNK ? (size_t)left : BACKUP_CHUNK, 0);
+        ssize_t n = xrecv(x, buf, left < BACKUP_CHUNK ? (size_t)left : BACKUP_CHUNK);
         if (n <= 0) {
-            snprintf(x->err, sizeof(x->err), "transfer cut after %llu of %llu bytes: %s",
-                     (unsigned long long)(x->total - left), (unsigned long long)x->total,
-                     n == 0 ? "connection closed" : strerror(errno));
+            char why[256];
+            hp_strlcpy(why, n == 0 ? "connection closed" : x->err, sizeof(why));
+            snprintf(x->err, sizeof(x->err), "transfer cut after %llu of %llu bytes: %.180s",
+                     (unsigned long long)(x->total - left), (unsigned long long)x->total, why);
             return -1;
         }
         if (emit_data(x, buf, (size_t)n) < 0) return -1;
@@ -167,12 +196,13 @@ static int stream_eof(xfer *x, unsigned char *buf, const char *mark)
     size_t nhold = 0;
 
     for (;;) {
-        ssize_t n = recv(x->sock, hold + nhold, BACKUP_CHUNK, 0);
+        ssize_t n = xrecv(x, hold + nhold, BACKUP_CHUNK);
         (void)buf;
         if (n <= 0) {
-            snprintf(x->err, sizeof(x->err), "transfer cut after %llu bytes, end mark not seen: %s",
-                     (unsigned long long)rdbcheck_size(x->check),
-                     n == 0 ? "connection closed" : strerror(errno));
+            char why[256];
+            hp_strlcpy(why, n == 0 ? "connection closed" : x->err, sizeof(why));
+            snprintf(x->err, sizeof(x->err), "transfer cut after %llu bytes, end mark not seen: %.180s",
+                     (unsigned long long)rdbcheck_size(x->check), why);
             return -1;
         }
         nhold += (size_t)n;
@@ -193,7 +223,7 @@ static int transfer(xfer *x, const config *cfg, const char *node)
     char err[256], line[128];
     rclient *rc = rclient_connect(node, cfg->redis_password, cfg->timeout_ms, err, sizeof(err));
     unsigned char *buf = NULL;
-    struct timeval tv = {BACKUP_IO_TIMEOUT_S, 0};
+    struct timeval tv = {BACKUP_POLL_S, 0};
     int ret = -1;
 
     if (!rc) {
@@ -482,6 +512,10 @@ int recipe_bgsave(job *jb)
         int seen_running = 0;
         while (hp_mono_ms() < deadline) {
             sleep_ms(100);
+            if (job_cancelled(jb)) {
+                job_fail(jb, "hapanel is stopping; the BGSAVE goes on on %s", node);
+                goto out;
+            }
             if (rclient_info(n, &in, err, sizeof(err)) < 0) {
                 job_fail(jb, "%s", err);
                 goto out;

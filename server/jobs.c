@@ -169,6 +169,11 @@ const config *job_config(const job *jb) { return jb->owner->cfg; }
 db *job_db(const job *jb) { return jb->owner->d; }
 evq *job_events(const job *jb) { return jb->owner->q; }
 
+int job_cancelled(const job *jb)
+{
+    return __atomic_load_n(&jb->owner->stop, __ATOMIC_RELAXED);
+}
+
 void job_failpoint(job *jb, const char *name)
 {
     const char *fp = getenv("HAPANEL_FAILPOINT");
@@ -322,7 +327,7 @@ void jobs_free(jobs *j)
     job *jb;
     if (!j) return;
     pthread_mutex_lock(&j->lock);
-    j->stop = 1;
+    __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&j->wake);
     pthread_mutex_unlock(&j->lock);
     for (i = 0; i < j->nthreads; i++) pthread_join(j->threads[i], NULL);

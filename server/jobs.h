@@ -58,6 +58,8 @@ int64_t job_id(const job *jb);
 const config *job_config(const job *jb);
 struct db *job_db(const job *jb);
 evq *job_events(const job *jb);
+/* 1 once hapanel is stopping: long waits give up so the process can exit. */
+int job_cancelled(const job *jb);
 /* Applies an undo object (best effort, each change logged as a step). */
 void job_apply_undo(job *jb, const struct cJSON *undo);
 /* For fault-injection tests: when HAPANEL_FAILPOINT equals name, the process

@@ -33,7 +33,7 @@
 #define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
 #define PUBLISH_DELAY_MS 20   /* coalesce replies of one poll into one snapshot */
 #define MAX_ENTRIES 256       /* entries read from one SENTINEL reply */
-#define SWITCH_MEMORY 16      /* recent +switch-master remembered for dedup */
+#define SWITCH_DUP_MS 60000   /* the Sentinels' +switch-master of one failover come within this */
 
 /* What one Sentinel reports about one master. */
 typedef struct sview {
@@ -76,6 +76,8 @@ typedef struct mcluster {
     int dirty;
     cluster_snap *last;
     int64_t failover_started; /* wall ms of the first sign of an automatic failover */
+    char last_switch[2 * HP_ADDR_MAX + 2]; /* "old>new" of the last +switch-master */
+    int64_t last_switch_at;
     int failover_tried;       /* a +try-failover was seen since */
 } mcluster;
 
@@ -98,11 +100,6 @@ struct monitor {
     int nnodes;
     mcluster **clusters;
     int nclusters;
-    struct {
-        char key[3 * HP_ADDR_MAX];
-        int64_t at;
-    } switches[SWITCH_MEMORY];
-    int switch_next;
     /* counters, read by other threads with atomics */
     uint64_t polls, poll_failures, sentinel_events, ticks;
     int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
@@ -451,22 +448,23 @@ static const char *event_severity(const char *type)
     return "info";
 }
 
-/* Returns 1 if this +switch-master was already recorded (another Sentinel
- * published the same one), else remembers it and returns 0. */
+/* Returns 1 if this +switch-master repeats the cluster's last one (another
+ * Sentinel publishing the same failover), else remembers it and returns 0.
+ * Compared with the last switch only: A -> B, B -> A, A -> B are three
+ * failovers however quickly they follow each other. */
 static int switch_seen(monitor *m, const sentinel_event *se)
 {
-    char key[3 * HP_ADDR_MAX];
+    mcluster *mc = cluster_get(m, se->cluster, 0);
+    char key[2 * HP_ADDR_MAX + 2];
     int64_t now = hp_mono_ms();
-    int i;
 
-    snprintf(key, sizeof(key), "%s|%s|%s", se->cluster, se->old_master, se->new_master);
-    for (i = 0; i < SWITCH_MEMORY; i++)
-        if (m->switches[i].at && now - m->switches[i].at < FORGET_AFTER_MS &&
-            !strcmp(m->switches[i].key, key))
-            return 1;
-    hp_strlcpy(m->switches[m->switch_next].key, key, sizeof(key));
-    m->switches[m->switch_next].at = now;
-    m->switch_next = (m->switch_next + 1) % SWITCH_MEMORY;
+    if (!mc) return 0;
+    snprintf(key, sizeof(key), "%s>%s", se->old_master, se->new_master);
+    if (mc->last_switch_at && now - mc->last_switch_at < SWITCH_DUP_MS &&
+        !strcmp(mc->last_switch, key))
+        return 1;
+    hp_strlcpy(mc->last_switch, key, sizeof(mc->last_switch));
+    mc->last_switch_at = now;
     return 0;
 }
 

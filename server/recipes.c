@@ -125,6 +125,35 @@ static int sentinel_master_addr(ctx *x, rclient *s, char *out, size_t outsz)
     return rc;
 }
 
+/* Waits (best effort, until deadline) until no Sentinel still flags a
+ * failover: the leader finishes reconfiguring the replicas after the others
+ * already report the new master, and a new failover asked before that is
+ * refused (-INPROG). */
+static void wait_failover_end(ctx *x, int64_t deadline)
+{
+    int i;
+    while (hp_mono_ms() < deadline) {
+        int busy = 0;
+        for (i = 0; i < x->c->nsentinels && !busy; i++) {
+            rclient *s = sentinel_connect(x, x->c->sentinels[i].addr);
+            redisReply *r = s ? rclient_cmd(s, x->err, sizeof(x->err), "SENTINEL MASTER %s",
+                                            x->c->name)
+                              : NULL;
+            size_t k;
+            for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k + 1 < r->elements; k += 2)
+                if (r->element[k]->type == REDIS_REPLY_STRING &&
+                    !strcmp(r->element[k]->str, "flags") &&
+                    r->element[k + 1]->type == REDIS_REPLY_STRING &&
+                    sreply_has_flag(r->element[k + 1]->str, "failover_in_progress"))
+                    busy = 1;
+            freeReplyObject(r);
+            rclient_free(s);
+        }
+        if (!busy) return;
+        sleep_ms(100);
+    }
+}
+
 /* Waits until a majority of the cluster's Sentinels report want as master. */
 static int wait_sentinels_agree(ctx *x, const char *want, int timeout_ms)
 {
@@ -144,6 +173,7 @@ static int wait_sentinels_agree(ctx *x, const char *want, int timeout_ms)
         if (agree >= need) {
             job_step(x->jb, "%d of %d Sentinels report %s as master", agree, x->c->nsentinels,
                      want);
+            wait_failover_end(x, deadline);
             return 0;
         }
         sleep_ms(200);
@@ -637,7 +667,7 @@ int recipe_resync(job *jb)
     }
     deadline = hp_mono_ms() + RESYNC_TIMEOUT_MS;
     sleep_ms(100);
-    while (hp_mono_ms() < deadline) {
+    while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
         node_info in;
         char now_master[HP_ADDR_MAX] = "";
         if (rclient_info(n, &in, x.err, sizeof(x.err)) < 0) break;
@@ -693,7 +723,7 @@ int recipe_sentinel_reset(job *jb)
         job_step(jb, "Sentinel %s reset; waiting until it sees %d replica(s) and %d Sentinel(s)",
                  addr, expect_replicas, expect_others);
         deadline = hp_mono_ms() + RESET_TIMEOUT_MS;
-        while (hp_mono_ms() < deadline) {
+        while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
             slaves = sentinel_master_field(&x, s, "num-slaves");
             others = sentinel_master_field(&x, s, "num-other-sentinels");
             if (slaves >= expect_replicas && others >= expect_others) break;
