@@ -14,6 +14,7 @@
 #include "backup.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -670,9 +671,31 @@ static void *sched_main(void *arg)
     return NULL;
 }
 
+/* A crash in the middle of a transfer leaves its temp file: nothing can
+ * finish it, so it goes at start (before any new backup can begin). */
+static void remove_partials(const config *cfg)
+{
+    char dir[1024], path[1400];
+    DIR *dh;
+    struct dirent *de;
+
+    backup_dir(cfg, dir, sizeof(dir));
+    if (!dir[0] || !(dh = opendir(dir))) return;
+    while ((de = readdir(dh)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l <= 8 || strcmp(de->d_name + l - 8, ".partial")) continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path)) continue;
+        if (unlink(path) == 0) log_info("backup: removed %s, left by an interrupted backup", path);
+    }
+    closedir(dh);
+}
+
 backup_sched *backup_sched_new(const config *cfg, db *d, jobs *j, evq *q)
 {
-    backup_sched *s = calloc(1, sizeof(*s));
+    backup_sched *s;
+
+    remove_partials(cfg);
+    s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->cfg = cfg;
     s->d = d;

@@ -30,7 +30,8 @@ int backup_retention(const config *cfg, struct db *d, const char *cluster, job *
 int64_t backup_schedule_latest(const config *cfg, int64_t now_ms);
 
 typedef struct backup_sched backup_sched;
-/* Starts the scheduler thread: it queues the backups the schedule asks for
+/* Removes the temp files interrupted backups left, then starts the
+ * scheduler thread: it queues the backups the schedule asks for
  * (a schedule missed while hapanel was down runs at start) and raises a
  * backup-stale event when none succeeded within an hour of its time. */
 backup_sched *backup_sched_new(const config *cfg, struct db *d, struct jobs *j, evq *q);
