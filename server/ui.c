@@ -69,22 +69,27 @@
  * Small formatters
  * ------------------------------------------------------------------------ */
 
+/* s itself when it is one of allowed (NULL-terminated), else "unknown": CSS
+ * class suffixes come from fixed lists, never from data. */
+static const char *class_of(const char *s, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(s, *allowed) == 0) return *allowed;
+    return "unknown";
+}
+
 /* Maps a cluster status to one of a fixed set of CSS class suffixes. */
 static const char *status_class(const char *s)
 {
-    if (strcmp(s, "ok") == 0) return "ok";
-    if (strcmp(s, "degraded") == 0) return "degraded";
-    if (strcmp(s, "down") == 0) return "down";
-    return "unknown";
+    static const char *const allowed[] = {"ok", "degraded", "down", NULL};
+    return class_of(s, allowed);
 }
 
 /* Maps an event/problem severity to one of a fixed set of CSS class suffixes. */
 static const char *severity_class(const char *s)
 {
-    if (strcmp(s, "info") == 0) return "info";
-    if (strcmp(s, "warning") == 0) return "warning";
-    if (strcmp(s, "critical") == 0) return "critical";
-    return "unknown";
+    static const char *const allowed[] = {"info", "warning", "critical", NULL};
+    return class_of(s, allowed);
 }
 
 /* Escaped text, or a dash when the string is empty. */
@@ -191,11 +196,8 @@ static void put_severity_badge(sbuf *b, const char *severity)
 /* Maps a job state to one of a fixed set of CSS class suffixes. */
 static const char *job_state_class(const char *s)
 {
-    if (strcmp(s, "queued") == 0) return "queued";
-    if (strcmp(s, "running") == 0) return "running";
-    if (strcmp(s, "succeeded") == 0) return "succeeded";
-    if (strcmp(s, "failed") == 0) return "failed";
-    return "unknown";
+    static const char *const allowed[] = {"queued", "running", "succeeded", "failed", NULL};
+    return class_of(s, allowed);
 }
 
 /* A job is over once it succeeded or failed; anything else is still polled. */
@@ -207,18 +209,14 @@ static int job_finished(const char *state)
 /* A failover's kind and status, mapped to fixed class suffixes. */
 static const char *failover_kind_class(const char *s)
 {
-    if (strcmp(s, "automatic") == 0) return "automatic";
-    if (strcmp(s, "forced") == 0) return "forced";
-    if (strcmp(s, "graceful") == 0) return "graceful";
-    return "unknown";
+    static const char *const allowed[] = {"automatic", "forced", "graceful", NULL};
+    return class_of(s, allowed);
 }
 
 static const char *failover_status_class(const char *s)
 {
-    if (strcmp(s, "succeeded") == 0) return "succeeded";
-    if (strcmp(s, "failed") == 0) return "failed";
-    if (strcmp(s, "aborted") == 0) return "aborted";
-    return "unknown";
+    static const char *const allowed[] = {"succeeded", "failed", "aborted", NULL};
+    return class_of(s, allowed);
 }
 
 /* A badge for a job state or a failover status (both "job-<word>" classes). */
