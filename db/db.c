@@ -220,6 +220,58 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t dstsz)
     hp_strlcpy(dst, t ? (const char *)t : "", dstsz);
 }
 
+/* A read on a pooled read-only connection: rd_open prepares sql, the caller
+ * binds r.st, rd_rows steps to the end calling row() for each row and
+ * releases everything. rd_fn is the caller's typed callback, passed through. */
+typedef void (*rd_fn)(void);
+typedef struct rd {
+    db *d;
+    sqlite3 *c;
+    sqlite3_stmt *st;
+} rd;
+
+static int rd_open(db *d, rd *r, const char *sql)
+{
+    r->d = d;
+    r->st = NULL;
+    r->c = reader_get(d);
+    if (!r->c) return -1;
+    if (sqlite3_prepare_v2(r->c, sql, -1, &r->st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(r->st);
+        reader_put(d, r->c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns the number of rows, or -1 if stepping failed. */
+static int rd_rows(rd *r, void (*row)(sqlite3_stmt *st, rd_fn fn, void *ctx), rd_fn fn, void *ctx)
+{
+    int rows = 0, rc;
+    while ((rc = sqlite3_step(r->st)) == SQLITE_ROW) {
+        row(r->st, fn, ctx);
+        rows++;
+    }
+    sqlite3_finalize(r->st);
+    reader_put(r->d, r->c);
+    return rc == SQLITE_DONE ? rows : -1;
+}
+
+static void event_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    hp_event e;
+    e.id = sqlite3_column_int64(st, 0);
+    e.ts = sqlite3_column_int64(st, 1);
+    col_text(st, 2, e.cluster, sizeof(e.cluster));
+    col_text(st, 3, e.type, sizeof(e.type));
+    col_text(st, 4, e.severity, sizeof(e.severity));
+    col_text(st, 5, e.source, sizeof(e.source));
+    col_text(st, 6, e.node, sizeof(e.node));
+    col_text(st, 7, e.message, sizeof(e.message));
+    col_text(st, 8, e.details, sizeof(e.details));
+    ((db_event_fn *)fn)(ctx, &e);
+}
+
 int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
 {
     static const char sql[] =
@@ -227,15 +279,11 @@ int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
         "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR type = ?2) "
         "AND (?3 IS NULL OR node = ?3) AND (?4 = 0 OR ts >= ?4) AND (?5 = 0 OR ts <= ?5) "
         "AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7";
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rows = 0, rc;
+    rd r;
+    sqlite3_stmt *st;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK) {
-        rows = -1;
-        goto out;
-    }
+    if (rd_open(d, &r, sql) < 0) return -1;
+    st = r.st;
     if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
     if (q->type) sqlite3_bind_text(st, 2, q->type, -1, SQLITE_STATIC);
     if (q->node) sqlite3_bind_text(st, 3, q->node, -1, SQLITE_STATIC);
@@ -243,25 +291,7 @@ int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
     sqlite3_bind_int64(st, 5, q->until);
     sqlite3_bind_int64(st, 6, q->before);
     sqlite3_bind_int(st, 7, q->limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        hp_event e;
-        e.id = sqlite3_column_int64(st, 0);
-        e.ts = sqlite3_column_int64(st, 1);
-        col_text(st, 2, e.cluster, sizeof(e.cluster));
-        col_text(st, 3, e.type, sizeof(e.type));
-        col_text(st, 4, e.severity, sizeof(e.severity));
-        col_text(st, 5, e.source, sizeof(e.source));
-        col_text(st, 6, e.node, sizeof(e.node));
-        col_text(st, 7, e.message, sizeof(e.message));
-        col_text(st, 8, e.details, sizeof(e.details));
-        fn(ctx, &e);
-        rows++;
-    }
-    if (rc != SQLITE_DONE) rows = -1;
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rows;
+    return rd_rows(&r, event_row, (rd_fn)fn, ctx);
 }
 
 /* ---------------------------------------------------------------- failovers */
@@ -339,48 +369,41 @@ static int64_t col_opt_i64(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
 }
 
+static void failover_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    hp_failover f;
+    memset(&f, 0, sizeof(f));
+    f.id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, f.cluster, sizeof(f.cluster));
+    col_text(st, 2, f.kind, sizeof(f.kind));
+    col_text(st, 3, f.old_master, sizeof(f.old_master));
+    col_text(st, 4, f.new_master, sizeof(f.new_master));
+    f.started_at = sqlite3_column_int64(st, 5);
+    f.ended_at = col_opt_i64(st, 6);
+    f.duration_ms = col_opt_i64(st, 7);
+    f.writes_paused_ms = col_opt_i64(st, 8);
+    col_text(st, 9, f.status, sizeof(f.status));
+    col_text(st, 10, f.actor, sizeof(f.actor));
+    col_text(st, 11, f.reason, sizeof(f.reason));
+    f.job_id = col_opt_i64(st, 12);
+    ((db_failover_fn *)fn)(ctx, &f);
+}
+
 int db_query_failovers(db *d, const failover_query *q, db_failover_fn *fn, void *ctx)
 {
     static const char sql[] =
         "SELECT id, cluster, kind, old_master, new_master, started_at, ended_at, duration_ms, "
         "writes_paused_ms, status, actor, reason, job_id FROM failovers "
         "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rows = 0, rc;
+    rd r;
+    sqlite3_stmt *st;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK) {
-        rows = -1;
-        goto out;
-    }
+    if (rd_open(d, &r, sql) < 0) return -1;
+    st = r.st;
     if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, q->before);
     sqlite3_bind_int(st, 3, q->limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        hp_failover f;
-        memset(&f, 0, sizeof(f));
-        f.id = sqlite3_column_int64(st, 0);
-        col_text(st, 1, f.cluster, sizeof(f.cluster));
-        col_text(st, 2, f.kind, sizeof(f.kind));
-        col_text(st, 3, f.old_master, sizeof(f.old_master));
-        col_text(st, 4, f.new_master, sizeof(f.new_master));
-        f.started_at = sqlite3_column_int64(st, 5);
-        f.ended_at = col_opt_i64(st, 6);
-        f.duration_ms = col_opt_i64(st, 7);
-        f.writes_paused_ms = col_opt_i64(st, 8);
-        col_text(st, 9, f.status, sizeof(f.status));
-        col_text(st, 10, f.actor, sizeof(f.actor));
-        col_text(st, 11, f.reason, sizeof(f.reason));
-        f.job_id = col_opt_i64(st, 12);
-        fn(ctx, &f);
-        rows++;
-    }
-    if (rc != SQLITE_DONE) rows = -1;
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rows;
+    return rd_rows(&r, failover_row, (rd_fn)fn, ctx);
 }
 
 /* --------------------------------------------------------------------- jobs */
@@ -496,38 +519,29 @@ out:
     return rc;
 }
 
+static void job_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    db_job_row r;
+    read_job(st, &r);
+    ((db_job_fn *)fn)(ctx, &r);
+    db_job_row_release(&r);
+}
+
 int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, int limit,
                   db_job_fn *fn, void *ctx)
 {
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rows = 0, rc;
+    rd r;
+    sqlite3_stmt *st;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c,
-                           JOB_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR state IN "
+    if (rd_open(d, &r, JOB_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR state IN "
                                        "('queued','running')) AND (?3 = 0 OR id < ?3) "
-                                       "ORDER BY id DESC LIMIT ?4",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rows = -1;
-        goto out;
-    }
+                                       "ORDER BY id DESC LIMIT ?4") < 0) return -1;
+    st = r.st;
     if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, unfinished);
     sqlite3_bind_int64(st, 3, before);
     sqlite3_bind_int(st, 4, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        db_job_row r;
-        read_job(st, &r);
-        fn(ctx, &r);
-        db_job_row_release(&r);
-        rows++;
-    }
-    if (rc != SQLITE_DONE) rows = -1;
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rows;
+    return rd_rows(&r, job_row, (rd_fn)fn, ctx);
 }
 
 /* ------------------------------------------------------------------ backups */
@@ -577,32 +591,24 @@ static void read_backup(sqlite3_stmt *st, hp_backup *b)
     b->job_id = sqlite3_column_int64(st, 8);
 }
 
+static void backup_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    hp_backup b;
+    read_backup(st, &b);
+    ((db_backup_fn *)fn)(ctx, &b);
+}
+
 int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx)
 {
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rows = 0, rc;
+    rd r;
+    sqlite3_stmt *st;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c, BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
-                                             "ORDER BY created_at DESC, id DESC LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rows = -1;
-        goto out;
-    }
+    if (rd_open(d, &r, BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
+                                             "ORDER BY created_at DESC, id DESC LIMIT ?2") < 0) return -1;
+    st = r.st;
     if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        hp_backup b;
-        read_backup(st, &b);
-        fn(ctx, &b);
-        rows++;
-    }
-    if (rc != SQLITE_DONE) rows = -1;
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rows;
+    return rd_rows(&r, backup_row, (rd_fn)fn, ctx);
 }
 
 int db_get_backup(db *d, int64_t id, hp_backup *b)
@@ -759,35 +765,27 @@ out:
     return rc;
 }
 
+static void outbox_row_emit(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    outbox_row r;
+    read_outbox(st, &r);
+    ((db_outbox_fn *)fn)(ctx, &r);
+    outbox_row_release(&r);
+}
+
 int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outbox_fn *fn,
                     void *ctx)
 {
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rows = 0, rc;
+    rd r;
+    sqlite3_stmt *st;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c, OUTBOX_COLUMNS "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR "
-                                             "id < ?2) ORDER BY id DESC LIMIT ?3",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rows = -1;
-        goto out;
-    }
+    if (rd_open(d, &r, OUTBOX_COLUMNS "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR "
+                                             "id < ?2) ORDER BY id DESC LIMIT ?3") < 0) return -1;
+    st = r.st;
     if (state) sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, before);
     sqlite3_bind_int(st, 3, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        outbox_row r;
-        read_outbox(st, &r);
-        fn(ctx, &r);
-        outbox_row_release(&r);
-        rows++;
-    }
-    if (rc != SQLITE_DONE) rows = -1;
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rows;
+    return rd_rows(&r, outbox_row_emit, (rd_fn)fn, ctx);
 }
 
 /* ------------------------------------------------------------------- alerts */
@@ -880,48 +878,39 @@ out:
     return rc;
 }
 
+static void alert_row_emit(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    alert_row a;
+    memset(&a, 0, sizeof(a));
+    a.id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, a.cluster, sizeof(a.cluster));
+    col_text(st, 2, a.rule, sizeof(a.rule));
+    col_text(st, 3, a.node, sizeof(a.node));
+    col_text(st, 4, a.severity, sizeof(a.severity));
+    col_text(st, 5, a.message, sizeof(a.message));
+    a.started_at = sqlite3_column_int64(st, 6);
+    a.resolved_at = sqlite3_column_int64(st, 7);
+    col_text(st, 8, a.acked_by, sizeof(a.acked_by));
+    a.acked_at = sqlite3_column_int64(st, 9);
+    col_text(st, 10, a.ack_comment, sizeof(a.ack_comment));
+    ((db_alert_fn *)fn)(ctx, &a);
+}
+
 int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
                     db_alert_fn *fn, void *ctx)
 {
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rows = 0, rc;
+    rd r;
+    sqlite3_stmt *st;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c,
-                           "SELECT id, cluster, rule, node, severity, message, started_at, "
+    if (rd_open(d, &r, "SELECT id, cluster, rule, node, severity, message, started_at, "
                            "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
                            "coalesce(ack_comment, '') FROM alerts WHERE (?1 = 0 OR resolved_at IS "
                            "NULL) AND (?2 IS NULL OR cluster = ?2) AND (?3 = 0 OR id < ?3) "
-                           "ORDER BY id DESC LIMIT ?4",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rows = -1;
-        goto out;
-    }
+                           "ORDER BY id DESC LIMIT ?4") < 0) return -1;
+    st = r.st;
     sqlite3_bind_int(st, 1, active_only);
     if (cluster) sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, before);
     sqlite3_bind_int(st, 4, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        alert_row a;
-        memset(&a, 0, sizeof(a));
-        a.id = sqlite3_column_int64(st, 0);
-        col_text(st, 1, a.cluster, sizeof(a.cluster));
-        col_text(st, 2, a.rule, sizeof(a.rule));
-        col_text(st, 3, a.node, sizeof(a.node));
-        col_text(st, 4, a.severity, sizeof(a.severity));
-        col_text(st, 5, a.message, sizeof(a.message));
-        a.started_at = sqlite3_column_int64(st, 6);
-        a.resolved_at = sqlite3_column_int64(st, 7);
-        col_text(st, 8, a.acked_by, sizeof(a.acked_by));
-        a.acked_at = sqlite3_column_int64(st, 9);
-        col_text(st, 10, a.ack_comment, sizeof(a.ack_comment));
-        fn(ctx, &a);
-        rows++;
-    }
-    if (rc != SQLITE_DONE) rows = -1;
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rows;
+    return rd_rows(&r, alert_row_emit, (rd_fn)fn, ctx);
 }
