@@ -497,26 +497,22 @@ static void read_job(sqlite3_stmt *st, db_job_row *r)
     r->ended_at = sqlite3_column_int64(st, 13);
 }
 
+/* An rd row reader for a lookup by id: the row goes straight into ctx. */
+static void read_job_into(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    (void)fn;
+    read_job(st, ctx);
+}
+
 int db_job_get(db *d, int64_t id, db_job_row *r)
 {
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    rd q;
+    int n;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c, JOB_COLUMNS "WHERE id = ?", -1, &st, NULL) != SQLITE_OK) goto out;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        read_job(st, r);
-        rc = 1;
-    } else {
-        rc = rc == SQLITE_DONE ? 0 : -1;
-    }
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rc;
+    if (rd_open(d, &q, JOB_COLUMNS "WHERE id = ?") < 0) return -1;
+    sqlite3_bind_int64(q.st, 1, id);
+    n = rd_rows(&q, read_job_into, NULL, r);
+    return n < 0 ? -1 : n > 0;
 }
 
 static void job_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
@@ -611,26 +607,22 @@ int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, vo
     return rd_rows(&r, backup_row, (rd_fn)fn, ctx);
 }
 
+/* An rd row reader for a lookup by id: the row goes straight into ctx. */
+static void read_backup_into(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    (void)fn;
+    read_backup(st, ctx);
+}
+
 int db_get_backup(db *d, int64_t id, hp_backup *b)
 {
-    sqlite3 *c = reader_get(d);
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    rd q;
+    int n;
 
-    if (!c) return -1;
-    if (sqlite3_prepare_v2(c, BACKUP_COLUMNS "WHERE id = ?", -1, &st, NULL) != SQLITE_OK) goto out;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        read_backup(st, b);
-        rc = 1;
-    } else {
-        rc = rc == SQLITE_DONE ? 0 : -1;
-    }
-out:
-    sqlite3_finalize(st);
-    reader_put(d, c);
-    return rc;
+    if (rd_open(d, &q, BACKUP_COLUMNS "WHERE id = ?") < 0) return -1;
+    sqlite3_bind_int64(q.st, 1, id);
+    n = rd_rows(&q, read_backup_into, NULL, b);
+    return n < 0 ? -1 : n > 0;
 }
 
 int db_delete_backup(db *d, int64_t id)

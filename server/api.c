@@ -591,21 +591,7 @@ static int h_jobs(hreq *r)
 
 static void add_failover(void *ctx, const hp_failover *f)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)f->id);
-    cJSON_AddStringToObject(o, "cluster", f->cluster);
-    cJSON_AddStringToObject(o, "kind", f->kind);
-    cJSON_AddStringToObject(o, "old_master", f->old_master);
-    cJSON_AddStringToObject(o, "new_master", f->new_master);
-    cJSON_AddNumberToObject(o, "started_at", (double)f->started_at);
-    opt_num(o, "ended_at", f->ended_at);
-    opt_num(o, "duration_ms", f->duration_ms);
-    opt_num(o, "writes_paused_ms", f->writes_paused_ms);
-    opt_num(o, "job_id", f->job_id);
-    cJSON_AddStringToObject(o, "status", f->status);
-    cJSON_AddStringToObject(o, "actor", f->actor);
-    cJSON_AddStringToObject(o, "reason", f->reason);
-    cJSON_AddItemToArray(ctx, o);
+    cJSON_AddItemToArray(ctx, hp_failover_json(f));
 }
 
 static int h_failovers(hreq *r)

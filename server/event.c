@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "event.h"
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,33 @@ static void store_failovers(evq *q, hp_failover *fs, int nf)
         if (db_insert_failover(q->d, f) < 0)
             log_error("events: failover record of %s could not be stored", f->cluster);
     }
+}
+
+static void opt_num(cJSON *o, const char *k, int64_t v)
+{
+    if (v >= 0)
+        cJSON_AddNumberToObject(o, k, (double)v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+cJSON *hp_failover_json(const hp_failover *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)f->id);
+    cJSON_AddStringToObject(o, "cluster", f->cluster);
+    cJSON_AddStringToObject(o, "kind", f->kind);
+    cJSON_AddStringToObject(o, "old_master", f->old_master);
+    cJSON_AddStringToObject(o, "new_master", f->new_master);
+    cJSON_AddNumberToObject(o, "started_at", (double)f->started_at);
+    opt_num(o, "ended_at", f->ended_at);
+    opt_num(o, "duration_ms", f->duration_ms);
+    opt_num(o, "writes_paused_ms", f->writes_paused_ms);
+    opt_num(o, "job_id", f->job_id > 0 ? f->job_id : -1);
+    cJSON_AddStringToObject(o, "status", f->status);
+    cJSON_AddStringToObject(o, "actor", f->actor);
+    cJSON_AddStringToObject(o, "reason", f->reason);
+    return o;
 }
 
 static void *writer_main(void *arg)

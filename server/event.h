@@ -47,6 +47,11 @@ typedef struct hp_backup {
     int64_t job_id;
 } hp_backup;
 
+struct cJSON;
+/* f as the JSON object GET /api/v1/failovers lists and webhooks carry in
+ * their details (unknown numbers null). Caller frees with cJSON_Delete. */
+struct cJSON *hp_failover_json(const hp_failover *f);
+
 /* Fills e from the given fields (NULLs become ""), timestamps it now. */
 void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
                   const char *source, const char *node, const char *message);

@@ -250,7 +250,7 @@ static void enqueue(notifier *nt, const char *key, int severity, cJSON *payload,
 
 static void failover_message(notifier *nt, const hp_failover *f)
 {
-    cJSON *p = cJSON_CreateObject(), *d;
+    cJSON *p = cJSON_CreateObject();
     char key[64], text[512], when[40];
     int sev = !strcmp(f->kind, "graceful") ? SEV_WARNING : SEV_CRITICAL;
 
@@ -265,18 +265,7 @@ static void failover_message(notifier *nt, const hp_failover *f)
     cJSON_AddStringToObject(p, "severity", severity_name(sev));
     cJSON_AddNumberToObject(p, "ts", (double)(f->ended_at > 0 ? f->ended_at : f->started_at));
     cJSON_AddStringToObject(p, "message", text);
-    d = cJSON_AddObjectToObject(p, "details");
-    cJSON_AddNumberToObject(d, "failover_id", (double)f->id);
-    cJSON_AddStringToObject(d, "kind", f->kind);
-    cJSON_AddStringToObject(d, "status", f->status);
-    cJSON_AddStringToObject(d, "old_master", f->old_master);
-    cJSON_AddStringToObject(d, "new_master", f->new_master);
-    cJSON_AddNumberToObject(d, "started_at", (double)f->started_at);
-    if (f->duration_ms >= 0) cJSON_AddNumberToObject(d, "duration_ms", (double)f->duration_ms);
-    if (f->writes_paused_ms >= 0)
-        cJSON_AddNumberToObject(d, "writes_paused_ms", (double)f->writes_paused_ms);
-    cJSON_AddStringToObject(d, "actor", f->actor);
-    cJSON_AddStringToObject(d, "reason", f->reason);
+    cJSON_AddItemToObject(p, "details", hp_failover_json(f));
     enqueue(nt, key, sev, p, text);
 }
 

@@ -1712,17 +1712,10 @@ static void render_history_form(sbuf *b, const topo_snap *t, const hist_query *h
                  "<button type=\"button\" hx-get=\"/ui/history\">clear</button>\n</form>\n");
 }
 
-typedef struct fo_ctx {
-    sbuf *b;
-    int64_t now_ms;
-    int max, shown; /* as in event_ctx */
-    int64_t last_id;
-} fo_ctx;
-
 /* db_failover_fn: one row of the failovers table. */
 static void render_failover_row(void *ctx, const hp_failover *f)
 {
-    fo_ctx *x = ctx;
+    event_ctx *x = ctx;
     sbuf *b = x->b;
     const char *sc = failover_status_class(f->status);
 
@@ -1787,17 +1780,10 @@ static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t 
                 label);
 }
 
-typedef struct al_ctx {
-    sbuf *b;
-    int64_t now_ms;
-    int max, shown; /* as in event_ctx */
-    int64_t last_id;
-} al_ctx;
-
 /* db_alert_fn: one row of the history's alerts table. */
 static void render_alert_row(void *ctx, const alert_row *a)
 {
-    al_ctx *x = ctx;
+    event_ctx *x = ctx;
     sbuf *b = x->b;
 
     if (x->shown >= x->max) return;
@@ -1843,7 +1829,7 @@ static void render_alert_row(void *ctx, const alert_row *a)
  * who acknowledged them; paged by abefore. */
 static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms)
 {
-    al_ctx x;
+    event_ctx x;
     int n = -1;
 
     memset(&x, 0, sizeof x);
@@ -1882,7 +1868,7 @@ static void render_history(sbuf *b, struct db *d, const topo_snap *t, const hist
     event_query q;
     failover_query fq;
     event_ctx ex;
-    fo_ctx fx;
+    event_ctx fx;
     int n = -1, nf = -1;
 
     render_history_form(b, t, h);
