@@ -10,7 +10,7 @@ added no failover row:
   403  the viewer token
   404  an unknown target, the master as target, an unknown cluster
   400  not JSON, a JSON array, an unknown field, mode "sideways",
-       max_pause_ms "x", max_pause_ms 10
+       max_pause_ms "x", max_pause_ms 10, mode force with a target
   412  (c) target with replica-priority 0 (once the API shows priority 0)
   412  (a) graceful with the master SIGSTOPped (once the API shows it down;
        the Sentinels' down-after is raised meanwhile so they do not fail
@@ -87,7 +87,8 @@ def test(env):
            ("max_pause_ms string", {"mode": "graceful", "max_pause_ms": "x"}),
            ("max_pause_ms 10", {"mode": "graceful", "max_pause_ms": 10}),
            ("max_pause_ms fraction", {"mode": "graceful", "max_pause_ms": 100.5}),
-           ("target number", {"mode": "graceful", "target": 6379})]
+           ("target number", {"mode": "graceful", "target": 6379}),
+           ("force with a target", {"mode": "force", "target": r1})]
     for what, body in bad:
         hdrs = {"Content-Type": "application/json"} if isinstance(body, str) else None
         r = hp.post(FO, body, headers=hdrs)
