@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@
 #include "jobs.h"
 #include "monitor.h"
 #include "notify.h"
-#include "recipes.h"
+#include "promote.h"
 #include "route.h"
 #include "sbuf.h"
 #include "topology.h"
@@ -296,30 +297,26 @@ static int submit(hreq *r, const char *kind, const char *cluster, const cJSON *p
     return st;
 }
 
-/* Whether a replica can take over in a graceful switchover, per the snapshot.
- * Returns NULL if so, else why not. */
-static const char *not_promotable(const snap_node *n, long long max_lag)
+/* The code word of a plan's refusal. */
+static const char *status_code(int status)
 {
-    if (!n->up) return "is down";
-    if (n->role != ROLE_REPLICA) return "is not a replica";
-    if (n->link_up != 1) return "has its replication link down";
-    if (n->priority == 0) return "has replica-priority 0, so Sentinel never promotes it";
-    if (n->lag_bytes > max_lag) return "lags more than max_lag_bytes behind";
-    return NULL;
+    return status == 404 ? "not_found" : status == 409 ? "conflict" : "precondition_failed";
 }
 
 static int h_failover(hreq *r)
 {
-    static const field_spec spec[] = {{"mode", cJSON_String},         {"target", cJSON_String},
-                                      {"max_pause_ms", cJSON_Number}, {"max_lag_bytes", cJSON_Number},
-                                      {"reason", cJSON_String}};
+    static const field_spec spec[] = {{"mode", cJSON_String},          {"target", cJSON_String},
+                                      {"max_pause_ms", cJSON_Number},  {"max_lag_bytes", cJSON_Number},
+                                      {"max_wait_ms", cJSON_Number},   {"reason", cJSON_String}};
     topo_snap *t = NULL;
     const cluster_snap *c;
     cJSON *body = NULL;
-    const char *mode, *target, *reason, *why;
-    long long max_lag = RECIPE_MAX_LAG_BYTES;
+    const char *mode, *target, *reason;
     const cJSON *v;
-    int st, i, ok = 0;
+    plan_req rq;
+    plan *p = NULL;
+    int64_t running;
+    int st;
 
     if ((st = http_body_json(r, &body))) return st;
     if ((st = check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
@@ -345,12 +342,22 @@ static int h_failover(hreq *r)
         st = http_error(r, 400, "bad_request", "max_pause_ms must be from 50 to 30000");
         goto out;
     }
+    v = cJSON_GetObjectItem(body, "max_wait_ms");
+    if (v && (v->valuedouble < 0 || v->valuedouble > 60000)) {
+        st = http_error(r, 400, "bad_request", "max_wait_ms must be from 0 to 60000");
+        goto out;
+    }
     v = cJSON_GetObjectItem(body, "max_lag_bytes");
     if (v && v->valuedouble < 0) {
         st = http_error(r, 400, "bad_request", "max_lag_bytes must not be negative");
         goto out;
     }
-    if (v) max_lag = (long long)v->valuedouble;
+    memset(&rq, 0, sizeof(rq));
+    rq.force = !strcmp(mode, "force");
+    hp_strlcpy(rq.target, target ? target : "", sizeof(rq.target));
+    rq.max_lag_bytes = v ? (int64_t)v->valuedouble : -1;
+    v = cJSON_GetObjectItem(body, "max_pause_ms");
+    rq.max_pause_ms = v ? (int64_t)v->valuedouble : 0;
 
     t = topo_acquire();
     c = topo_find(t, r->params[0]);
@@ -358,59 +365,79 @@ static int h_failover(hreq *r)
         st = http_error(r, 404, "not_found", "no cluster of that name");
         goto out;
     }
-    if (target) {
-        const snap_node *n = cluster_snap_node(c, target);
-        if (!n || !strcmp(target, c->master)) {
-            st = http_error(r, 404, "not_found", "no replica %.80s in this cluster", target);
-            goto out;
-        }
-        if (!strcmp(mode, "graceful") && (why = not_promotable(n, max_lag))) {
-            st = http_error(r, 412, "precondition_failed", "target %s %s", n->addr, why);
-            goto out;
-        }
-    }
-    if (c->failover_in_progress) {
-        st = http_error(r, 409, "conflict", "a Sentinel failover is already in progress");
+    if ((running = jobs_running(r->app->jobs, c->name, "failover"))) {
+        st = http_error(r, 409, "conflict", "job %lld is already running on %s", (long long)running,
+                        c->name);
         goto out;
     }
-    for (i = 0; i < c->nsentinels; i++) ok |= c->sentinels[i].up;
-    if (!ok) {
-        st = http_error(r, 412, "precondition_failed", "no Sentinel is reachable");
+    /* The same plan the job follows: a failing check refuses now, in the
+     * words the job would use; a check that only waits for Sentinel's view
+     * to change lets the job wait for it (bounded, changing nothing). */
+    p = malloc(sizeof(*p));
+    if (!p) {
+        st = http_error(r, 503, "unavailable", "out of memory");
         goto out;
     }
-    if (!strcmp(mode, "graceful")) {
-        const snap_node *m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
-        if (!m || !m->up || m->role != ROLE_MASTER) {
-            st = http_error(r, 412, "precondition_failed",
-                            "the master %s is unreachable; a graceful switchover needs it: use "
-                            "mode \"force\"", c->master);
-            goto out;
-        }
-        if (!c->quorum_ok) {
-            st = http_error(r, 412, "precondition_failed",
-                            "the Sentinels do not reach quorum (%d of %d agree)",
-                            c->quorum_reachable, c->quorum_configured);
-            goto out;
-        }
-        for (i = 0, ok = 0; !target && i < c->nnodes; i++)
-            if (strcmp(c->nodes[i].addr, c->master) && !not_promotable(&c->nodes[i], max_lag)) ok = 1;
-        if (!target && !ok) {
-            st = http_error(r, 412, "precondition_failed", "no replica can be promoted");
-            goto out;
-        }
-    } else {
-        for (i = 0, ok = 0; i < c->nnodes; i++)
-            if (strcmp(c->nodes[i].addr, c->master) && c->nodes[i].up) ok = 1;
-        if (!ok) {
-            st = http_error(r, 412, "precondition_failed", "no replica is reachable");
-            goto out;
-        }
+    plan_build(c, &rq, hp_now_ms(), p);
+    if (p->state == PLAN_FAIL) {
+        st = http_error(r, p->status, status_code(p->status), "%s", plan_blocker(p));
+        goto out;
     }
     if (!cJSON_GetObjectItem(body, "mode")) cJSON_AddStringToObject(body, "mode", mode);
     st = submit(r, "failover", c->name, body, reason);
 out:
+    free(p);
     topo_release(t);
     cJSON_Delete(body);
+    return st;
+}
+
+/* GET /api/v1/clusters/{name}/failover/plan: the dry run. */
+static int h_failover_plan(hreq *r)
+{
+    topo_snap *t = NULL;
+    const cluster_snap *c;
+    char mode[16] = "graceful", target[HP_ADDR_MAX] = "";
+    int64_t max_pause = 0, max_lag = -1;
+    plan_req rq;
+    plan *p = NULL;
+    cJSON *root;
+    int st, q;
+
+    if ((q = query_text(r, "mode", mode, sizeof(mode))) > 1) return q;
+    if (q == 1 && strcmp(mode, "graceful") && strcmp(mode, "force"))
+        return http_error(r, 400, "bad_request", "mode must be graceful or force");
+    if ((q = query_text(r, "target", target, sizeof(target))) > 1) return q;
+    if ((st = query_int(r, "max_pause_ms", 50, 30000, &max_pause))) return st;
+    if ((st = query_int(r, "max_lag_bytes", 0, INT64_MAX / 2, &max_lag))) return st;
+    memset(&rq, 0, sizeof(rq));
+    rq.force = !strcmp(mode, "force");
+    hp_strlcpy(rq.target, target, sizeof(rq.target));
+    rq.max_pause_ms = max_pause;
+    rq.max_lag_bytes = max_lag;
+    t = topo_acquire();
+    c = topo_find(t, r->params[0]);
+    if (!c) {
+        st = http_error(r, 404, "not_found", "no cluster of that name");
+        goto out;
+    }
+    p = malloc(sizeof(*p));
+    if (!p) {
+        st = http_error(r, 503, "unavailable", "out of memory");
+        goto out;
+    }
+    plan_build(c, &rq, hp_now_ms(), p);
+    root = plan_json(p, c, hp_now_ms());
+    {
+        int64_t running = jobs_running(r->app->jobs, c->name, "failover");
+        if (running) cJSON_AddNumberToObject(root, "running_job", (double)running);
+        else cJSON_AddNullToObject(root, "running_job");
+    }
+    st = http_json(r, 200, root);
+    cJSON_Delete(root);
+out:
+    free(p);
+    topo_release(t);
     return st;
 }
 
@@ -906,6 +933,7 @@ const route api_routes[] = {
     {"GET", "/api/v1/clusters", h_clusters, ROLE_VIEWER, "every monitored cluster, summarised"},
     {"GET", "/api/v1/clusters/{name}", h_cluster, ROLE_VIEWER, "one cluster: nodes, Sentinels, quorum, problems"},
     {"POST", "/api/v1/clusters/{name}/failover", h_failover, ROLE_OPERATOR, "graceful switchover or forced failover, as a job"},
+    {"GET", "/api/v1/clusters/{name}/failover/plan", h_failover_plan, ROLE_VIEWER, "dry run: the checks, each view of the replicas, Sentinel's choice"},
     {"POST", "/api/v1/clusters/{name}/nodes/{addr}/resync", h_resync, ROLE_OPERATOR, "resync a replica (full: true forces a full sync)"},
     {"POST", "/api/v1/clusters/{name}/sentinels/reset", h_reset, ROLE_OPERATOR, "SENTINEL RESET, one Sentinel at a time"},
     {"POST", "/api/v1/clusters/{name}/nodes/{addr}/bgsave", h_bgsave, ROLE_OPERATOR, "BGSAVE on a node, as a job"},

@@ -22,6 +22,7 @@ typedef struct info_field {
 static const info_field fields[] = {
     FLD("redis_version", F_STR, redis_version),
     FLD("redis_mode", F_STR, redis_mode),
+    FLD("config_file", F_STR, config_file),
     FLD("uptime_in_seconds", F_I64, uptime_s),
     FLD("master_host", F_STR, master_host),
     FLD("master_port", F_INT, master_port),

@@ -23,6 +23,7 @@ typedef struct node_info {
     int role; /* ROLE_* of topology.h */
     char redis_version[16];
     char redis_mode[16]; /* standalone, sentinel */
+    char config_file[256]; /* "" when it runs without one */
     int64_t uptime_s;
     /* replica side */
     char master_host[HP_HOST_MAX];

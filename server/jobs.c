@@ -9,12 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../db/db.h"
 #include "log.h"
-#include "backup.h"
-#include "recipes.h"
 
 #define JOBS_THREADS 4
 
@@ -27,11 +26,13 @@ struct job {
     char reason[256];
     cJSON *params, *steps, *undo, *result;
     char error[512];
-    const char *group;
+    const job_kind *k;
     job *next;
 };
 
 struct jobs {
+    const job_kind *kinds;
+    size_t nkinds;
     const config *cfg;
     db *d;
     evq *q;
@@ -51,27 +52,11 @@ struct jobs {
     int nbusy;
 };
 
-typedef struct kind_def {
-    const char *kind;
-    int (*run)(job *jb);
-    const char *group; /* one job per group and cluster at a time */
-} kind_def;
-
-#define GROUP_TOPOLOGY "topology"
-
-static const kind_def kinds[] = {
-    {"failover", recipe_failover, GROUP_TOPOLOGY},
-    {"resync", recipe_resync, GROUP_TOPOLOGY},
-    {"sentinel-reset", recipe_sentinel_reset, GROUP_TOPOLOGY},
-    {"backup", recipe_backup, "backup"},
-    {"bgsave", recipe_bgsave, "backup"},
-};
-
-static const kind_def *find_kind(const char *kind)
+static const job_kind *find_kind(const jobs *j, const char *kind)
 {
     size_t i;
-    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (!strcmp(kinds[i].kind, kind)) return &kinds[i];
+    for (i = 0; i < j->nkinds; i++)
+        if (!strcmp(j->kinds[i].name, kind)) return &j->kinds[i];
     return NULL;
 }
 
@@ -169,6 +154,13 @@ const config *job_config(const job *jb) { return jb->owner->cfg; }
 db *job_db(const job *jb) { return jb->owner->d; }
 evq *job_events(const job *jb) { return jb->owner->q; }
 
+const char *job_last_step(const job *jb)
+{
+    int n = cJSON_GetArraySize(jb->steps);
+    cJSON *last = n ? cJSON_GetArrayItem(jb->steps, n - 1) : NULL;
+    return last ? cJSON_GetStringValue(cJSON_GetObjectItem(last, "message")) : NULL;
+}
+
 int job_cancelled(const job *jb)
 {
     return __atomic_load_n(&jb->owner->stop, __ATOMIC_RELAXED);
@@ -177,10 +169,19 @@ int job_cancelled(const job *jb)
 void job_failpoint(job *jb, const char *name)
 {
     const char *fp = getenv("HAPANEL_FAILPOINT");
-    if (fp && !strcmp(fp, name)) {
-        log_error("job %lld: failpoint %s: exiting as a crash would", (long long)jb->id, name);
-        _exit(70);
+    size_t nl = strlen(name);
+    if (!fp || strncmp(fp, name, nl) || (fp[nl] != '\0' && fp[nl] != ':')) return;
+    if (!strncmp(fp + nl, ":delay=", 7)) {
+        /* "name:delay=MS": stall here instead, so a test can hang a peer
+         * at exactly this point. */
+        long ms = strtol(fp + nl + 7, NULL, 10);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        log_warn("job %lld: failpoint %s: stalling %ld ms", (long long)jb->id, name, ms);
+        nanosleep(&ts, NULL);
+        return;
     }
+    log_error("job %lld: failpoint %s: exiting as a crash would", (long long)jb->id, name);
+    _exit(70);
 }
 
 /* ----------------------------------------------------------------- running */
@@ -199,13 +200,12 @@ static void unbusy(jobs *j, const char *cluster, int64_t id)
 
 static void execute(job *jb)
 {
-    const kind_def *k = find_kind(jb->kind);
     int rc;
 
     save(jb, "running", hp_now_ms(), 0);
     emit(jb, "job-started", "info", "%s job %lld started by %s%s%s", jb->kind, (long long)jb->id,
          jb->actor[0] ? jb->actor : "?", jb->reason[0] ? ": " : "", jb->reason);
-    rc = k ? k->run(jb) : -1;
+    rc = jb->k ? jb->k->run(jb) : -1;
     if (rc != 0 && !jb->error[0]) job_fail(jb, "failed");
     if (rc == 0) jb->error[0] = '\0';
     job_step(jb, rc == 0 ? "done" : "failed: %s", jb->error);
@@ -218,25 +218,35 @@ static void execute(job *jb)
     unbusy(jb->owner, jb->cluster, jb->id);
 }
 
-/* A job that was queued or running when hapanel stopped: put back what it
- * changed, then mark it failed at its last step. */
+/* A job that was queued or running when hapanel stopped: its kind finishes
+ * or puts back what it had changed, then it ends. */
 static void recover_one(job *jb)
 {
-    int n = cJSON_GetArraySize(jb->steps);
-    cJSON *last = n ? cJSON_GetArrayItem(jb->steps, n - 1) : NULL;
-    const char *at = last ? cJSON_GetStringValue(cJSON_GetObjectItem(last, "message")) : NULL;
-    cJSON *undo = cJSON_Duplicate(jb->undo, 1);
+    const char *last = job_last_step(jb);
+    char at[512];
+    int rc = -1;
 
-    job_fail(jb, "interrupted by a restart of hapanel%s%s", at ? " after: " : " before it started",
-             at ? at : "");
-    job_step(jb, "hapanel restarted; this job was interrupted");
-    job_apply_undo(jb, undo);
-    cJSON_Delete(undo);
-    cJSON_Delete(jb->undo);
-    jb->undo = cJSON_CreateObject();
-    save(jb, "failed", 0, hp_now_ms());
-    emit(jb, "job-failed", "warning", "%s job %lld interrupted by a restart: %s", jb->kind,
-         (long long)jb->id, jb->error);
+    snprintf(at, sizeof(at), "%s", last ? last : "");
+    job_step(jb, "hapanel restarted; this job was interrupted %s%s", last ? "after: " : "before it started",
+             at);
+    if (jb->k && jb->k->recover) rc = jb->k->recover(jb);
+    if (rc != 0) {
+        char what[512];
+        snprintf(what, sizeof(what), "%s", jb->error);
+        job_fail(jb, "interrupted by a restart of hapanel %s%.200s%s%s", last ? "after: " : "before it started",
+                 at, what[0] ? "; " : "", what);
+    } else {
+        jb->error[0] = '\0';
+    }
+    job_step(jb, rc == 0 ? "done after the restart" : "failed: %s", jb->error);
+    save(jb, rc == 0 ? "succeeded" : "failed", 0, hp_now_ms());
+    if (rc == 0)
+        emit(jb, "job-succeeded", "info", "%s job %lld completed after a restart of hapanel",
+             jb->kind, (long long)jb->id);
+    else
+        emit(jb, "job-failed", "warning", "%s job %lld interrupted by a restart: %s", jb->kind,
+             (long long)jb->id, jb->error);
+    unbusy(jb->owner, jb->cluster, jb->id);
 }
 
 static void *runner_main(void *arg)
@@ -292,16 +302,27 @@ static void collect_unfinished(void *ctx, const db_job_row *r)
     jb->params = cJSON_Parse(r->params ? r->params : "{}");
     if (!jb->steps) jb->steps = cJSON_CreateArray();
     if (!jb->undo) jb->undo = cJSON_CreateObject();
+    if (!jb->params) jb->params = cJSON_CreateObject();
+    jb->k = find_kind(j, jb->kind);
+    /* Busy until recovered: no new job, and no "automatic" failover row for
+     * the switch this job may have started. */
+    if (jb->k && j->nbusy < (int)(sizeof(j->busy) / sizeof(j->busy[0]))) {
+        hp_strlcpy(j->busy[j->nbusy].cluster, jb->cluster, sizeof(j->busy[0].cluster));
+        j->busy[j->nbusy].group = jb->k->group;
+        j->busy[j->nbusy++].id = jb->id;
+    }
     jb->next = j->recover;
     j->recover = jb;
 }
 
-jobs *jobs_new(const config *cfg, db *d, evq *q)
+jobs *jobs_new(const config *cfg, db *d, evq *q, const job_kind *kinds, size_t nkinds)
 {
     jobs *j = calloc(1, sizeof(*j));
     int i;
 
     if (!j) return NULL;
+    j->kinds = kinds;
+    j->nkinds = nkinds;
     j->cfg = cfg;
     j->d = d;
     j->q = q;
@@ -351,16 +372,30 @@ int jobs_cluster_busy(jobs *j, const char *cluster)
     if (!j) return 0;
     pthread_mutex_lock(&j->lock);
     for (i = 0; i < j->nbusy; i++)
-        if (!strcmp(j->busy[i].cluster, cluster) && !strcmp(j->busy[i].group, GROUP_TOPOLOGY))
+        if (!strcmp(j->busy[i].cluster, cluster) && !strcmp(j->busy[i].group, JOB_GROUP_TOPOLOGY))
             busy = 1;
     pthread_mutex_unlock(&j->lock);
     return busy;
 }
 
+int64_t jobs_running(jobs *j, const char *cluster, const char *kind)
+{
+    const job_kind *k = find_kind(j, kind);
+    int64_t id = 0;
+    int i;
+    if (!k) return 0;
+    pthread_mutex_lock(&j->lock);
+    for (i = 0; i < j->nbusy && !id; i++)
+        if (!strcmp(j->busy[i].cluster, cluster) && !strcmp(j->busy[i].group, k->group))
+            id = j->busy[i].id;
+    pthread_mutex_unlock(&j->lock);
+    return id;
+}
+
 int jobs_submit(jobs *j, const char *kind, const char *cluster, const cJSON *params,
                 const char *actor, const char *reason, int64_t *id)
 {
-    const kind_def *k = find_kind(kind);
+    const job_kind *k = find_kind(j, kind);
     job *jb;
     char *ptext;
     int i;
@@ -387,7 +422,7 @@ int jobs_submit(jobs *j, const char *kind, const char *cluster, const cJSON *par
     hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
     hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));
     hp_strlcpy(jb->reason, reason ? reason : "", sizeof(jb->reason));
-    jb->group = k->group;
+    jb->k = k;
     jb->id = db_job_insert(j->d, kind, cluster, ptext, jb->actor, jb->reason, hp_now_ms());
     if (jb->id < 0) goto fail;
     cJSON_free(ptext);

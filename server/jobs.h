@@ -21,10 +21,26 @@ struct cJSON;
 typedef struct jobs jobs;
 typedef struct job job;
 
-/* Starts the runner threads. Before taking new work they finish what a crash
- * left: every job still queued or running is marked failed and its undo
- * applied. Returns NULL on failure. */
-jobs *jobs_new(const config *cfg, struct db *d, evq *q);
+/* One kind of job, as the actions define it (actions.c): the runner knows
+ * no recipe, only this table. */
+typedef struct job_kind {
+    const char *name;  /* "failover", "backup", ... */
+    const char *group; /* one job per group and cluster at a time */
+    /* Runs the job on a runner thread: 0 succeeded, -1 failed (job_fail). */
+    int (*run)(job *jb);
+    /* After a restart of hapanel, for a job that was queued or running:
+     * finishes or puts back what the interrupted run left, from the job's
+     * undo object and steps. 0: the job's work is complete (it succeeds),
+     * -1: it failed (job_fail says why). NULL: it just fails. */
+    int (*recover)(job *jb);
+} job_kind;
+
+#define JOB_GROUP_TOPOLOGY "topology" /* failover, resync, reset: they change roles */
+
+/* Starts the runner threads for the given kinds (kept, not copied). Before
+ * taking new work they recover every job a crash left queued or running.
+ * Returns NULL on failure. */
+jobs *jobs_new(const config *cfg, struct db *d, evq *q, const job_kind *kinds, size_t nkinds);
 void jobs_free(jobs *j);
 
 enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
@@ -34,9 +50,11 @@ enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
  * the same group already runs on cluster, or JOBS_ERROR. */
 int jobs_submit(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
                 const char *actor, const char *reason, int64_t *id);
-/* 1 while a topology job (failover, resync, reset) is queued or running on
- * cluster. Thread-safe. */
+/* 1 while a topology job (failover, resync, reset) is queued, running or
+ * being recovered on cluster. Thread-safe. */
 int jobs_cluster_busy(jobs *j, const char *cluster);
+/* The id of the job of kind's group queued or running on cluster, or 0. */
+int64_t jobs_running(jobs *j, const char *cluster, const char *kind);
 
 /* --- for recipes (recipes.c), on the runner thread ---------------------- */
 
@@ -60,10 +78,11 @@ struct db *job_db(const job *jb);
 evq *job_events(const job *jb);
 /* 1 once hapanel is stopping: long waits give up so the process can exit. */
 int job_cancelled(const job *jb);
-/* Applies an undo object (best effort, each change logged as a step). */
-void job_apply_undo(job *jb, const struct cJSON *undo);
+/* The message of the job's last recorded step, or NULL (for recovery). */
+const char *job_last_step(const job *jb);
 /* For fault-injection tests: when HAPANEL_FAILPOINT equals name, the process
- * dies at once (_exit), as a crash at that point would. */
+ * dies at once (_exit 70), as a crash at that point would; "name:delay=MS"
+ * stalls the job there for MS ms instead (a test hangs a peer meanwhile). */
 void job_failpoint(job *jb, const char *name);
 
 #endif

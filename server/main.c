@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../db/db.h"
+#include "actions.h"
 #include "backup.h"
 #include "config.h"
 #include "rdbcheck.h"
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
         log_error("monitor: cannot start");
         goto out;
     }
-    jb = jobs_new(&cfg, d, q);
+    jb = jobs_new(&cfg, d, q, hp_job_kinds, hp_njob_kinds);
     if (!jb) {
         log_error("jobs: cannot start the job runner");
         goto out;

@@ -26,6 +26,7 @@
 #include "alerts.h"
 #include "info.h"
 #include "log.h"
+#include "promote.h"
 #include "rconn.h"
 #include "sreply.h"
 #include "topology.h"
@@ -43,6 +44,10 @@ typedef struct sview {
     int quorum, num_other_sentinels, num_slaves;
     int failover;
     int64_t seen_ms;
+    int64_t down_after_ms, s_down_ms;
+    sentinel_entry *reps; /* its last SENTINEL REPLICAS answer, owned */
+    int nreps;
+    int64_t reps_at_ms;   /* wall time of that answer */
 } sview;
 
 typedef struct msentinel {
@@ -240,6 +245,15 @@ static sview *view_get(msentinel *s, const char *name, int create)
     return &nv[s->nviews++];
 }
 
+static void views_free(msentinel *s)
+{
+    int i;
+    for (i = 0; i < s->nviews; i++) free(s->views[i].reps);
+    free(s->views);
+    s->views = NULL;
+    s->nviews = 0;
+}
+
 static void emit(monitor *m, const char *cluster, const char *type, const char *severity,
                  const char *source, const char *node, const char *message, const char *details)
 {
@@ -332,6 +346,23 @@ static void on_replicas(rconn *c, redisReply *r, void *priv)
         mnode *nd = node_seen(m, q->name, e[i].ip, e[i].port);
         if (nd) hp_strlcpy(nd->sentinel_flags, e[i].flags, sizeof(nd->sentinel_flags));
     }
+    /* Kept whole: the failover plan applies Sentinel's own selection rules
+     * to each Sentinel's view of the replicas. */
+    {
+        sview *v = view_get(q->s, q->name, 0);
+        if (v) {
+            sentinel_entry *keep = n ? realloc(e, sizeof(*e) * (size_t)n) : NULL;
+            free(v->reps);
+            v->reps = NULL;
+            v->nreps = 0;
+            if (keep || n == 0) {
+                if (keep) e = NULL;
+                v->reps = keep;
+                v->nreps = n;
+                v->reps_at_ms = hp_now_ms();
+            }
+        }
+    }
     mark_dirty(m, q->name);
 out:
     free(e);
@@ -417,6 +448,8 @@ static void on_masters(rconn *c, redisReply *r, void *priv)
         v->num_other_sentinels = e[i].num_other_sentinels;
         v->num_slaves = e[i].num_slaves;
         v->failover = sreply_has_flag(e[i].flags, "failover_in_progress");
+        v->down_after_ms = e[i].down_after_ms;
+        v->s_down_ms = sreply_has_flag(e[i].flags, "s_down") ? e[i].s_down_ms : -1;
         v->seen_ms = now;
         {
             mnode *mn = node_seen(m, e[i].name, e[i].ip, e[i].port);
@@ -427,10 +460,12 @@ static void on_masters(rconn *c, redisReply *r, void *priv)
     }
     /* A master this Sentinel no longer monitors (SENTINEL REMOVE) leaves it. */
     for (i = j = 0; i < s->nviews; i++) {
-        if (s->views[i].seen_ms == now)
+        if (s->views[i].seen_ms == now) {
             s->views[j++] = s->views[i];
-        else
+        } else {
             mark_dirty(m, s->views[i].name);
+            free(s->views[i].reps);
+        }
     }
     s->nviews = j;
     free(e);
@@ -609,7 +644,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
         sn->mem_fragmentation_ratio = -1;
         sn->connected_clients = sn->rdb_last_save_time = sn->rdb_changes_since_last_save = -1;
         sn->connected_replicas = sn->priority = -1;
-        sn->aof_enabled = -1;
+        sn->aof_enabled = sn->has_config_file = -1;
         sn->uptime_s = sn->sync_full = -1;
         master_view(sn, n, m, -1);
         return;
@@ -635,6 +670,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
     hp_strlcpy(sn->aof_last_write_status, in->aof_last_write_status,
                sizeof(sn->aof_last_write_status));
     sn->priority = in->priority;
+    sn->has_config_file = in->config_file[0] ? 1 : 0;
     sn->uptime_s = in->uptime_s;
     sn->sync_full = in->sync_full;
 
@@ -660,6 +696,15 @@ static void fill_sentinel(snap_sentinel *ss, const msentinel *s, const sview *v)
     ss->num_other_sentinels = v->num_other_sentinels;
     ss->num_replicas = v->num_slaves;
     ss->failover_in_progress = s->up && v->failover;
+    ss->down_after_ms = v->down_after_ms;
+    ss->s_down_ms = v->s_down_ms;
+    ss->views_at_ms = v->reps_at_ms;
+}
+
+static void fill_sviews(snap_sview *out, const msentinel *s, const sview *v)
+{
+    int i;
+    for (i = 0; i < v->nreps; i++) promo_sview_from_entry(&out[i], s->addr, &v->reps[i]);
 }
 
 static void diff_event(void *ctx, const char *cluster, const char *type, const char *severity,
@@ -686,12 +731,17 @@ static void alert_event(void *ctx, const char *cluster, const char *rule, const 
 static cluster_snap *build(monitor *m, mcluster *mc)
 {
     cluster_snap *c = cluster_snap_new(mc->name);
-    int i, nn = 0, ns = 0;
+    int i, nn = 0, ns = 0, nv = 0;
 
     if (!c) return NULL;
+    for (i = 0; i < m->nsentinels; i++) {
+        const sview *v = view_get(m->sentinels[i], mc->name, 0);
+        if (v && m->sentinels[i]->up) nv += v->nreps;
+    }
     c->nodes = calloc((size_t)m->nnodes + 1, sizeof(*c->nodes));
     c->sentinels = calloc((size_t)m->nsentinels + 1, sizeof(*c->sentinels));
-    if (!c->nodes || !c->sentinels) goto fail;
+    c->sviews = calloc((size_t)nv + 1, sizeof(*c->sviews));
+    if (!c->nodes || !c->sentinels || !c->sviews) goto fail;
     for (i = 0; i < m->nnodes; i++)
         if (!strcmp(m->nodes[i]->cluster, mc->name)) fill_node(&c->nodes[nn++], m->nodes[i], m);
     for (i = 0; i < m->nsentinels; i++) {
@@ -699,6 +749,11 @@ static cluster_snap *build(monitor *m, mcluster *mc)
         const sview *v = view_get((msentinel *)s, mc->name, 0);
         /* A Sentinel that never answered may watch this cluster: show it. */
         if (v || s->nviews == 0) fill_sentinel(&c->sentinels[ns++], s, v);
+        /* A Sentinel that does not answer has no current view. */
+        if (v && s->up) {
+            fill_sviews(&c->sviews[c->nsviews], s, v);
+            c->nsviews += v->nreps;
+        }
     }
     c->nnodes = nn;
     c->nsentinels = ns;
@@ -777,7 +832,7 @@ static void forget_stale(monitor *m)
             rconn_free(s->conn);
             rconn_free(s->sub);
             m->stopping--;
-            free(s->views);
+            views_free(s);
             free(s);
             continue;
         }
@@ -886,7 +941,7 @@ void monitor_free(monitor *m)
     for (i = 0; i < m->nsentinels; i++) {
         rconn_free(m->sentinels[i]->conn);
         rconn_free(m->sentinels[i]->sub);
-        free(m->sentinels[i]->views);
+        views_free(m->sentinels[i]);
         free(m->sentinels[i]);
     }
     for (i = 0; i < m->nclusters; i++) {

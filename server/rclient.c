@@ -13,7 +13,17 @@
 struct rclient {
     redisContext *c;
     char addr[HP_ADDR_MAX];
+    int timeout_ms; /* the connection's own per-command timeout */
+    int bound_ms;   /* the socket timeout now set */
 };
+
+static void set_timeout(rclient *c, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (ms == c->bound_ms) return;
+    redisSetTimeout(c->c, tv);
+    c->bound_ms = ms;
+}
 
 rclient *rclient_connect(const char *addr, const char *password, int timeout_ms, char *err,
                          size_t errsz)
@@ -38,7 +48,9 @@ rclient *rclient_connect(const char *addr, const char *password, int timeout_ms,
         snprintf(err, errsz, "%s: %s", addr, c->c ? c->c->errstr : "out of memory");
         goto fail;
     }
-    redisSetTimeout(c->c, tv);
+    c->timeout_ms = timeout_ms;
+    c->bound_ms = -1;
+    set_timeout(c, timeout_ms);
     if (password && password[0]) {
         redisReply *r = redisCommand(c->c, "AUTH %s", password);
         int ok = r && r->type == REDIS_REPLY_STATUS;
@@ -124,4 +136,52 @@ int rclient_info(rclient *c, node_info *out, char *err, size_t errsz)
         snprintf(err, errsz, "%s: INFO unreadable", c->addr);
     freeReplyObject(r);
     return rc;
+}
+
+void rclient_deadline(rclient *c, int64_t deadline)
+{
+    int64_t left;
+    if (!deadline) {
+        set_timeout(c, c->timeout_ms);
+        return;
+    }
+    left = deadline - hp_mono_ms();
+    if (left < 20) left = 20;
+    set_timeout(c, left < c->timeout_ms ? (int)left : c->timeout_ms);
+}
+
+redisReply *rclient_transaction(rclient *c, char *err, size_t errsz, int n, char *const cmds[],
+                                const int lens[], int *aborted)
+{
+    redisReply *r = NULL, *exec = NULL;
+    int i, failed = 0;
+
+    *aborted = 0;
+    if (redisAppendCommand(c->c, "MULTI") != REDIS_OK) goto io;
+    for (i = 0; i < n; i++)
+        if (redisAppendFormattedCommand(c->c, cmds[i], (size_t)lens[i]) != REDIS_OK) goto io;
+    if (redisAppendCommand(c->c, "EXEC") != REDIS_OK) goto io;
+    /* MULTI's +OK, one +QUEUED (or an error) per command, then EXEC's. */
+    for (i = 0; i < n + 2; i++) {
+        if (redisGetReply(c->c, (void **)&r) != REDIS_OK || !r) goto io;
+        if (i == n + 1) {
+            exec = r;
+            break;
+        }
+        if (r->type == REDIS_REPLY_ERROR && !failed) {
+            snprintf(err, errsz, "%s: %s", c->addr, r->str);
+            failed = 1;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    if (exec->type == REDIS_REPLY_ARRAY) return exec;
+    if (!failed) snprintf(err, errsz, "%s: %s", c->addr,
+                          exec->type == REDIS_REPLY_ERROR ? exec->str : "EXEC refused");
+    *aborted = exec->type == REDIS_REPLY_ERROR && !strncmp(exec->str, "EXECABORT", 9);
+    freeReplyObject(exec);
+    return NULL;
+io:
+    snprintf(err, errsz, "%s: %s", c->addr, c->c->errstr[0] ? c->c->errstr : "no reply");
+    return NULL;
 }

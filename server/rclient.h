@@ -30,4 +30,19 @@ int rclient_ok(rclient *c, char *err, size_t errsz, const char *fmt, ...);
 /* INFO, parsed. Returns 0 or -1. */
 int rclient_info(rclient *c, node_info *out, char *err, size_t errsz);
 
+/* Bounds each following command on c to end by deadline (a hp_mono_ms()
+ * time), never later than the connection's own timeout; 0 lifts the bound.
+ * A command that would start past the deadline still gets a few ms. */
+void rclient_deadline(rclient *c, int64_t deadline);
+
+/* Sends MULTI, the n commands (each built with redisFormatCommand) and EXEC
+ * in one write and reads every reply. Returns EXEC's reply (caller frees with
+ * freeReplyObject): an array holding each command's own reply, where an
+ * error reply means that command failed and the others still ran. Returns
+ * NULL with the reason in err when the connection failed or Redis discarded
+ * the transaction (EXECABORT: a command unknown or renamed); *aborted is then
+ * 1 for a discarded transaction (nothing ran), 0 for a failure. */
+struct redisReply *rclient_transaction(rclient *c, char *err, size_t errsz, int n,
+                                       char *const cmds[], const int lens[], int *aborted);
+
 #endif

@@ -1,17 +1,34 @@
-/* recipes.c — failover (graceful and forced), resync and Sentinel reset (see
- * recipes.h).
+/* recipes.c — failover (graceful and forced), resync and Sentinel reset,
+ * and their crash recovery (see recipes.h).
  *
  * Why the graceful recipe exists: after SENTINEL FAILOVER with a live master,
  * Sentinel demotes the old master only after it has reported role master for
  * some 8-10 s more; clients that keep their connection write into it, and all
  * of it is discarded when it resyncs as a replica (142,839 of 187,179
- * acknowledged writes lost in our measurement). So writes are paused first, the
- * target is allowed to catch up, and the old master is fenced (REPLICAOF the new
- * master) the moment the new one is promoted, before writes are let go.
+ * acknowledged writes lost in our measurement). So writes are paused, the
+ * replicas allowed to catch up, and the old master fenced (REPLICAOF the new
+ * master, persisted with CONFIG REWRITE, its clients closed) the moment the
+ * new one is promoted.
  *
- * Every change that must not outlive a crash (replica priorities, the pause) is
- * written to the job's undo object before it is made; job_apply_undo() puts it
- * back, at the end of the job and after a restart. */
+ * What holds when things hang or die:
+ *  - The pause is one CLIENT PAUSE with the request's limit and is never
+ *    renewed: every call made while it holds has a deadline at its end, so a
+ *    hung Sentinel, target or master cannot stretch it.
+ *  - Before SENTINEL FAILOVER the old master gets a write fence that needs no
+ *    one to apply it: min-replicas-to-write set to the number of replicas
+ *    attached (min-replicas-max-lag raised, so a replica that merely hangs
+ *    still counts). A promoted replica drops its link, the old master counts
+ *    one replica short and refuses writes (-NOREPLICAS) — also when the pause
+ *    has lapsed and hapanel is dead. The fence's transaction puts the two
+ *    settings back.
+ *  - Every change is written to the job's undo object before it is made. A
+ *    restart finds it: interrupted before the failover was requested, the
+ *    job's changes are put back; after, recovery asks the Sentinels what
+ *    happened and, when a new master exists, fences the old one and records
+ *    the failover (recipe_failover_recover).
+ *  - Before any write is paused, the plan (promote.h) must pass on the view
+ *    of the Sentinel that runs the failover, by Sentinel's own selection
+ *    rules, and again on that Sentinel's live answer just before the pause. */
 #define _POSIX_C_SOURCE 200809L
 #include "recipes.h"
 
@@ -23,16 +40,21 @@
 #include <time.h>
 
 #include "jobs.h"
+#include "promote.h"
 #include "rclient.h"
 #include "sreply.h"
 #include "topology.h"
 
 #define MAX_NODES 32
-#define PROMOTION_TIMEOUT_MS 15000
+#define PROMOTION_TIMEOUT_MS 15000 /* Sentinel promotes within ~1 s; it aborts at failover-timeout */
 #define SENTINEL_AGREE_TIMEOUT_MS 30000
 #define PRIORITY_SEEN_TIMEOUT_MS 15000 /* Sentinel re-reads replica INFO every 10 s */
+#define PLAN_WAIT_MS 15000             /* default wait for Sentinel's view to allow the failover */
+#define RECOVER_SETTLE_MS 30000        /* recovery waits this long for a failover in progress */
 #define RESYNC_TIMEOUT_MS 120000
 #define RESET_TIMEOUT_MS 40000
+#define WATCH_CALL_MS 150 /* per INFO while watching for the promotion */
+#define FENCE_MAX_LAG "86400"
 
 static void sleep_ms(int ms)
 {
@@ -40,7 +62,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* ---------------------------------------------------------------- helpers */
+/* ------------------------------------------------------------------ helpers */
 
 typedef struct ctx {
     job *jb;
@@ -67,54 +89,56 @@ static int ctx_init(ctx *x, job *jb)
 static void ctx_release(ctx *x)
 {
     topo_release(x->topo);
+    x->topo = NULL;
 }
 
-static rclient *node_connect(ctx *x, const char *addr, int timeout_ms)
+static rclient *node_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
+                             size_t errsz)
 {
-    return rclient_connect(addr, x->cfg->redis_password, timeout_ms, x->err, sizeof(x->err));
+    return rclient_connect(addr, cfg->redis_password, timeout_ms, err, errsz);
 }
 
-static rclient *sentinel_connect(ctx *x, const char *addr)
+static rclient *sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
+                                 size_t errsz)
 {
-    return rclient_connect(addr, x->cfg->sentinel_password, x->cfg->timeout_ms, x->err,
-                           sizeof(x->err));
+    return rclient_connect(addr, cfg->sentinel_password, timeout_ms, err, errsz);
 }
 
-/* The first reachable Sentinel that reports the cluster's master. */
-static rclient *any_sentinel(ctx *x)
+static int ms_until(int64_t deadline, int cap)
 {
-    int i;
-    for (i = 0; i < x->c->nsentinels; i++) {
-        const snap_sentinel *s = &x->c->sentinels[i];
-        rclient *r;
-        if (!s->up || (x->c->master[0] && strcmp(s->sees_master, x->c->master))) continue;
-        r = sentinel_connect(x, s->addr);
-        if (r) return r;
-    }
-    snprintf(x->err, sizeof(x->err), "no Sentinel reachable");
-    return NULL;
+    int64_t left = deadline - hp_mono_ms();
+    if (left < 20) left = 20;
+    return left < cap ? (int)left : cap;
 }
 
-/* Reads one field of SENTINEL MASTER <name> as a number; -1 when absent. */
-static long long sentinel_master_field(ctx *x, rclient *s, const char *field)
+static long long param_int(const job *jb, const char *name, long long dflt)
 {
-    redisReply *r = rclient_cmd(s, x->err, sizeof(x->err), "SENTINEL MASTER %s", x->c->name);
-    long long v = -1;
-    size_t i;
-    if (!r) return -1;
-    for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && !strcmp(r->element[i]->str, field) &&
-            r->element[i + 1]->type == REDIS_REPLY_STRING)
-            v = strtoll(r->element[i + 1]->str, NULL, 10);
+    const cJSON *v = cJSON_GetObjectItem(job_params(jb), name);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+}
+
+static const char *param_str(const job *jb, const char *name)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(job_params(jb), name));
+    return v ? v : "";
+}
+
+/* SENTINEL MASTER <name> from s, parsed. Returns 0 or -1. */
+static int sentinel_master(rclient *s, const char *name, sentinel_entry *e, char *err,
+                           size_t errsz)
+{
+    redisReply *r = rclient_cmd(s, err, errsz, "SENTINEL MASTER %s", name);
+    int rc = r ? sreply_entry(r, e) : -1;
+    if (r && rc < 0) snprintf(err, errsz, "%s: SENTINEL MASTER unreadable", rclient_addr(s));
     freeReplyObject(r);
-    return v;
+    return rc;
 }
 
 /* The master address this Sentinel reports, into out. Returns 0 or -1. */
-static int sentinel_master_addr(ctx *x, rclient *s, char *out, size_t outsz)
+static int sentinel_master_addr(rclient *s, const char *name, char *out, size_t outsz, char *err,
+                                size_t errsz)
 {
-    redisReply *r = rclient_cmd(s, x->err, sizeof(x->err), "SENTINEL GET-MASTER-ADDR-BY-NAME %s",
-                                x->c->name);
+    redisReply *r = rclient_cmd(s, err, errsz, "SENTINEL GET-MASTER-ADDR-BY-NAME %s", name);
     int rc = -1;
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
@@ -125,93 +149,233 @@ static int sentinel_master_addr(ctx *x, rclient *s, char *out, size_t outsz)
     return rc;
 }
 
-/* Waits (best effort, until deadline) until no Sentinel still flags a
- * failover: the leader finishes reconfiguring the replicas after the others
- * already report the new master, and a new failover asked before that is
- * refused (-INPROG). */
-static void wait_failover_end(ctx *x, int64_t deadline)
+/* What the given Sentinels say now: the master a majority of those that
+ * answer report (into master, "" if none), and how many flag a failover in
+ * progress. Returns how many answered. */
+static int sentinels_report(const config *cfg, const char *name, char (*addrs)[HP_ADDR_MAX], int n,
+                            char *master, size_t mastersz, int *in_progress, int *agree)
 {
-    int i;
-    while (hp_mono_ms() < deadline) {
-        int busy = 0;
-        for (i = 0; i < x->c->nsentinels && !busy; i++) {
-            rclient *s = sentinel_connect(x, x->c->sentinels[i].addr);
-            redisReply *r = s ? rclient_cmd(s, x->err, sizeof(x->err), "SENTINEL MASTER %s",
-                                            x->c->name)
-                              : NULL;
-            size_t k;
-            for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k + 1 < r->elements; k += 2)
-                if (r->element[k]->type == REDIS_REPLY_STRING &&
-                    !strcmp(r->element[k]->str, "flags") &&
-                    r->element[k + 1]->type == REDIS_REPLY_STRING &&
-                    sreply_has_flag(r->element[k + 1]->str, "failover_in_progress"))
-                    busy = 1;
+    char seen[MAX_NODES][HP_ADDR_MAX], err[256];
+    int i, j, answered = 0, best = 0;
+    *in_progress = 0;
+    master[0] = '\0';
+    for (i = 0; i < n && i < MAX_NODES; i++) {
+        rclient *s = sentinel_connect(cfg, addrs[i], cfg->timeout_ms, err, sizeof(err));
+        sentinel_entry e;
+        seen[i][0] = '\0';
+        if (!s) continue;
+        if (sentinel_master_addr(s, name, seen[i], sizeof(seen[i]), err, sizeof(err)) == 0) {
+            answered++;
+            if (sentinel_master(s, name, &e, err, sizeof(err)) == 0 &&
+                sreply_has_flag(e.flags, "failover_in_progress"))
+                (*in_progress)++;
+        }
+        rclient_free(s);
+    }
+    for (i = 0; i < n && i < MAX_NODES; i++) {
+        int k = 0;
+        if (!seen[i][0]) continue;
+        for (j = 0; j < n && j < MAX_NODES; j++) k += !strcmp(seen[i], seen[j]);
+        if (k > best) {
+            best = k;
+            hp_strlcpy(master, seen[i], mastersz);
+        }
+    }
+    *agree = best;
+    return answered;
+}
+
+/* ---------------------------------------------------- reconfiguring a node */
+
+/* One role change (and settings put back with it), sent the way Sentinel
+ * reconfigures a node (sentinelSendSlaveOf: MULTI, SLAVEOF, CONFIG REWRITE,
+ * CLIENT KILL, EXEC): in one transaction, persisted, so a restart of the
+ * node from its own config file does not undo it. */
+typedef struct reconf {
+    const char *replicaof; /* "host:port" to replicate from; NULL keeps the role */
+    int no_one_first;      /* REPLICAOF NO ONE first: a new replication id, a full sync */
+    const cJSON *config;   /* {parameter: value} set in the same transaction, or NULL */
+    int kill_clients;      /* CLIENT KILL TYPE normal: fencing */
+} reconf;
+
+/* Appends one command built with redisFormatCommand (len < 0: it failed). */
+static int add_cmd(char **cmds, int *lens, int *n, char *cmd, int len)
+{
+    if (len < 0 || !cmd) return -1;
+    cmds[*n] = cmd;
+    lens[(*n)++] = len;
+    return 0;
+}
+
+/* Sends rc to node n. Where CONFIG is renamed or disabled the transaction
+ * is sent again without the CONFIG commands. Returns 0 when the role change
+ * (if any) took effect; *persisted is 1 when CONFIG REWRITE succeeded, else
+ * 0 with the reason in why. Temporary settings (a steered replica-priority)
+ * are never in rc->config, so never rewritten by it. */
+static int reconfigure(rclient *n, const reconf *rc, int *persisted, char *why, size_t whysz,
+                       char *err, size_t errsz)
+{
+    char host[HP_HOST_MAX], port[8], *cmds[16];
+    int lens[16], nc, i, role_idx, rw_idx, aborted, attempt, p;
+    redisReply *r = NULL;
+
+    *persisted = 0;
+    why[0] = '\0';
+    if (rc->replicaof) {
+        if (hp_addr_parse(rc->replicaof, host, sizeof(host), &p) < 0) {
+            snprintf(err, errsz, "%s is not host:port", rc->replicaof);
+            return -1;
+        }
+        snprintf(port, sizeof(port), "%d", p);
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        int with_config = attempt == 0, bad = 0, len;
+        const cJSON *it;
+        char *cmd = NULL;
+        nc = 0;
+        role_idx = rw_idx = -1;
+        if (rc->no_one_first) {
+            len = redisFormatCommand(&cmd, "REPLICAOF NO ONE");
+            bad |= add_cmd(cmds, lens, &nc, cmd, len);
+        }
+        if (rc->replicaof) {
+            role_idx = nc;
+            len = redisFormatCommand(&cmd, "REPLICAOF %s %s", host, port);
+            bad |= add_cmd(cmds, lens, &nc, cmd, len);
+        }
+        if (with_config) {
+            cJSON_ArrayForEach(it, rc->config)
+            {
+                if (nc >= 13 || !cJSON_IsString(it)) continue;
+                len = redisFormatCommand(&cmd, "CONFIG SET %s %s", it->string, it->valuestring);
+                bad |= add_cmd(cmds, lens, &nc, cmd, len);
+            }
+            rw_idx = nc;
+            len = redisFormatCommand(&cmd, "CONFIG REWRITE");
+            bad |= add_cmd(cmds, lens, &nc, cmd, len);
+        }
+        if (rc->kill_clients) {
+            len = redisFormatCommand(&cmd, "CLIENT KILL TYPE normal");
+            bad |= add_cmd(cmds, lens, &nc, cmd, len);
+        }
+        r = bad ? NULL : rclient_transaction(n, err, errsz, nc, cmds, lens, &aborted);
+        for (i = 0; i < nc; i++) redisFreeCommand(cmds[i]);
+        if (bad) {
+            snprintf(err, errsz, "out of memory");
+            return -1;
+        }
+        if (!r && aborted && with_config) {
+            snprintf(why, whysz, "CONFIG is renamed or disabled on %s (%s)", rclient_addr(n), err);
+            continue;
+        }
+        if (!r) return -1;
+        if (role_idx >= 0 && ((size_t)role_idx >= r->elements ||
+                              r->element[role_idx]->type == REDIS_REPLY_ERROR)) {
+            snprintf(err, errsz, "%s: REPLICAOF refused: %s", rclient_addr(n),
+                     (size_t)role_idx < r->elements ? r->element[role_idx]->str : "no reply");
             freeReplyObject(r);
-            rclient_free(s);
+            return -1;
         }
-        if (!busy) return;
-        sleep_ms(100);
+        if (with_config) {
+            for (i = 0; i < (int)r->elements; i++)
+                if (r->element[i]->type == REDIS_REPLY_ERROR && !why[0])
+                    snprintf(why, whysz, "%s: %s", rclient_addr(n), r->element[i]->str);
+            *persisted = rw_idx >= 0 && (size_t)rw_idx < r->elements &&
+                         r->element[rw_idx]->type != REDIS_REPLY_ERROR;
+        }
+        freeReplyObject(r);
+        return 0;
     }
-}
-
-/* Waits until a majority of the cluster's Sentinels report want as master. */
-static int wait_sentinels_agree(ctx *x, const char *want, int timeout_ms)
-{
-    int64_t deadline = hp_mono_ms() + timeout_ms;
-    int need = x->c->nsentinels / 2 + 1, i;
-
-    while (hp_mono_ms() < deadline) {
-        int agree = 0;
-        for (i = 0; i < x->c->nsentinels; i++) {
-            char seen[HP_ADDR_MAX];
-            rclient *s = sentinel_connect(x, x->c->sentinels[i].addr);
-            if (!s) continue;
-            if (sentinel_master_addr(x, s, seen, sizeof(seen)) == 0 && !strcmp(seen, want))
-                agree++;
-            rclient_free(s);
-        }
-        if (agree >= need) {
-            job_step(x->jb, "%d of %d Sentinels report %s as master", agree, x->c->nsentinels,
-                     want);
-            wait_failover_end(x, deadline);
-            return 0;
-        }
-        sleep_ms(200);
-    }
-    job_fail(x->jb, "Sentinels did not agree on %s as master within %d ms", want, timeout_ms);
     return -1;
-}
-
-static int role_of(ctx *x, rclient *n, node_info *in)
-{
-    return rclient_info(n, in, x->err, sizeof(x->err)) == 0 ? in->role : -1;
 }
 
 /* ------------------------------------------------------------------- undo */
 
-void job_apply_undo(job *jb, const cJSON *undo)
+static void undo_put(job *jb, const char *key, cJSON *item)
+{
+    cJSON *u = job_undo(jb);
+    cJSON_DeleteItemFromObject(u, key);
+    cJSON_AddItemToObject(u, key, item);
+    job_save_undo(jb);
+}
+
+static void undo_drop(job *jb, const char *key)
+{
+    cJSON_DeleteItemFromObject(job_undo(jb), key);
+    job_save_undo(jb);
+}
+
+/* Puts the write fence's settings back on its node (with CONFIG REWRITE when
+ * a failover may have rewritten its config file with them). */
+static int restore_min_replicas(job *jb, const cJSON *mr, int rewrite)
+{
+    const config *cfg = job_config(jb);
+    const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(mr, "node"));
+    const cJSON *settings = cJSON_GetObjectItem(mr, "settings");
+    char err[512], why[256];
+    rclient *n;
+    int rc = -1, persisted;
+
+    if (!node) return 0;
+    n = node_connect(cfg, node, cfg->timeout_ms, err, sizeof(err));
+    if (n && rewrite) {
+        reconf r = {NULL, 0, settings, 0};
+        rc = reconfigure(n, &r, &persisted, why, sizeof(why), err, sizeof(err));
+    } else if (n) {
+        const cJSON *it;
+        rc = 0;
+        cJSON_ArrayForEach(it, settings)
+        if (cJSON_IsString(it) &&
+            rclient_ok(n, err, sizeof(err), "CONFIG SET %s %s", it->string, it->valuestring) < 0)
+            rc = -1;
+    }
+    if (rc == 0)
+        job_step(jb, "write fence on %s lifted: min-replicas-to-write and min-replicas-max-lag "
+                     "put back%s",
+                 node, rewrite ? " and rewritten" : "");
+    else
+        job_step(jb, "could not put back min-replicas-to-write on %s (%s): set it with CONFIG SET",
+                 node, err);
+    rclient_free(n);
+    return rc;
+}
+
+/* Puts back what undo records: the pause, the write fence, the priorities.
+ * rewrite: a failover was requested, so Sentinel may have rewritten the
+ * nodes' config files with the temporary values: rewrite them again. */
+static void undo_apply(job *jb, const cJSON *undo, int rewrite)
 {
     const config *cfg = job_config(jb);
     const cJSON *prio = cJSON_GetObjectItem(undo, "priorities"), *it;
+    const cJSON *mr = cJSON_GetObjectItem(undo, "min_replicas");
     const char *paused = cJSON_GetStringValue(cJSON_GetObjectItem(undo, "paused"));
-    char err[512];
+    char err[512], why[256];
     rclient *n;
 
     if (paused) {
-        n = rclient_connect(paused, cfg->redis_password, cfg->timeout_ms, err, sizeof(err));
+        n = node_connect(cfg, paused, cfg->timeout_ms, err, sizeof(err));
         if (n && rclient_ok(n, err, sizeof(err), "CLIENT UNPAUSE") == 0)
             job_step(jb, "writes on %s unpaused", paused);
         else
-            job_step(jb, "could not unpause %s (%s); its pause ends by its own timeout", paused,
-                     err);
+            job_step(jb, "could not unpause %s (%s); its pause ends by its own timeout", paused, err);
         rclient_free(n);
     }
+    if (mr) restore_min_replicas(jb, mr, rewrite);
     cJSON_ArrayForEach(it, prio)
     {
+        int ok = -1, persisted = 0;
         if (!cJSON_IsNumber(it)) continue;
-        n = rclient_connect(it->string, cfg->redis_password, cfg->timeout_ms, err, sizeof(err));
-        if (n && rclient_ok(n, err, sizeof(err), "CONFIG SET replica-priority %d", it->valueint) == 0)
-            job_step(jb, "replica-priority of %s restored to %d", it->string, it->valueint);
+        n = node_connect(cfg, it->string, cfg->timeout_ms, err, sizeof(err));
+        if (n && rclient_ok(n, err, sizeof(err), "CONFIG SET replica-priority %d", it->valueint) == 0) {
+            ok = 0;
+            if (rewrite) {
+                reconf r = {NULL, 0, NULL, 0};
+                reconfigure(n, &r, &persisted, why, sizeof(why), err, sizeof(err));
+            }
+        }
+        if (ok == 0)
+            job_step(jb, "replica-priority of %s restored to %d%s", it->string, it->valueint,
+                     rewrite ? (persisted ? " and rewritten" : " (not rewritten)") : "");
         else
             job_step(jb, "could not restore replica-priority %d on %s: %s", it->valueint,
                      it->string, err);
@@ -220,11 +384,11 @@ void job_apply_undo(job *jb, const cJSON *undo)
 }
 
 /* Applies and clears the job's undo: the normal end of a recipe. */
-static void undo_now(job *jb)
+static void undo_now(job *jb, int rewrite)
 {
     cJSON *u = job_undo(jb), *child;
     if (!u->child) return;
-    job_apply_undo(jb, u);
+    undo_apply(jb, u, rewrite);
     while ((child = u->child) != NULL) cJSON_Delete(cJSON_DetachItemViaPointer(u, child));
     job_save_undo(jb);
 }
@@ -233,386 +397,856 @@ static void undo_now(job *jb)
 
 typedef struct fo {
     ctx x;
-    const char *mode;
-    char old[HP_ADDR_MAX], target[HP_ADDR_MAX], new_master[HP_ADDR_MAX];
-    long long max_pause_ms, max_lag_bytes, down_after_ms, failover_timeout_ms;
-    char cand[MAX_NODES][HP_ADDR_MAX]; /* replicas that may be promoted */
-    rclient *cand_conn[MAX_NODES];
+    job *jb;
+    int force;
+    plan pl;
+    plan_req rq;
+    char name[HP_NAME_MAX];
+    char old[HP_ADDR_MAX], target[HP_ADDR_MAX], expected[HP_ADDR_MAX];
+    char promoted[HP_ADDR_MAX], new_master[HP_ADDR_MAX];
+    long long max_pause_ms, max_wait_ms, failover_timeout_ms;
+    rclient *s, *m;
+    char reps[MAX_NODES][HP_ADDR_MAX]; /* every replica, watched for the promotion */
+    rclient *rconn[MAX_NODES];
+    int nreps;
+    int cand[MAX_NODES]; /* indexes into reps of those that must catch up */
     int ncand;
-    int64_t started_at, paused_at, paused_ms;
+    int64_t started_at, paused_at, pause_end, paused_ms;
+    int paused;     /* our pause may still hold */
+    int requested;  /* SENTINEL FAILOVER was sent */
+    int unanswered; /* ... and got no answer: Sentinel may still run it */
+    int fenced, persisted;
+    char persist_why[256];
 } fo;
 
 static void fo_release(fo *f)
 {
     int i;
-    for (i = 0; i < f->ncand; i++) rclient_free(f->cand_conn[i]);
+    for (i = 0; i < f->nreps; i++) rclient_free(f->rconn[i]);
+    rclient_free(f->s);
+    rclient_free(f->m);
     ctx_release(&f->x);
+}
+
+static void record(job *jb, const char *kind, const char *old, const char *new_master,
+                   int64_t started_at, int64_t paused_ms, const char *status)
+{
+    hp_failover r;
+    memset(&r, 0, sizeof(r));
+    hp_strlcpy(r.cluster, job_cluster(jb), sizeof(r.cluster));
+    hp_strlcpy(r.kind, kind, sizeof(r.kind));
+    hp_strlcpy(r.old_master, old, sizeof(r.old_master));
+    hp_strlcpy(r.new_master, new_master, sizeof(r.new_master));
+    r.started_at = started_at;
+    r.ended_at = hp_now_ms();
+    r.duration_ms = r.ended_at - r.started_at;
+    r.writes_paused_ms = paused_ms;
+    hp_strlcpy(r.status, status, sizeof(r.status));
+    hp_strlcpy(r.actor, job_actor(jb), sizeof(r.actor));
+    hp_strlcpy(r.reason, job_reason(jb), sizeof(r.reason));
+    r.job_id = job_id(jb);
+    evq_push_failover(job_events(jb), &r);
 }
 
 static void record_failover(fo *f, const char *status)
 {
-    hp_failover r;
-    memset(&r, 0, sizeof(r));
-    hp_strlcpy(r.cluster, f->x.c->name, sizeof(r.cluster));
-    hp_strlcpy(r.kind, !strcmp(f->mode, "force") ? "forced" : "graceful", sizeof(r.kind));
-    hp_strlcpy(r.old_master, f->old, sizeof(r.old_master));
-    hp_strlcpy(r.new_master, f->new_master, sizeof(r.new_master));
-    r.started_at = f->started_at;
-    r.ended_at = hp_now_ms();
-    r.duration_ms = r.ended_at - r.started_at;
-    r.writes_paused_ms = f->paused_at ? f->paused_ms : -1;
-    hp_strlcpy(r.status, status, sizeof(r.status));
-    hp_strlcpy(r.actor, job_actor(f->x.jb), sizeof(r.actor));
-    hp_strlcpy(r.reason, job_reason(f->x.jb), sizeof(r.reason));
-    r.job_id = job_id(f->x.jb);
-    evq_push_failover(job_events(f->x.jb), &r);
+    record(f->jb, f->force ? "forced" : "graceful", f->old, f->new_master, f->started_at,
+           f->paused_at ? f->paused_ms : -1, status);
 }
 
-/* Polls the candidates until one says role master; its address goes to
- * f->new_master. While writes are paused the pause is renewed at half time,
- * so it cannot lapse between promotion and fencing. */
-static int wait_promotion(fo *f, rclient *m)
+/* Waits (up to max_wait_ms) until the plan, rebuilt from each new snapshot,
+ * lets the failover go: nothing is changed while it waits. */
+static int wait_plan(fo *f)
 {
-    int64_t deadline = hp_mono_ms() + PROMOTION_TIMEOUT_MS, last_pause = f->paused_at;
-    int i, role;
+    int64_t deadline = hp_mono_ms() + f->max_wait_ms;
+    char last[512] = "";
+    const char *b;
 
-    while (hp_mono_ms() < deadline) {
-        for (i = 0; i < f->ncand; i++) {
-            node_info in;
-            if (!f->cand_conn[i]) f->cand_conn[i] = node_connect(&f->x, f->cand[i], 300);
-            if (!f->cand_conn[i]) continue;
-            role = role_of(&f->x, f->cand_conn[i], &in);
-            if (role == ROLE_MASTER) {
-                hp_strlcpy(f->new_master, f->cand[i], sizeof(f->new_master));
-                return 0;
-            }
-            if (role < 0) { /* lost: reconnect next round */
-                rclient_free(f->cand_conn[i]);
-                f->cand_conn[i] = NULL;
-            }
+    for (;;) {
+        topo_snap *t = topo_acquire();
+        const cluster_snap *c = topo_find(t, f->name);
+        if (c) plan_build(c, &f->rq, hp_now_ms(), &f->pl);
+        topo_release(t);
+        if (!c) {
+            job_fail(f->jb, "cluster %s is no longer monitored", f->name);
+            return -1;
         }
-        if (m && f->paused_at && hp_mono_ms() - last_pause > f->max_pause_ms / 2) {
-            if (rclient_ok(m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE",
-                           f->max_pause_ms) == 0)
-                last_pause = hp_mono_ms();
+        b = plan_blocker(&f->pl);
+        if (f->pl.state < PLAN_WAIT) return 0;
+        if (f->pl.state == PLAN_FAIL) {
+            job_fail(f->jb, "%s", b);
+            return -1;
         }
-        sleep_ms(2);
+        if (hp_mono_ms() >= deadline || job_cancelled(f->jb)) {
+            job_fail(f->jb, "%s (waited %lld ms for it to change; nothing was changed)", b,
+                     f->max_wait_ms);
+            return -1;
+        }
+        if (strcmp(last, b)) {
+            job_step(f->jb, "waiting up to %lld s before changing anything: %s",
+                     (f->max_wait_ms + 999) / 1000, b);
+            hp_strlcpy(last, b, sizeof(last));
+        }
+        sleep_ms(250);
     }
-    job_fail(f->x.jb, "no replica was promoted within %d ms", PROMOTION_TIMEOUT_MS);
-    return -1;
 }
 
-/* Makes the old master a replica of the new one and drops its clients, so no
- * client keeps writing into a master Sentinel has already replaced. */
-static int fence(fo *f, rclient *m)
+/* Reads the running Sentinel's view of the replicas now and applies its
+ * selection rules. Returns the index of its pick in v (filled, *n entries),
+ * -1 with every replica's exclusion in why, or -2 when it does not answer. */
+static int live_pick(fo *f, snap_sview *v, int *n, char *why, size_t whysz)
 {
-    char host[HP_HOST_MAX];
-    int port;
-    hp_addr_parse(f->new_master, host, sizeof(host), &port);
-    if (rclient_ok(m, f->x.err, sizeof(f->x.err), "REPLICAOF %s %d", host, port) < 0) return -1;
-    /* SKIPME yes (the default) keeps this connection for the UNPAUSE. */
-    freeReplyObject(rclient_cmd(m, f->x.err, sizeof(f->x.err), "CLIENT KILL TYPE normal"));
-    return 0;
-}
+    sentinel_entry me, e[MAX_NODES];
+    promo_master pm;
+    redisReply *r;
+    int i, k, pick;
+    char one[160];
 
-static int unpause(fo *f, rclient *m)
-{
-    cJSON *u = job_undo(f->x.jb);
-    if (!f->paused_at) return 0;
-    if (rclient_ok(m, f->x.err, sizeof(f->x.err), "CLIENT UNPAUSE") < 0) return -1;
-    f->paused_ms = hp_mono_ms() - f->paused_at;
-    cJSON_DeleteItemFromObject(u, "paused");
-    job_save_undo(f->x.jb);
-    return 0;
-}
-
-static int fail_graceful(fo *f, rclient *m)
-{
-    if (m && f->paused_at) unpause(f, m);
-    undo_now(f->x.jb);
-    return -1;
-}
-
-/* Chooses the candidates: the named target, or every replica that can be
- * promoted (up, link up, lag within the limit, priority not 0). Reads each
- * one's priority for steering. prio[i] is filled for cand[i]. */
-static int pick_candidates(fo *f, int prio[MAX_NODES], char others[MAX_NODES][HP_ADDR_MAX],
-                           int other_prio[MAX_NODES], int *nothers)
-{
-    const cluster_snap *c = f->x.c;
-    int i;
-
-    *nothers = 0;
-    for (i = 0; i < c->nnodes && f->ncand < MAX_NODES; i++) {
-        const snap_node *n = &c->nodes[i];
-        rclient *r;
-        node_info in;
-        int ok;
-        if (!strcmp(n->addr, f->old)) continue;
-        r = node_connect(&f->x, n->addr, 500);
-        ok = r && role_of(&f->x, r, &in) == ROLE_REPLICA;
-        if (ok && in.priority != 0 && in.link_up == 1 &&
-            (n->lag_bytes < 0 || n->lag_bytes <= f->max_lag_bytes) &&
-            (!f->target[0] || !strcmp(f->target, n->addr))) {
-            hp_strlcpy(f->cand[f->ncand], n->addr, HP_ADDR_MAX);
-            prio[f->ncand] = in.priority;
-            f->cand_conn[f->ncand++] = r;
-            continue;
+    *n = 0;
+    why[0] = '\0';
+    if (sentinel_master(f->s, f->name, &me, f->x.err, sizeof(f->x.err)) < 0) return -2;
+    r = rclient_cmd(f->s, f->x.err, sizeof(f->x.err), "SENTINEL REPLICAS %s", f->name);
+    k = r ? sreply_entries(r, e, MAX_NODES) : -1;
+    freeReplyObject(r);
+    if (k < 0) return -2;
+    for (i = 0; i < k; i++) promo_sview_from_entry(&v[i], rclient_addr(f->s), &e[i]);
+    *n = k;
+    pm.down_after_ms = me.down_after_ms;
+    pm.s_down_ms = sreply_has_flag(me.flags, "s_down") ? me.s_down_ms : -1;
+    pick = promo_sentinel_pick(v, k, &pm, 0);
+    if (pick < 0)
+        for (i = 0; i < k; i++) {
+            size_t l = strlen(why);
+            promo_sentinel_rule(&v[i], &pm, 0, 0, one, sizeof(one));
+            snprintf(why + l, whysz - l, "%s%s %s", l ? "; " : "", v[i].addr, one);
         }
-        if (ok && *nothers < MAX_NODES) {
-            hp_strlcpy(others[*nothers], n->addr, HP_ADDR_MAX);
-            other_prio[(*nothers)++] = in.priority;
+    return pick;
+}
+
+/* Makes Sentinel choose the target: the lowest replica-priority wins its
+ * vote. Records the originals first (undo), then waits until the running
+ * Sentinel's own selection picks the target. Temporary: never rewritten. */
+static int steer(fo *f)
+{
+    cJSON *saved = cJSON_CreateObject(), *it;
+    snap_sview v[MAX_NODES];
+    char why[512];
+    int64_t deadline;
+    int i, n, pick, tprio = -1;
+    rclient *r;
+    node_info in;
+
+    for (i = 0; i < f->nreps; i++) {
+        r = node_connect(f->x.cfg, f->reps[i], 500, f->x.err, sizeof(f->x.err));
+        if (r && rclient_info(r, &in, f->x.err, sizeof(f->x.err)) == 0) {
+            if (!strcmp(f->reps[i], f->target)) {
+                tprio = in.priority;
+                cJSON_AddNumberToObject(saved, f->reps[i], in.priority);
+            } else if (in.priority == 1) {
+                cJSON_AddNumberToObject(saved, f->reps[i], in.priority);
+            }
         }
         rclient_free(r);
     }
-    if (f->ncand == 0) {
-        job_fail(f->x.jb, f->target[0] ? "target %s is not an online replica that can be promoted"
-                                       : "no online replica that can be promoted%s",
-                 f->target);
+    if (tprio < 0) {
+        cJSON_Delete(saved);
+        snprintf(f->x.err, sizeof(f->x.err), "cannot read the target's INFO");
         return -1;
     }
-    return 0;
-}
-
-/* Makes Sentinel choose the target: lowest replica-priority wins its vote.
- * Records the originals first (undo), then waits until the Sentinel that will
- * run the failover has read the new values. */
-static int steer(fo *f, rclient *s, int target_prio, char others[][HP_ADDR_MAX], int other_prio[],
-                 int nothers)
-{
-    cJSON *u = job_undo(f->x.jb), *saved = cJSON_AddObjectToObject(u, "priorities");
-    int64_t deadline;
-    int i;
-    rclient *r;
-
-    cJSON_AddNumberToObject(saved, f->target, target_prio);
-    for (i = 0; i < nothers; i++)
-        if (other_prio[i] == 1) cJSON_AddNumberToObject(saved, others[i], other_prio[i]);
-    job_save_undo(f->x.jb);
-    if (rclient_ok(f->cand_conn[0], f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority 1") <
-        0)
-        return -1;
-    for (i = 0; i < nothers; i++) {
-        if (other_prio[i] != 1) continue;
-        r = node_connect(&f->x, others[i], 500);
-        if (!r || rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority 2") < 0) {
+    undo_put(f->jb, "priorities", saved);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(job_undo(f->jb), "priorities"))
+    {
+        int is_target = !strcmp(it->string, f->target);
+        r = node_connect(f->x.cfg, it->string, 500, f->x.err, sizeof(f->x.err));
+        if (!r || rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority %d",
+                             is_target ? 1 : 2) < 0) {
             rclient_free(r);
             return -1;
         }
         rclient_free(r);
     }
-    job_step(f->x.jb, "replica-priority of %s set to 1 (was %d); waiting for Sentinel to read it",
-             f->target, target_prio);
+    job_step(f->jb, "replica-priority of %s set to 1 (was %d); waiting for Sentinel %s to read it",
+             f->target, tprio, rclient_addr(f->s));
+    job_failpoint(f->jb, "after-steer");
     deadline = hp_mono_ms() + PRIORITY_SEEN_TIMEOUT_MS;
-    while (hp_mono_ms() < deadline) {
-        redisReply *rep = rclient_cmd(s, f->x.err, sizeof(f->x.err), "SENTINEL REPLICAS %s",
-                                      f->x.c->name);
-        sentinel_entry e[MAX_NODES];
-        int n = rep ? sreply_entries(rep, e, MAX_NODES) : -1, seen = 0;
-        for (i = 0; i < n; i++) {
-            char a[HP_ADDR_MAX];
-            hp_addr_fmt(a, sizeof(a), e[i].ip, e[i].port);
-            if (!strcmp(a, f->target) && e[i].priority == 1) seen = 1;
-        }
-        freeReplyObject(rep);
-        if (seen) {
-            job_step(f->x.jb, "Sentinel %s sees priority 1 on %s", rclient_addr(s), f->target);
+    while (hp_mono_ms() < deadline && !job_cancelled(f->jb)) {
+        pick = live_pick(f, v, &n, why, sizeof(why));
+        if (pick >= 0 && !strcmp(v[pick].addr, f->target)) {
+            job_step(f->jb, "Sentinel %s now picks %s (priority %d in its view)",
+                     rclient_addr(f->s), f->target, v[pick].priority);
             return 0;
         }
         sleep_ms(200);
     }
-    snprintf(f->x.err, sizeof(f->x.err), "Sentinel did not pick up the new priority within %d ms",
-             PRIORITY_SEEN_TIMEOUT_MS);
+    snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s did not come to pick %s within %d ms",
+             rclient_addr(f->s), f->target, PRIORITY_SEEN_TIMEOUT_MS);
     return -1;
 }
 
-/* Waits until every candidate has replicated everything the (paused) master
- * has. Returns 0, or -1 at the deadline. */
-static int wait_caught_up(fo *f, rclient *m, int64_t deadline)
+/* The replicas that must have everything before the failover: the target,
+ * or every replica Sentinel may pick (its view can change before it acts). */
+static int choose_catchup(fo *f)
+{
+    snap_sview v[MAX_NODES];
+    char why[512];
+    int n, pick, i, j;
+    promo_master pm = {f->pl.down_after_ms, -1};
+
+    pick = live_pick(f, v, &n, why, sizeof(why));
+    if (pick == -2) return -1; /* f->x.err says why */
+    if (pick < 0) {
+        snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s would promote no replica: %.400s",
+                 rclient_addr(f->s), why);
+        return -1;
+    }
+    if (f->target[0] && strcmp(v[pick].addr, f->target)) {
+        snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s would promote %s, not the target %s",
+                 rclient_addr(f->s), v[pick].addr, f->target);
+        return -1;
+    }
+    hp_strlcpy(f->expected, v[pick].addr, sizeof(f->expected));
+    f->ncand = 0;
+    for (i = 0; i < n; i++) {
+        if (f->target[0] ? i != pick : !promo_sentinel_rule(&v[i], &pm, 0, 0, why, sizeof(why)))
+            continue;
+        for (j = 0; j < f->nreps && strcmp(f->reps[j], v[i].addr); j++)
+            ;
+        if (j < f->nreps) f->cand[f->ncand++] = j;
+    }
+    if (!f->ncand) {
+        snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s would promote %s, which hapanel does not watch",
+                 rclient_addr(f->s), v[pick].addr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Lets the old master refuse writes by itself once a replica is promoted
+ * (see the top of this file). Returns 0, or -1 when it cannot be set (the
+ * switchover then goes on without it, and says so). */
+static int write_fence(fo *f)
+{
+    static const char *const names[] = {"min-replicas-to-write", "min-replicas-max-lag"};
+    node_info mi;
+    cJSON *mr, *settings;
+    int i, online = 0;
+    long long to_write = 0;
+
+    if (rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0) return -1;
+    for (i = 0; i < mi.nreplicas; i++) online += !strcmp(mi.replicas[i].state, "online");
+    if (online == 0) {
+        snprintf(f->x.err, sizeof(f->x.err), "no replica is attached to %s", f->old);
+        return -1;
+    }
+    mr = cJSON_CreateObject();
+    cJSON_AddStringToObject(mr, "node", f->old);
+    settings = cJSON_AddObjectToObject(mr, "settings");
+    for (i = 0; i < 2; i++) {
+        redisReply *r = rclient_cmd(f->m, f->x.err, sizeof(f->x.err), "CONFIG GET %s", names[i]);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[1]->type != REDIS_REPLY_STRING) {
+            if (r) snprintf(f->x.err, sizeof(f->x.err), "%s: CONFIG GET %s unreadable", f->old, names[i]);
+            freeReplyObject(r);
+            cJSON_Delete(mr);
+            return -1;
+        }
+        cJSON_AddStringToObject(settings, names[i], r->element[1]->str);
+        if (i == 0) to_write = atoll(r->element[1]->str);
+        freeReplyObject(r);
+    }
+    undo_put(f->jb, "min_replicas", mr);
+    if (to_write < online) to_write = online;
+    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CONFIG SET min-replicas-max-lag %s",
+                   FENCE_MAX_LAG) < 0 ||
+        rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CONFIG SET min-replicas-to-write %lld",
+                   to_write) < 0)
+        return -1;
+    job_step(f->jb, "write fence on %s: min-replicas-to-write %lld (replicas attached), so it "
+                    "refuses writes once one is promoted",
+             f->old, to_write);
+    return 0;
+}
+
+/* Polls every replica once (each call bounded) for role master. Returns 1
+ * with f->promoted set when one is. */
+static int poll_promotion(fo *f, int64_t deadline)
 {
     int i;
-    while (hp_mono_ms() < deadline) {
-        node_info mi, ri;
-        int behind = 0;
-        if (rclient_info(m, &mi, f->x.err, sizeof(f->x.err)) < 0) return -1;
-        for (i = 0; i < f->ncand && !behind; i++)
-            if (rclient_info(f->cand_conn[i], &ri, f->x.err, sizeof(f->x.err)) < 0 ||
-                ri.slave_repl_offset < mi.master_repl_offset)
-                behind = 1;
+    for (i = 0; i < f->nreps; i++) {
+        node_info in;
+        int ms = ms_until(deadline, WATCH_CALL_MS);
+        if (!f->rconn[i]) f->rconn[i] = node_connect(f->x.cfg, f->reps[i], ms, f->x.err, sizeof(f->x.err));
+        if (!f->rconn[i]) continue;
+        rclient_deadline(f->rconn[i], hp_mono_ms() + ms);
+        if (rclient_info(f->rconn[i], &in, f->x.err, sizeof(f->x.err)) < 0) {
+            rclient_free(f->rconn[i]); /* lost or hung: reconnect next round */
+            f->rconn[i] = NULL;
+            continue;
+        }
+        if (in.role == ROLE_MASTER) {
+            hp_strlcpy(f->promoted, f->reps[i], sizeof(f->promoted));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether the running Sentinel has given up: it answers, flags no failover
+ * and still names the old master. */
+static int sentinel_gave_up(fo *f)
+{
+    char err[256], seen[HP_ADDR_MAX];
+    rclient *s = sentinel_connect(f->x.cfg, rclient_addr(f->s), 300, err, sizeof(err));
+    sentinel_entry e;
+    int gave_up = 0;
+    if (s && sentinel_master(s, f->name, &e, err, sizeof(err)) == 0 &&
+        !sreply_has_flag(e.flags, "failover_in_progress") &&
+        sentinel_master_addr(s, f->name, seen, sizeof(seen), err, sizeof(err)) == 0 &&
+        !strcmp(seen, f->old))
+        gave_up = 1;
+    rclient_free(s);
+    return gave_up;
+}
+
+static int unpause(fo *f)
+{
+    int64_t now = hp_mono_ms();
+    if (!f->paused) return 0;
+    f->paused = 0;
+    if (now >= f->pause_end) {
+        f->paused_ms = f->max_pause_ms; /* it lapsed by its own timeout */
+    } else {
+        rclient_deadline(f->m, f->pause_end + 200);
+        if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CLIENT UNPAUSE") < 0)
+            job_step(f->jb, "CLIENT UNPAUSE failed (%s); the pause ends by its own timeout",
+                     f->x.err);
+        rclient_deadline(f->m, 0);
+        f->paused_ms = hp_mono_ms() - f->paused_at;
+        if (f->paused_ms > f->max_pause_ms) f->paused_ms = f->max_pause_ms;
+    }
+    undo_drop(f->jb, "paused");
+    return 0;
+}
+
+/* Waits for a replica to say role master: while writes are paused until the
+ * pause ends, then (writes resumed; the write fence guards the old master)
+ * until the watch deadline or until Sentinel gives up. Returns 0 when one
+ * was promoted. */
+static int wait_promotion(fo *f)
+{
+    int64_t watch_end = hp_mono_ms() + PROMOTION_TIMEOUT_MS, next_ask = 0;
+    if (f->unanswered) watch_end += PROMOTION_TIMEOUT_MS; /* a hung Sentinel may act late */
+    while (hp_mono_ms() < watch_end && !job_cancelled(f->jb)) {
+        int64_t now = hp_mono_ms();
+        if (poll_promotion(f, f->paused && now < f->pause_end ? f->pause_end : watch_end)) return 0;
+        if (f->paused && hp_mono_ms() >= f->pause_end - 5) {
+            unpause(f);
+            job_step(f->jb, "no replica promoted within the pause limit of %lld ms: writes resumed "
+                            "on %s; its write fence refuses them once one is promoted",
+                     f->max_pause_ms, f->old);
+            job_failpoint(f->jb, "after-pause-limit");
+        }
+        if (!f->paused && hp_mono_ms() >= next_ask) {
+            if (sentinel_gave_up(f) && !poll_promotion(f, hp_mono_ms() + WATCH_CALL_MS)) {
+                snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s ended the failover without "
+                         "promoting a replica", rclient_addr(f->s));
+                return -1;
+            }
+            next_ask = hp_mono_ms() + 500;
+        }
+        sleep_ms(f->paused ? 1 : 20);
+    }
+    snprintf(f->x.err, sizeof(f->x.err), "no replica was promoted within %lld ms",
+             (long long)(PROMOTION_TIMEOUT_MS * (f->unanswered ? 2 : 1)));
+    return -1;
+}
+
+/* Fences the old master: REPLICAOF the new master, the write fence's
+ * settings put back, CONFIG REWRITE, its clients closed — one transaction.
+ * Returns 0 once it replicates from the new master. */
+static int fence(fo *f)
+{
+    const cJSON *mr = cJSON_GetObjectItem(job_undo(f->jb), "min_replicas");
+    reconf r = {f->new_master, 0, cJSON_GetObjectItem(mr, "settings"), 1};
+    char err[512];
+
+    if (!f->m) {
+        f->m = node_connect(f->x.cfg, f->old, 500, err, sizeof(err));
+        if (!f->m) return -1;
+    }
+    if (f->paused) rclient_deadline(f->m, f->pause_end + 200);
+    if (reconfigure(f->m, &r, &f->persisted, f->persist_why, sizeof(f->persist_why), f->x.err,
+                    sizeof(f->x.err)) < 0) {
+        rclient_free(f->m); /* a failed transaction leaves the connection unusable */
+        f->m = NULL;
+        f->paused = 0;      /* cannot unpause without it; the pause times out */
+        return -1;
+    }
+    rclient_deadline(f->m, 0);
+    f->fenced = 1;
+    if (mr) undo_drop(f->jb, "min_replicas");
+    job_step(f->jb, "old master %s fenced: REPLICAOF %s and CLIENT KILL in one transaction, %s",
+             f->old, f->new_master,
+             f->persisted ? "persisted with CONFIG REWRITE" : "NOT persisted");
+    if (!f->persisted)
+        job_step(f->jb, "warning: the fence of %s is not persisted (%s); after a restart %s would "
+                        "come back as a master until Sentinel converts it",
+                 f->old, f->persist_why[0] ? f->persist_why : "CONFIG REWRITE failed", f->old);
+    return 0;
+}
+
+/* A fence that failed (the old master hung or down): tries again; once
+ * Sentinel has converted the node itself, only its write fence is lifted. */
+static void retry_fence(fo *f)
+{
+    char err[256];
+    rclient *n;
+    node_info in;
+    const cJSON *mr;
+
+    if (f->fenced) return;
+    n = node_connect(f->x.cfg, f->old, 300, err, sizeof(err));
+    if (!n || rclient_info(n, &in, err, sizeof(err)) < 0) {
+        rclient_free(n);
+        return;
+    }
+    rclient_free(n);
+    if (in.role == ROLE_MASTER) {
+        fence(f);
+        return;
+    }
+    mr = cJSON_GetObjectItem(job_undo(f->jb), "min_replicas");
+    if (!mr || restore_min_replicas(f->jb, mr, 1) == 0) {
+        undo_drop(f->jb, "min_replicas");
+        f->fenced = 1;
+        job_step(f->jb, "old master %s was converted to a replica by Sentinel", f->old);
+    }
+}
+
+/* Waits until every answering Sentinel names the new master and none still
+ * flags a failover (a failover asked before that is refused with -INPROG),
+ * retrying the fence meanwhile. Returns 0, or -1 at the deadline. */
+static int wait_settled(fo *f, int timeout_ms)
+{
+    int64_t deadline = hp_mono_ms() + timeout_ms;
+    char (*addrs)[HP_ADDR_MAX] = malloc(sizeof(*addrs) * MAX_NODES);
+    int n = 0, i, agreed = 0;
+    int64_t agreed_at = 0;
+
+    if (!addrs) return -1;
+    for (i = 0; i < f->x.c->nsentinels && n < MAX_NODES; i++)
+        hp_strlcpy(addrs[n++], f->x.c->sentinels[i].addr, HP_ADDR_MAX);
+    while (hp_mono_ms() < deadline && !job_cancelled(f->jb)) {
+        char master[HP_ADDR_MAX];
+        int busy, agree;
+        sentinels_report(f->x.cfg, f->name, addrs, n, master, sizeof(master), &busy, &agree);
+        retry_fence(f);
+        if (!agreed && agree > n / 2 && !strcmp(master, f->new_master)) {
+            job_step(f->jb, "%d of %d Sentinels report %s as master", agree, n, master);
+            agreed = 1;
+            agreed_at = hp_mono_ms();
+        }
+        /* Done when none flags a failover any more, and the old master is
+         * fenced or has stayed out of reach for a while. */
+        if (agreed && !busy && (f->fenced || hp_mono_ms() - agreed_at > 5000)) break;
+        sleep_ms(200);
+    }
+    free(addrs);
+    if (!agreed) {
+        job_fail(f->jb, "Sentinels did not agree on %s as master within %d ms", f->new_master,
+                 timeout_ms);
+        return -1;
+    }
+    if (!f->fenced)
+        job_step(f->jb, "warning: old master %s not reachable to fence; Sentinel reconfigures it "
+                        "when it returns",
+                 f->old);
+    return 0;
+}
+
+/* Records in the undo what a restart needs to find out what happened. */
+static void note_requested(fo *f)
+{
+    cJSON *o = cJSON_CreateObject(), *a;
+    int i;
+    cJSON_AddStringToObject(o, "old_master", f->old);
+    cJSON_AddStringToObject(o, "sentinel", rclient_addr(f->s));
+    cJSON_AddStringToObject(o, "mode", f->force ? "force" : "graceful");
+    cJSON_AddNumberToObject(o, "started_at", (double)f->started_at);
+    cJSON_AddNumberToObject(o, "failover_timeout_ms", (double)f->failover_timeout_ms);
+    a = cJSON_AddArrayToObject(o, "sentinels");
+    for (i = 0; i < f->x.c->nsentinels; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(f->x.c->sentinels[i].addr));
+    undo_put(f->jb, "failover", o);
+}
+
+/* Sends SENTINEL FAILOVER (bounded by deadline, 0 = the normal timeout).
+ * Returns 0 when it was accepted or its answer is unknown (f->unanswered),
+ * -1 when Sentinel refused it (nothing will happen). */
+static int request_failover(fo *f, int64_t deadline)
+{
+    redisReply *r;
+    note_requested(f);
+    if (deadline) rclient_deadline(f->s, deadline);
+    r = rclient_cmd(f->s, f->x.err, sizeof(f->x.err), "SENTINEL FAILOVER %s", f->name);
+    rclient_deadline(f->s, 0);
+    if (r) {
+        freeReplyObject(r);
+        f->requested = 1;
+        job_step(f->jb, "SENTINEL FAILOVER sent to %s%s", rclient_addr(f->s),
+                 f->force ? " (forced, writes not paused)" : "");
+        return 0;
+    }
+    if (strstr(f->x.err, "ERR") || strstr(f->x.err, "NOGOODSLAVE") || strstr(f->x.err, "INPROG")) {
+        undo_drop(f->jb, "failover");
+        return -1;
+    }
+    f->requested = f->unanswered = 1;
+    job_step(f->jb, "Sentinel %s did not answer SENTINEL FAILOVER (%s); it may still run it: "
+                    "watching for a promotion",
+             rclient_addr(f->s), f->x.err);
+    return 0;
+}
+
+static void put_result(fo *f)
+{
+    cJSON *res = job_result(f->jb);
+    cJSON_DeleteItemFromObject(res, "new_master");
+    cJSON_DeleteItemFromObject(res, "promoted");
+    if (f->new_master[0]) cJSON_AddStringToObject(res, "new_master", f->new_master);
+    if (f->promoted[0]) cJSON_AddStringToObject(res, "promoted", f->promoted);
+    if (f->expected[0] && !cJSON_GetObjectItem(res, "expected"))
+        cJSON_AddStringToObject(res, "expected", f->expected);
+    if (f->paused_at && !cJSON_GetObjectItem(res, "writes_paused_ms"))
+        cJSON_AddNumberToObject(res, "writes_paused_ms", (double)f->paused_ms);
+    if (f->fenced && !cJSON_GetObjectItem(res, "persisted")) {
+        cJSON_AddBoolToObject(res, "persisted", f->persisted);
+        if (!f->persisted)
+            cJSON_AddStringToObject(res, "persisted_note", f->persist_why[0] ? f->persist_why
+                                                                             : "CONFIG REWRITE failed");
+    }
+}
+
+/* After a promotion: fence, unpause, wait for the Sentinels, put priorities
+ * back, record. The common end of both modes. */
+static int finish(fo *f)
+{
+    int rc;
+    hp_strlcpy(f->new_master, f->promoted, sizeof(f->new_master));
+    if (f->expected[0] && strcmp(f->promoted, f->expected))
+        job_step(f->jb, "%s promoted to master (Sentinel had been expected to pick %s)",
+                 f->promoted, f->expected);
+    else
+        job_step(f->jb, "%s promoted to master", f->promoted);
+    job_failpoint(f->jb, "after-promotion");
+    if (fence(f) < 0)
+        job_step(f->jb, "fencing %s failed: %s; retrying while the Sentinels settle", f->old,
+                 f->x.err);
+    job_failpoint(f->jb, "after-fence");
+    if (f->paused) {
+        unpause(f);
+        job_step(f->jb, "writes on %s were paused %lld ms", f->old, (long long)f->paused_ms);
+    }
+    job_failpoint(f->jb, "after-unpause");
+    rc = wait_settled(f, f->failover_timeout_ms > 0 ? (int)f->failover_timeout_ms + 10000
+                                                    : SENTINEL_AGREE_TIMEOUT_MS);
+    job_failpoint(f->jb, "after-agree");
+    undo_now(f->jb, 1);
+    put_result(f);
+    record_failover(f, rc == 0 ? "succeeded" : "failed");
+    return rc;
+}
+
+/* A failover requested that promoted nobody: put everything back. */
+static int give_up(fo *f, const char *what)
+{
+    job_fail(f->jb, "%s: %s; what it changed is put back%s", what, f->x.err,
+             f->unanswered ? " (Sentinel never answered SENTINEL FAILOVER: should it resume, it "
+                             "may still run it)"
+                           : "");
+    if (f->paused) unpause(f);
+    undo_now(f->jb, f->requested);
+    put_result(f);
+    if (f->requested) record_failover(f, "failed");
+    return -1;
+}
+
+/* Waits, while writes are paused, until every replica that may be promoted
+ * has all the paused master has; bounded to 3/4 of the pause. */
+static int catch_up(fo *f)
+{
+    int64_t deadline = f->paused_at + f->max_pause_ms * 3 / 4;
+    node_info mi, ri;
+
+    for (;;) {
+        int i, behind = 0;
+        rclient_deadline(f->m, deadline);
+        if (rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0) return -1;
+        for (i = 0; i < f->ncand && !behind; i++) {
+            rclient **c = &f->rconn[f->cand[i]];
+            if (!*c)
+                *c = node_connect(f->x.cfg, f->reps[f->cand[i]], ms_until(deadline, 500), f->x.err,
+                                  sizeof(f->x.err));
+            if (!*c) return -1;
+            rclient_deadline(*c, deadline);
+            if (rclient_info(*c, &ri, f->x.err, sizeof(f->x.err)) < 0) {
+                rclient_free(*c);
+                *c = NULL;
+                return -1;
+            }
+            if (ri.slave_repl_offset < mi.master_repl_offset) behind = 1;
+        }
         if (!behind) {
-            job_step(f->x.jb, "replica%s caught up at offset %lld", f->ncand > 1 ? "s" : "",
+            job_step(f->jb, "replica%s caught up at offset %lld", f->ncand > 1 ? "s" : "",
                      (long long)mi.master_repl_offset);
             return 0;
         }
+        if (hp_mono_ms() >= deadline) {
+            snprintf(f->x.err, sizeof(f->x.err), "replicas did not catch up while writes were paused");
+            return -1;
+        }
         sleep_ms(1);
     }
-    snprintf(f->x.err, sizeof(f->x.err), "replicas did not catch up while writes were paused");
-    return -1;
 }
 
-static int run_graceful(fo *f, rclient *s)
+static int run_graceful(fo *f)
 {
-    rclient *m = NULL;
     node_info mi;
-    int prio[MAX_NODES], other_prio[MAX_NODES], nothers, rc = -1;
-    char others[MAX_NODES][HP_ADDR_MAX];
-    job *jb = f->x.jb;
+    job *jb = f->jb;
 
-    m = node_connect(&f->x, f->old, f->x.cfg->timeout_ms);
-    if (!m || role_of(&f->x, m, &mi) != ROLE_MASTER) {
-        job_fail(jb, "master %s is not reachable as a master (%s); use mode force", f->old,
-                 f->x.err);
-        goto out;
+    f->m = node_connect(f->x.cfg, f->old, f->x.cfg->timeout_ms, f->x.err, sizeof(f->x.err));
+    if (!f->m || rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0 || mi.role != ROLE_MASTER) {
+        job_fail(jb, "the master %s is unreachable; a graceful switchover needs it: use mode "
+                     "\"force\" (%s)",
+                 f->old, f->x.err);
+        return -1;
     }
-    if (f->max_pause_ms <= 0) f->max_pause_ms = f->down_after_ms > 0 ? f->down_after_ms / 2 : 2000;
-    if (f->max_pause_ms > 5000) f->max_pause_ms = 5000;
-    if (f->down_after_ms > 0 && f->max_pause_ms >= f->down_after_ms) {
-        job_fail(jb, "max_pause_ms %lld must stay below down-after-milliseconds %lld",
-                 f->max_pause_ms, f->down_after_ms);
-        goto out;
-    }
-    if (pick_candidates(f, prio, others, other_prio, &nothers) < 0) goto out;
-    job_step(jb, "%s: %d candidate%s, pause at most %lld ms", f->target[0] ? "target" : "no target",
-             f->ncand, f->ncand > 1 ? "s" : "", f->max_pause_ms);
-    if (f->target[0] && steer(f, s, prio[0], others, other_prio, nothers) < 0) {
+    if (f->target[0] && steer(f) < 0) {
         job_fail(jb, "steering the election to %s failed: %s", f->target, f->x.err);
-        fail_graceful(f, NULL);
-        goto out;
+        undo_now(jb, 0);
+        return -1;
     }
+    if (choose_catchup(f) < 0) {
+        job_fail(jb, "%s; nothing was paused", f->x.err);
+        undo_now(jb, 0);
+        return -1;
+    }
+    if (write_fence(f) < 0)
+        job_step(jb, "warning: no write fence on %s (%s): should hapanel die between the failover "
+                     "and the fence, writes made to it meanwhile would be lost",
+                 f->old, f->x.err);
+    job_failpoint(jb, "after-write-fence");
 
-    /* From here writes wait; nothing may be lost and nothing may stay paused. */
-    cJSON_AddStringToObject(job_undo(jb), "paused", f->old);
-    job_save_undo(jb);
-    if (rclient_ok(m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE", f->max_pause_ms) < 0) {
-        job_fail(jb, "CLIENT PAUSE failed: %s", f->x.err);
-        fail_graceful(f, m);
-        goto out;
+    /* From here writes wait, for max_pause_ms at most: the pause is never
+     * renewed, every call until its end is bounded by it. */
+    undo_put(jb, "paused", cJSON_CreateString(f->old));
+    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE", f->max_pause_ms) < 0) {
+        job_fail(jb, "CLIENT PAUSE failed: %s; nothing was paused", f->x.err);
+        undo_now(jb, 0);
+        return -1;
     }
     f->paused_at = hp_mono_ms();
-    job_step(jb, "writes paused on %s", f->old);
+    f->pause_end = f->paused_at + f->max_pause_ms;
+    f->paused = 1;
+    job_step(jb, "writes paused on %s, pause at most %lld ms", f->old, f->max_pause_ms);
     job_failpoint(jb, "after-pause");
-    if (wait_caught_up(f, m, f->paused_at + f->max_pause_ms * 3 / 4) < 0) {
+
+    if (catch_up(f) < 0) {
+        rclient_deadline(f->m, 0);
+        unpause(f);
         job_fail(jb, "%s; writes unpaused, nothing changed", f->x.err);
-        fail_graceful(f, m);
-        goto out;
+        undo_now(jb, 0);
+        return -1;
     }
-    if (rclient_ok(s, f->x.err, sizeof(f->x.err), "SENTINEL FAILOVER %s", f->x.c->name) < 0) {
-        job_fail(jb, "SENTINEL FAILOVER refused: %s; writes unpaused", f->x.err);
-        fail_graceful(f, m);
-        goto out;
+    rclient_deadline(f->m, 0);
+    job_failpoint(jb, "after-catch-up");
+
+    if (request_failover(f, f->pause_end) < 0) {
+        unpause(f);
+        job_fail(jb, "SENTINEL FAILOVER refused: %s; writes unpaused, nothing changed", f->x.err);
+        undo_now(jb, 0);
+        return -1;
     }
-    job_step(jb, "SENTINEL FAILOVER sent to %s", rclient_addr(s));
-    if (wait_promotion(f, m) < 0) {
-        fail_graceful(f, m);
-        record_failover(f, "failed");
-        goto out;
-    }
-    job_step(jb, "%s promoted to master", f->new_master);
-    if (fence(f, m) < 0) job_step(jb, "fencing %s failed: %s", f->old, f->x.err);
-    if (unpause(f, m) < 0) job_step(jb, "CLIENT UNPAUSE failed: %s", f->x.err);
-    job_step(jb, "old master %s fenced (REPLICAOF %s, clients closed); writes were paused %lld ms",
-             f->old, f->new_master, (long long)f->paused_ms);
-    rc = wait_sentinels_agree(&f->x, f->new_master,
-                              f->failover_timeout_ms > 0 ? (int)f->failover_timeout_ms
-                                                         : SENTINEL_AGREE_TIMEOUT_MS);
-    undo_now(jb);
-    record_failover(f, rc == 0 ? "succeeded" : "failed");
-out:
-    rclient_free(m);
-    return rc;
+    job_failpoint(jb, "after-failover-sent");
+    if (wait_promotion(f) < 0) return give_up(f, "no failover");
+    return finish(f);
 }
 
-static int run_force(fo *f, rclient *s)
+static int run_force(fo *f)
 {
-    rclient *m;
-    node_info in;
-    job *jb = f->x.jb;
-    int i, rc;
+    node_info mi;
+    job *jb = f->jb;
+    snap_sview v[MAX_NODES];
+    char why[512];
+    int n, pick;
 
-    for (i = 0; i < f->x.c->nnodes && f->ncand < MAX_NODES; i++)
-        if (strcmp(f->x.c->nodes[i].addr, f->old))
-            hp_strlcpy(f->cand[f->ncand++], f->x.c->nodes[i].addr, HP_ADDR_MAX);
-    if (rclient_ok(s, f->x.err, sizeof(f->x.err), "SENTINEL FAILOVER %s", f->x.c->name) < 0) {
+    /* A live old master gets the write fence; an unreachable one is Sentinel's. */
+    f->m = node_connect(f->x.cfg, f->old, 500, f->x.err, sizeof(f->x.err));
+    if (f->m && rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) == 0 && mi.role == ROLE_MASTER) {
+        if (write_fence(f) < 0)
+            job_step(jb, "warning: no write fence on %s (%s)", f->old, f->x.err);
+    } else {
+        rclient_free(f->m);
+        f->m = NULL;
+        job_step(jb, "old master %s unreachable: no write fence", f->old);
+    }
+    job_failpoint(jb, "after-write-fence");
+    pick = live_pick(f, v, &n, why, sizeof(why));
+    if (pick == -1) {
+        job_fail(jb, "Sentinel %s would promote no replica: %s", rclient_addr(f->s), why);
+        undo_now(jb, 0);
+        return -1;
+    }
+    if (pick >= 0) hp_strlcpy(f->expected, v[pick].addr, sizeof(f->expected));
+    if (request_failover(f, 0) < 0) {
         job_fail(jb, "SENTINEL FAILOVER refused: %s", f->x.err);
+        undo_now(jb, 0);
         return -1;
     }
-    job_step(jb, "SENTINEL FAILOVER sent to %s (forced, writes not paused)", rclient_addr(s));
-    if (wait_promotion(f, NULL) < 0) {
-        record_failover(f, "failed");
-        return -1;
-    }
-    job_step(jb, "%s promoted to master", f->new_master);
-    /* Sentinel would leave a live old master writable for seconds: fence it now. */
-    m = node_connect(&f->x, f->old, 500);
-    if (m && role_of(&f->x, m, &in) == ROLE_MASTER && fence(f, m) == 0)
-        job_step(jb, "old master %s fenced (REPLICAOF %s, clients closed)", f->old, f->new_master);
-    else
-        job_step(jb, "old master %s not fenced (%s); Sentinel reconfigures it when it answers",
-                 f->old, m ? f->x.err : "unreachable");
-    rclient_free(m);
-    rc = wait_sentinels_agree(&f->x, f->new_master,
-                              f->failover_timeout_ms > 0 ? (int)f->failover_timeout_ms
-                                                         : SENTINEL_AGREE_TIMEOUT_MS);
-    record_failover(f, rc == 0 ? "succeeded" : "failed");
-    return rc;
-}
-
-static long long param_int(const job *jb, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItem(job_params(jb), name);
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
-}
-
-static const char *param_str(const job *jb, const char *name)
-{
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(job_params(jb), name));
-    return v ? v : "";
+    job_failpoint(jb, "after-failover-sent");
+    if (wait_promotion(f) < 0) return give_up(f, "no failover");
+    return finish(f);
 }
 
 int recipe_failover(job *jb)
 {
-    fo f;
-    rclient *s = NULL;
-    redisReply *r;
-    int rc = -1;
+    fo *f = calloc(1, sizeof(*f));
+    sentinel_entry me;
+    int rc = -1, i;
 
-    memset(&f, 0, sizeof(f));
-    if (ctx_init(&f.x, jb) < 0) goto out;
-    f.mode = !strcmp(param_str(jb, "mode"), "force") ? "force" : "graceful";
-    hp_strlcpy(f.target, param_str(jb, "target"), sizeof(f.target));
-    f.max_pause_ms = param_int(jb, "max_pause_ms");
-    f.max_lag_bytes = param_int(jb, "max_lag_bytes");
-    if (f.max_lag_bytes < 0) f.max_lag_bytes = RECIPE_MAX_LAG_BYTES;
-    f.started_at = hp_now_ms();
-    hp_strlcpy(f.old, f.x.c->master, sizeof(f.old));
-    cJSON_AddStringToObject(job_result(jb), "mode", f.mode);
-    cJSON_AddStringToObject(job_result(jb), "old_master", f.old);
+    if (!f) {
+        job_fail(jb, "out of memory");
+        return -1;
+    }
+    f->jb = jb;
+    hp_strlcpy(f->name, job_cluster(jb), sizeof(f->name));
+    f->force = !strcmp(param_str(jb, "mode"), "force");
+    f->rq.force = f->force;
+    hp_strlcpy(f->target, param_str(jb, "target"), sizeof(f->target));
+    hp_strlcpy(f->rq.target, f->target, sizeof(f->rq.target));
+    f->rq.max_pause_ms = param_int(jb, "max_pause_ms", 0);
+    f->rq.max_lag_bytes = param_int(jb, "max_lag_bytes", -1);
+    f->max_wait_ms = param_int(jb, "max_wait_ms", PLAN_WAIT_MS);
+    f->started_at = hp_now_ms();
+    cJSON_AddStringToObject(job_result(jb), "mode", f->force ? "force" : "graceful");
 
-    s = any_sentinel(&f.x);
-    if (!s) {
-        job_fail(jb, "%s", f.x.err);
+    if (wait_plan(f) < 0) goto out;
+    if (ctx_init(&f->x, jb) < 0) goto out; /* the snapshot the plan passed on */
+    hp_strlcpy(f->old, f->pl.old_master, sizeof(f->old));
+    cJSON_AddStringToObject(job_result(jb), "old_master", f->old);
+    cJSON_AddStringToObject(job_result(jb), "sentinel", f->pl.sentinel);
+    f->max_pause_ms = f->pl.max_pause_ms;
+    for (i = 0; i < f->x.c->nnodes && f->nreps < MAX_NODES; i++)
+        if (strcmp(f->x.c->nodes[i].addr, f->old))
+            hp_strlcpy(f->reps[f->nreps++], f->x.c->nodes[i].addr, HP_ADDR_MAX);
+    if (f->target[0]) cJSON_AddStringToObject(job_result(jb), "target", f->target);
+    job_step(jb, "plan: Sentinel %s runs the failover and would promote %s (%s)", f->pl.sentinel,
+             f->pl.choice, f->pl.choice_why);
+
+    f->s = sentinel_connect(f->x.cfg, f->pl.sentinel, f->x.cfg->timeout_ms, f->x.err,
+                            sizeof(f->x.err));
+    if (!f->s) {
+        job_fail(jb, "Sentinel %s is not reachable: %s", f->pl.sentinel, f->x.err);
         goto out;
     }
-    r = rclient_cmd(s, f.x.err, sizeof(f.x.err), "SENTINEL CKQUORUM %s", f.x.c->name);
-    if (!r) {
-        job_fail(jb, "quorum check failed: %s", f.x.err);
-        goto out;
+    if (!f->force) {
+        redisReply *r = rclient_cmd(f->s, f->x.err, sizeof(f->x.err), "SENTINEL CKQUORUM %s", f->name);
+        if (!r) {
+            job_fail(jb, "quorum check failed: %s", f->x.err);
+            goto out;
+        }
+        job_step(jb, "Sentinel %s: %s", rclient_addr(f->s), r->str ? r->str : "quorum ok");
+        freeReplyObject(r);
     }
-    job_step(jb, "Sentinel %s: %s", rclient_addr(s), r->str ? r->str : "quorum ok");
-    freeReplyObject(r);
-    f.down_after_ms = sentinel_master_field(&f.x, s, "down-after-milliseconds");
-    f.failover_timeout_ms = sentinel_master_field(&f.x, s, "failover-timeout");
-
-    rc = !strcmp(f.mode, "force") ? run_force(&f, s) : run_graceful(&f, s);
-    if (rc == 0) {
-        cJSON_AddStringToObject(job_result(jb), "new_master", f.new_master);
-        if (f.paused_at)
-            cJSON_AddNumberToObject(job_result(jb), "writes_paused_ms", (double)f.paused_ms);
-    }
+    if (sentinel_master(f->s, f->name, &me, f->x.err, sizeof(f->x.err)) == 0)
+        f->failover_timeout_ms = me.failover_timeout_ms;
+    rc = f->force ? run_force(f) : run_graceful(f);
 out:
-    rclient_free(s);
-    fo_release(&f);
+    fo_release(f);
+    free(f);
     return rc;
+}
+
+/* ----------------------------------------------------------- crash recovery */
+
+/* A failover job interrupted by a restart. Before SENTINEL FAILOVER was
+ * requested its changes are put back. After, the Sentinels are asked what
+ * happened (waiting out a failover still in progress): with a new master the
+ * old one is fenced and the failover recorded as completed after the
+ * restart; without, everything is put back. */
+int recipe_failover_recover(job *jb)
+{
+    const config *cfg = job_config(jb);
+    cJSON *u = job_undo(jb);
+    const cJSON *fo_ = cJSON_GetObjectItem(u, "failover"), *it;
+    char addrs[MAX_NODES][HP_ADDR_MAX], master[HP_ADDR_MAX] = "", err[512], why[256];
+    const char *old = cJSON_GetStringValue(cJSON_GetObjectItem(fo_, "old_master"));
+    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(fo_, "mode"));
+    const char *kind = mode && !strcmp(mode, "force") ? "forced" : "graceful";
+    int64_t started = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(fo_, "started_at"));
+    int64_t deadline = hp_mono_ms() + RECOVER_SETTLE_MS;
+    int n = 0, busy = 1, agree = 0, answered = 0, persisted = 0;
+    rclient *r;
+    node_info in;
+
+    if (!fo_ || !old) {
+        undo_now(jb, 0);
+        job_fail(jb, "the failover had not been requested; what it changed is put back");
+        return -1;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(fo_, "sentinels"))
+    if (cJSON_IsString(it) && n < MAX_NODES) hp_strlcpy(addrs[n++], it->valuestring, HP_ADDR_MAX);
+    job_step(jb, "SENTINEL FAILOVER had been requested: asking the Sentinels what happened");
+    while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
+        answered = sentinels_report(cfg, job_cluster(jb), addrs, n, master, sizeof(master), &busy,
+                                    &agree);
+        if (answered && !busy && agree > n / 2) break;
+        sleep_ms(250);
+    }
+    if (!master[0] || agree <= n / 2) {
+        job_fail(jb, "the Sentinels do not agree on a master (%d of %d answered); nothing was "
+                     "changed: check the cluster",
+                 answered, n);
+        return -1;
+    }
+    if (!strcmp(master, old)) {
+        job_step(jb, "%d of %d Sentinels still report %s: no failover happened", agree, n, old);
+        undo_now(jb, 1);
+        record(jb, kind, old, "", started, -1, "failed");
+        job_fail(jb, "the failover was requested, but Sentinel did not carry it out; what it "
+                     "changed is put back");
+        return -1;
+    }
+    job_step(jb, "%d of %d Sentinels report %s as master: the failover happened", agree, n, master);
+    r = node_connect(cfg, old, cfg->timeout_ms, err, sizeof(err));
+    if (r && rclient_info(r, &in, err, sizeof(err)) == 0) {
+        const cJSON *mr = cJSON_GetObjectItem(u, "min_replicas");
+        reconf rc = {in.role == ROLE_MASTER ? master : NULL, 0, cJSON_GetObjectItem(mr, "settings"),
+                     in.role == ROLE_MASTER};
+        if (reconfigure(r, &rc, &persisted, why, sizeof(why), err, sizeof(err)) == 0) {
+            cJSON_DeleteItemFromObject(u, "min_replicas");
+            job_save_undo(jb);
+            if (in.role == ROLE_MASTER)
+                job_step(jb, "old master %s was still a master: fenced (REPLICAOF %s, CLIENT KILL), %s",
+                         old, master, persisted ? "persisted" : "NOT persisted");
+            else
+                job_step(jb, "old master %s is already a replica; its write fence is lifted", old);
+            cJSON_AddBoolToObject(job_result(jb), "persisted", persisted);
+        } else {
+            job_step(jb, "could not fence %s: %s", old, err);
+        }
+    } else {
+        job_step(jb, "old master %s unreachable (%s): Sentinel reconfigures it when it returns", old,
+                 err);
+    }
+    rclient_free(r);
+    undo_now(jb, 1);
+    cJSON_DeleteItemFromObject(job_result(jb), "new_master");
+    cJSON_AddStringToObject(job_result(jb), "new_master", master);
+    cJSON_AddBoolToObject(job_result(jb), "completed_after_restart", 1);
+    record(jb, kind, old, master, started ? started : hp_now_ms(), -1, "completed_after_restart");
+    job_step(jb, "failover %s -> %s completed after the restart", old, master);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- resync */
@@ -623,14 +1257,13 @@ int recipe_resync(job *jb)
     rclient *n = NULL;
     const char *node = param_str(jb, "node");
     const cJSON *fullv = cJSON_GetObjectItem(job_params(jb), "full");
-    int full = cJSON_IsTrue(fullv), rc = -1, port;
-    char host[HP_HOST_MAX], master[HP_ADDR_MAX];
+    int full = cJSON_IsTrue(fullv), rc = -1, persisted = 0;
+    char master[HP_ADDR_MAX], why[256];
     int64_t deadline;
-    redisReply *r;
 
     if (ctx_init(&x, jb) < 0) goto out;
     hp_strlcpy(master, x.c->master, sizeof(master));
-    if (!master[0] || hp_addr_parse(master, host, sizeof(host), &port) < 0) {
+    if (!master[0]) {
         job_fail(jb, "the cluster has no master to resync from");
         goto out;
     }
@@ -638,46 +1271,46 @@ int recipe_resync(job *jb)
         job_fail(jb, "%s is the master; only replicas are resynced", node);
         goto out;
     }
-    n = node_connect(&x, node, x.cfg->timeout_ms);
+    n = node_connect(x.cfg, node, x.cfg->timeout_ms, x.err, sizeof(x.err));
     if (!n) {
         job_fail(jb, "%s", x.err);
         goto out;
     }
-    if (full) {
-        /* In one transaction: the replica never serves as a writable master,
-         * and its new replication id makes the master send a full copy. */
-        freeReplyObject(rclient_cmd(n, x.err, sizeof(x.err), "MULTI"));
-        freeReplyObject(rclient_cmd(n, x.err, sizeof(x.err), "REPLICAOF NO ONE"));
-        freeReplyObject(rclient_cmd(n, x.err, sizeof(x.err), "REPLICAOF %s %d", host, port));
-        r = rclient_cmd(n, x.err, sizeof(x.err), "EXEC");
-        if (!r || r->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            job_fail(jb, "full resync of %s refused: %s", node, x.err);
+    {
+        /* Full: in one transaction, so the replica never serves as a writable
+         * master, and its new replication id makes the master send a full
+         * copy. Either way persisted, as Sentinel does. */
+        reconf r = {master, full, NULL, 0};
+        if (reconfigure(n, &r, &persisted, why, sizeof(why), x.err, sizeof(x.err)) < 0) {
+            job_fail(jb, "%s of %s refused: %s", full ? "full resync" : "REPLICAOF", node, x.err);
             goto out;
         }
-        freeReplyObject(r);
-        job_step(jb, "%s: REPLICAOF NO ONE + REPLICAOF %s in one transaction (full sync)", node,
-                 master);
-    } else {
-        if (rclient_ok(n, x.err, sizeof(x.err), "REPLICAOF %s %d", host, port) < 0) {
-            job_fail(jb, "REPLICAOF refused: %s", x.err);
-            goto out;
-        }
-        job_step(jb, "%s: REPLICAOF %s", node, master);
     }
+    job_step(jb, "%s: %sREPLICAOF %s in one transaction%s, %s", node,
+             full ? "REPLICAOF NO ONE + " : "", master, full ? " (full sync)" : "",
+             persisted ? "persisted with CONFIG REWRITE" : "NOT persisted");
+    if (!persisted)
+        job_step(jb, "warning: not persisted (%s); after a restart %s comes back with the role "
+                     "its config file gives it",
+                 why[0] ? why : "CONFIG REWRITE failed", node);
     deadline = hp_mono_ms() + RESYNC_TIMEOUT_MS;
     sleep_ms(100);
     while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
         node_info in;
         char now_master[HP_ADDR_MAX] = "";
         if (rclient_info(n, &in, x.err, sizeof(x.err)) < 0) break;
-        if (in.master_host[0]) hp_addr_fmt(now_master, sizeof(now_master), in.master_host, in.master_port);
+        if (in.master_host[0])
+            hp_addr_fmt(now_master, sizeof(now_master), in.master_host, in.master_port);
         if (in.role == ROLE_REPLICA && in.link_up == 1 && !in.sync_in_progress &&
             !strcmp(now_master, master)) {
             job_step(jb, "%s replicates from %s again, link up", node, master);
             cJSON_AddStringToObject(job_result(jb), "node", node);
             cJSON_AddStringToObject(job_result(jb), "master", master);
             cJSON_AddBoolToObject(job_result(jb), "full", full);
+            cJSON_AddBoolToObject(job_result(jb), "persisted", persisted);
+            if (!persisted)
+                cJSON_AddStringToObject(job_result(jb), "persisted_note",
+                                        why[0] ? why : "CONFIG REWRITE failed");
             rc = 0;
             goto out;
         }
@@ -693,6 +1326,21 @@ out:
 
 /* ----------------------------------------------------------- Sentinel reset */
 
+/* Reads one field of SENTINEL MASTER <name> as a number; -1 when absent. */
+static long long master_field(ctx *x, rclient *s, const char *field)
+{
+    redisReply *r = rclient_cmd(s, x->err, sizeof(x->err), "SENTINEL MASTER %s", x->c->name);
+    long long v = -1;
+    size_t i;
+    if (!r) return -1;
+    for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && !strcmp(r->element[i]->str, field) &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
+            v = strtoll(r->element[i + 1]->str, NULL, 10);
+    freeReplyObject(r);
+    return v;
+}
+
 int recipe_sentinel_reset(job *jb)
 {
     ctx x;
@@ -705,7 +1353,7 @@ int recipe_sentinel_reset(job *jb)
     /* One at a time: the others keep the quorum while one relearns. */
     for (i = 0; i < x.c->nsentinels; i++) {
         const char *addr = x.c->sentinels[i].addr;
-        rclient *s = sentinel_connect(&x, addr);
+        rclient *s = sentinel_connect(x.cfg, addr, x.cfg->timeout_ms, x.err, sizeof(x.err));
         int64_t deadline;
         long long slaves = -1, others = -1;
         redisReply *r;
@@ -724,8 +1372,8 @@ int recipe_sentinel_reset(job *jb)
                  addr, expect_replicas, expect_others);
         deadline = hp_mono_ms() + RESET_TIMEOUT_MS;
         while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
-            slaves = sentinel_master_field(&x, s, "num-slaves");
-            others = sentinel_master_field(&x, s, "num-other-sentinels");
+            slaves = master_field(&x, s, "num-slaves");
+            others = master_field(&x, s, "num-other-sentinels");
             if (slaves >= expect_replicas && others >= expect_others) break;
             sleep_ms(250);
         }

@@ -1,18 +1,19 @@
-/* recipes.h — what each job kind does, step by step, on the job runner's
- * thread with blocking connections (see jobs.h). Each returns 0 on success or
- * -1 after job_fail(). The operations and the measurements behind them are in
- * the design (shared/design.md, "Operations that must be right"). */
+/* recipes.h — what the topology jobs do, step by step, on the job runner's
+ * thread with blocking connections (see jobs.h): failover (graceful and
+ * forced), resync and Sentinel reset, each with the function that finishes
+ * or puts back what a run interrupted by a crash of hapanel left. Each
+ * returns 0 on success or -1 after job_fail(). The operations and the
+ * measurements behind them are in the design (shared/design.md, "Operations
+ * that must be right"). */
 #ifndef HP_RECIPES_H
 #define HP_RECIPES_H
 
 typedef struct job job;
 
-/* A graceful failover's target may be at most this far behind (bytes) when
- * the request does not say; it must catch up fully while writes are paused. */
-#define RECIPE_MAX_LAG_BYTES (16LL * 1024 * 1024)
-
-/* params: {mode: "graceful"|"force", target?, max_pause_ms?, max_lag_bytes?} */
+/* params: {mode: "graceful"|"force", target?, max_pause_ms?, max_lag_bytes?,
+ * max_wait_ms?} */
 int recipe_failover(job *jb);
+int recipe_failover_recover(job *jb);
 /* params: {node, full} */
 int recipe_resync(job *jb);
 /* params: {} — SENTINEL RESET on one Sentinel at a time */

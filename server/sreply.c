@@ -39,6 +39,8 @@ static void entry_reset(sentinel_entry *e)
     e->port = e->quorum = e->num_slaves = e->num_other_sentinels = -1;
     e->priority = e->master_port = -1;
     e->repl_offset = -1;
+    e->info_refresh_ms = e->last_ok_ping_ms = e->link_down_ms = -1;
+    e->down_after_ms = e->s_down_ms = e->failover_timeout_ms = -1;
 }
 
 static int read_entry(const redisReply *a, sentinel_entry *e)
@@ -85,8 +87,25 @@ static int read_entry(const redisReply *a, sentinel_entry *e)
             e->repl_offset = to_i64(v);
         else if (key_is(k, "runid"))
             copy_str(e->runid, sizeof(e->runid), v);
+        else if (key_is(k, "info-refresh"))
+            e->info_refresh_ms = to_i64(v);
+        else if (key_is(k, "last-ok-ping-reply"))
+            e->last_ok_ping_ms = to_i64(v);
+        else if (key_is(k, "master-link-down-time"))
+            e->link_down_ms = to_i64(v);
+        else if (key_is(k, "down-after-milliseconds"))
+            e->down_after_ms = to_i64(v);
+        else if (key_is(k, "failover-timeout"))
+            e->failover_timeout_ms = to_i64(v);
+        else if (key_is(k, "s-down-time"))
+            e->s_down_ms = to_i64(v);
     }
     return e->ip[0] && e->port > 0 ? 0 : -1;
+}
+
+int sreply_entry(const redisReply *r, sentinel_entry *out)
+{
+    return r ? read_entry(r, out) : -1;
 }
 
 int sreply_entries(const redisReply *r, sentinel_entry *out, int max)

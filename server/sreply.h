@@ -27,11 +27,22 @@ typedef struct sentinel_entry {
     char link_status[8]; /* replicas: master-link-status ok/err */
     int64_t repl_offset; /* replicas: slave-repl-offset */
     char runid[48];
+    /* What Sentinel's replica selection reads (sentinelSelectSlave), in ms:
+     * since its last INFO of the instance, since its last valid PING reply,
+     * and how long the instance reports its master link down. */
+    int64_t info_refresh_ms, last_ok_ping_ms, link_down_ms;
+    int64_t down_after_ms; /* masters: down-after-milliseconds */
+    int64_t failover_timeout_ms; /* masters: failover-timeout */
+    int64_t s_down_ms;     /* masters: s-down-time, how long it is subjectively down */
 } sentinel_entry;
 
 /* Fills up to max entries from an array reply; returns how many, or -1 when the
  * reply is not an array of field/value arrays. */
 int sreply_entries(const struct redisReply *r, sentinel_entry *out, int max);
+
+/* Reads one flat field/value array (the reply of SENTINEL MASTER <name>).
+ * Returns 0, or -1 when it is not one. */
+int sreply_entry(const struct redisReply *r, sentinel_entry *out);
 
 /* Returns 1 when flags (a comma list like "s_down,slave") contains word. */
 int sreply_has_flag(const char *flags, const char *word);

@@ -41,6 +41,7 @@ void cluster_snap_unref(cluster_snap *c)
     if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     free(c->nodes);
     free(c->sentinels);
+    free(c->sviews);
     free(c->problems);
     free(c->json);
     free(c->summary_json);

@@ -53,6 +53,10 @@ typedef struct snap_node {
     /* Sentinel flags for this node (s_down, o_down, disconnected), from the
      * Sentinel that saw it most recently */
     char sentinel_flags[64];
+    /* 1: INFO names a config file, so CONFIG REWRITE can persist a role
+     * change; 0: it runs without one (a restart forgets what Sentinel or
+     * hapanel changed); -1 unknown */
+    int has_config_file;
 } snap_node;
 
 /* One Sentinel and what it reports about the cluster. */
@@ -69,7 +73,25 @@ typedef struct snap_sentinel {
     int num_replicas;
     int failover_in_progress; /* failover_in_progress or a failover state */
     char redis_version[16];
+    int64_t down_after_ms; /* its down-after-milliseconds for this master, -1 unknown */
+    int64_t s_down_ms;     /* how long it has the master subjectively down, -1 not */
+    int64_t views_at_ms;   /* wall time its replica views below were read, 0 never */
 } snap_sentinel;
+
+/* One Sentinel's view of one replica: the fields of SENTINEL REPLICAS that
+ * its replica selection reads (see promote.h). Ages are as of views_at_ms of
+ * that Sentinel. */
+typedef struct snap_sview {
+    char sentinel[HP_ADDR_MAX]; /* the Sentinel whose view this is */
+    char addr[HP_ADDR_MAX];     /* the replica */
+    char flags[96];
+    int priority;
+    int64_t repl_offset;
+    int64_t info_refresh_ms, last_ok_ping_ms, link_down_ms;
+    char link_status[8];
+    char master_addr[HP_ADDR_MAX];
+    char runid[48];
+} snap_sview;
 
 typedef struct snap_problem {
     char code[32];    /* split_brain, replica_wrong_master, sentinel_disagrees, ... */
@@ -91,6 +113,8 @@ typedef struct cluster_snap {
     int quorum_reachable; /* Sentinels up that agree on the master */
     int quorum_ok;
     int failover_in_progress;
+    snap_sview *sviews; /* every Sentinel's view of every replica */
+    int nsviews;
     snap_problem *problems;
     int nproblems;
     int64_t updated_at;

@@ -37,7 +37,7 @@
 #include "config.h"
 #include "event.h"
 #include "http.h"
-#include "recipes.h"
+#include "promote.h"
 #include "sbuf.h"
 #include "topology.h"
 
@@ -277,18 +277,15 @@ static void put_utc_ms(sbuf *b, int64_t ms)
  * Nodes
  * ------------------------------------------------------------------------ */
 
-/* Whether a node could be a graceful failover's target, as a fixed word the
- * page's dialog shows beside it ("ok" when it could). A light copy of the
- * API's check; the API decides. */
+/* Whether a node could be a graceful failover's target, in the words of
+ * the one policy (promote.h), shortened ("ok" when it could). */
 static const char *candidate_note(const snap_node *n, const char *master)
 {
+    const char *why;
     if (master[0] != '\0' && strcmp(n->addr, master) == 0) return "master";
-    if (!n->up) return "down";
-    if (n->role != ROLE_REPLICA) return "not a replica";
-    if (n->link_up != 1) return "link down";
-    if (n->priority == 0) return "priority 0";
-    if (n->lag_bytes > RECIPE_MAX_LAG_BYTES) return "lagging";
-    return "ok";
+    why = promo_panel_rule(n, master, -1);
+    if (!why) return "ok";
+    return strncmp(why, "is ", 3) == 0 ? why + 3 : why;
 }
 
 /* The Sentinels' flags for a node (s_down, o_down, disconnected, ...), without
