@@ -28,7 +28,7 @@ typedef struct hp_failover {
     char old_master[HP_ADDR_MAX];
     char new_master[HP_ADDR_MAX];
     int64_t started_at, ended_at, duration_ms, writes_paused_ms; /* -1 = unknown */
-    char status[16]; /* succeeded, failed, aborted */
+    char status[32]; /* succeeded, failed, aborted, completed_after_restart */
     char actor[64];
     char reason[256];
     int64_t job_id; /* 0 = none */

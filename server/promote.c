@@ -86,6 +86,41 @@ int promo_sentinel_pick(const snap_sview *v, int n, const promo_master *m, int64
     return best;
 }
 
+/* v as Sentinel will see it once it has re-read the replica's INFO. */
+static snap_sview refreshed(const snap_sview *v, const cluster_snap *c, int equal_offsets)
+{
+    snap_sview r = *v;
+    const snap_node *n = cluster_snap_node(c, v->addr);
+    if (n && n->up && n->priority >= 0) r.priority = n->priority;
+    if (equal_offsets)
+        r.repl_offset = 0;
+    else if (n && n->up && n->repl_offset >= 0)
+        r.repl_offset = n->repl_offset;
+    r.info_refresh_ms = 0;
+    return r;
+}
+
+int promo_expected(const snap_sview *v, int n, const promo_master *m, int64_t age_ms,
+                   const cluster_snap *c, int equal_offsets)
+{
+    int i, best = -1;
+    snap_sview bv, cur;
+    char why[160];
+    memset(&bv, 0, sizeof(bv));
+    for (i = 0; i < n; i++) {
+        /* The rules on its own view decide whether SENTINEL FAILOVER is
+         * accepted at all; then the refreshed INFO decides the pick. */
+        if (!promo_sentinel_rule(&v[i], m, age_ms, 0, why, sizeof(why))) continue;
+        cur = refreshed(&v[i], c, equal_offsets);
+        if (!promo_sentinel_rule(&cur, m, 0, 0, why, sizeof(why))) continue;
+        if (best < 0 || promo_sentinel_compare(&cur, &bv) < 0) {
+            best = i;
+            bv = cur;
+        }
+    }
+    return best;
+}
+
 void promo_sview_from_entry(snap_sview *o, const char *sentinel, const sentinel_entry *e)
 {
     memset(o, 0, sizeof(*o));
@@ -164,33 +199,39 @@ static snap_sview *views_of(const cluster_snap *c, const char *sentinel, int *n)
     return v;
 }
 
-/* Why Sentinel picks v[pick] over the other eligible ones, in words. */
-static void explain_choice(plan *p, const snap_sview *v, int n, int pick, const promo_master *m,
-                           int64_t age)
+/* Why Sentinel will pick v[pick] over the other replicas it may choose, in
+ * words (compared as it will see them, see promo_expected). */
+static void explain_choice(plan *p, const cluster_snap *c, const snap_sview *v, int n, int pick,
+                           const promo_master *m, int64_t age)
 {
-    int i, others = 0, same_prio = 0, same_off = 0;
+    int i, others = 0, same_prio = 0, same_off = 0, eq = !p->rq.force;
+    snap_sview pk = refreshed(&v[pick], c, eq), o;
     char why[160];
     for (i = 0; i < n; i++) {
         if (i == pick || !promo_sentinel_rule(&v[i], m, age, 0, why, sizeof(why))) continue;
+        o = refreshed(&v[i], c, eq);
+        if (!promo_sentinel_rule(&o, m, 0, 0, why, sizeof(why))) continue;
         others++;
-        if (v[i].priority == v[pick].priority) {
+        if (o.priority == pk.priority) {
             same_prio++;
-            if (v[i].repl_offset == v[pick].repl_offset) same_off++;
+            if (o.repl_offset == pk.repl_offset) same_off++;
         }
     }
     if (!others)
-        snprintf(p->choice_why, sizeof(p->choice_why), "the only replica Sentinel %s would promote",
+        snprintf(p->choice_why, sizeof(p->choice_why), "the only replica Sentinel %s may promote",
                  p->sentinel);
     else if (!same_prio)
-        snprintf(p->choice_why, sizeof(p->choice_why), "lowest replica-priority (%d)",
-                 v[pick].priority);
+        snprintf(p->choice_why, sizeof(p->choice_why), "lowest replica-priority (%d)", pk.priority);
     else if (!same_off)
         snprintf(p->choice_why, sizeof(p->choice_why),
-                 "same replica-priority (%d), highest replication offset in Sentinel's view (%lld)",
-                 v[pick].priority, (long long)v[pick].repl_offset);
+                 "same replica-priority (%d), highest replication offset now; Sentinel reads the "
+                 "offsets again as it starts, so a write meanwhile can change its choice",
+                 pk.priority);
     else
         snprintf(p->choice_why, sizeof(p->choice_why),
-                 "same replica-priority and offset, lowest run id (%.12s...)", v[pick].runid);
+                 "same replica-priority (%d), and with writes paused the same offset: the lowest "
+                 "run id (%.8s) decides",
+                 pk.priority, pk.runid);
 }
 
 static void check_sentinel_view(plan *p, const cluster_snap *c, const snap_sentinel *s,
@@ -216,7 +257,7 @@ static void check_sentinel_view(plan *p, const cluster_snap *c, const snap_senti
             check(p, "sentinel_view", PLAN_WAIT, "Sentinel %s would not promote %s: %s", s->addr,
                   p->rq.target, why);
         } else {
-            pick = promo_sentinel_pick(v, n, &m, age);
+            pick = promo_expected(v, n, &m, age, c, 1);
             hp_strlcpy(p->choice, p->rq.target, sizeof(p->choice));
             if (pick == i)
                 snprintf(p->choice_why, sizeof(p->choice_why),
@@ -233,7 +274,10 @@ static void check_sentinel_view(plan *p, const cluster_snap *c, const snap_senti
         }
         goto out;
     }
+    /* SENTINEL FAILOVER is refused (-NOGOODSLAVE) unless its own view
+     * passes; the pick itself is made on fresh INFO. */
     pick = promo_sentinel_pick(v, n, &m, age);
+    if (pick >= 0) pick = promo_expected(v, n, &m, age, c, !p->rq.force);
     if (pick < 0) {
         for (i = 0; i < n; i++) {
             if (!strcmp(v[i].addr, c->master)) continue;
@@ -245,7 +289,7 @@ static void check_sentinel_view(plan *p, const cluster_snap *c, const snap_senti
         goto out;
     }
     hp_strlcpy(p->choice, v[pick].addr, sizeof(p->choice));
-    explain_choice(p, v, n, pick, &m, age);
+    explain_choice(p, c, v, n, pick, &m, age);
     if (!p->rq.force) {
         const snap_node *nd = cluster_snap_node(c, v[pick].addr);
         const char *pw = nd ? promo_panel_rule(nd, c->master, p->rq.max_lag_bytes)
@@ -307,7 +351,7 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
 
     m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
     if (m && m->up && m->role == ROLE_MASTER)
-        check(p, "master", PLAN_OK, rq->force ? "master %s is up: it is fenced as soon as a replica is promoted"
+        check(p, "master", PLAN_OK, rq->force ? "master %s is up: its writes pause and it is fenced as soon as a replica is promoted"
                                               : "master %s is up; writes pause on it",
               c->master);
     else if (rq->force)
@@ -358,7 +402,7 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
 
     if (s) check_sentinel_view(p, c, s, now_ms);
 
-    if (!rq->force) {
+    if (!rq->force || (m && m->up)) {
         int64_t da = p->down_after_ms;
         p->max_pause_ms = rq->max_pause_ms > 0 ? rq->max_pause_ms : da > 0 ? da / 2 : 2000;
         if (p->max_pause_ms > 5000) p->max_pause_ms = 5000;
@@ -368,7 +412,8 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
                   (long long)p->max_pause_ms, (long long)da);
         else
             check(p, "pause", PLAN_OK,
-                  "writes pause for the catch-up and the promotion, at most %lld ms",
+                  rq->force ? "writes pause until the promotion (no catch-up wait), at most %lld ms"
+                            : "writes pause for the catch-up and the promotion, at most %lld ms",
                   (long long)p->max_pause_ms);
     }
 
@@ -469,10 +514,7 @@ cJSON *plan_json(const plan *p, const cluster_snap *c, int64_t now_ms)
     str_or_null(root, "choice", p->choice);
     str_or_null(root, "choice_why", p->choice_why);
     num_or_null(root, "down_after_ms", p->down_after_ms);
-    if (p->rq.force)
-        cJSON_AddNullToObject(root, "max_pause_ms");
-    else
-        cJSON_AddNumberToObject(root, "max_pause_ms", (double)p->max_pause_ms);
+    num_or_null(root, "max_pause_ms", p->max_pause_ms > 0 ? p->max_pause_ms : -1);
     if (p->fence_persists < 0)
         cJSON_AddNullToObject(root, "fence_persists");
     else

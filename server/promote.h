@@ -57,6 +57,16 @@ int promo_sentinel_rule(const snap_sview *v, const promo_master *m, int64_t age_
 int promo_sentinel_compare(const snap_sview *a, const snap_sview *b);
 /* The index among v[0..n) that this Sentinel would promote, or -1. */
 int promo_sentinel_pick(const snap_sview *v, int n, const promo_master *m, int64_t age_ms);
+/* The replica Sentinel will promote once the failover starts. Sentinel
+ * re-reads every replica's INFO as a failover begins (each second while one
+ * is in progress, sentinel.c sentinelSendPeriodicCommands) and selects a
+ * tick later, so it decides on the replicas' current priority and offset as
+ * c (the snapshot) has them, not on the view it answered with. During a
+ * graceful switchover the offsets are equal (writes paused, replicas caught
+ * up: equal_offsets) and the run id decides. Which replicas it considers is
+ * still its own view's rules. Returns the index in v, or -1. */
+int promo_expected(const snap_sview *v, int n, const promo_master *m, int64_t age_ms,
+                   const cluster_snap *c, int equal_offsets);
 /* One entry of SENTINEL REPLICAS as a view, for the given Sentinel. */
 void promo_sview_from_entry(snap_sview *out, const char *sentinel, const sentinel_entry *e);
 

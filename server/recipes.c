@@ -34,6 +34,7 @@
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -604,6 +605,25 @@ static int choose_catchup(fo *f)
                  rclient_addr(f->s), v[pick].addr, f->target);
         return -1;
     }
+    if (!f->target[0]) {
+        /* Sentinel re-reads a replica's INFO as the failover starts when
+         * its copy is over a second old, and then picks on it: with writes
+         * paused the offsets are equal, and the choice is the one expected.
+         * A copy younger than that would be used as it is, with offsets
+         * from before the pause: wait until none is. */
+        int64_t youngest = INT64_MAX;
+        for (i = 0; i < n; i++)
+            if (promo_sentinel_rule(&v[i], &pm, 0, 0, why, sizeof(why)) &&
+                v[i].info_refresh_ms < youngest)
+                youngest = v[i].info_refresh_ms;
+        if (youngest >= 0 && youngest < 1100) sleep_ms((int)(1100 - youngest));
+        pick = promo_expected(v, n, &pm, 0, f->x.c, 1);
+        if (pick < 0) {
+            snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s would promote no replica",
+                     rclient_addr(f->s));
+            return -1;
+        }
+    }
     hp_strlcpy(f->expected, v[pick].addr, sizeof(f->expected));
     f->ncand = 0;
     for (i = 0; i < n; i++) {
@@ -894,7 +914,7 @@ static int request_failover(fo *f, int64_t deadline)
         freeReplyObject(r);
         f->requested = 1;
         job_step(f->jb, "SENTINEL FAILOVER sent to %s%s", rclient_addr(f->s),
-                 f->force ? " (forced, writes not paused)" : "");
+                 f->force ? " (forced)" : "");
         return 0;
     }
     if (strstr(f->x.err, "ERR") || strstr(f->x.err, "NOGOODSLAVE") || strstr(f->x.err, "INPROG")) {
@@ -971,6 +991,23 @@ static int give_up(fo *f, const char *what)
     return -1;
 }
 
+/* From here writes wait, for max_pause_ms at most: the pause is never
+ * renewed, and every call until its end is bounded by it. */
+static int pause_writes(fo *f)
+{
+    undo_put(f->jb, "paused", cJSON_CreateString(f->old));
+    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE", f->max_pause_ms) < 0) {
+        undo_drop(f->jb, "paused");
+        return -1;
+    }
+    f->paused_at = hp_mono_ms();
+    f->pause_end = f->paused_at + f->max_pause_ms;
+    f->paused = 1;
+    job_step(f->jb, "writes paused on %s, pause at most %lld ms", f->old, f->max_pause_ms);
+    job_failpoint(f->jb, "after-pause");
+    return 0;
+}
+
 /* Waits, while writes are paused, until every replica that may be promoted
  * has all the paused master has; bounded to 3/4 of the pause. */
 static int catch_up(fo *f)
@@ -1037,19 +1074,11 @@ static int run_graceful(fo *f)
                  f->old, f->x.err);
     job_failpoint(jb, "after-write-fence");
 
-    /* From here writes wait, for max_pause_ms at most: the pause is never
-     * renewed, every call until its end is bounded by it. */
-    undo_put(jb, "paused", cJSON_CreateString(f->old));
-    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE", f->max_pause_ms) < 0) {
+    if (pause_writes(f) < 0) {
         job_fail(jb, "CLIENT PAUSE failed: %s; nothing was paused", f->x.err);
         undo_now(jb, 0);
         return -1;
     }
-    f->paused_at = hp_mono_ms();
-    f->pause_end = f->paused_at + f->max_pause_ms;
-    f->paused = 1;
-    job_step(jb, "writes paused on %s, pause at most %lld ms", f->old, f->max_pause_ms);
-    job_failpoint(jb, "after-pause");
 
     if (catch_up(f) < 0) {
         rclient_deadline(f->m, 0);
@@ -1097,8 +1126,18 @@ static int run_force(fo *f)
         undo_now(jb, 0);
         return -1;
     }
-    if (pick >= 0) hp_strlcpy(f->expected, v[pick].addr, sizeof(f->expected));
-    if (request_failover(f, 0) < 0) {
+    if (pick >= 0) {
+        promo_master pm = {f->pl.down_after_ms, -1};
+        int e = promo_expected(v, n, &pm, 0, f->x.c, 0);
+        hp_strlcpy(f->expected, v[e >= 0 ? e : pick].addr, sizeof(f->expected));
+    }
+    /* Even forced: while the old master answers, its writes pause until the
+     * promotion, or the replication stream still in flight to the replica
+     * Sentinel promotes is lost with the writes it acknowledged. */
+    if (f->m && pause_writes(f) < 0)
+        job_step(jb, "warning: CLIENT PAUSE failed on %s (%s): writes not paused", f->old, f->x.err);
+    if (request_failover(f, f->paused ? f->pause_end : 0) < 0) {
+        if (f->paused) unpause(f);
         job_fail(jb, "SENTINEL FAILOVER refused: %s", f->x.err);
         undo_now(jb, 0);
         return -1;
@@ -1180,16 +1219,18 @@ int recipe_failover_recover(job *jb)
     cJSON *u = job_undo(jb);
     const cJSON *fo_ = cJSON_GetObjectItem(u, "failover"), *it;
     char addrs[MAX_NODES][HP_ADDR_MAX], master[HP_ADDR_MAX] = "", err[512], why[256];
-    const char *old = cJSON_GetStringValue(cJSON_GetObjectItem(fo_, "old_master"));
+    char old[HP_ADDR_MAX] = "", kind[16] = "graceful"; /* copies: undo_now frees the undo */
     const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(fo_, "mode"));
-    const char *kind = mode && !strcmp(mode, "force") ? "forced" : "graceful";
+    const char *o = cJSON_GetStringValue(cJSON_GetObjectItem(fo_, "old_master"));
     int64_t started = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(fo_, "started_at"));
     int64_t deadline = hp_mono_ms() + RECOVER_SETTLE_MS;
     int n = 0, busy = 1, agree = 0, answered = 0, persisted = 0;
     rclient *r;
     node_info in;
 
-    if (!fo_ || !old) {
+    if (o) hp_strlcpy(old, o, sizeof(old));
+    if (mode && !strcmp(mode, "force")) hp_strlcpy(kind, "forced", sizeof(kind));
+    if (!fo_ || !old[0]) {
         undo_now(jb, 0);
         job_fail(jb, "the failover had not been requested; what it changed is put back");
         return -1;

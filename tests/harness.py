@@ -280,6 +280,7 @@ class Proc:
         self.kind, self.name, self.port, self.conf, self.logpath = kind, name, port, conf, logpath
         self.popen = None
         self.stopped = False
+        self.argv = None
 
     @property
     def addr(self):
@@ -307,7 +308,7 @@ class Topology:
 
     def __init__(self, tmpdir, masters=("mymaster",), replicas=2, sentinels=3,
                  down_after_ms=1000, failover_timeout_ms=3000, password=None, extra_conf="",
-                 quorum=2):
+                 quorum=2, no_config_file=False):
         self.tmpdir = tmpdir
         self.masters = tuple(masters)
         self.nreplicas = replicas
@@ -317,6 +318,9 @@ class Topology:
         self.password = password
         self.extra_conf = extra_conf
         self.quorum = quorum
+        # nodes started with their settings as arguments, so CONFIG REWRITE
+        # has no file to write (INFO config_file is empty)
+        self.no_config_file = no_config_file
         self.nodes = []        # Proc, all redis-server processes
         self.sentinels = []    # Proc
         self.groups = {}       # master name -> [master Proc, replica Procs...] at start
@@ -409,18 +413,12 @@ class Topology:
             with open(conf, "w") as f:
                 f.write(conf_fn(port, d, logpath))
             p = Proc(kind, name, port, conf, logpath)
-            p.popen = spawn([binary, conf], os.path.join(d, "stdout.log"))
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if not p.alive():
-                    break
-                try:
-                    with Redis("127.0.0.1", port, password=self.password, timeout=1) as r:
-                        if r.cmd("PING") == "PONG":
-                            return p
-                except (OSError, RedisError):
-                    pass
-                time.sleep(0.05)
+            p.argv = [binary, conf]
+            if kind == "redis" and self.no_config_file:
+                p.argv = [binary] + self._conf_as_args(conf)
+            p.popen = spawn(p.argv, os.path.join(d, "stdout.log"))
+            if self._wait_ping(p, 10):
+                return p
             last = "%s on port %d did not start:\n%s\n%s" % (
                 kind, port, tail(logpath, 15), tail(os.path.join(d, "stdout.log"), 15))
             if p.alive():
@@ -431,6 +429,75 @@ class Topology:
             if "in use" not in last and "Address already" not in last and "bind" not in last.lower():
                 raise RuntimeError(last)
         raise RuntimeError(last)
+
+    @staticmethod
+    def _conf_as_args(conf):
+        """A config file's lines as redis-server command-line arguments."""
+        args = []
+        with open(conf) as f:
+            for line in f:
+                parts = line.strip().split(None, 1)
+                if not parts:
+                    continue
+                args.append("--" + parts[0])
+                if len(parts) > 1:
+                    v = parts[1]
+                    args.extend(v.split() if parts[0] == "replicaof" else
+                                [v.strip('"') if v != '""' else ""])
+        return args
+
+    def _wait_ping(self, p, timeout):
+        """Waits until p answers PING; False if it died or the time passed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not p.alive():
+                return False
+            try:
+                with Redis("127.0.0.1", p.port, password=self.password, timeout=1) as r:
+                    if r.cmd("PING") == "PONG":
+                        return True
+            except (OSError, RedisError):
+                pass
+            time.sleep(0.05)
+        return False
+
+    def restart(self, addr, sig=signal.SIGTERM, wait=True, timeout=10):
+        """Stops the process at addr with sig (SIGTERM: a clean shutdown, as a
+        host's service manager does) and starts it again with its own argv —
+        from its own config file — on the same port. wait: until it answers
+        PING. Returns the Proc."""
+        p = self.proc(addr)
+        p.signal(signal.SIGCONT)
+        p.signal(sig)
+        if p.popen:
+            try:
+                p.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.popen.kill()
+                p.popen.wait()
+        p.stopped = False
+        p.popen = spawn(p.argv, os.path.join(os.path.dirname(p.logpath), "stdout.log"))
+        if wait and not self._wait_ping(p, timeout):
+            raise RuntimeError("%s %s did not come back:\n%s" % (p.kind, addr, tail(p.logpath, 15)))
+        return p
+
+    def roles(self):
+        """{addr: role} from every live node's own INFO ("master", "slave",
+        or None when it does not answer)."""
+        out = {}
+        for p in self.nodes:
+            if not p.alive() or p.stopped:
+                continue
+            try:
+                out[p.addr] = self.role(p.addr)
+            except (OSError, RedisError):
+                out[p.addr] = None
+        return out
+
+    def config_get(self, addr, name):
+        with self.client(addr, timeout=1) as c:
+            r = c.cmd("CONFIG", "GET", name)
+        return r[1] if r else None
 
     def start_node(self, replicaof=None):
         p = self._start_proc("redis", lambda port, d, lp: self._node_conf(port, d, lp, replicaof),
@@ -1769,10 +1836,14 @@ def _on_alarm(signum, frame):
     raise AssertionError("test exceeded its global time limit (HAPANEL_IT_LIMIT)")
 
 
-def run_test(fn, name=None):
+def run_test(fn, name=None, limit=None):
     """Runs fn(env) and exits: 0 on pass, 1 on failure (with the reason, the
-    hapanel log tail and the Redis log tails on stderr)."""
+    hapanel log tail and the Redis log tails on stderr). limit: the global
+    time limit in seconds, when the test needs more than HAPANEL_IT_LIMIT's
+    default."""
     name = name or os.path.basename(sys.argv[0])
+    if limit and "HAPANEL_IT_LIMIT" not in os.environ:
+        os.environ["HAPANEL_IT_LIMIT"] = str(limit)
     tmpdir = tempfile.mkdtemp(prefix="hapanel-it-")
     env = TestEnv(tmpdir)
     signal.signal(signal.SIGTERM, _on_sigterm)
