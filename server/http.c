@@ -20,6 +20,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "route.h"
 
@@ -167,9 +168,9 @@ int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)
 
 int http_body_json(hreq *r, cJSON **out)
 {
-    char *buf = malloc(HTTP_MAX_BODY + 1);
+    char *buf = malloc(HTTP_MAX_BODY + 1), why[200];
     size_t len = 0;
-    int n;
+    int n, st = 0;
 
     *out = NULL;
     if (!buf) return http_error(r, 500, "internal", "out of memory");
@@ -177,20 +178,27 @@ int http_body_json(hreq *r, cJSON **out)
         len += (size_t)n;
     if (len > HTTP_MAX_BODY) len = HTTP_MAX_BODY; /* mg_read never returns more than asked */
     if (len == HTTP_MAX_BODY && mg_read(r->conn, buf, 1) > 0) {
-        free(buf);
-        return http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
+        st = http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
+        goto out;
     }
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
     buf[len] = '\0';
+    /* Before cJSON: it recurses per level on this worker's small stack, and
+     * it keeps string bytes as they come (see jsonscan.h). */
+    if (jsonscan_check(buf, len, JSONSCAN_MAX_DEPTH, why, sizeof(why)) < 0) {
+        st = http_error(r, 400, "bad_request", "%s", why);
+        goto out;
+    }
     /* require_null_terminated: "{}junk" is refused, not half-read */
     *out = len ? cJSON_ParseWithOpts(buf, NULL, 1) : cJSON_CreateObject();
-    free(buf);
     if (!*out || !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
         *out = NULL;
-        return http_error(r, 400, "bad_request", "the body must be a JSON object");
+        st = http_error(r, 400, "bad_request", "the body must be a JSON object");
     }
-    return 0;
+out:
+    free(buf);
+    return st;
 }
 
 static int dispatch(struct mg_connection *conn, void *cbdata)
