@@ -24,6 +24,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "route.h"
+#include "utf8.h"
 
 #define HTTP_MAX_BODY (64 * 1024) /* requests carry small JSON objects */
 
@@ -125,9 +126,13 @@ int http_send_file(hreq *r, const char *path, const char *ctype, const char *nam
     return 200;
 }
 
-int http_json(hreq *r, int status, const cJSON *root)
+int http_json(hreq *r, int status, cJSON *root)
 {
-    char *s = cJSON_PrintUnformatted(root);
+    char *s;
+    /* cJSON prints string bytes as they are; a name from Redis may not be
+     * UTF-8, and the whole response would then be invalid JSON. */
+    hp_json_fix_utf8(root);
+    s = cJSON_PrintUnformatted(root);
     if (!s) return http_error(r, 500, "internal", "out of memory");
     send_full(r->conn, status, "application/json", NULL, s, strlen(s));
     cJSON_free(s);
@@ -142,6 +147,7 @@ static int send_error(struct mg_connection *conn, int status, const char *extra,
     char *s;
     cJSON_AddStringToObject(e, "code", code);
     cJSON_AddStringToObject(e, "message", msg);
+    hp_json_fix_utf8(root); /* a message may quote a name, or be cut by "%.80s" */
     s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!s) return send_full(conn, 500, "text/plain", NULL, "out of memory", 13);
