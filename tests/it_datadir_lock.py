@@ -7,7 +7,6 @@ one goes on undisturbed. Once the first one has stopped, by SIGTERM or by
 SIGKILL (the lock file stays, the kernel drops the lock), a new one starts."""
 
 import os
-import re
 import subprocess
 import sys
 import time

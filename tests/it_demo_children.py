@@ -105,7 +105,7 @@ def test(env):
     p.send_signal(signal.SIGKILL)
     p.wait()
     t0 = time.monotonic()
-    left = wait_for(lambda: not [k for k in kids if alive(k[0])], 3, 0.05,
+    wait_for(lambda: not [k for k in kids if alive(k[0])], 3, 0.05,
                     msg=lambda: "every demo child gone after SIGKILL of hapanel (alive: %s)"
                     % [k for k in kids if alive(k[0])])
     log("children gone %.2f s after the SIGKILL" % (time.monotonic() - t0))
@@ -123,7 +123,6 @@ def test(env):
         k for k in kids if alive(k[0])]
     assert not os.path.exists(demo_dir), "the demo directory %s is still there" % demo_dir
     check_log(logpath)
-    del left
 
 
 if __name__ == "__main__":
