@@ -330,6 +330,7 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
                        : status == 413 ? "payload_too_large"
                        : status < 500  ? "bad_request"
                                        : "internal";
+    mg_disable_connection_keep_alive(conn); /* what the header says; civetweb's page did too */
     send_error(conn, status, "Connection: close\r\n", code, msg && *msg ? msg : reason(status));
     return 0;
 }
