@@ -78,7 +78,7 @@ def test(env):
            head("Transfer-Encoding: chunked") + b"10\r\n" + FORCE + b"\r\n", 400)
     expect(hp, "chunk longer than its size",
            head("Transfer-Encoding: chunked") + b"5\r\n" + FORCE + b"\r\n0\r\n\r\n", 400)
-    expect(hp, "chunk size with an extension",
+    expect(hp, "chunk size with an extension (civetweb 1.15 cannot read one)",
            head("Transfer-Encoding: chunked") + b"10;x=1\r\n" + FORCE + b"\r\n0\r\n\r\n", 400)
     expect(hp, "Content-Length and Transfer-Encoding",
            head("Content-Length: 16", "Transfer-Encoding: chunked") + chunked(FORCE), 400)
