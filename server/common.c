@@ -1,6 +1,7 @@
 /* common.c — clocks, bounded copies and address helpers (see common.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "common.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,27 @@ int64_t hp_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* When src is cut at c and src[c] continues a character that started in the
+ * last 3 bytes copied, the cut moves back to that character's first byte:
+ * half a character is an invalid sequence, and cJSON would print it as is. */
+static size_t char_boundary(const char *src, size_t n, size_t c)
+{
+    size_t k;
+    for (k = c; k > 0 && c - k < 4; k--) {
+        unsigned char b = (unsigned char)src[k - 1];
+        if ((b & 0xC0) == 0x80) continue; /* a continuation byte: look further back */
+        if (b >= 0xC0 && utf8_seq_len(src + k - 1, n - (k - 1)) > c - (k - 1)) return k - 1;
+        break;
+    }
+    return c;
+}
+
 size_t hp_strlcpy(char *dst, const char *src, size_t dstsz)
 {
     size_t n = strlen(src);
     if (dstsz > 0) {
         size_t c = n < dstsz - 1 ? n : dstsz - 1;
+        if (c < n) c = char_boundary(src, n, c);
         memcpy(dst, src, c);
         dst[c] = '\0';
     }

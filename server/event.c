@@ -15,6 +15,7 @@
 
 #include "../db/db.h"
 #include "log.h"
+#include "utf8.h"
 
 struct evq {
     db *d;
@@ -31,6 +32,31 @@ struct evq {
     int stop;
 };
 
+/* Every text field made valid UTF-8: names, node addresses and messages
+ * come from Sentinel and Redis, which take any bytes, and one bad byte in
+ * the history would make every JSON page that shows the event invalid. */
+static void fix_event(hp_event *e)
+{
+    utf8_fix_str(e->cluster);
+    utf8_fix_str(e->type);
+    utf8_fix_str(e->severity);
+    utf8_fix_str(e->source);
+    utf8_fix_str(e->node);
+    utf8_fix_str(e->message);
+    utf8_fix_str(e->details); /* '?' for a bad byte keeps the JSON text JSON */
+}
+
+static void fix_failover(hp_failover *f)
+{
+    utf8_fix_str(f->cluster);
+    utf8_fix_str(f->kind);
+    utf8_fix_str(f->old_master);
+    utf8_fix_str(f->new_master);
+    utf8_fix_str(f->status);
+    utf8_fix_str(f->actor);
+    utf8_fix_str(f->reason);
+}
+
 void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
                   const char *source, const char *node, const char *message)
 {
@@ -43,6 +69,7 @@ void hp_event_set(hp_event *e, const char *cluster, const char *type, const char
     hp_strlcpy(e->node, node ? node : "", sizeof(e->node));
     hp_strlcpy(e->message, message ? message : "", sizeof(e->message));
     hp_strlcpy(e->details, "{}", sizeof(e->details));
+    fix_event(e);
 }
 
 #define FAILOVER_DEDUP_MS 120000
@@ -170,7 +197,9 @@ void evq_push(evq *q, const hp_event *e)
         q->items = ni;
         q->cap = cap;
     }
-    q->items[q->n++] = *e;
+    q->items[q->n] = *e;
+    /* again: callers fill details (and may touch fields) after hp_event_set */
+    fix_event(&q->items[q->n++]);
     q->pushed++;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
@@ -190,7 +219,8 @@ void evq_push_failover(evq *q, const hp_failover *f)
         q->fitems = ni;
         q->fcap = cap;
     }
-    q->fitems[q->nf++] = *f;
+    q->fitems[q->nf] = *f;
+    fix_failover(&q->fitems[q->nf++]);
     q->pushed++;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);

@@ -52,7 +52,8 @@ struct cJSON;
  * their details (unknown numbers null). Caller frees with cJSON_Delete. */
 struct cJSON *hp_failover_json(const hp_failover *f);
 
-/* Fills e from the given fields (NULLs become ""), timestamps it now. */
+/* Fills e from the given fields (NULLs become ""), timestamps it now. Text
+ * that is not valid UTF-8 is repaired ('?' for each bad byte). */
 void hp_event_set(hp_event *e, const char *cluster, const char *type, const char *severity,
                   const char *source, const char *node, const char *message);
 
@@ -61,9 +62,11 @@ struct db;
 
 /* Starts the writer thread on d (not owned). Returns NULL on failure. */
 evq *evq_new(struct db *d);
-/* Queues a copy of e. Thread-safe; never blocks on I/O. */
+/* Queues a copy of e, its text made valid UTF-8. Thread-safe; never blocks on
+ * I/O. */
 void evq_push(evq *q, const hp_event *e);
-/* Queues a failover record for the writer. Thread-safe; never blocks on I/O. */
+/* Queues a copy of f for the writer, its text made valid UTF-8. Thread-safe;
+ * never blocks on I/O. */
 void evq_push_failover(evq *q, const hp_failover *f);
 /* Called on the writer thread after each batch is stored (ids set). */
 typedef void evq_hook_fn(void *ctx, const hp_event *evs, int n, const hp_failover *fs, int nf);

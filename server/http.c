@@ -17,11 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth.h"
 #include "config.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "route.h"
+#include "utf8.h"
 
 #define HTTP_MAX_BODY (64 * 1024) /* requests carry small JSON objects */
 
@@ -45,8 +48,12 @@ static const char *reason(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 412: return "Precondition Failed";
     case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     default: return status < 400 ? "OK" : "Error";
@@ -119,9 +126,13 @@ int http_send_file(hreq *r, const char *path, const char *ctype, const char *nam
     return 200;
 }
 
-int http_json(hreq *r, int status, const cJSON *root)
+int http_json(hreq *r, int status, cJSON *root)
 {
-    char *s = cJSON_PrintUnformatted(root);
+    char *s;
+    /* cJSON prints string bytes as they are; a name from Redis may not be
+     * UTF-8, and the whole response would then be invalid JSON. */
+    hp_json_fix_utf8(root);
+    s = cJSON_PrintUnformatted(root);
     if (!s) return http_error(r, 500, "internal", "out of memory");
     send_full(r->conn, status, "application/json", NULL, s, strlen(s));
     cJSON_free(s);
@@ -136,6 +147,7 @@ static int send_error(struct mg_connection *conn, int status, const char *extra,
     char *s;
     cJSON_AddStringToObject(e, "code", code);
     cJSON_AddStringToObject(e, "message", msg);
+    hp_json_fix_utf8(root); /* a message may quote a name, or be cut by "%.80s" */
     s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!s) return send_full(conn, 500, "text/plain", NULL, "out of memory", 13);
@@ -165,32 +177,112 @@ int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)
     return 1;
 }
 
+/* The length of the header value v without trailing spaces and tabs
+ * (civetweb strips the leading ones only). */
+static size_t value_len(const char *v)
+{
+    size_t l = strlen(v);
+    while (l && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
+    return l;
+}
+
+/* Why the body's framing is ambiguous, or NULL when it is not. civetweb
+ * 1.15 takes the first of several Content-Lengths, prefers chunked when both
+ * Content-Length and Transfer-Encoding come, lets "Transfer-Encoding:
+ * identity" through and reads "16abc" as 16. Such a request may be framed
+ * one way here and another way by a proxy in front of hapanel, so it is
+ * refused rather than guessed. */
+static const char *framing_problem(const struct mg_request_info *ri, int *chunked)
+{
+    const char *cl = NULL, *te = NULL;
+    int i, ncl = 0, nte = 0;
+    size_t l;
+
+    for (i = 0; i < ri->num_headers; i++) {
+        if (!strcasecmp(ri->http_headers[i].name, "Content-Length")) {
+            cl = ri->http_headers[i].value;
+            ncl++;
+        } else if (!strcasecmp(ri->http_headers[i].name, "Transfer-Encoding")) {
+            te = ri->http_headers[i].value;
+            nte++;
+        }
+    }
+    *chunked = te != NULL;
+    if (ncl > 1) return "the request has more than one Content-Length header";
+    if (nte > 1) return "the request has more than one Transfer-Encoding header";
+    if (cl && te) return "the request has both Content-Length and Transfer-Encoding";
+    if (te && (value_len(te) != 7 || strncasecmp(te, "chunked", 7)))
+        return "the only Transfer-Encoding accepted is chunked";
+    if (cl && ((l = value_len(cl)) == 0 || strspn(cl, "0123456789") != l))
+        return "the Content-Length is not a number";
+    return NULL;
+}
+
+/* A body that is not what its framing said: answered 400 on a connection
+ * that then closes, because where the next request would start is unknown. */
+static int framing_error(hreq *r, const char *why)
+{
+    mg_disable_connection_keep_alive(r->conn);
+    return send_error(r->conn, 400, "Connection: close\r\n", "bad_request", why);
+}
+
 int http_body_json(hreq *r, cJSON **out)
 {
-    char *buf = malloc(HTTP_MAX_BODY + 1);
+    char *buf = NULL, why[200];
+    const char *problem;
     size_t len = 0;
-    int n;
+    int n = 0, st = 0, chunked;
 
     *out = NULL;
+    /* Checked before a byte is read: nothing of a badly framed body is used. */
+    if ((problem = framing_problem(r->ri, &chunked))) return framing_error(r, problem);
+    buf = malloc(HTTP_MAX_BODY + 1);
     if (!buf) return http_error(r, 500, "internal", "out of memory");
-    while (len < HTTP_MAX_BODY && (n = mg_read(r->conn, buf + len, HTTP_MAX_BODY - len)) > 0)
+    while (len < HTTP_MAX_BODY && (n = mg_read(r->conn, buf + len, HTTP_MAX_BODY - len)) > 0) {
         len += (size_t)n;
+        /* With a Content-Length, mg_read waits until it has every byte, and
+         * returns fewer only when the client went away or sent nothing more
+         * for request_timeout_ms: a second call would wait that long again. */
+        if (!chunked) break;
+    }
     if (len > HTTP_MAX_BODY) len = HTTP_MAX_BODY; /* mg_read never returns more than asked */
-    if (len == HTTP_MAX_BODY && mg_read(r->conn, buf, 1) > 0) {
-        free(buf);
-        return http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
+    if (len == HTTP_MAX_BODY && (n = mg_read(r->conn, buf, 1)) > 0) {
+        st = http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
+        goto out;
+    }
+    /* mg_read says -1 for a bad chunk and for a peer that closed before the
+     * end; it says 0 at the end of a chunked body, and also when the peer
+     * stopped sending for request_timeout_ms or closed short of the
+     * Content-Length: then only the count tells a cut-off body. What came
+     * so far must not be taken for the request (a failover or a backup
+     * would start from half of it). */
+    if (n < 0) {
+        st = framing_error(r, chunked ? "the chunked request body is malformed or cut short"
+                                      : "the request body is cut short");
+        goto out;
+    }
+    if (!chunked && r->ri->content_length >= 0 && (long long)len != r->ri->content_length) {
+        st = framing_error(r, "the request body is shorter than its Content-Length");
+        goto out;
     }
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
     buf[len] = '\0';
+    /* Before cJSON: it recurses per level on this worker's small stack, and
+     * it keeps string bytes as they come (see jsonscan.h). */
+    if (jsonscan_check(buf, len, JSONSCAN_MAX_DEPTH, why, sizeof(why)) < 0) {
+        st = http_error(r, 400, "bad_request", "%s", why);
+        goto out;
+    }
     /* require_null_terminated: "{}junk" is refused, not half-read */
     *out = len ? cJSON_ParseWithOpts(buf, NULL, 1) : cJSON_CreateObject();
-    free(buf);
     if (!*out || !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
         *out = NULL;
-        return http_error(r, 400, "bad_request", "the body must be a JSON object");
+        st = http_error(r, 400, "bad_request", "the body must be a JSON object");
     }
-    return 0;
+out:
+    free(buf);
+    return st;
 }
 
 static int dispatch(struct mg_connection *conn, void *cbdata)
@@ -229,6 +321,20 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     return rt->fn(&r);
 }
 
+/* Errors civetweb answers itself, before any handler (a request line it
+ * cannot parse, a Transfer-Encoding it does not know, headers too large), in
+ * the same JSON shape as hapanel's own. Returns 0: handled. */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    const char *code = status == 404   ? "not_found"
+                       : status == 413 ? "payload_too_large"
+                       : status < 500  ? "bad_request"
+                                       : "internal";
+    mg_disable_connection_keep_alive(conn); /* what the header says; civetweb's page did too */
+    send_error(conn, status, "Connection: close\r\n", code, msg && *msg ? msg : reason(status));
+    return 0;
+}
+
 http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz)
 {
     char nthreads[16];
@@ -245,6 +351,7 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
     }
     snprintf(nthreads, sizeof(nthreads), "%d", threads);
     memset(&cb, 0, sizeof(cb));
+    cb.http_error = on_http_error;
     s->a = a;
     s->ctx = mg_start(&cb, s, opts);
     if (!s->ctx) {

@@ -46,8 +46,9 @@ typedef int http_handler(hreq *r);
 
 /* Sends a complete response; returns status. */
 int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len);
-/* Renders root (not freed) and sends it as application/json. */
-int http_json(hreq *r, int status, const struct cJSON *root);
+/* Renders root (not freed) and sends it as application/json. Strings in
+ * root that are not valid UTF-8 are repaired in place first. */
+int http_json(hreq *r, int status, struct cJSON *root);
 /* Streams a file as an attachment named name (in fixed-size pieces, never
  * whole in memory). Sends 404 if it cannot be opened. Returns the status. */
 int http_send_file(hreq *r, const char *path, const char *ctype, const char *name);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "rdbcheck.h"
 #include "demo.h"
+#include "dirlock.h"
 #include "event.h"
 #include "http.h"
 #include "jobs.h"
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
     static config cfg;
     const char *cfg_path = NULL;
     char err[512];
-    int i, want_demo = 0, want_probe = 0, rc = 1, sig, curl_ready = 0;
+    int i, want_demo = 0, want_probe = 0, rc = 1, sig, curl_ready = 0, lock_fd = -1, lrc;
+    long holder = 0;
     sigset_t sigs;
     demo *dm = NULL;
     db *d = NULL;
@@ -155,6 +157,23 @@ int main(int argc, char **argv)
     }
     log_set_level(log_level_parse(cfg.log_level));
 
+    /* Before the database and the job recovery: a second panel on this
+     * data dir would store every event twice and "recover" (undo) the first
+     * one's running jobs. */
+    lrc = dirlock_take(cfg.data_dir, &lock_fd, &holder, err, sizeof(err));
+    if (lrc == DIRLOCK_BUSY) {
+        if (holder > 0)
+            fprintf(stderr, "hapanel: data dir %s is in use by another hapanel (pid %ld)\n",
+                    cfg.data_dir, holder);
+        else
+            fprintf(stderr, "hapanel: data dir %s is in use by another hapanel\n", cfg.data_dir);
+        rc = 2;
+        goto out;
+    }
+    if (lrc < 0) {
+        log_error("storage: %s", err);
+        goto out;
+    }
     d = db_open(cfg.data_dir, err, sizeof(err));
     if (!d) {
         log_error("storage: %s", err);
@@ -244,6 +263,7 @@ out:
     notify_free(nt);
     if (curl_ready) curl_global_cleanup();
     db_free(d);
+    dirlock_release(lock_fd); /* after the database is closed */
     topo_shutdown();
     demo_free(dm);
     memset(&cfg, 0, sizeof(cfg)); /* passwords and tokens */

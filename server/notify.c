@@ -23,6 +23,7 @@
 
 #include "../db/db.h"
 #include "log.h"
+#include "utf8.h"
 
 #define CONNECT_TIMEOUT_MS 3000
 #define TOTAL_TIMEOUT_MS 10000
@@ -90,12 +91,14 @@ static int post(const cfg_channel *ch, const char *key, const char *payload, con
         cJSON_AddStringToObject(o, "chat_id", ch->chat_id);
         cJSON_AddStringToObject(o, "text", text);
         cJSON_AddBoolToObject(o, "disable_web_page_preview", 1);
+        hp_json_fix_utf8(o); /* rows stored before texts were repaired */
         body = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         snprintf(url, sizeof(url), "%s/bot%s/sendMessage", ch->url, ch->token);
     } else {
         const char *p = ch->headers;
         body = strdup(payload);
+        utf8_fix_str(body); /* rows stored before payloads were repaired; signed as sent */
         hp_strlcpy(url, ch->url, sizeof(url));
         snprintf(line, sizeof(line), "X-Hapanel-Delivery: %s", key);
         h = curl_slist_append(h, line);
@@ -221,14 +224,19 @@ static void utc(int64_t ms, char *buf, size_t bufsz)
 }
 
 /* Queues one message for every channel that wants its severity. Takes
- * ownership of payload (a JSON object). */
-static void enqueue(notifier *nt, const char *key, int severity, cJSON *payload, const char *text)
+ * ownership of payload (a JSON object). text (a caller's buffer) and the
+ * payload are made valid UTF-8 in place first: they quote cluster names and
+ * Sentinel messages, which may hold any bytes, and a receiver that decodes
+ * strictly would refuse the body (or Telegram the text) on every retry. */
+static void enqueue(notifier *nt, const char *key, int severity, cJSON *payload, char *text)
 {
     char *body;
     int i, added = 0;
 
+    utf8_fix_str(text);
     cJSON_AddStringToObject(payload, "delivery", key);
     cJSON_AddStringToObject(payload, "text", text);
+    hp_json_fix_utf8(payload);
     body = cJSON_PrintUnformatted(payload);
     cJSON_Delete(payload);
     if (!body) return;
@@ -417,6 +425,7 @@ cJSON *notify_test(notifier *nt)
         cJSON_AddStringToObject(p, "message", text);
         cJSON_AddStringToObject(p, "delivery", key);
         cJSON_AddStringToObject(p, "text", text);
+        hp_json_fix_utf8(p);
         body = cJSON_PrintUnformatted(p);
         ok = body && post(ch, key, body, text, err, sizeof(err)) == 0;
         cJSON_AddStringToObject(r, "channel", ch->name);
