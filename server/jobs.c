@@ -14,6 +14,7 @@
 
 #include "../db/db.h"
 #include "log.h"
+#include "utf8.h"
 
 #define JOBS_THREADS 4
 
@@ -90,9 +91,14 @@ static job *job_alloc(jobs *owner)
 /* Saves state and the JSON columns; NULL state keeps it. */
 static void save(job *jb, const char *state, int64_t started, int64_t ended)
 {
-    char *steps = cJSON_PrintUnformatted(jb->steps);
-    char *undo = cJSON_PrintUnformatted(jb->undo);
-    char *result = cJSON_PrintUnformatted(jb->result); /* progress shows while it runs */
+    char *steps, *undo, *result;
+    /* Steps carry Redis' own error texts: stored as valid UTF-8. */
+    hp_json_fix_utf8(jb->steps);
+    hp_json_fix_utf8(jb->result);
+    utf8_fix_str(jb->error);
+    steps = cJSON_PrintUnformatted(jb->steps);
+    undo = cJSON_PrintUnformatted(jb->undo);
+    result = cJSON_PrintUnformatted(jb->result); /* progress shows while it runs */
     if (db_job_save(jb->owner->d, jb->id, state, steps, jb->error[0] ? jb->error : NULL, result,
                     undo, started, ended) < 0)
         log_error("job %lld: cannot store its progress", (long long)jb->id);

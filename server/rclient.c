@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "rclient.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,7 +88,11 @@ static redisReply *vcmd(rclient *c, char *err, size_t errsz, const char *fmt, va
 {
     redisReply *r = redisvCommand(c->c, fmt, ap);
     if (!r) {
-        snprintf(err, errsz, "%s: %s", c->addr, c->c->errstr[0] ? c->c->errstr : "no reply");
+        /* A socket timeout reads "Resource temporarily unavailable". */
+        snprintf(err, errsz, "%s: %s", c->addr,
+                 c->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
+                     ? "no answer (timed out)"
+                     : c->c->errstr[0] ? c->c->errstr : "no reply");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {

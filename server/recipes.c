@@ -48,6 +48,7 @@
 
 #define MAX_NODES 32
 #define PROMOTION_TIMEOUT_MS 15000 /* Sentinel promotes within ~1 s; it aborts at failover-timeout */
+#define PROMOTION_WATCH_MAX_MS 120000 /* while the Sentinel still flags the failover */
 #define SENTINEL_AGREE_TIMEOUT_MS 30000
 #define PRIORITY_SEEN_TIMEOUT_MS 15000 /* Sentinel re-reads replica INFO every 10 s */
 #define PLAN_WAIT_MS 15000             /* default wait for Sentinel's view to allow the failover */
@@ -711,21 +712,22 @@ static int poll_promotion(fo *f, int64_t deadline)
     return 0;
 }
 
-/* Whether the running Sentinel has given up: it answers, flags no failover
- * and still names the old master. */
-static int sentinel_gave_up(fo *f)
+/* What the running Sentinel says of the failover now. */
+enum { SENTINEL_SILENT, SENTINEL_BUSY, SENTINEL_GAVE_UP, SENTINEL_DONE };
+
+static int sentinel_state(fo *f)
 {
     char err[256], seen[HP_ADDR_MAX];
     rclient *s = sentinel_connect(f->x.cfg, rclient_addr(f->s), 300, err, sizeof(err));
     sentinel_entry e;
-    int gave_up = 0;
+    int st = SENTINEL_SILENT;
     if (s && sentinel_master(s, f->name, &e, err, sizeof(err)) == 0 &&
-        !sreply_has_flag(e.flags, "failover_in_progress") &&
-        sentinel_master_addr(s, f->name, seen, sizeof(seen), err, sizeof(err)) == 0 &&
-        !strcmp(seen, f->old))
-        gave_up = 1;
+        sentinel_master_addr(s, f->name, seen, sizeof(seen), err, sizeof(err)) == 0)
+        st = sreply_has_flag(e.flags, "failover_in_progress") ? SENTINEL_BUSY
+             : strcmp(seen, f->old)                          ? SENTINEL_DONE
+                                                             : SENTINEL_GAVE_UP;
     rclient_free(s);
-    return gave_up;
+    return st;
 }
 
 static int unpause(fo *f)
@@ -754,7 +756,7 @@ static int unpause(fo *f)
  * was promoted. */
 static int wait_promotion(fo *f)
 {
-    int64_t watch_end = hp_mono_ms() + PROMOTION_TIMEOUT_MS, next_ask = 0;
+    int64_t start = hp_mono_ms(), watch_end = start + PROMOTION_TIMEOUT_MS, next_ask = 0;
     if (f->unanswered) watch_end += PROMOTION_TIMEOUT_MS; /* a hung Sentinel may act late */
     while (hp_mono_ms() < watch_end && !job_cancelled(f->jb)) {
         int64_t now = hp_mono_ms();
@@ -767,17 +769,24 @@ static int wait_promotion(fo *f)
             job_failpoint(f->jb, "after-pause-limit");
         }
         if (!f->paused && hp_mono_ms() >= next_ask) {
-            if (sentinel_gave_up(f) && !poll_promotion(f, hp_mono_ms() + WATCH_CALL_MS)) {
+            int st = sentinel_state(f);
+            if (st == SENTINEL_GAVE_UP && !poll_promotion(f, hp_mono_ms() + WATCH_CALL_MS)) {
                 snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s ended the failover without "
                          "promoting a replica", rclient_addr(f->s));
                 return -1;
             }
+            /* A Sentinel resumed from a hang holds a failover in progress
+             * through its TILT (30 s) and then carries it out: keep watching,
+             * with the write fence on, while it still flags one. */
+            if (st == SENTINEL_BUSY && watch_end - hp_mono_ms() < 5000 &&
+                watch_end < start + PROMOTION_WATCH_MAX_MS)
+                watch_end += 5000;
             next_ask = hp_mono_ms() + 500;
         }
         sleep_ms(f->paused ? 1 : 20);
     }
     snprintf(f->x.err, sizeof(f->x.err), "no replica was promoted within %lld ms",
-             (long long)(PROMOTION_TIMEOUT_MS * (f->unanswered ? 2 : 1)));
+             (long long)(hp_mono_ms() - start));
     return -1;
 }
 

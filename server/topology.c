@@ -3,6 +3,7 @@
  * two snapshots into panel events (see topology.h). No I/O. */
 #define _POSIX_C_SOURCE 200809L
 #include "topology.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -367,6 +368,9 @@ static int render(cluster_snap *c)
     cJSON_AddNumberToObject(sum, "problems", c->nproblems);
     cJSON_AddNumberToObject(sum, "updated_at", (double)c->updated_at);
 
+    /* Names and errors come from Redis and Sentinel as any bytes. */
+    hp_json_fix_utf8(root);
+    hp_json_fix_utf8(sum);
     c->json = cJSON_PrintUnformatted(root);
     c->summary_json = cJSON_PrintUnformatted(sum);
     if (!c->json || !c->summary_json) goto out;
