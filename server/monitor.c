@@ -644,7 +644,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
         sn->mem_fragmentation_ratio = -1;
         sn->connected_clients = sn->rdb_last_save_time = sn->rdb_changes_since_last_save = -1;
         sn->connected_replicas = sn->priority = -1;
-        sn->aof_enabled = sn->has_config_file = -1;
+        sn->aof_enabled = -1;
         sn->uptime_s = sn->sync_full = -1;
         master_view(sn, n, m, -1);
         return;
@@ -670,7 +670,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
     hp_strlcpy(sn->aof_last_write_status, in->aof_last_write_status,
                sizeof(sn->aof_last_write_status));
     sn->priority = in->priority;
-    sn->has_config_file = in->config_file[0] ? 1 : 0;
+    sn->no_config_file = in->redis_version[0] && !in->config_file[0];
     sn->uptime_s = in->uptime_s;
     sn->sync_full = in->sync_full;
 

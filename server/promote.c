@@ -418,12 +418,12 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
     }
 
     if (m && m->up) {
-        p->fence_persists = m->has_config_file;
-        if (m->has_config_file == 1)
+        p->fence_persists = !m->no_config_file;
+        if (!m->no_config_file)
             check(p, "fence", PLAN_OK,
                   "the fence persists: CONFIG REWRITE records REPLICAOF in %s's config file",
                   m->addr);
-        else if (m->has_config_file == 0)
+        else
             check(p, "fence", PLAN_WARN,
                   "%s runs without a config file: the fence cannot be persisted, and after a "
                   "restart it would come back as a master",

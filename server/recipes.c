@@ -456,6 +456,19 @@ static void record_failover(fo *f, const char *status)
            f->paused_at ? f->paused_ms : -1, status);
 }
 
+/* Whether a and b differ only in their numbers. */
+static int same_words(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a >= '0' && *a <= '9') a++;
+        while (*b >= '0' && *b <= '9') b++;
+        if (*a != *b) return 0;
+        if (!*a) return 1;
+        a++;
+        b++;
+    }
+}
+
 /* Waits (up to max_wait_ms) until the plan, rebuilt from each new snapshot,
  * lets the failover go: nothing is changed while it waits. */
 static int wait_plan(fo *f)
@@ -484,9 +497,9 @@ static int wait_plan(fo *f)
                      f->max_wait_ms);
             return -1;
         }
-        if (strcmp(last, b)) {
-            job_step(f->jb, "waiting up to %lld s before changing anything: %s",
-                     (f->max_wait_ms + 999) / 1000, b);
+        if (!same_words(last, b)) { /* ages tick every poll: say it again only when it differs */
+            job_step(f->jb, "waiting up to %.1f s before changing anything: %s",
+                     (double)f->max_wait_ms / 1000.0, b);
             hp_strlcpy(last, b, sizeof(last));
         }
         sleep_ms(250);

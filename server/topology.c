@@ -196,6 +196,13 @@ static int derive(cluster_snap *c)
             rc |= add_problem(c, "replica_link_down", "warning", n->addr,
                               "replica %s has its link to %s down", n->addr, n->master_addr);
     }
+    for (i = 0; i < c->nnodes; i++)
+        if (c->nodes[i].up && c->nodes[i].no_config_file)
+            rc |= add_problem(c, "no_config_file", "warning", c->nodes[i].addr,
+                              "%s runs without a config file: a role change (a failover, "
+                              "hapanel's fence, a resync) is lost when it restarts, and it comes "
+                              "back with the role it was started with",
+                              c->nodes[i].addr);
     for (i = 0; i < c->nsentinels; i++) {
         const snap_sentinel *s = &c->sentinels[i];
         if (!s->polled) continue;

@@ -53,10 +53,10 @@ typedef struct snap_node {
     /* Sentinel flags for this node (s_down, o_down, disconnected), from the
      * Sentinel that saw it most recently */
     char sentinel_flags[64];
-    /* 1: INFO names a config file, so CONFIG REWRITE can persist a role
-     * change; 0: it runs without one (a restart forgets what Sentinel or
-     * hapanel changed); -1 unknown */
-    int has_config_file;
+    /* 1: its INFO says it runs without a config file, so CONFIG REWRITE
+     * cannot persist a role change (a restart forgets what Sentinel or
+     * hapanel changed) */
+    int no_config_file;
 } snap_node;
 
 /* One Sentinel and what it reports about the cluster. */

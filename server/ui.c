@@ -1433,6 +1433,23 @@ static void render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
         sbuf_html(b, j->error);
         sbuf_puts(b, "</p>\n");
     }
+    if (cJSON_IsFalse(cJSON_GetObjectItem(result, "persisted"))) {
+        /* The role change holds only until the node restarts. */
+        const char *note = cJSON_GetStringValue(cJSON_GetObjectItem(result, "persisted_note"));
+        const char *who = strcmp(j->kind, "failover") == 0 ? old_m
+                          : cJSON_GetStringValue(cJSON_GetObjectItem(result, "node"));
+        sbuf_puts(b, "<p class=\"jobwarn\" role=\"alert\"><strong>not persisted</strong> ");
+        if (who) put_addr(b, who);
+        sbuf_puts(b, strcmp(j->kind, "failover") == 0
+                         ? " would come back as a master after a restart, until Sentinel converts it"
+                         : " would come back with the role its config file gives it after a restart");
+        if (note) {
+            sbuf_puts(b, " (");
+            sbuf_html(b, note);
+            sbuf_puts(b, ")");
+        }
+        sbuf_puts(b, "</p>\n");
+    }
     if (done && strcmp(st, "succeeded") == 0 && old_m && new_m) { /* a failover: say it plainly */
         sbuf_puts(b, "<p class=\"jobsum\">master ");
         put_addr(b, old_m);

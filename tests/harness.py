@@ -308,7 +308,7 @@ class Topology:
 
     def __init__(self, tmpdir, masters=("mymaster",), replicas=2, sentinels=3,
                  down_after_ms=1000, failover_timeout_ms=3000, password=None, extra_conf="",
-                 quorum=2, no_config_file=False):
+                 quorum=2, no_config_file=False, extra_sentinel_conf=""):
         self.tmpdir = tmpdir
         self.masters = tuple(masters)
         self.nreplicas = replicas
@@ -321,6 +321,7 @@ class Topology:
         # nodes started with their settings as arguments, so CONFIG REWRITE
         # has no file to write (INFO config_file is empty)
         self.no_config_file = no_config_file
+        self.extra_sentinel_conf = extra_sentinel_conf
         self.nodes = []        # Proc, all redis-server processes
         self.sentinels = []    # Proc
         self.groups = {}       # master name -> [master Proc, replica Procs...] at start
@@ -396,6 +397,8 @@ class Topology:
             lines.append("sentinel parallel-syncs %s 1" % name)
             if self.password:
                 lines.append("sentinel auth-pass %s %s" % (name, self.password))
+            if self.extra_sentinel_conf:
+                lines.append(self.extra_sentinel_conf.replace("{name}", name))
         return "\n".join(lines) + "\n"
 
     def _start_proc(self, kind, conf_fn, binary):
