@@ -388,8 +388,9 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
         if (why) {
             add_reason(why_all, sizeof(why_all), n->addr, why);
         } else {
+            size_t l = strlen(list);
             ncand++;
-            add_reason(list, sizeof(list), n->addr, "");
+            if (l < sizeof(list)) snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : " ", n->addr);
         }
     }
     if (ncand)
