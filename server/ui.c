@@ -216,6 +216,7 @@ static const char *failover_kind_class(const char *s)
 static const char *failover_status_class(const char *s)
 {
     static const char *const allowed[] = {"succeeded", "failed", "aborted", NULL};
+    if (strcmp(s, "completed_after_restart") == 0) return "succeeded";
     return class_of(s, allowed);
 }
 
