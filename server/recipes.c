@@ -309,7 +309,7 @@ static void undo_drop(job *jb, const char *key)
 
 /* Puts the write fence's settings back on its node (with CONFIG REWRITE when
  * a failover may have rewritten its config file with them). */
-static int restore_min_replicas(job *jb, const cJSON *mr, int rewrite)
+static int restore_min_replicas(job *jb, const cJSON *mr, int rewrite, int quiet)
 {
     const config *cfg = job_config(jb);
     const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(mr, "node"));
@@ -335,23 +335,26 @@ static int restore_min_replicas(job *jb, const cJSON *mr, int rewrite)
         job_step(jb, "write fence on %s lifted: min-replicas-to-write and min-replicas-max-lag "
                      "put back%s",
                  node, rewrite ? " and rewritten" : "");
-    else
-        job_step(jb, "could not put back min-replicas-to-write on %s (%s): set it with CONFIG SET",
-                 node, err);
+    else if (!quiet)
+        job_step(jb, "could not put back min-replicas-to-write on %s yet (%s)", node, err);
     rclient_free(n);
     return rc;
 }
 
-/* Puts back what undo records: the pause, the write fence, the priorities.
+/* Puts back what undo records: the pause, the write fence, the priorities,
+ * removing from undo what is put back (the pause in any case: it ends by
+ * its own timeout). quiet: no step for a node that still does not answer.
  * rewrite: a failover was requested, so Sentinel may have rewritten the
- * nodes' config files with the temporary values: rewrite them again. */
-static void undo_apply(job *jb, const cJSON *undo, int rewrite)
+ * nodes' config files with the temporary values: rewrite them again.
+ * Returns how many changes are still to put back. */
+static int undo_apply(job *jb, cJSON *undo, int rewrite, int quiet)
 {
     const config *cfg = job_config(jb);
-    const cJSON *prio = cJSON_GetObjectItem(undo, "priorities"), *it;
+    cJSON *prio = cJSON_GetObjectItem(undo, "priorities"), *it, *next;
     const cJSON *mr = cJSON_GetObjectItem(undo, "min_replicas");
     const char *paused = cJSON_GetStringValue(cJSON_GetObjectItem(undo, "paused"));
     char err[512], why[256];
+    int left = 0;
     rclient *n;
 
     if (paused) {
@@ -361,36 +364,66 @@ static void undo_apply(job *jb, const cJSON *undo, int rewrite)
         else
             job_step(jb, "could not unpause %s (%s); its pause ends by its own timeout", paused, err);
         rclient_free(n);
+        cJSON_DeleteItemFromObject(undo, "paused");
     }
-    if (mr) restore_min_replicas(jb, mr, rewrite);
-    cJSON_ArrayForEach(it, prio)
-    {
-        int ok = -1, persisted = 0;
+    if (mr) {
+        if (restore_min_replicas(jb, mr, rewrite, quiet) == 0)
+            cJSON_DeleteItemFromObject(undo, "min_replicas");
+        else
+            left++;
+    }
+    for (it = prio ? prio->child : NULL; it; it = next) {
+        int persisted = 0;
+        next = it->next;
         if (!cJSON_IsNumber(it)) continue;
         n = node_connect(cfg, it->string, cfg->timeout_ms, err, sizeof(err));
         if (n && rclient_ok(n, err, sizeof(err), "CONFIG SET replica-priority %d", it->valueint) == 0) {
-            ok = 0;
             if (rewrite) {
                 reconf r = {NULL, 0, NULL, 0};
                 reconfigure(n, &r, &persisted, why, sizeof(why), err, sizeof(err));
             }
-        }
-        if (ok == 0)
             job_step(jb, "replica-priority of %s restored to %d%s", it->string, it->valueint,
                      rewrite ? (persisted ? " and rewritten" : " (not rewritten)") : "");
-        else
-            job_step(jb, "could not restore replica-priority %d on %s: %s", it->valueint,
-                     it->string, err);
+            cJSON_Delete(cJSON_DetachItemViaPointer(prio, it));
+        } else {
+            if (!quiet)
+                job_step(jb, "could not restore replica-priority %d on %s yet: %s", it->valueint,
+                         it->string, err);
+            left++;
+        }
         rclient_free(n);
     }
+    if (prio && !prio->child) cJSON_DeleteItemFromObject(undo, "priorities");
+    return left;
 }
 
-/* Applies and clears the job's undo: the normal end of a recipe. */
+#define UNDO_RETRY_MS 30000 /* a node that hangs gets this long to answer again */
+
+/* Applies and clears the job's undo: the normal end of a recipe. A node
+ * that does not answer is tried again (every 500 ms, for UNDO_RETRY_MS);
+ * what still cannot be put back is named, with the command to run. */
 static void undo_now(job *jb, int rewrite)
 {
     cJSON *u = job_undo(jb), *child;
+    int64_t deadline = hp_mono_ms() + UNDO_RETRY_MS;
+    int left, tries = 0;
+
     if (!u->child) return;
-    undo_apply(jb, u, rewrite);
+    while ((left = undo_apply(jb, u, rewrite, tries > 0)) > 0 && hp_mono_ms() < deadline &&
+           !job_cancelled(jb)) {
+        job_save_undo(jb);
+        if (tries++ == 0)
+            job_step(jb, "waiting up to %d s for the nodes that do not answer, to put back what "
+                         "the job changed on them",
+                     UNDO_RETRY_MS / 1000);
+        sleep_ms(500);
+    }
+    if (left > 0) {
+        char *left_text = cJSON_PrintUnformatted(u);
+        job_step(jb, "warning: not put back, do it by hand (CONFIG SET): %s",
+                 left_text ? left_text : "?");
+        cJSON_free(left_text);
+    }
     while ((child = u->child) != NULL) cJSON_Delete(cJSON_DetachItemViaPointer(u, child));
     job_save_undo(jb);
 }
@@ -417,6 +450,7 @@ typedef struct fo {
     int paused;     /* our pause may still hold */
     int requested;  /* SENTINEL FAILOVER was sent */
     int unanswered; /* ... and got no answer: Sentinel may still run it */
+    int disarmed;   /* ... so every replica's priority is 0 until it answers */
     int fenced, persisted;
     char persist_why[256];
 } fo;
@@ -767,6 +801,8 @@ static int unpause(fo *f)
  * pause ends, then (writes resumed; the write fence guards the old master)
  * until the watch deadline or until Sentinel gives up. Returns 0 when one
  * was promoted. */
+static void disarm(fo *f);
+
 static int wait_promotion(fo *f)
 {
     int64_t start = hp_mono_ms(), watch_end = start + PROMOTION_TIMEOUT_MS, next_ask = 0;
@@ -775,6 +811,7 @@ static int wait_promotion(fo *f)
         int64_t now = hp_mono_ms();
         if (poll_promotion(f, f->paused && now < f->pause_end ? f->pause_end : watch_end)) return 0;
         if (f->paused && hp_mono_ms() >= f->pause_end - 5) {
+            if (f->unanswered) disarm(f);
             unpause(f);
             job_step(f->jb, "no replica promoted within the pause limit of %lld ms: writes resumed "
                             "on %s; its write fence refuses them once one is promoted",
@@ -784,8 +821,10 @@ static int wait_promotion(fo *f)
         if (!f->paused && hp_mono_ms() >= next_ask) {
             int st = sentinel_state(f);
             if (st == SENTINEL_GAVE_UP && !poll_promotion(f, hp_mono_ms() + WATCH_CALL_MS)) {
-                snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s ended the failover without "
-                         "promoting a replica", rclient_addr(f->s));
+                snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s %s", rclient_addr(f->s),
+                         f->disarmed ? "answers again and runs no failover: the disarmed "
+                                       "failover did not happen, nothing was lost"
+                                     : "ended the failover without promoting a replica");
                 return -1;
             }
             /* A Sentinel resumed from a hang holds a failover in progress
@@ -858,7 +897,7 @@ static void retry_fence(fo *f)
         return;
     }
     mr = cJSON_GetObjectItem(job_undo(f->jb), "min_replicas");
-    if (!mr || restore_min_replicas(f->jb, mr, 1) == 0) {
+    if (!mr || restore_min_replicas(f->jb, mr, 1, 1) == 0) {
         undo_drop(f->jb, "min_replicas");
         f->fenced = 1;
         job_step(f->jb, "old master %s was converted to a replica by Sentinel", f->old);
@@ -1003,9 +1042,10 @@ static int finish(fo *f)
 static int give_up(fo *f, const char *what)
 {
     job_fail(f->jb, "%s: %s; what it changed is put back%s", what, f->x.err,
-             f->unanswered ? " (Sentinel never answered SENTINEL FAILOVER: should it resume, it "
-                             "may still run it)"
-                           : "");
+             f->unanswered && !strstr(f->x.err, "answers again")
+                 ? " (Sentinel never answered SENTINEL FAILOVER: should it resume, it may still "
+                   "run it)"
+                 : "");
     if (f->paused) unpause(f);
     undo_now(f->jb, f->requested);
     put_result(f);
@@ -1028,6 +1068,79 @@ static int pause_writes(fo *f)
     job_step(f->jb, "writes paused on %s, pause at most %lld ms", f->old, f->max_pause_ms);
     job_failpoint(f->jb, "after-pause");
     return 0;
+}
+
+/* Right before SENTINEL FAILOVER: the master, the replicas that may be
+ * promoted and the Sentinel must still answer (bounded by the pause). A
+ * replica that hangs after Sentinel selected it would execute the queued
+ * REPLICAOF NO ONE whenever it resumes, and be promoted with what it had. */
+static int still_answering(fo *f)
+{
+    int64_t deadline = hp_mono_ms() + 150;
+    node_info in;
+    int i;
+    if (deadline > f->pause_end) deadline = f->pause_end;
+    rclient_deadline(f->m, deadline);
+    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "PING") < 0) {
+        rclient_deadline(f->m, 0);
+        return -1;
+    }
+    rclient_deadline(f->m, 0);
+    for (i = 0; i < f->ncand; i++) {
+        rclient *c = f->rconn[f->cand[i]];
+        if (!c) {
+            snprintf(f->x.err, sizeof(f->x.err), "%s does not answer", f->reps[f->cand[i]]);
+            return -1;
+        }
+        rclient_deadline(c, deadline);
+        if (rclient_info(c, &in, f->x.err, sizeof(f->x.err)) < 0) {
+            rclient_free(c);
+            f->rconn[f->cand[i]] = NULL;
+            return -1;
+        }
+    }
+    rclient_deadline(f->s, deadline);
+    if (rclient_ok(f->s, f->x.err, sizeof(f->x.err), "PING") < 0) {
+        rclient_deadline(f->s, 0);
+        return -1;
+    }
+    rclient_deadline(f->s, 0);
+    return 0;
+}
+
+/* SENTINEL FAILOVER got no answer within the pause: the Sentinel may act on
+ * it whenever it resumes (after its TILT, 30 s later, if it hung 2 s or
+ * more), on a master that takes writes again by then, and lose what is in
+ * flight to the replica it promotes. So that failover is made impossible:
+ * every replica's replica-priority 0 (the originals in the undo first).
+ * Sentinel re-reads their INFO as the failover starts and aborts it
+ * (-failover-abort-no-good-slave). Put back once the Sentinel answers and
+ * flags no failover. */
+static void disarm(fo *f)
+{
+    cJSON *u = job_undo(f->jb), *prio = cJSON_GetObjectItem(u, "priorities");
+    int i, n = 0;
+
+    if (!prio) prio = cJSON_AddObjectToObject(u, "priorities");
+    for (i = 0; i < f->nreps; i++) {
+        rclient *r = node_connect(f->x.cfg, f->reps[i], 300, f->x.err, sizeof(f->x.err));
+        node_info in;
+        if (r && !cJSON_GetObjectItem(prio, f->reps[i]) &&
+            rclient_info(r, &in, f->x.err, sizeof(f->x.err)) == 0 && in.priority >= 0)
+            cJSON_AddNumberToObject(prio, f->reps[i], in.priority);
+        rclient_free(r);
+    }
+    job_save_undo(f->jb);
+    for (i = 0; i < f->nreps; i++) {
+        rclient *r = node_connect(f->x.cfg, f->reps[i], 300, f->x.err, sizeof(f->x.err));
+        if (r && rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority 0") == 0) n++;
+        rclient_free(r);
+    }
+    f->disarmed = 1;
+    job_step(f->jb, "disarmed: replica-priority 0 on %d of %d replicas, so the unanswered "
+                    "SENTINEL FAILOVER aborts should Sentinel %s resume with it; put back once it "
+                    "answers",
+             n, f->nreps, rclient_addr(f->s));
 }
 
 /* Waits, while writes are paused, until every replica that may be promoted
@@ -1111,6 +1224,13 @@ static int run_graceful(fo *f)
     }
     rclient_deadline(f->m, 0);
     job_failpoint(jb, "after-catch-up");
+    if (still_answering(f) < 0) {
+        unpause(f);
+        job_fail(jb, "%s; writes unpaused, nothing changed", f->x.err);
+        undo_now(jb, 0);
+        return -1;
+    }
+    job_failpoint(jb, "before-request");
 
     if (request_failover(f, f->pause_end) < 0) {
         unpause(f);

@@ -4,10 +4,19 @@ Sentinel running it, the target, or the old master — writes are never
 blocked longer than max_pause_ms plus one poll interval, no acknowledged
 write is lost, and the job reports what actually happened.
 
-1 master + 2 replicas + 3 Sentinels (down-after 2000 ms, failover-timeout
-3000 ms). hapanel runs with HAPANEL_FAILPOINT=after-catch-up:delay=300: the
-job stalls 300 ms between the catch-up and SENTINEL FAILOVER, and the test,
-watching the job's steps, SIGSTOPs the peer meanwhile. max_pause_ms 800.
+1 master + 2 replicas + 3 Sentinels (down-after 5000 ms, longer than any hang
+here, so Sentinel never fails over by itself; failover-timeout
+3000 ms). hapanel runs with a failpoint that stalls the job 300 ms while
+writes are paused, and the test, watching the job's steps, SIGSTOPs the peer
+meanwhile. max_pause_ms 800.
+  - target and master: stopped during the stall after the catch-up; the
+    job's last check before SENTINEL FAILOVER finds them silent, unpauses
+    and fails, nothing changed;
+  - Sentinel: stopped during the stall right before SENTINEL FAILOVER (after
+    that check), so the request goes unanswered; at the pause limit the job
+    disarms it (every replica's priority 0), the Sentinel resumes with the
+    request and aborts it (no good replica), the job fails saying the
+    disarmed failover did not happen, and the priorities are put back.
 For each peer:
   - the writer's longest gap from the POST until the peer is resumed is
     under 800 + 1000 ms (the pause limit plus one poll) + 300 ms margin (but
@@ -46,6 +55,10 @@ def one_master(topo):
 
 
 def scenario(env, topo, hp, w, which):
+    hp.stop()
+    hp.env_extra["HAPANEL_FAILPOINT"] = ("before-request" if which == "sentinel"
+                                         else "after-catch-up") + ":delay=300"
+    hp.start()
     old = topo.agreed_master(20)
     topo.wait_in_sync(old, 20)
     hp.wait_for(lambda: (hp.cluster(NAME).get("master") or {}).get("addr") == old
@@ -65,7 +78,7 @@ def scenario(env, topo, hp, w, which):
 
     def caught_up():
         seen["j"] = jb = hp.job(job_id)
-        return "caught up" in Hapanel.steps_text(jb) or jb["state"] in ("succeeded", "failed")
+        return "stalling" in hp.log_since_start() or jb["state"] in ("succeeded", "failed")
     hp.wait_for(caught_up, 30, 0.01, msg=lambda: "job %s reaches the catch-up (%s)" % (job_id, seen.get("j")))
     jb = seen["j"]
     assert jb["state"] == "running", "the job ended before the peer could be stopped: %s" % jb
@@ -103,6 +116,10 @@ def scenario(env, topo, hp, w, which):
             (jb["result"], master)
     else:
         assert master == old, "the job failed but the master moved %s -> %s" % (old, master)
+    want = {"sentinel": "disarmed failover did not happen", "target": "nothing changed",
+            "master": "nothing changed"}[which]
+    assert jb["state"] == "failed" and want in (jb.get("error") or ""), \
+        "%s hung: want a failed job saying %r: %s" % (which, want, jb.get("error"))
     hp.wait_for(lambda: topo.priorities() == prio0, 15,
                 msg=lambda: "priorities back to %s (now %s)" % (prio0, topo.priorities()))
     hp.wait_for(lambda: settings(topo) == set0, 15,
@@ -111,11 +128,11 @@ def scenario(env, topo, hp, w, which):
 
 
 def test(env):
-    topo = env.topology(down_after_ms=2000, failover_timeout_ms=3000)
-    hp = env.hapanel(topo, env_extra={"HAPANEL_FAILPOINT": "after-catch-up:delay=300"})
+    topo = env.topology(down_after_ms=5000, failover_timeout_ms=3000)
+    hp = env.hapanel(topo)
     hp.wait_nodes_up([topo.initial_master()] + topo.initial_replicas(), NAME, 10)
     w = env.writer(topo)
-    results = [scenario(env, topo, hp, w, which) for which in ("sentinel", "target", "master")]
+    results = [scenario(env, topo, hp, w, which) for which in ("target", "master", "sentinel")]
     w.stop()
     lost = w.lost(topo)
     for r in results:
