@@ -2,7 +2,7 @@
 # every file in FILES (a ;-list, already in the wanted order), ending with a
 # zeroed entry. Run as: cmake -DOUT=... -DSYMBOL=... -DFILES=... -P embed.cmake
 string(REPLACE "|" ";" FILES "${FILES}")
-set(body "#include \"embed.h\"\n\n")
+set(body "#include \"core/embed.h\"\n\n")
 set(table "const embedded_file ${SYMBOL}[] = {\n")
 set(i 0)
 foreach(f IN LISTS FILES)

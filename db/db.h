@@ -1,14 +1,16 @@
 /* db.h — hapanel's SQLite store: opening it in WAL mode under the data dir,
  * applying the embedded migrations in order (PRAGMA user_version records the
- * last one), and the queries the rest of the program needs. One connection owns
- * all writes and is used only by the writer thread; readers borrow read-only
- * connections from a small pool, so HTTP threads never wait on the writer. */
+ * last one), the rows and the read queries. One connection owns all writes
+ * and only the writer thread uses it: every write goes through db/writer.h.
+ * Readers borrow read-only connections from a small pool, so HTTP threads
+ * never wait on the writer. One file per table (events.c, jobs.c, ...) over
+ * the private db/internal.h. */
 #ifndef HP_DB_H
 #define HP_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../server/event.h"
+#include "model/event.h"
 
 typedef struct db db;
 
@@ -18,10 +20,6 @@ db *db_open(const char *dir, char *err, size_t errsz);
 void db_free(db *d);
 /* The schema version after migration. */
 int db_schema_version(db *d);
-
-/* Stores n events in one transaction and sets their ids. Returns 0 or -1.
- * Writes from any thread are serialised on the one writer connection. */
-int db_insert_events(db *d, hp_event *evs, int n);
 
 typedef struct event_query {
     const char *cluster, *type, *node; /* NULL = any */
@@ -37,8 +35,6 @@ int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx);
 
 /* --- failovers -------------------------------------------------------- */
 
-/* Stores f and sets its id. Returns 0 or -1. Any thread. */
-int db_insert_failover(db *d, hp_failover *f);
 /* 1 when the latest stored failover of cluster is from old_master to
  * new_master and ended at or after since_ms, 0 if not, -1 on error. */
 int db_failover_seen(db *d, const char *cluster, const char *old_master, const char *new_master,
@@ -70,12 +66,6 @@ typedef struct db_job_row {
 
 void db_job_row_release(db_job_row *r);
 
-/* Stores a new queued job; returns its id, or -1. Any thread. */
-int64_t db_job_insert(db *d, const char *kind, const char *cluster, const char *params,
-                      const char *actor, const char *reason, int64_t created_at);
-/* Saves a job's changing columns. NULL text leaves the column as it is. */
-int db_job_save(db *d, int64_t id, const char *state, const char *steps, const char *error,
-                const char *result, const char *undo, int64_t started_at, int64_t ended_at);
 /* Reads one job: 1 found (release r), 0 not found, -1 error. */
 int db_job_get(db *d, int64_t id, db_job_row *r);
 
@@ -86,13 +76,11 @@ int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, in
 
 /* --- backups ----------------------------------------------------------- */
 
-int db_insert_backup(db *d, hp_backup *b);
 typedef void db_backup_fn(void *ctx, const hp_backup *b);
 /* Backups newest first; cluster NULL = any. Returns rows or -1. */
 int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx);
 /* 1 found, 0 not, -1 error. */
 int db_get_backup(db *d, int64_t id, hp_backup *b);
-int db_delete_backup(db *d, int64_t id);
 
 /* --- notification outbox -------------------------------------------------- */
 
@@ -109,15 +97,9 @@ typedef struct outbox_row {
 } outbox_row;
 
 void outbox_row_release(outbox_row *r);
-/* Adds a message for channel unless (channel, key) exists. Returns 1 added,
- * 0 already there, -1 error. */
-int db_outbox_add(db *d, const char *channel, const char *key, const char *severity,
-                  const char *payload, const char *text, int64_t now);
 /* The oldest pending message of channel due by now: 1 (release r), 0 none,
  * -1 error. *next_due receives the earliest next_at of pending ones (0: none). */
 int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64_t *next_due);
-int db_outbox_mark(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
-                   const char *last_error, int64_t delivered_at);
 typedef void db_outbox_fn(void *ctx, const outbox_row *r);
 int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outbox_fn *fn,
                     void *ctx);
@@ -137,15 +119,6 @@ typedef struct alert_row {
     char ack_comment[512];
 } alert_row;
 
-/* Opens an alert unless the same (cluster, rule, node) is open. Returns its
- * id (new or existing) and sets *created; -1 on error. */
-int64_t db_alert_open(db *d, const alert_row *a, int *created);
-/* Resolves the open alert of (cluster, rule, node); returns its id, 0 if none
- * was open, -1 on error. */
-int64_t db_alert_resolve(db *d, const char *cluster, const char *rule, const char *node,
-                         int64_t at);
-/* 1 acknowledged, 0 no such alert, -1 error. */
-int db_alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at);
 typedef void db_alert_fn(void *ctx, const alert_row *a);
 int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
                     db_alert_fn *fn, void *ctx);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alerts.h"
+#include "model/alerts.h"
 #include "check.h"
 
 typedef struct rec {

@@ -1,7 +1,7 @@
 /* test_auth.c — bearer tokens and roles. */
-#include "auth.h"
+#include "web/auth.h"
 #include "check.h"
-#include "http.h"
+#include "web/http.h"
 
 int main(void)
 {

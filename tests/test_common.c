@@ -1,8 +1,8 @@
 /* test_common.c — bounded copies (a cut never splits a UTF-8 character) and
  * addresses. */
 #include "check.h"
-#include "common.h"
-#include "utf8.h"
+#include "core/common.h"
+#include "core/utf8.h"
 
 int main(void)
 {

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "config.h"
-#include "http.h"
+#include "core/config.h"
+#include "web/http.h"
 
 static const char *fake_env[][2] = {
     {"REDIS_SENTINEL_HOSTS", "10.1.1.1:26379, 10.1.1.2:26380 ,[::1]:26381"},

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dirlock.h"
+#include "core/dirlock.h"
 
 int main(void)
 {

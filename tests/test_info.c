@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "info.h"
-#include "topology.h"
+#include "redis/info.h"
+#include "model/topology.h"
 
 static const char master_info[] =
     "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\nuptime_in_seconds:42\r\n"

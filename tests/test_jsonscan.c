@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "jsonscan.h"
+#include "core/jsonscan.h"
 
 static char err[256];
 

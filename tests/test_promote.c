@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "promote.h"
+#include "model/promote.h"
 
 static snap_sview view(const char *sentinel, const char *addr, int prio, long long off,
                        const char *runid)

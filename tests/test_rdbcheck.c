@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "rdbcheck.h"
+#include "redis/rdbcheck.h"
 
 static int verify(const unsigned char *buf, size_t len, size_t piece, char *sha)
 {

@@ -2,7 +2,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "route.h"
+#include "web/http.h"
+#include "web/route.h"
 
 extern const route api_routes[];
 extern const size_t api_nroutes;

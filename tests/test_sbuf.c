@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "sbuf.h"
+#include "core/sbuf.h"
 
 int main(void)
 {

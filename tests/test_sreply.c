@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "sreply.h"
+#include "redis/sreply.h"
 
 static redisReply *parse_resp(const char *resp)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "topology.h"
+#include "model/topology.h"
 
 static snap_node mknode(const char *addr, int role, const char *master)
 {

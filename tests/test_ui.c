@@ -6,13 +6,13 @@
  * while the job runs; the history's parameters are validated. Includes ui.c to
  * reach its render functions. */
 #define _POSIX_C_SOURCE 200809L
-#include "../server/ui.c"
+#include "web/ui.c"
 
 #include <civetweb.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../db/db.h"
+#include "db/internal.h" /* the fixtures write rows directly */
 #include "check.h"
 
 static void add_node(cluster_snap *c, const char *addr, int role, int up, const char *error)
@@ -183,10 +183,10 @@ static void test_history(db *d, const char *name)
     hp_strlcpy(f.actor, "<actor>", sizeof f.actor);
     hp_strlcpy(f.reason, "it's <fine>", sizeof f.reason);
     f.job_id = 77;
-    CHECK(db_insert_failover(d, &f) == 0);
+    CHECK(db__insert_failover(d, &f) == 0);
     for (i = 0; i < 3; i++)
-        hp_event_set(&ev[i], name, "+switch-master", "warning", "<src>", "<n>:1", "<ev msg>");
-    CHECK(db_insert_events(d, ev, 3) == 0);
+        hp_event_set(&ev[i], EV_SENTINEL, name, "+switch-master", "warning", "<src>", "<n>:1", "<ev msg>");
+    CHECK(db__insert_events(d, ev, 3) == 0);
 
     CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&node=%22%3E%3Cq%3E&since=%3Cz",
                    &h, err, sizeof err) < 0);
@@ -321,18 +321,18 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
     hp_strlcpy(a.severity, "warning", sizeof a.severity);
     hp_strlcpy(a.message, "<img src=x> & 'q'", sizeof a.message);
     a.started_at = hp_now_ms() - 90000;
-    warn_id = db_alert_open(d, &a, &created);
+    warn_id = db__alert_open(d, &a, &created);
     CHECK(warn_id > 0 && created);
-    CHECK(db_alert_ack(d, warn_id, "<op>", "\"><script>c</script>", hp_now_ms()) == 1);
+    CHECK(db__alert_ack(d, warn_id, "<op>", "\"><script>c</script>", hp_now_ms()) == 1);
     hp_strlcpy(a.rule, "master_down", sizeof a.rule);
     hp_strlcpy(a.severity, "critical", sizeof a.severity);
     hp_strlcpy(a.message, "master is down", sizeof a.message);
-    crit_id = db_alert_open(d, &a, &created);
+    crit_id = db__alert_open(d, &a, &created);
     CHECK(crit_id > warn_id);
     hp_strlcpy(a.rule, "lag", sizeof a.rule);
     hp_strlcpy(a.severity, "<sev>", sizeof a.severity);
-    CHECK(db_alert_open(d, &a, &created) > 0);
-    CHECK(db_alert_resolve(d, name, "lag", a.node, hp_now_ms()) > 0); /* not in the strip */
+    CHECK(db__alert_open(d, &a, &created) > 0);
+    CHECK(db__alert_resolve(d, name, "lag", a.node, hp_now_ms()) > 0); /* not in the strip */
 
     memset(&k, 0, sizeof k);
     hp_strlcpy(k.cluster, name, sizeof k.cluster);
@@ -344,7 +344,7 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
         k.created_at = hp_now_ms() - 60000 + i;
         k.verified = i == 6;
         k.job_id = i == 6 ? 5 : 0;
-        CHECK(db_insert_backup(d, &k) == 0);
+        CHECK(db__insert_backup(d, &k) == 0);
     }
 
     render_cluster(&b, d, c, hp_now_ms());
@@ -414,9 +414,9 @@ static void test_backup_busy(db *d)
     c->nodes[1].aof_enabled = 1;
     hp_strlcpy(c->nodes[1].aof_last_write_status, "err", sizeof c->nodes[1].aof_last_write_status);
     hp_strlcpy(c->master, "10.0.0.1:1", sizeof c->master);
-    id = db_job_insert(d, "backup", "bk", "{}", "op", "", hp_now_ms());
+    id = db__job_insert(d, "backup", "bk", "{}", "op", "", hp_now_ms());
     CHECK(id > 0);
-    CHECK(db_job_save(d, id, "running", "[]", NULL, NULL, NULL, hp_now_ms(), 0) == 0);
+    CHECK(db__job_save(d, id, "running", "[]", NULL, NULL, NULL, hp_now_ms(), 0) == 0);
 
     render_cluster(&b, d, c, hp_now_ms());
     CHECK(!sbuf_failed(&b));
@@ -459,15 +459,15 @@ static void test_notifications(db *d)
     cfg.nchannels = 2;
     hp_strlcpy(cfg.channels[0].name, "<ch>\"", sizeof cfg.channels[0].name);
     hp_strlcpy(cfg.channels[1].name, "tg", sizeof cfg.channels[1].name);
-    CHECK(db_outbox_add(d, "<ch>\"", "k1", "critical", "{}", "<b>down</b> & out", now - 1000) == 1);
-    CHECK(db_outbox_add(d, "<ch>\"", "k2", "<sev>", "{}", "second", now - 500) == 1);
-    CHECK(db_outbox_add(d, "tg", "k3", "warning", "{}", "retry me", now) == 1);
-    CHECK(db_outbox_add(d, "tg", "k4", "info", "{}", "not tried yet", now) == 1);
-    CHECK(db_outbox_add(d, "tg", "k5", "info", "{}", "sent", now) == 1);
-    CHECK(db_outbox_mark(d, 1, "failed", 3, now, "connect: <refused> \"x\"", 0) == 0);
-    CHECK(db_outbox_mark(d, 2, "failed", 3, now, "HTTP 500", 0) == 0);
-    CHECK(db_outbox_mark(d, 3, "pending", 1, now + 4000, "<timeout>", 0) == 0);
-    CHECK(db_outbox_mark(d, 5, "delivered", 1, now, NULL, now - 2000) == 0);
+    CHECK(db__outbox_add(d, "<ch>\"", "k1", "critical", "{}", "<b>down</b> & out", now - 1000) == 1);
+    CHECK(db__outbox_add(d, "<ch>\"", "k2", "<sev>", "{}", "second", now - 500) == 1);
+    CHECK(db__outbox_add(d, "tg", "k3", "warning", "{}", "retry me", now) == 1);
+    CHECK(db__outbox_add(d, "tg", "k4", "info", "{}", "not tried yet", now) == 1);
+    CHECK(db__outbox_add(d, "tg", "k5", "info", "{}", "sent", now) == 1);
+    CHECK(db__outbox_mark(d, 1, "failed", 3, now, "connect: <refused> \"x\"", 0) == 0);
+    CHECK(db__outbox_mark(d, 2, "failed", 3, now, "HTTP 500", 0) == 0);
+    CHECK(db__outbox_mark(d, 3, "pending", 1, now + 4000, "<timeout>", 0) == 0);
+    CHECK(db__outbox_mark(d, 5, "delivered", 1, now, NULL, now - 2000) == 0);
 
     render_notifications(&b, d, &cfg, now);
     CHECK(!sbuf_failed(&b));
@@ -543,8 +543,8 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     d = db_open(dir, err, sizeof(err));
     CHECK(d != NULL);
-    hp_event_set(&ev, name, "+sdown", "<b>sev\"", "a\"b' & <c>", "1.2.3.4:5", "x & 'y' \"z\"");
-    CHECK(db_insert_events(d, &ev, 1) == 0);
+    hp_event_set(&ev, EV_SENTINEL, name, "+sdown", "<b>sev\"", "a\"b' & <c>", "1.2.3.4:5", "x & 'y' \"z\"");
+    CHECK(db__insert_events(d, &ev, 1) == 0);
 
     c->nodes = calloc(3, sizeof(*c->nodes));
     c->sentinels = calloc(1, sizeof(*c->sentinels));
@@ -563,17 +563,17 @@ int main(void)
 
     {
         /* a job of this cluster with hostile texts, still running */
-        int64_t id = db_job_insert(d, "<kind>", name, "{}", "<actor>", "'><i>r", hp_now_ms());
+        int64_t id = db__job_insert(d, "<kind>", name, "{}", "<actor>", "'><i>r", hp_now_ms());
         CHECK(id > 0);
-        CHECK(db_job_save(d, id, "running", "[{\"ts\":1,\"message\":\"<u>last</u>\"}]", NULL, NULL,
+        CHECK(db__job_save(d, id, "running", "[{\"ts\":1,\"message\":\"<u>last</u>\"}]", NULL, NULL,
                           NULL, hp_now_ms(), 0) == 0);
     }
 
     {
         /* a finished failover: its row says old -> new, escaped */
-        int64_t id = db_job_insert(d, "failover", name, "{}", "op", "", hp_now_ms() - 5000);
+        int64_t id = db__job_insert(d, "failover", name, "{}", "op", "", hp_now_ms() - 5000);
         CHECK(id > 0);
-        CHECK(db_job_save(d, id, "succeeded", "[]", NULL,
+        CHECK(db__job_save(d, id, "succeeded", "[]", NULL,
                           "{\"old_master\":\"<om>:1\",\"new_master\":\"<nm>:2\"}", NULL,
                           hp_now_ms() - 5000, hp_now_ms() - 1000) == 0);
     }

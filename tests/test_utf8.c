@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "utf8.h"
+#include "core/utf8.h"
 
 /* utf8_valid on a string literal (its NUL not included). */
 #define VALID(lit) utf8_valid((lit), sizeof(lit) - 1)

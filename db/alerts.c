@@ -1,0 +1,131 @@
+/* alerts.c — the alerts table: the only code that writes it, called by the
+ * writer as it stores the events that open and resolve alerts and the
+ * acknowledgements (see db.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "db/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------- alerts */
+
+int64_t db__alert_open(db *d, const alert_row *a, int *created)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = -1;
+
+    *created = 0;
+    if (sqlite3_prepare_v2(d->w, "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
+                                 "AND resolved_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, a->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->node, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(d->w, "INSERT INTO alerts (cluster, rule, node, severity, message, "
+                                 "started_at) VALUES (?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, a->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, a->started_at);
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        id = sqlite3_last_insert_rowid(d->w);
+        *created = 1;
+    }
+out:
+    sqlite3_finalize(st);
+    return id;
+}
+
+int64_t db__alert_resolve(db *d, const char *cluster, const char *rule, const char *node, int64_t at)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = -1;
+
+    if (sqlite3_prepare_v2(d->w, "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
+                                 "AND resolved_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, node, -1, SQLITE_STATIC);
+    id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (id <= 0) goto out;
+    if (sqlite3_prepare_v2(d->w, "UPDATE alerts SET resolved_at = ? WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        id = -1;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, at);
+    sqlite3_bind_int64(st, 2, id);
+    if (sqlite3_step(st) != SQLITE_DONE) id = -1;
+out:
+    sqlite3_finalize(st);
+    return id;
+}
+
+int db__alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(d->w, "UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ? "
+                                 "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_text(st, 3, comment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, id);
+    if (sqlite3_step(st) == SQLITE_DONE) rc = sqlite3_changes(d->w) > 0 ? 1 : 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void alert_row_emit(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    alert_row a;
+    memset(&a, 0, sizeof(a));
+    a.id = sqlite3_column_int64(st, 0);
+    db__col_text(st, 1, a.cluster, sizeof(a.cluster));
+    db__col_text(st, 2, a.rule, sizeof(a.rule));
+    db__col_text(st, 3, a.node, sizeof(a.node));
+    db__col_text(st, 4, a.severity, sizeof(a.severity));
+    db__col_text(st, 5, a.message, sizeof(a.message));
+    a.started_at = sqlite3_column_int64(st, 6);
+    a.resolved_at = sqlite3_column_int64(st, 7);
+    db__col_text(st, 8, a.acked_by, sizeof(a.acked_by));
+    a.acked_at = sqlite3_column_int64(st, 9);
+    db__col_text(st, 10, a.ack_comment, sizeof(a.ack_comment));
+    ((db_alert_fn *)fn)(ctx, &a);
+}
+
+int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
+                    db_alert_fn *fn, void *ctx)
+{
+    rd r;
+    sqlite3_stmt *st;
+
+    if (db__rd_open(d, &r, "SELECT id, cluster, rule, node, severity, message, started_at, "
+                           "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
+                           "coalesce(ack_comment, '') FROM alerts WHERE (?1 = 0 OR resolved_at IS "
+                           "NULL) AND (?2 IS NULL OR cluster = ?2) AND (?3 = 0 OR id < ?3) "
+                           "ORDER BY id DESC LIMIT ?4") < 0) return -1;
+    st = r.st;
+    sqlite3_bind_int(st, 1, active_only);
+    if (cluster) sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, before);
+    sqlite3_bind_int(st, 4, limit);
+    return db__rd_rows(&r, alert_row_emit, (rd_fn)fn, ctx);
+}
+

@@ -1,0 +1,104 @@
+/* backups.c — the backup catalogue (see db.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "db/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ backups */
+
+int db__insert_backup(db *d, hp_backup *b)
+{
+    static const char sql[] = "INSERT INTO backups (cluster, node, created_at, size_bytes, sha256, "
+                              "verified, path, job_id) VALUES (?,?,?,?,?,?,?,?)";
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, b->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b->node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, b->created_at);
+    sqlite3_bind_int64(st, 4, b->size_bytes);
+    sqlite3_bind_text(st, 5, b->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, b->verified);
+    sqlite3_bind_text(st, 7, b->path, -1, SQLITE_STATIC);
+    db__bind_opt_i64(st, 8, b->job_id > 0 ? b->job_id : -1);
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        b->id = sqlite3_last_insert_rowid(d->w);
+        rc = 0;
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+#define BACKUP_COLUMNS                                                                             \
+    "SELECT id, cluster, node, created_at, size_bytes, sha256, verified, path, "                   \
+    "coalesce(job_id, 0) FROM backups "
+
+static void read_backup(sqlite3_stmt *st, hp_backup *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->id = sqlite3_column_int64(st, 0);
+    db__col_text(st, 1, b->cluster, sizeof(b->cluster));
+    db__col_text(st, 2, b->node, sizeof(b->node));
+    b->created_at = sqlite3_column_int64(st, 3);
+    b->size_bytes = sqlite3_column_int64(st, 4);
+    db__col_text(st, 5, b->sha256, sizeof(b->sha256));
+    b->verified = sqlite3_column_int(st, 6);
+    db__col_text(st, 7, b->path, sizeof(b->path));
+    b->job_id = sqlite3_column_int64(st, 8);
+}
+
+static void backup_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    hp_backup b;
+    read_backup(st, &b);
+    ((db_backup_fn *)fn)(ctx, &b);
+}
+
+int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx)
+{
+    rd r;
+    sqlite3_stmt *st;
+
+    if (db__rd_open(d, &r, BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
+                                             "ORDER BY created_at DESC, id DESC LIMIT ?2") < 0) return -1;
+    st = r.st;
+    if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    return db__rd_rows(&r, backup_row, (rd_fn)fn, ctx);
+}
+
+/* An rd row reader for a lookup by id: the row goes straight into ctx. */
+static void read_backup_into(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    (void)fn;
+    read_backup(st, ctx);
+}
+
+int db_get_backup(db *d, int64_t id, hp_backup *b)
+{
+    rd q;
+    int n;
+
+    if (db__rd_open(d, &q, BACKUP_COLUMNS "WHERE id = ?") < 0) return -1;
+    sqlite3_bind_int64(q.st, 1, id);
+    n = db__rd_rows(&q, read_backup_into, NULL, b);
+    return n < 0 ? -1 : n > 0;
+}
+
+int db__delete_backup(db *d, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(d->w, "DELETE FROM backups WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+

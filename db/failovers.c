@@ -1,0 +1,118 @@
+/* failovers.c — the failovers table (see db.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "db/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- failovers */
+
+void db__bind_opt_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+int db__insert_failover(db *d, hp_failover *f)
+{
+    static const char sql[] =
+        "INSERT INTO failovers (cluster, kind, old_master, new_master, started_at, ended_at, "
+        "duration_ms, writes_paused_ms, status, actor, reason, job_id) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(d->w, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, f->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f->old_master, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, f->new_master, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, f->started_at);
+    db__bind_opt_i64(st, 6, f->ended_at);
+    db__bind_opt_i64(st, 7, f->duration_ms);
+    db__bind_opt_i64(st, 8, f->writes_paused_ms);
+    sqlite3_bind_text(st, 9, f->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, f->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, f->reason, -1, SQLITE_STATIC);
+    db__bind_opt_i64(st, 12, f->job_id > 0 ? f->job_id : -1);
+    if (sqlite3_step(st) == SQLITE_DONE) {
+        f->id = sqlite3_last_insert_rowid(d->w);
+        rc = 0;
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int db_failover_seen(db *d, const char *cluster, const char *old_master, const char *new_master,
+                     int64_t since_ms)
+{
+    sqlite3 *c = db__reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (!c) return -1;
+    /* Only the cluster's latest failover: a real repeat of A -> B must have had
+     * a B -> A in between, and then it is not the latest. */
+    if (sqlite3_prepare_v2(c, "SELECT 1 FROM (SELECT old_master, new_master, "
+                              "coalesce(ended_at, started_at) AS t FROM failovers WHERE cluster = ?1 "
+                              "ORDER BY id DESC LIMIT 1) WHERE old_master = ?2 AND new_master = ?3 "
+                              "AND t >= ?4",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, old_master, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, new_master, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, since_ms);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    db__reader_put(d, c);
+    return rc;
+}
+
+int64_t db__col_opt_i64(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
+
+static void failover_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
+{
+    hp_failover f;
+    memset(&f, 0, sizeof(f));
+    f.id = sqlite3_column_int64(st, 0);
+    db__col_text(st, 1, f.cluster, sizeof(f.cluster));
+    db__col_text(st, 2, f.kind, sizeof(f.kind));
+    db__col_text(st, 3, f.old_master, sizeof(f.old_master));
+    db__col_text(st, 4, f.new_master, sizeof(f.new_master));
+    f.started_at = sqlite3_column_int64(st, 5);
+    f.ended_at = db__col_opt_i64(st, 6);
+    f.duration_ms = db__col_opt_i64(st, 7);
+    f.writes_paused_ms = db__col_opt_i64(st, 8);
+    db__col_text(st, 9, f.status, sizeof(f.status));
+    db__col_text(st, 10, f.actor, sizeof(f.actor));
+    db__col_text(st, 11, f.reason, sizeof(f.reason));
+    f.job_id = db__col_opt_i64(st, 12);
+    ((db_failover_fn *)fn)(ctx, &f);
+}
+
+int db_query_failovers(db *d, const failover_query *q, db_failover_fn *fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT id, cluster, kind, old_master, new_master, started_at, ended_at, duration_ms, "
+        "writes_paused_ms, status, actor, reason, job_id FROM failovers "
+        "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
+    rd r;
+    sqlite3_stmt *st;
+
+    if (db__rd_open(d, &r, sql) < 0) return -1;
+    st = r.st;
+    if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, q->before);
+    sqlite3_bind_int(st, 3, q->limit);
+    return db__rd_rows(&r, failover_row, (rd_fn)fn, ctx);
+}
+

@@ -1,0 +1,81 @@
+/* internal.h — what the files of db/ share and nothing else sees: the
+ * store's state, the reader pool and the row helpers, and the write
+ * functions, which only the writer thread (writer.c) calls. Every write of
+ * hapanel goes through it; readers use their own pooled read-only
+ * connections, so HTTP threads never wait on a write. */
+#ifndef HP_DB_INTERNAL_H
+#define HP_DB_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+#define DB_POOL_MAX 16
+
+struct db {
+    char path[4096];
+    sqlite3 *w;
+    sqlite3_stmt *ins_event;
+    int version;
+    pthread_mutex_t pool_lock;
+    sqlite3 *pool[DB_POOL_MAX];
+    int npool;
+};
+
+
+/* Runs sql on c; 0, or -1 with the reason in err. */
+int db__exec(sqlite3 *c, const char *sql, char *err, size_t errsz);
+
+/* --- reads: a pooled read-only connection per query ------------------- */
+
+sqlite3 *db__reader_get(db *d);
+void db__reader_put(db *d, sqlite3 *c);
+
+/* A read: rd_open prepares sql on a pooled connection, the caller binds
+ * r.st, rd_rows steps to the end calling row() for each row and releases
+ * everything. rd_fn is the caller's typed callback, passed through. */
+typedef void (*rd_fn)(void);
+typedef struct rd {
+    db *d;
+    sqlite3 *c;
+    sqlite3_stmt *st;
+} rd;
+int db__rd_open(db *d, rd *r, const char *sql);
+/* Returns the number of rows, or -1 if stepping failed. */
+int db__rd_rows(rd *r, void (*row)(sqlite3_stmt *st, rd_fn fn, void *ctx), rd_fn fn, void *ctx);
+
+void db__col_text(sqlite3_stmt *st, int i, char *dst, size_t dstsz);
+char *db__col_dup(sqlite3_stmt *st, int i);
+int64_t db__col_opt_i64(sqlite3_stmt *st, int i);
+void db__bind_opt_i64(sqlite3_stmt *st, int i, int64_t v);
+
+/* --- writes: on the writer thread only, inside its transaction ---------- */
+
+/* Stores n events and sets their ids. */
+int db__insert_events(db *d, hp_event *evs, int n);
+/* Stores f and sets its id. */
+int db__insert_failover(db *d, hp_failover *f);
+int64_t db__job_insert(db *d, const char *kind, const char *cluster, const char *params,
+                       const char *actor, const char *reason, int64_t created_at);
+/* NULL text leaves the column as it is. */
+int db__job_save(db *d, int64_t id, const char *state, const char *steps, const char *error,
+                 const char *result, const char *undo, int64_t started_at, int64_t ended_at);
+int db__insert_backup(db *d, hp_backup *b);
+int db__delete_backup(db *d, int64_t id);
+/* 1 added, 0 already there, -1 error. */
+int db__outbox_add(db *d, const char *channel, const char *key, const char *severity,
+                   const char *payload, const char *text, int64_t now);
+int db__outbox_mark(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
+                    const char *last_error, int64_t delivered_at);
+/* Opens an alert unless (cluster, rule, node) is open: its id, *created. */
+int64_t db__alert_open(db *d, const alert_row *a, int *created);
+/* Resolves the open (cluster, rule, node): its id, 0 if none, -1 error. */
+int64_t db__alert_resolve(db *d, const char *cluster, const char *rule, const char *node,
+                          int64_t at);
+/* 1 acknowledged, 0 no such alert, -1 error. */
+int db__alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at);
+
+#endif

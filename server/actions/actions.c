@@ -1,0 +1,17 @@
+/* actions.c — the kinds of job hapanel runs, handed to the job runner (see
+ * jobs.h): which recipe runs each, which group it belongs to (one job per
+ * group and cluster at a time), and what finishes it after a crash. */
+#include "actions/actions.h"
+
+#include "actions/backup.h"
+#include "actions/recipes.h"
+
+const job_kind hp_job_kinds[] = {
+    {"failover", JOB_GROUP_TOPOLOGY, recipe_failover, recipe_failover_recover},
+    {"resync", JOB_GROUP_TOPOLOGY, recipe_resync, NULL},
+    {"sentinel-reset", JOB_GROUP_TOPOLOGY, recipe_sentinel_reset, NULL},
+    {"backup", "backup", recipe_backup, NULL},
+    {"bgsave", "backup", recipe_bgsave, NULL},
+};
+
+const size_t hp_njob_kinds = sizeof(hp_job_kinds) / sizeof(hp_job_kinds[0]);

@@ -1,0 +1,88 @@
+/* jobs.h — actions as tracked jobs. An HTTP handler validates a request
+ * against the snapshot and submits it; a runner thread executes it with its own
+ * blocking connections, recording each step with a timestamp in SQLite as it
+ * goes, so GET /api/v1/jobs/{id} shows progress live and a restart of hapanel
+ * can report an interrupted job and undo what it had changed (replica
+ * priorities, a client pause). Jobs come in groups: at most one job of a
+ * group runs per cluster (one failover, resync or Sentinel reset — they all
+ * change the topology — and one backup or BGSAVE); a second is refused, never
+ * queued. */
+#ifndef HP_JOBS_H
+#define HP_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "db/writer.h"
+
+struct db;
+struct cJSON;
+typedef struct jobs jobs;
+typedef struct job job;
+
+/* One kind of job, as the actions define it (actions.c): the runner knows
+ * no recipe, only this table. */
+typedef struct job_kind {
+    const char *name;  /* "failover", "backup", ... */
+    const char *group; /* one job per group and cluster at a time */
+    /* Runs the job on a runner thread: 0 succeeded, -1 failed (job_fail). */
+    int (*run)(job *jb);
+    /* After a restart of hapanel, for a job that was queued or running:
+     * finishes or puts back what the interrupted run left, from the job's
+     * undo object and steps. 0: the job's work is complete (it succeeds),
+     * -1: it failed (job_fail says why). NULL: it just fails. */
+    int (*recover)(job *jb);
+} job_kind;
+
+#define JOB_GROUP_TOPOLOGY "topology" /* failover, resync, reset: they change roles */
+
+/* Starts the runner threads for the given kinds (kept, not copied). Before
+ * taking new work they recover every job a crash left queued or running.
+ * Returns NULL on failure. */
+jobs *jobs_new(const config *cfg, struct db *d, evq *q, const job_kind *kinds, size_t nkinds);
+void jobs_free(jobs *j);
+
+enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
+
+/* Stores and queues a job. params (a JSON object) is copied. Returns JOBS_OK
+ * with *id set, JOBS_BUSY (with the running job's id in *id) when a job of
+ * the same group already runs on cluster, or JOBS_ERROR. */
+int jobs_submit(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
+                const char *actor, const char *reason, int64_t *id);
+/* 1 while a topology job (failover, resync, reset) is queued, running or
+ * being recovered on cluster. Thread-safe. */
+int jobs_cluster_busy(jobs *j, const char *cluster);
+/* The id of the job of kind's group queued or running on cluster, or 0. */
+int64_t jobs_running(jobs *j, const char *cluster, const char *kind);
+
+/* --- for recipes (recipes.c), on the runner thread ---------------------- */
+
+/* Records a step: appended with its time, stored, logged. */
+void job_step(job *jb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the job's error (the job fails when its recipe returns non-zero). */
+void job_fail(job *jb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The job's undo object: what to put back if hapanel dies now. Recipes edit
+ * it, then call job_save_undo() before making the change it describes. */
+struct cJSON *job_undo(job *jb);
+void job_save_undo(job *jb);
+/* The job's result object, stored when it ends. */
+struct cJSON *job_result(job *jb);
+const struct cJSON *job_params(const job *jb);
+const char *job_cluster(const job *jb);
+const char *job_actor(const job *jb);
+const char *job_reason(const job *jb);
+int64_t job_id(const job *jb);
+const config *job_config(const job *jb);
+struct db *job_db(const job *jb);
+evq *job_events(const job *jb);
+/* 1 once hapanel is stopping: long waits give up so the process can exit. */
+int job_cancelled(const job *jb);
+/* The message of the job's last recorded step, or NULL (for recovery). */
+const char *job_last_step(const job *jb);
+/* For fault-injection tests: when HAPANEL_FAILPOINT equals name, the process
+ * dies at once (_exit 70), as a crash at that point would; "name:delay=MS"
+ * stalls the job there for MS ms instead (a test hangs a peer meanwhile). */
+void job_failpoint(job *jb, const char *name);
+
+#endif

@@ -1,0 +1,272 @@
+/* main.c — hapanel's entry point: reads the configuration, starts the history
+ * writer, the monitor and the HTTP server, and stops them in reverse order on
+ * SIGINT or SIGTERM. Signals are blocked in every thread and taken here with
+ * sigwait, so no handler runs in the middle of other code. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "actions/actions.h"
+#include "actions/backup.h"
+#include "core/config.h"
+#include "redis/rdbcheck.h"
+#include "app/demo.h"
+#include "core/dirlock.h"
+#include "model/event.h"
+#include "web/http.h"
+#include "actions/jobs.h"
+#include "core/log.h"
+#include "monitor/monitor.h"
+#include "notify/notify.h"
+#include <curl/curl.h>
+#include "web/route.h"
+#include "model/topology.h"
+
+extern const route api_routes[];
+extern const size_t api_nroutes;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hapanel [--config FILE] [--demo]\n"
+            "       hapanel --help | --version | --sample-config | --routes | --healthcheck\n\n"
+            "A control panel for Redis Sentinel: dashboard, REST API and history.\n\n"
+            "  --config FILE     read settings from an INI file (environment variables win)\n"
+            "  --demo            start a local 1 master + 2 replicas + 3 Sentinels topology on\n"
+            "                    free loopback ports and watch it (needs redis-server)\n"
+            "  --sample-config   print a configuration file documenting every key\n"
+            "  --routes          print the HTTP route table\n"
+            "  --healthcheck     exit 0 if the hapanel at HAPANEL_LISTEN answers its health check\n"
+            "  --verify-rdb FILE check an RDB file's header and CRC64, print its sha256\n"
+            "  --version         print the version\n\n"
+            "Required: REDIS_SENTINEL_HOSTS (or [sentinel] hosts) and HAPANEL_API_TOKENS\n"
+            "(or [auth] tokens), unless --demo.\n");
+}
+
+static int jobs_busy_cb(void *ctx, const char *cluster)
+{
+    return jobs_cluster_busy(ctx, cluster);
+}
+
+/* Snapshot-driven alerts open in the database go back to the monitor. The
+ * event-driven ones (backup_*) resolve through their own events. */
+static void restore_alert(void *ctx, const alert_row *a)
+{
+    if (strncmp(a->rule, "backup_", 7))
+        monitor_restore_alert(ctx, a->cluster, a->rule, a->node, a->severity, a->started_at);
+}
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+static void print_routes(void)
+{
+    size_t i;
+    static const char *const roles[] = {"open", "viewer", "operator"};
+    for (i = 0; i < api_nroutes; i++)
+        printf("%-6s %-40s %-8s %s\n", api_routes[i].method, api_routes[i].pattern,
+               roles[api_routes[i].role], api_routes[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    static config cfg;
+    const char *cfg_path = NULL;
+    char err[512];
+    int i, want_demo = 0, want_probe = 0, rc = 1, sig, curl_ready = 0, lock_fd = -1, lrc;
+    long holder = 0;
+    sigset_t sigs;
+    demo *dm = NULL;
+    db *d = NULL;
+    evq *q = NULL;
+    monitor *mon = NULL;
+    jobs *jb = NULL;
+    backup_sched *bs = NULL;
+    notifier *nt = NULL;
+    http_server *srv = NULL;
+    app a;
+    hp_event ev;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("hapanel %s\n", HP_VERSION);
+            return 0;
+        } else if (!strcmp(argv[i], "--sample-config")) {
+            config_write_sample(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--routes")) {
+            print_routes();
+            return 0;
+        } else if (!strcmp(argv[i], "--verify-rdb") && i + 1 < argc) {
+            char sha[65] = "";
+            int v = rdbcheck_file(argv[i + 1], sha, err, sizeof(err));
+            if (v == RDB_BAD) {
+                fprintf(stderr, "hapanel: %s: %s\n", argv[i + 1], err);
+                return 1;
+            }
+            printf("%s: %s, sha256 %s\n", argv[i + 1],
+                   v == RDB_OK ? "header and CRC64 good" : "header good, no CRC64 stored", sha);
+            return 0;
+        } else if (!strcmp(argv[i], "--healthcheck")) {
+            want_probe = 1;
+        } else if (!strcmp(argv[i], "--demo")) {
+            want_demo = 1;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            cfg_path = argv[++i];
+        } else {
+            fprintf(stderr, "hapanel: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    config_defaults(&cfg);
+    if ((cfg_path && config_load_file(&cfg, cfg_path, err, sizeof(err)) < 0) ||
+        config_load_env(&cfg, env_get, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hapanel: config: %s\n", err);
+        return 2;
+    }
+    if (want_probe) return http_probe(cfg.listen, 3000) == 0 ? 0 : 1;
+    /* Block the stop signals before any thread exists; all threads inherit it. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (want_demo) {
+        fprintf(stderr, "hapanel: starting the demo topology (1 master, 2 replicas, 3 Sentinels)...\n");
+        dm = demo_start(&cfg, err, sizeof(err));
+        if (!dm) {
+            fprintf(stderr, "hapanel: demo: %s\n", err);
+            return 1;
+        }
+    }
+    if (config_finish(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hapanel: config: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    log_set_level(log_level_parse(cfg.log_level));
+
+    /* Before the database and the job recovery: a second panel on this
+     * data dir would store every event twice and "recover" (undo) the first
+     * one's running jobs. */
+    lrc = dirlock_take(cfg.data_dir, &lock_fd, &holder, err, sizeof(err));
+    if (lrc == DIRLOCK_BUSY) {
+        if (holder > 0)
+            fprintf(stderr, "hapanel: data dir %s is in use by another hapanel (pid %ld)\n",
+                    cfg.data_dir, holder);
+        else
+            fprintf(stderr, "hapanel: data dir %s is in use by another hapanel\n", cfg.data_dir);
+        rc = 2;
+        goto out;
+    }
+    if (lrc < 0) {
+        log_error("storage: %s", err);
+        goto out;
+    }
+    d = db_open(cfg.data_dir, err, sizeof(err));
+    if (!d) {
+        log_error("storage: %s", err);
+        goto out;
+    }
+    q = evq_new(d);
+    if (!q) goto out;
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    nt = notify_new(&cfg, d, q);
+    if (!nt) {
+        log_error("notify: cannot start the senders");
+        goto out;
+    }
+    evq_set_hook(q, notify_hook, nt);
+    topo_init();
+    mon = monitor_new(&cfg, q);
+    if (!mon) {
+        log_error("monitor: cannot start");
+        goto out;
+    }
+    jb = jobs_new(&cfg, d, q, hp_job_kinds, hp_njob_kinds);
+    if (!jb) {
+        log_error("jobs: cannot start the job runner");
+        goto out;
+    }
+    monitor_set_busy(mon, jobs_busy_cb, jb);
+    if (db_query_alerts(d, 1, NULL, 0, 10000, restore_alert, mon) < 0)
+        log_warn("alerts: cannot read the open alerts");
+    bs = backup_sched_new(&cfg, d, jb, q);
+    if (!bs) {
+        log_error("backup: cannot start the scheduler");
+        goto out;
+    }
+    memset(&a, 0, sizeof(a));
+    a.cfg = &cfg;
+    a.db = d;
+    a.q = q;
+    a.mon = mon;
+    a.jobs = jb;
+    a.notifier = nt;
+    a.started_ms = hp_now_ms();
+    srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
+    if (!srv && dm && !getenv("HAPANEL_LISTEN")) {
+        /* The demo must start: if the default port is taken, take any. */
+        log_warn("http: %s; the demo takes a free port instead", err);
+        snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
+        srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
+    }
+    if (!srv) {
+        log_error("http: %s", err);
+        goto out;
+    }
+    if (monitor_start(mon) < 0) goto out;
+    hp_event_set(&ev, EV_PANEL, "", "panel-started", "info", "panel", NULL, "hapanel " HP_VERSION " started");
+    evq_push(q, &ev);
+    log_info("hapanel %s: %d Sentinel address(es), history in %s/hapanel.db (schema %d)",
+             HP_VERSION, cfg.nsentinels, cfg.data_dir, db_schema_version(d));
+    log_info("listening on http://%.*s:%d/", (int)strcspn(cfg.listen, ":"), cfg.listen,
+             http_port(srv));
+    if (dm) {
+        char host[64];
+        snprintf(host, sizeof(host), "%.*s", (int)strcspn(cfg.listen, ":"), cfg.listen);
+        printf("\nhapanel demo is running (Redis and Sentinel files in %s).\n\n"
+               "  Dashboard:       http://%s:%d/#token=%s\n"
+               "  Viewer token:    %s\n"
+               "  Operator token:  %s\n"
+               "  Try:             curl -H 'Authorization: Bearer %s' http://%s:%d/api/v1/clusters\n\n"
+               "Press Ctrl-C to stop hapanel and the demo topology.\n\n",
+               demo_dir(dm), host, http_port(srv), demo_viewer_token(dm), demo_viewer_token(dm),
+               demo_operator_token(dm), demo_viewer_token(dm), host, http_port(srv));
+        fflush(stdout);
+    }
+    for (;;) {
+        if (sigwait(&sigs, &sig) == 0 && (sig == SIGINT || sig == SIGTERM)) break;
+    }
+    log_info("stopping (signal %d)", sig);
+    rc = 0;
+out:
+    http_stop(srv);
+    backup_sched_free(bs);
+    jobs_free(jb);
+    monitor_free(mon);
+    if (q) {
+        hp_event_set(&ev, EV_PANEL, "", "panel-stopped", "info", "panel", NULL, "hapanel stopped");
+        evq_push(q, &ev);
+    }
+    evq_free(q); /* its hook may still queue messages: free the notifier after */
+    notify_free(nt);
+    if (curl_ready) curl_global_cleanup();
+    db_free(d);
+    dirlock_release(lock_fd); /* after the database is closed */
+    topo_shutdown();
+    demo_free(dm);
+    memset(&cfg, 0, sizeof(cfg)); /* passwords and tokens */
+    return rc;
+}

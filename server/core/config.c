@@ -1,0 +1,496 @@
+/* config.c — the settings table and its three readers (see config.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "core/config.h"
+
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/roles.h"
+#include "core/log.h"
+
+enum { K_STR, K_SECRET, K_INT };
+
+typedef struct cfg_key {
+    const char *section, *key, *env;
+    int kind;
+    size_t off, size;
+    int min, max; /* K_INT */
+    const char *def, *help;
+} cfg_key;
+
+#define S(sec, k, env, member, kind, def, help)                                                    \
+    {sec, k, env, kind, offsetof(config, member), sizeof(((config *)0)->member), 0, 0, def, help}
+#define I(sec, k, env, member, lo, hi, def, help)                                                  \
+    {sec, k, env, K_INT, offsetof(config, member), sizeof(int), lo, hi, def, help}
+
+static const cfg_key keys[] = {
+    S("sentinel", "hosts", "REDIS_SENTINEL_HOSTS", sentinel_hosts, K_STR, "",
+      "Sentinel addresses to start discovery from, host:port,... (required)"),
+    S("sentinel", "masters", "REDIS_SENTINEL_MASTER_NAME", master_names, K_STR, "",
+      "master names to watch, comma separated; empty watches every master the Sentinels monitor"),
+    S("sentinel", "password", "REDIS_SENTINEL_PASSWORD", sentinel_password, K_SECRET, "",
+      "password of the Sentinels (requirepass of sentinel.conf); never shown"),
+    S("redis", "password", "REDIS_PASSWORD", redis_password, K_SECRET, "",
+      "password of the Redis nodes (requirepass); never shown"),
+    I("monitor", "poll_interval_ms", "HAPANEL_POLL_INTERVAL_MS", poll_interval_ms, 50, 60000,
+      "1000", "how often every node and Sentinel is polled"),
+    I("monitor", "timeout_ms", "HAPANEL_TIMEOUT_MS", timeout_ms, 50, 60000, "1000",
+      "connect and request timeout; a node slower than this is shown down"),
+    S("http", "listen", "HAPANEL_LISTEN", listen, K_STR, "127.0.0.1:8080",
+      "address the dashboard and API listen on, host:port"),
+    I("http", "threads", "HAPANEL_HTTP_THREADS", http_threads, 1, 1024, "32",
+      "HTTP worker threads; an open keep-alive connection (a dashboard tab) holds one"),
+    S("auth", "tokens", "HAPANEL_API_TOKENS", api_tokens, K_SECRET, "",
+      "API tokens, role:token or role:name:token, comma separated; roles viewer, operator "
+      "(required)"),
+    S("storage", "data_dir", "HAPANEL_DATA_DIR", data_dir, K_STR, "/var/lib/hapanel",
+      "where hapanel.db (the history) lives"),
+    S("log", "level", "HAPANEL_LOG_LEVEL", log_level, K_STR, "info",
+      "error, warn, info or debug"),
+    S("backup", "dir", "HAPANEL_BACKUP_DIR", backup_dir, K_STR, "",
+      "where RDB backups are written; empty means DATA_DIR/backups"),
+    S("backup", "daily_at", "HAPANEL_BACKUP_DAILY_AT", backup_daily_at, K_STR, "03:00",
+      "local time HH:MM of the daily backup of every cluster; empty turns it off"),
+    I("backup", "interval_minutes", "HAPANEL_BACKUP_INTERVAL_MINUTES", backup_interval_minutes, 0,
+      525600, "0", "also back up every N minutes; 0 turns it off"),
+    I("backup", "keep_last", "HAPANEL_BACKUP_KEEP_LAST", backup_keep_last, 0, 100000, "7",
+      "keep the newest N backups per cluster; 0 keeps any number"),
+    S("notify", "webhook_urls", "HAPANEL_WEBHOOK_URLS", webhook_urls, K_STR, "",
+      "webhook URLs, comma separated: a channel each (more in [webhook NAME] sections)"),
+    S("notify", "webhook_secret", "HAPANEL_WEBHOOK_SECRET", webhook_secret, K_SECRET, "",
+      "key of the X-Hapanel-Signature HMAC-SHA256 of those webhooks; never shown"),
+    S("notify", "webhook_headers", "HAPANEL_WEBHOOK_HEADERS", webhook_headers, K_SECRET, "",
+      "extra headers of those webhooks, 'Name: value' separated by '|'; never shown"),
+    S("notify", "webhook_min_severity", "HAPANEL_WEBHOOK_MIN_SEVERITY", webhook_min_severity,
+      K_STR, "info", "least severity those webhooks get: info, warning or critical"),
+    S("notify", "telegram_bot_token", "HAPANEL_TELEGRAM_BOT_TOKEN", telegram_bot_token, K_SECRET,
+      "", "Telegram bot token; with a chat id it makes a channel; never shown"),
+    S("notify", "telegram_chat_id", "HAPANEL_TELEGRAM_CHAT_ID", telegram_chat_id, K_STR, "",
+      "Telegram chat id"),
+    S("notify", "telegram_api_base", "HAPANEL_TELEGRAM_API_BASE", telegram_api_base, K_STR,
+      "https://api.telegram.org", "Telegram Bot API base URL"),
+    S("notify", "telegram_min_severity", "HAPANEL_TELEGRAM_MIN_SEVERITY", telegram_min_severity,
+      K_STR, "warning", "least severity the Telegram chat gets: info, warning or critical"),
+    I("notify", "max_attempts", "HAPANEL_NOTIFY_MAX_ATTEMPTS", notify_max_attempts, 1, 100, "10",
+      "delivery attempts (exponential backoff from 1 s, at most 5 min apart) before failed"),
+    I("alerts", "master_down_s", "HAPANEL_ALERT_MASTER_DOWN_S", alert_master_down_s, 0, 86400,
+      "10", "alert when the master is down this long"),
+    I("alerts", "replica_down_s", "HAPANEL_ALERT_REPLICA_DOWN_S", alert_replica_down_s, 0, 86400,
+      "60", "alert when a replica is down or its link is down this long"),
+    I("alerts", "lag_s", "HAPANEL_ALERT_LAG_S", alert_lag_s, 1, 86400, "5",
+      "alert when a replica lags more than this many seconds"),
+    I("alerts", "memory_pct", "HAPANEL_ALERT_MEMORY_PCT", alert_memory_pct, 1, 100, "90",
+      "alert when used_memory exceeds this percentage of maxmemory"),
+    I("alerts", "resolve_after_s", "HAPANEL_ALERT_RESOLVE_AFTER_S", alert_resolve_after_s, 0,
+      86400, "30", "anti-flap: an alert resolves only after its condition was clear this long"),
+    I("backup", "keep_days", "HAPANEL_BACKUP_KEEP_DAYS", backup_keep_days, 0, 36500, "0",
+      "delete backups older than D days (the newest is always kept); 0 turns it off"),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int set_value(config *c, const cfg_key *k, const char *v, char *err, size_t errsz)
+{
+    char *dst = (char *)c + k->off;
+
+    if (k->kind == K_INT) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < k->min || n > k->max) {
+            snprintf(err, errsz, "[%s] %s (%s): '%s' is not a whole number from %d to %d",
+                     k->section, k->key, k->env, v, k->min, k->max);
+            return -1;
+        }
+        *(int *)(void *)dst = (int)n;
+        return 0;
+    }
+    if (strlen(v) >= k->size) {
+        snprintf(err, errsz, "[%s] %s (%s): value longer than %zu characters", k->section, k->key,
+                 k->env, k->size - 1);
+        return -1;
+    }
+    hp_strlcpy(dst, v, k->size);
+    return 0;
+}
+
+void config_defaults(config *c)
+{
+    size_t i;
+    char err[64];
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < NKEYS; i++) set_value(c, &keys[i], keys[i].def, err, sizeof(err));
+}
+
+typedef struct ini_ctx {
+    config *c;
+    char *err;
+    size_t errsz;
+    int failed;
+} ini_ctx;
+
+/* [webhook NAME] and [telegram NAME]: a channel each. */
+static int channel_value(config *c, const char *section, const char *name, const char *value,
+                         char *err, size_t errsz)
+{
+    int kind = !strncmp(section, "webhook ", 8) ? CH_WEBHOOK : CH_TELEGRAM;
+    const char *cname = section + (kind == CH_WEBHOOK ? 8 : 9);
+    cfg_channel *ch = NULL;
+    char *dst = NULL;
+    size_t dstsz = 0;
+    int i;
+
+    for (i = 0; i < c->nchannels; i++)
+        if (c->channels[i].kind == kind && !strcmp(c->channels[i].name, cname)) ch = &c->channels[i];
+    if (!ch) {
+        if (c->nchannels == CFG_MAX_CHANNELS || !*cname || strlen(cname) >= sizeof(ch->name)) {
+            snprintf(err, errsz, "[%s]: too many channels or a bad name", section);
+            return -1;
+        }
+        ch = &c->channels[c->nchannels++];
+        memset(ch, 0, sizeof(*ch));
+        ch->kind = kind;
+        ch->min_severity = kind == CH_WEBHOOK ? SEV_INFO : SEV_WARNING;
+        hp_strlcpy(ch->name, cname, sizeof(ch->name));
+        if (kind == CH_TELEGRAM) hp_strlcpy(ch->url, "https://api.telegram.org", sizeof(ch->url));
+    }
+    if (!strcmp(name, "min_severity")) {
+        ch->min_severity = severity_parse(value);
+        if (ch->min_severity < 0) {
+            snprintf(err, errsz, "[%s] min_severity: '%s' is not info, warning or critical", section,
+                     value);
+            return -1;
+        }
+        return 0;
+    }
+    if (kind == CH_WEBHOOK && !strcmp(name, "url")) dst = ch->url, dstsz = sizeof(ch->url);
+    if (kind == CH_WEBHOOK && !strcmp(name, "secret")) dst = ch->secret, dstsz = sizeof(ch->secret);
+    if (kind == CH_WEBHOOK && !strcmp(name, "headers")) dst = ch->headers, dstsz = sizeof(ch->headers);
+    if (kind == CH_TELEGRAM && !strcmp(name, "api_base")) dst = ch->url, dstsz = sizeof(ch->url);
+    if (kind == CH_TELEGRAM && !strcmp(name, "bot_token")) dst = ch->token, dstsz = sizeof(ch->token);
+    if (kind == CH_TELEGRAM && !strcmp(name, "chat_id")) dst = ch->chat_id, dstsz = sizeof(ch->chat_id);
+    if (!dst) {
+        snprintf(err, errsz, "unknown key [%s] %s", section, name);
+        return -1;
+    }
+    if (strlen(value) >= dstsz) {
+        snprintf(err, errsz, "[%s] %s: value too long", section, name);
+        return -1;
+    }
+    hp_strlcpy(dst, value, dstsz);
+    return 0;
+}
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx *x = user;
+    size_t i;
+
+    if (x->failed) return 0;
+    if (!strncmp(section, "webhook ", 8) || !strncmp(section, "telegram ", 9)) {
+        if (channel_value(x->c, section, name, value, x->err, x->errsz) < 0) {
+            x->failed = 1;
+            return 0;
+        }
+        return 1;
+    }
+    for (i = 0; i < NKEYS; i++) {
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, name)) {
+            if (set_value(x->c, &keys[i], value, x->err, x->errsz) < 0) {
+                x->failed = 1;
+                return 0;
+            }
+            return 1;
+        }
+    }
+    snprintf(x->err, x->errsz, "unknown key [%s] %s", section, name);
+    x->failed = 1;
+    return 0;
+}
+
+int config_load_file(config *c, const char *path, char *err, size_t errsz)
+{
+    char why[512] = "";
+    ini_ctx x = {c, why, sizeof(why), 0};
+    int rc = ini_parse(path, on_ini_value, &x);
+
+    if (rc == -1) {
+        snprintf(err, errsz, "cannot open config file %s", path);
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, errsz, "%s line %d: %s", path, rc, x.failed ? why : "syntax error");
+        return -1;
+    }
+    c->nfile_channels = c->nchannels;
+    return 0;
+}
+
+int config_load_env(config *c, const char *(*getenv_fn)(const char *), char *err, size_t errsz)
+{
+    size_t i;
+    for (i = 0; i < NKEYS; i++) {
+        const char *v = getenv_fn(keys[i].env);
+        if (v && set_value(c, &keys[i], v, err, errsz) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Splits a comma list into trimmed items; calls fn for each non-empty one.
+ * Stops at the first fn failure. */
+static int each_item(const char *list, int (*fn)(config *c, const char *item, char *err,
+                                                  size_t errsz),
+                     config *c, char *err, size_t errsz)
+{
+    const char *p = list;
+    while (*p) {
+        char item[512];
+        size_t l = strcspn(p, ","), s = 0, e = l;
+        while (s < l && (p[s] == ' ' || p[s] == '\t')) s++;
+        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+        if (e - s >= sizeof(item)) {
+            snprintf(err, errsz, "an item of a list is too long");
+            return -1;
+        }
+        memcpy(item, p + s, e - s);
+        item[e - s] = '\0';
+        if (item[0] && fn(c, item, err, errsz) < 0) return -1;
+        p += l;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
+static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
+{
+    char host[HP_HOST_MAX];
+    int port, i;
+    if (hp_addr_parse(item, host, sizeof(host), &port) < 0) {
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): '%s' is not host:port", item);
+        return -1;
+    }
+    for (i = 0; i < c->nsentinels; i++)
+        if (!strcmp(c->sentinels[i], item)) return 0;
+    if (c->nsentinels == CFG_MAX_SENTINELS) {
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): more than %d addresses",
+                 CFG_MAX_SENTINELS);
+        return -1;
+    }
+    hp_addr_fmt(c->sentinels[c->nsentinels++], HP_ADDR_MAX, host, port);
+    return 0;
+}
+
+static int add_master(config *c, const char *item, char *err, size_t errsz)
+{
+    if (strlen(item) >= HP_NAME_MAX || c->nmasters == CFG_MAX_MASTERS) {
+        snprintf(err, errsz, "[sentinel] masters (REDIS_SENTINEL_MASTER_NAME): too many or too long");
+        return -1;
+    }
+    hp_strlcpy(c->masters[c->nmasters++], item, HP_NAME_MAX);
+    return 0;
+}
+
+/* "role:token" or "role:name:token". The token itself is never echoed back. */
+static int add_token(config *c, const char *item, char *err, size_t errsz)
+{
+    const char *c1 = strchr(item, ':'), *c2;
+    cfg_token *t;
+    size_t rl;
+
+    if (c->ntokens == CFG_MAX_TOKENS) {
+        snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS): more than %d", CFG_MAX_TOKENS);
+        return -1;
+    }
+    t = &c->tokens[c->ntokens];
+    rl = c1 ? (size_t)(c1 - item) : 0;
+    if (rl == 6 && !memcmp(item, "viewer", 6))
+        t->role = ROLE_VIEWER;
+    else if (rl == 8 && !memcmp(item, "operator", 8))
+        t->role = ROLE_OPERATOR;
+    else {
+        snprintf(err, errsz,
+                 "[auth] tokens (HAPANEL_API_TOKENS): item %d must be role:token with role "
+                 "viewer or operator",
+                 c->ntokens + 1);
+        return -1;
+    }
+    c2 = strchr(c1 + 1, ':');
+    if (c2) {
+        size_t nl = (size_t)(c2 - c1 - 1);
+        if (nl == 0 || nl >= sizeof(t->name)) goto bad;
+        memcpy(t->name, c1 + 1, nl);
+        t->name[nl] = '\0';
+    } else {
+        snprintf(t->name, sizeof(t->name), "%.*s-%d", (int)rl, item, c->ntokens + 1);
+        c2 = c1;
+    }
+    if (!c2[1] || strlen(c2 + 1) >= sizeof(t->secret)) goto bad;
+    hp_strlcpy(t->secret, c2 + 1, sizeof(t->secret));
+    c->ntokens++;
+    return 0;
+bad:
+    snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS): item %d has an empty or too long "
+             "name or token", c->ntokens + 1);
+    return -1;
+}
+
+int severity_parse(const char *s)
+{
+    if (!strcmp(s, "info")) return SEV_INFO;
+    if (!strcmp(s, "warning")) return SEV_WARNING;
+    if (!strcmp(s, "critical")) return SEV_CRITICAL;
+    return -1;
+}
+
+const char *severity_name(int sev)
+{
+    return sev == SEV_CRITICAL ? "critical" : sev == SEV_WARNING ? "warning" : "info";
+}
+
+static int add_webhook(config *c, const char *item, char *err, size_t errsz)
+{
+    cfg_channel *ch;
+    if (c->nchannels == CFG_MAX_CHANNELS || strlen(item) >= sizeof(ch->url)) {
+        snprintf(err, errsz, "[notify] webhook_urls (HAPANEL_WEBHOOK_URLS): too many or too long");
+        return -1;
+    }
+    ch = &c->channels[c->nchannels];
+    memset(ch, 0, sizeof(*ch));
+    ch->kind = CH_WEBHOOK;
+    snprintf(ch->name, sizeof(ch->name), "webhook-%d", c->nchannels + 1);
+    hp_strlcpy(ch->url, item, sizeof(ch->url));
+    hp_strlcpy(ch->secret, c->webhook_secret, sizeof(ch->secret));
+    hp_strlcpy(ch->headers, c->webhook_headers, sizeof(ch->headers));
+    ch->min_severity = severity_parse(c->webhook_min_severity);
+    c->nchannels++;
+    return 0;
+}
+
+/* The channels from the environment keys, after those of the file's sections;
+ * then every channel's values checked. */
+static int finish_channels(config *c, char *err, size_t errsz)
+{
+    int i, nfile = c->nfile_channels;
+
+    c->nchannels = nfile;
+    if (severity_parse(c->webhook_min_severity) < 0 || severity_parse(c->telegram_min_severity) < 0) {
+        snprintf(err, errsz, "[notify] *_min_severity: use info, warning or critical");
+        return -1;
+    }
+    if (each_item(c->webhook_urls, add_webhook, c, err, errsz) < 0) return -1;
+    if (c->telegram_bot_token[0] || c->telegram_chat_id[0]) {
+        cfg_channel *ch;
+        if (!c->telegram_bot_token[0] || !c->telegram_chat_id[0]) {
+            snprintf(err, errsz, "[notify] telegram_bot_token (HAPANEL_TELEGRAM_BOT_TOKEN) and "
+                     "telegram_chat_id (HAPANEL_TELEGRAM_CHAT_ID) go together");
+            return -1;
+        }
+        if (c->nchannels == CFG_MAX_CHANNELS) {
+            snprintf(err, errsz, "too many notification channels");
+            return -1;
+        }
+        ch = &c->channels[c->nchannels++];
+        memset(ch, 0, sizeof(*ch));
+        ch->kind = CH_TELEGRAM;
+        hp_strlcpy(ch->name, "telegram", sizeof(ch->name));
+        hp_strlcpy(ch->url, c->telegram_api_base, sizeof(ch->url));
+        hp_strlcpy(ch->token, c->telegram_bot_token, sizeof(ch->token));
+        hp_strlcpy(ch->chat_id, c->telegram_chat_id, sizeof(ch->chat_id));
+        ch->min_severity = severity_parse(c->telegram_min_severity);
+    }
+    for (i = 0; i < c->nchannels; i++) {
+        const cfg_channel *ch = &c->channels[i];
+        if (strncmp(ch->url, "http://", 7) && strncmp(ch->url, "https://", 8)) {
+            snprintf(err, errsz, "channel %s: %s must start with http:// or https://", ch->name,
+                     ch->kind == CH_WEBHOOK ? "url" : "api_base");
+            return -1;
+        }
+        if (ch->kind == CH_TELEGRAM && (!ch->token[0] || !ch->chat_id[0])) {
+            snprintf(err, errsz, "channel %s: bot_token and chat_id are required", ch->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* host:port where port may be 0 (any free port: tests and the demo use it). */
+static int listen_ok(const char *l)
+{
+    const char *colon = strrchr(l, ':');
+    char *end;
+    long p;
+    if (!colon || colon == l) return 0;
+    p = strtol(colon + 1, &end, 10);
+    return end != colon + 1 && !*end && p >= 0 && p <= 65535;
+}
+
+int config_finish(config *c, char *err, size_t errsz)
+{
+    c->nsentinels = c->nmasters = c->ntokens = 0;
+    if (each_item(c->sentinel_hosts, add_sentinel, c, err, errsz) < 0) return -1;
+    if (c->nsentinels == 0) {
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS) is required");
+        return -1;
+    }
+    if (each_item(c->master_names, add_master, c, err, errsz) < 0) return -1;
+    if (each_item(c->api_tokens, add_token, c, err, errsz) < 0) return -1;
+    if (finish_channels(c, err, errsz) < 0) return -1;
+    if (c->ntokens == 0) {
+        snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS) is required: the API is never "
+                 "open without a token");
+        return -1;
+    }
+    if (!listen_ok(c->listen)) {
+        snprintf(err, errsz, "[http] listen (HAPANEL_LISTEN): '%s' is not host:port", c->listen);
+        return -1;
+    }
+    if (!c->data_dir[0]) {
+        snprintf(err, errsz, "[storage] data_dir (HAPANEL_DATA_DIR) is empty");
+        return -1;
+    }
+    if (log_level_parse(c->log_level) < 0) {
+        snprintf(err, errsz, "[log] level (HAPANEL_LOG_LEVEL): '%s' is not error, warn, info or debug",
+                 c->log_level);
+        return -1;
+    }
+    if (c->backup_daily_at[0]) {
+        int hh = -1, mm = -1;
+        char extra;
+        if (sscanf(c->backup_daily_at, "%d:%d%c", &hh, &mm, &extra) != 2 || hh < 0 || hh > 23 ||
+            mm < 0 || mm > 59) {
+            snprintf(err, errsz, "[backup] daily_at (HAPANEL_BACKUP_DAILY_AT): '%s' is not HH:MM",
+                     c->backup_daily_at);
+            return -1;
+        }
+    }
+    if (c->timeout_ms > c->poll_interval_ms * 10) {
+        snprintf(err, errsz, "[monitor] timeout_ms (HAPANEL_TIMEOUT_MS): %d is more than ten poll "
+                 "intervals", c->timeout_ms);
+        return -1;
+    }
+    return 0;
+}
+
+void config_write_sample(FILE *f)
+{
+    size_t i;
+    const char *sec = "";
+    fprintf(f, "; hapanel configuration. Every key can also be set by the environment variable\n"
+               "; named beside it, which wins over this file.\n");
+    for (i = 0; i < NKEYS; i++) {
+        if (strcmp(sec, keys[i].section)) {
+            sec = keys[i].section;
+            fprintf(f, "\n[%s]\n", sec);
+        }
+        fprintf(f, "; %s\n; env %s, default \"%s\"\n%s%s = %s\n", keys[i].help, keys[i].env,
+                keys[i].def, keys[i].def[0] || keys[i].kind == K_INT ? "" : ";", keys[i].key,
+                keys[i].def);
+    }
+}
+
+void config_each_key(void (*fn)(void *ctx, const char *section, const char *key, const char *env),
+                     void *ctx)
+{
+    size_t i;
+    for (i = 0; i < NKEYS; i++) fn(ctx, keys[i].section, keys[i].key, keys[i].env);
+}

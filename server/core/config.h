@@ -1,0 +1,104 @@
+/* config.h — hapanel's settings: defaults, an INI file (parsed with inih) and
+ * environment variables, the environment winning. Every key is one row of a
+ * table in config.c (section, key, variable, kind, limits, help), so the file,
+ * the environment, validation and the sample file cannot drift apart. Pure but
+ * for reading the file: unit-tested with a fake environment. */
+#ifndef HP_CONFIG_H
+#define HP_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "core/common.h"
+
+#define CFG_MAX_SENTINELS 32
+#define CFG_MAX_MASTERS 64
+#define CFG_MAX_TOKENS 32
+
+typedef struct cfg_token {
+    int role;      /* ROLE_VIEWER or ROLE_OPERATOR (http.h) */
+    char name[64]; /* for audit; "viewer-1" when not given */
+    char secret[256];
+} cfg_token;
+
+#define CFG_MAX_CHANNELS 16
+
+enum { CH_WEBHOOK = 1, CH_TELEGRAM = 2 };
+enum { SEV_INFO = 0, SEV_WARNING = 1, SEV_CRITICAL = 2 };
+
+/* Parses "info", "warning", "critical"; -1 for anything else. */
+int severity_parse(const char *s);
+const char *severity_name(int sev);
+
+/* A notification channel: a webhook or a Telegram chat. */
+typedef struct cfg_channel {
+    char name[48];
+    int kind;           /* CH_WEBHOOK or CH_TELEGRAM */
+    char url[512];      /* webhook URL, or Telegram API base */
+    char token[256];    /* Telegram bot token: secret, never shown */
+    char chat_id[64];   /* Telegram */
+    char secret[256];   /* webhook HMAC key: secret, never shown */
+    char headers[1024]; /* webhook extra headers, "Name: value" separated by '|' */
+    int min_severity;   /* SEV_* */
+} cfg_channel;
+
+typedef struct config {
+    /* raw values, as set by file or environment */
+    char sentinel_hosts[2048];
+    char master_names[2048];
+    char redis_password[256];
+    char sentinel_password[256];
+    char listen[128];
+    int http_threads;
+    char data_dir[1024];
+    char api_tokens[4096];
+    int poll_interval_ms;
+    int timeout_ms;
+    char log_level[16];
+    char backup_dir[1024];
+    char backup_daily_at[8];
+    int backup_interval_minutes;
+    int backup_keep_last;
+    int backup_keep_days;
+    /* notifications from the environment (a channel each) */
+    char webhook_urls[2048];
+    char webhook_secret[256];
+    char webhook_headers[1024];
+    char webhook_min_severity[16];
+    char telegram_bot_token[256];
+    char telegram_chat_id[64];
+    char telegram_api_base[256];
+    char telegram_min_severity[16];
+    int notify_max_attempts;
+    /* alert rules */
+    int alert_master_down_s;
+    int alert_replica_down_s;
+    int alert_lag_s;
+    int alert_memory_pct;
+    int alert_resolve_after_s;
+    /* derived by config_finish */
+    char sentinels[CFG_MAX_SENTINELS][HP_ADDR_MAX];
+    int nsentinels;
+    char masters[CFG_MAX_MASTERS][HP_NAME_MAX]; /* empty: every master */
+    int nmasters;
+    cfg_token tokens[CFG_MAX_TOKENS];
+    int ntokens;
+    cfg_channel channels[CFG_MAX_CHANNELS]; /* [webhook NAME], [telegram NAME], environment */
+    int nchannels;
+    int nfile_channels; /* how many of them came from the file's sections */
+} config;
+
+void config_defaults(config *c);
+/* Reads an INI file. Returns 0, or -1 with a message naming the file, line or
+ * key in err. */
+int config_load_file(config *c, const char *path, char *err, size_t errsz);
+/* Applies the environment through getenv_fn (getenv in the program). */
+int config_load_env(config *c, const char *(*getenv_fn)(const char *), char *err, size_t errsz);
+/* Validates and derives the lists. Returns 0 or -1 with a message naming the key. */
+int config_finish(config *c, char *err, size_t errsz);
+/* Writes a commented sample file with every key, its variable and default. */
+void config_write_sample(FILE *f);
+/* Calls fn for each key: section, key, environment variable. */
+void config_each_key(void (*fn)(void *ctx, const char *section, const char *key, const char *env),
+                     void *ctx);
+
+#endif

@@ -1,0 +1,288 @@
+/* rconn.c — asynchronous connection with deadlines (see rconn.h).
+ *
+ * One timer per connection guards the oldest outstanding request: it is armed
+ * when the count of outstanding replies goes from 0 to 1 (or a connect starts)
+ * and removed when it falls back to 0. When it fires the hiredis context is
+ * freed, which runs every outstanding callback with a NULL reply. */
+#define _POSIX_C_SOURCE 200809L
+#include "redis/rconn.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+
+struct rconn {
+    struct event_base *base;
+    redisAsyncContext *ac;
+    struct event *timer;
+    char host[HP_HOST_MAX];
+    int port;
+    char password[256];
+    int timeout_ms;
+    int pending;      /* replies outstanding, the AUTH included */
+    int subscribed;   /* a psubscribe is live on ac */
+    rconn_cb *sub_cb; /* message callback of the subscription */
+    void *sub_priv;
+    char err[128];
+    int timed_out;
+};
+
+/* The privdata of one command: who to call. */
+typedef struct pend {
+    rconn *c;
+    rconn_cb *cb;
+    void *priv;
+} pend;
+
+static void set_err(rconn *c, const char *msg)
+{
+    hp_strlcpy(c->err, msg && *msg ? msg : "connection closed", sizeof(c->err));
+}
+
+static void arm(rconn *c)
+{
+    struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
+    if (!evtimer_pending(c->timer, NULL)) evtimer_add(c->timer, &tv);
+}
+
+/* Frees the hiredis context now: outstanding callbacks run with NULL. */
+static void drop(rconn *c, const char *why)
+{
+    redisAsyncContext *ac = c->ac;
+    if (!ac) return;
+    if (why) set_err(c, why);
+    c->ac = NULL;
+    c->subscribed = 0;
+    evtimer_del(c->timer);
+    redisAsyncFree(ac);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    rconn *c = arg;
+    char why[64];
+    (void)fd;
+    (void)what;
+    snprintf(why, sizeof(why), "no answer within %d ms", c->timeout_ms);
+    c->timed_out = 1;
+    drop(c, why);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    rconn *c = ac->data;
+    if (status != REDIS_OK && c && c->ac == ac) {
+        set_err(c, ac->errstr);
+        c->ac = NULL; /* hiredis frees ac after this callback */
+        c->subscribed = 0;
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    rconn *c = ac->data;
+    if (c && c->ac == ac) {
+        if (status != REDIS_OK) set_err(c, ac->errstr);
+        c->ac = NULL;
+        c->subscribed = 0;
+    }
+}
+
+static void reply_done(rconn *c)
+{
+    if (--c->pending == 0 && !(c->ac && c->subscribed == 1)) evtimer_del(c->timer);
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    pend *p = privdata;
+    rconn *c = p->c;
+    redisReply *reply = r;
+
+    if (!reply) {
+        if (ac->err) set_err(c, ac->errstr);
+        else if (!c->err[0]) set_err(c, NULL);
+        /* ac is being freed: forget it now, so a callback that sends again
+         * gets a fresh connection instead of queueing on a dying one. */
+        if (c->ac == ac) {
+            c->ac = NULL;
+            c->subscribed = 0;
+        }
+    } else if (reply->type != REDIS_REPLY_ERROR) {
+        c->err[0] = '\0';
+    }
+    reply_done(c);
+    if (p->cb) p->cb(c, reply, p->priv);
+    free(p);
+}
+
+static void on_auth(rconn *c, redisReply *reply, void *priv)
+{
+    (void)priv;
+    /* A wrong password shows as NOAUTH on the next command; say it plainly. */
+    if (reply && reply->type == REDIS_REPLY_ERROR) set_err(c, "AUTH failed (password rejected)");
+}
+
+/* Makes sure a connection exists or is being made. Returns 0 or -1. */
+static int ensure(rconn *c)
+{
+    redisAsyncContext *ac;
+    pend *p;
+
+    if (c->ac) return 0;
+    c->timed_out = 0;
+    ac = redisAsyncConnect(c->host, c->port);
+    if (!ac) {
+        set_err(c, "out of memory");
+        return -1;
+    }
+    if (ac->err) {
+        set_err(c, ac->errstr);
+        redisAsyncFree(ac);
+        return -1;
+    }
+    ac->data = c;
+    redisLibeventAttach(ac, c->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    c->ac = ac;
+    arm(c);
+    if (c->password[0]) {
+        p = malloc(sizeof(*p));
+        if (!p) return -1;
+        p->c = c;
+        p->cb = on_auth;
+        p->priv = NULL;
+        if (redisAsyncCommand(ac, on_reply, p, "AUTH %s", c->password) != REDIS_OK) {
+            free(p);
+            drop(c, "cannot queue AUTH");
+            return -1;
+        }
+        c->pending++;
+    }
+    return 0;
+}
+
+rconn *rconn_new(struct event_base *base, const char *host, int port, const char *password,
+                 int timeout_ms)
+{
+    rconn *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->base = base;
+    hp_strlcpy(c->host, host, sizeof(c->host));
+    c->port = port;
+    hp_strlcpy(c->password, password ? password : "", sizeof(c->password));
+    c->timeout_ms = timeout_ms;
+    c->timer = evtimer_new(base, on_timeout, c);
+    if (!c->timer) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rconn_free(rconn *c)
+{
+    if (!c) return;
+    drop(c, "closing");
+    event_free(c->timer);
+    memset(c->password, 0, sizeof(c->password));
+    free(c);
+}
+
+int rconn_cmd(rconn *c, rconn_cb *cb, void *priv, const char *fmt, ...)
+{
+    pend *p = NULL;
+    va_list ap;
+    int rc;
+
+    if (ensure(c) < 0) goto fail;
+    p = malloc(sizeof(*p));
+    if (!p) goto fail;
+    p->c = c;
+    p->cb = cb;
+    p->priv = priv;
+    va_start(ap, fmt);
+    rc = redisvAsyncCommand(c->ac, on_reply, p, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        free(p);
+        goto fail;
+    }
+    if (c->pending++ == 0) arm(c);
+    return 0;
+fail:
+    cb(c, NULL, priv);
+    return -1;
+}
+
+/* Subscription messages: hiredis calls this for the confirmation, for every
+ * message, and with NULL when the context goes away. */
+static void on_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+    rconn *c = privdata;
+    redisReply *reply = r;
+    (void)ac;
+
+    if (!reply) {
+        c->subscribed = 0;
+        c->pending = 0;
+        if (c->sub_cb) c->sub_cb(c, NULL, c->sub_priv);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 3 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        !strcmp(reply->element[0]->str, "psubscribe")) {
+        c->subscribed = 1;
+        c->pending = 0;
+        evtimer_del(c->timer);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        set_err(c, reply->str);
+        return;
+    }
+    c->sub_cb(c, reply, c->sub_priv);
+}
+
+int rconn_psubscribe(rconn *c, rconn_cb *on_msg, void *priv, const char *pattern)
+{
+    if (ensure(c) < 0) return -1;
+    c->sub_cb = on_msg;
+    c->sub_priv = priv;
+    if (redisAsyncCommand(c->ac, on_message, c, "PSUBSCRIBE %s", pattern) != REDIS_OK) {
+        drop(c, "cannot subscribe");
+        return -1;
+    }
+    c->subscribed = 2; /* asked, not confirmed */
+    c->pending++;
+    arm(c);
+    return 0;
+}
+
+int rconn_pending(const rconn *c)
+{
+    return c->pending;
+}
+
+int rconn_active(const rconn *c)
+{
+    return c->ac != NULL;
+}
+
+const char *rconn_error(const rconn *c)
+{
+    return c->err[0] ? c->err : "connection closed";
+}
+
+int rconn_timed_out(const rconn *c)
+{
+    return c->timed_out;
+}

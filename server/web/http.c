@@ -1,0 +1,417 @@
+/* http.c — civetweb glue (see http.h): one catch-all request handler that does
+ * routing, the body-size limit and authentication in that order, then calls the
+ * route's handler. Civetweb runs it on many worker threads; nothing here keeps
+ * state between requests. */
+#define _POSIX_C_SOURCE 200809L
+#include "web/http.h"
+
+#include <civetweb.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "web/auth.h"
+#include "core/config.h"
+#include "core/jsonscan.h"
+#include "core/log.h"
+#include "web/route.h"
+#include "core/utf8.h"
+
+#define HTTP_MAX_BODY (64 * 1024) /* requests carry small JSON objects */
+
+extern const route api_routes[];
+extern const size_t api_nroutes;
+
+struct http_server {
+    struct mg_context *ctx;
+    app *a;
+    int port;
+};
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : "Error";
+    }
+}
+
+/* Sends status line, headers and body. extra: more header lines, each ending
+ * in \r\n, or NULL. A small response goes out in one write: two writes on a
+ * keep-alive connection meet Nagle and the peer's delayed ack (40 ms each). */
+static int send_full(struct mg_connection *conn, int status, const char *ctype, const char *extra,
+                     const char *body, size_t len)
+{
+    char head[1024];
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                      "X-Frame-Options: DENY\r\n%s\r\n",
+                      status, reason(status), ctype, len, extra ? extra : "");
+    char *one;
+
+    if (hl < 0 || (size_t)hl >= sizeof(head)) return 500;
+    one = len <= 256 * 1024 ? malloc((size_t)hl + len) : NULL;
+    if (one) {
+        memcpy(one, head, (size_t)hl);
+        if (len) memcpy(one + hl, body, len);
+        mg_write(conn, one, (size_t)hl + len);
+        free(one);
+    } else {
+        mg_write(conn, head, (size_t)hl);
+        if (len) mg_write(conn, body, len);
+    }
+    return status;
+}
+
+int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len)
+{
+    const char *extra = NULL;
+    if (!strncmp(ctype, "text/html", 9))
+        extra = "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'\r\n";
+    return send_full(r->conn, status, ctype, extra, body, len);
+}
+
+int http_send_file(hreq *r, const char *path, const char *ctype, const char *name)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char hdr[512], *buf;
+    ssize_t n;
+
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0) close(fd);
+        return http_error(r, 404, "not_found", "the file is gone from disk");
+    }
+    buf = malloc(65536);
+    if (!buf) {
+        close(fd);
+        return http_error(r, 500, "internal", "out of memory");
+    }
+    /* name is made by hapanel from an address and a time: no quotes in it */
+    snprintf(hdr, sizeof(hdr), "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
+    mg_printf(r->conn,
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n"
+              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+              ctype, (long long)st.st_size, hdr);
+    while ((n = read(fd, buf, 65536)) > 0)
+        if (mg_write(r->conn, buf, (size_t)n) <= 0) break;
+    free(buf);
+    close(fd);
+    return 200;
+}
+
+int http_json(hreq *r, int status, cJSON *root)
+{
+    char *s;
+    /* cJSON prints string bytes as they are; a name from Redis may not be
+     * UTF-8, and the whole response would then be invalid JSON. */
+    hp_json_fix_utf8(root);
+    s = cJSON_PrintUnformatted(root);
+    if (!s) return http_error(r, 500, "internal", "out of memory");
+    send_full(r->conn, status, "application/json", NULL, s, strlen(s));
+    cJSON_free(s);
+    return status;
+}
+
+/* The error body, with extra headers; message is data, never markup. */
+static int send_error(struct mg_connection *conn, int status, const char *extra, const char *code,
+                      const char *msg)
+{
+    cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+    char *s;
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", msg);
+    hp_json_fix_utf8(root); /* a message may quote a name, or be cut by "%.80s" */
+    s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!s) return send_full(conn, 500, "text/plain", NULL, "out of memory", 13);
+    send_full(conn, status, "application/json", extra, s, strlen(s));
+    cJSON_free(s);
+    return status;
+}
+
+int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return send_error(r->conn, status, NULL, code, msg);
+}
+
+int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)
+{
+    const char *qs = r->ri->query_string;
+    int n;
+    if (!qs) return 0;
+    n = mg_get_var(qs, strlen(qs), name, buf, bufsz);
+    if (n == -1) return 0;
+    if (n < 0) return -1;
+    return 1;
+}
+
+/* The length of the header value v without trailing spaces and tabs
+ * (civetweb strips the leading ones only). */
+static size_t value_len(const char *v)
+{
+    size_t l = strlen(v);
+    while (l && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
+    return l;
+}
+
+/* Why the body's framing is ambiguous, or NULL when it is not. civetweb
+ * 1.15 takes the first of several Content-Lengths, prefers chunked when both
+ * Content-Length and Transfer-Encoding come, lets "Transfer-Encoding:
+ * identity" through and reads "16abc" as 16. Such a request may be framed
+ * one way here and another way by a proxy in front of hapanel, so it is
+ * refused rather than guessed. */
+static const char *framing_problem(const struct mg_request_info *ri, int *chunked)
+{
+    const char *cl = NULL, *te = NULL;
+    int i, ncl = 0, nte = 0;
+    size_t l;
+
+    for (i = 0; i < ri->num_headers; i++) {
+        if (!strcasecmp(ri->http_headers[i].name, "Content-Length")) {
+            cl = ri->http_headers[i].value;
+            ncl++;
+        } else if (!strcasecmp(ri->http_headers[i].name, "Transfer-Encoding")) {
+            te = ri->http_headers[i].value;
+            nte++;
+        }
+    }
+    *chunked = te != NULL;
+    if (ncl > 1) return "the request has more than one Content-Length header";
+    if (nte > 1) return "the request has more than one Transfer-Encoding header";
+    if (cl && te) return "the request has both Content-Length and Transfer-Encoding";
+    if (te && (value_len(te) != 7 || strncasecmp(te, "chunked", 7)))
+        return "the only Transfer-Encoding accepted is chunked";
+    if (cl && ((l = value_len(cl)) == 0 || strspn(cl, "0123456789") != l))
+        return "the Content-Length is not a number";
+    return NULL;
+}
+
+/* A body that is not what its framing said: answered 400 on a connection
+ * that then closes, because where the next request would start is unknown. */
+static int framing_error(hreq *r, const char *why)
+{
+    mg_disable_connection_keep_alive(r->conn);
+    return send_error(r->conn, 400, "Connection: close\r\n", "bad_request", why);
+}
+
+int http_body_json(hreq *r, cJSON **out)
+{
+    char *buf = NULL, why[200];
+    const char *problem;
+    size_t len = 0;
+    int n = 0, st = 0, chunked;
+
+    *out = NULL;
+    /* Checked before a byte is read: nothing of a badly framed body is used. */
+    if ((problem = framing_problem(r->ri, &chunked))) return framing_error(r, problem);
+    buf = malloc(HTTP_MAX_BODY + 1);
+    if (!buf) return http_error(r, 500, "internal", "out of memory");
+    while (len < HTTP_MAX_BODY && (n = mg_read(r->conn, buf + len, HTTP_MAX_BODY - len)) > 0) {
+        len += (size_t)n;
+        /* With a Content-Length, mg_read waits until it has every byte, and
+         * returns fewer only when the client went away or sent nothing more
+         * for request_timeout_ms: a second call would wait that long again. */
+        if (!chunked) break;
+    }
+    if (len > HTTP_MAX_BODY) len = HTTP_MAX_BODY; /* mg_read never returns more than asked */
+    if (len == HTTP_MAX_BODY && (n = mg_read(r->conn, buf, 1)) > 0) {
+        st = http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
+        goto out;
+    }
+    /* mg_read says -1 for a bad chunk and for a peer that closed before the
+     * end; it says 0 at the end of a chunked body, and also when the peer
+     * stopped sending for request_timeout_ms or closed short of the
+     * Content-Length: then only the count tells a cut-off body. What came
+     * so far must not be taken for the request (a failover or a backup
+     * would start from half of it). */
+    if (n < 0) {
+        st = framing_error(r, chunked ? "the chunked request body is malformed or cut short"
+                                      : "the request body is cut short");
+        goto out;
+    }
+    if (!chunked && r->ri->content_length >= 0 && (long long)len != r->ri->content_length) {
+        st = framing_error(r, "the request body is shorter than its Content-Length");
+        goto out;
+    }
+    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
+    buf[len] = '\0';
+    /* Before cJSON: it recurses per level on this worker's small stack, and
+     * it keeps string bytes as they come (see jsonscan.h). */
+    if (jsonscan_check(buf, len, JSONSCAN_MAX_DEPTH, why, sizeof(why)) < 0) {
+        st = http_error(r, 400, "bad_request", "%s", why);
+        goto out;
+    }
+    /* require_null_terminated: "{}junk" is refused, not half-read */
+    *out = len ? cJSON_ParseWithOpts(buf, NULL, 1) : cJSON_CreateObject();
+    if (!*out || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        st = http_error(r, 400, "bad_request", "the body must be a JSON object");
+    }
+out:
+    free(buf);
+    return st;
+}
+
+static int dispatch(struct mg_connection *conn, void *cbdata)
+{
+    http_server *s = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const route *rt = NULL;
+    hreq r;
+    char allow[64], extra[96];
+    int m;
+
+    memset(&r, 0, sizeof(r));
+    r.conn = conn;
+    r.ri = ri;
+    r.app = s->a;
+    m = route_match(api_routes, api_nroutes, ri->request_method, ri->local_uri, &rt, r.params,
+                    &r.nparams, allow, sizeof(allow));
+    if (m == ROUTE_NOT_FOUND)
+        return send_error(conn, 404, NULL, "not_found", "no such path");
+    if (m == ROUTE_BAD_METHOD) {
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+        return send_error(conn, 405, extra, "method_not_allowed", "method not allowed here");
+    }
+    if (ri->content_length > HTTP_MAX_BODY)
+        return send_error(conn, 413, "Connection: close\r\n", "payload_too_large",
+                          "request body larger than 64 KiB");
+    if (rt->role > ROLE_NONE) {
+        r.role = auth_role(s->a->cfg, mg_get_header(conn, "Authorization"), r.actor,
+                           sizeof(r.actor));
+        if (r.role == ROLE_NONE)
+            return send_error(conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
+                              "missing or unknown bearer token");
+        if (r.role < rt->role)
+            return send_error(conn, 403, NULL, "forbidden", "this action needs the operator role");
+    }
+    return rt->fn(&r);
+}
+
+/* Errors civetweb answers itself, before any handler (a request line it
+ * cannot parse, a Transfer-Encoding it does not know, headers too large), in
+ * the same JSON shape as hapanel's own. Returns 0: handled. */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    const char *code = status == 404   ? "not_found"
+                       : status == 413 ? "payload_too_large"
+                       : status < 500  ? "bad_request"
+                                       : "internal";
+    mg_disable_connection_keep_alive(conn); /* what the header says; civetweb's page did too */
+    send_error(conn, status, "Connection: close\r\n", code, msg && *msg ? msg : reason(status));
+    return 0;
+}
+
+http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz)
+{
+    char nthreads[16];
+    const char *opts[] = {"listening_ports", listen, "num_threads", nthreads,
+                          "request_timeout_ms", "10000", "enable_keep_alive", "yes",
+                          "keep_alive_timeout_ms", "5000", "tcp_nodelay", "1", NULL};
+    struct mg_callbacks cb;
+    struct mg_server_port ports[4];
+    http_server *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    snprintf(nthreads, sizeof(nthreads), "%d", threads);
+    memset(&cb, 0, sizeof(cb));
+    cb.http_error = on_http_error;
+    s->a = a;
+    s->ctx = mg_start(&cb, s, opts);
+    if (!s->ctx) {
+        snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this host)", listen);
+        free(s);
+        return NULL;
+    }
+    mg_set_request_handler(s->ctx, "/", dispatch, s);
+    if (mg_get_server_ports(s->ctx, 4, ports) > 0) s->port = ports[0].port;
+    return s;
+}
+
+int http_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s) return;
+    mg_stop(s->ctx);
+    free(s);
+}
+
+int http_probe(const char *listen, int timeout_ms)
+{
+    char host[128], port[16], buf[64];
+    const char *colon = strrchr(listen, ':');
+    struct addrinfo hints, *ai = NULL;
+    struct pollfd pfd;
+    size_t hl;
+    int fd = -1, rc = -1;
+    ssize_t n;
+    static const char req[] = "GET /api/v1/health HTTP/1.0\r\n\r\n";
+
+    if (!colon) return -1;
+    hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl >= 2) { /* [v6]:port */
+        listen++;
+        hl -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
+    if (!strcmp(host, "0.0.0.0") || !host[0]) snprintf(host, sizeof(host), "127.0.0.1");
+    if (!strcmp(host, "::")) snprintf(host, sizeof(host), "::1");
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
+    fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) goto out;
+    if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) goto out;
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, timeout_ms) != 1) goto out;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n < 12) goto out;
+    buf[n] = '\0';
+    rc = strncmp(buf + 8, " 200", 4) == 0 ? 0 : -1;
+out:
+    if (fd >= 0) close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}

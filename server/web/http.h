@@ -1,0 +1,81 @@
+/* http.h — the HTTP layer: one civetweb catch-all handler that authenticates,
+ * matches the request against the const route table (api.c) and calls the
+ * route's handler with an hreq. Handlers never talk to Redis: they read the
+ * topology snapshot, the database, or (later) enqueue a job. Every handler has
+ * the same signature and returns the status it sent. */
+#ifndef HP_HTTP_H
+#define HP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/roles.h"
+#include "web/route.h"
+
+struct mg_connection;
+struct mg_request_info;
+struct cJSON;
+struct db;
+struct evq;
+struct config;
+struct monitor;
+struct jobs;
+struct notifier;
+
+
+/* What handlers share; owned by main, lives as long as the server. */
+typedef struct app {
+    const struct config *cfg;
+    struct db *db;     /* reads */
+    struct evq *q;     /* writes, through the one writer */
+    struct monitor *mon;
+    struct jobs *jobs;
+    struct notifier *notifier;
+    int64_t started_ms;
+} app;
+
+
+typedef struct hreq {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    app *app;
+    int role;            /* the caller's role (ROLE_NONE on open routes) */
+    char actor[64];      /* the token's name, for audit; never the token */
+    char params[HREQ_MAX_PARAMS][256]; /* {name} segments of the path, decoded */
+    int nparams;
+} hreq;
+
+
+/* Sends a complete response; returns status. */
+int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len);
+/* Renders root (not freed) and sends it as application/json. Strings in
+ * root that are not valid UTF-8 are repaired in place first. */
+int http_json(hreq *r, int status, struct cJSON *root);
+/* Streams a file as an attachment named name (in fixed-size pieces, never
+ * whole in memory). Sends 404 if it cannot be opened. Returns the status. */
+int http_send_file(hreq *r, const char *path, const char *ctype, const char *name);
+/* Sends {"error":{"code":code,"message":...}} with status. */
+int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Reads the request body as a JSON object into *out (caller frees with
+ * cJSON_Delete); an empty body is an empty object. Returns 0, or sends 400/413
+ * and returns that status. */
+int http_body_json(hreq *r, struct cJSON **out);
+/* Copies query parameter name (URL-decoded) into buf. Returns 1 when present,
+ * 0 when absent, -1 when too long. */
+int http_query(const hreq *r, const char *name, char *buf, size_t bufsz);
+
+typedef struct http_server http_server;
+/* Starts civetweb on listen ("host:port") with the given worker threads.
+ * Returns NULL and writes the reason into err on failure. */
+http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz);
+/* The port actually bound (useful when listen asked for port 0). */
+int http_port(const http_server *s);
+void http_stop(http_server *s);
+
+/* GETs /api/v1/health from a server listening on listen ("host:port"; a
+ * wildcard host means loopback), for container health checks. Returns 0 when
+ * it answers 200 within timeout_ms, else -1. */
+int http_probe(const char *listen, int timeout_ms);
+
+#endif

@@ -1,0 +1,38 @@
+/* ui.h — the dashboard's server-rendered HTML fragments, fetched by htmx from
+ * web/index.html. These are handlers like the API's (same signature, same auth,
+ * read-only on the snapshot and the database); they render markup, not JSON, and
+ * never a whole page: the page itself is a static file. */
+#ifndef HP_UI_H
+#define HP_UI_H
+
+#include "web/http.h"
+
+/* GET /ui/clusters: one section per cluster of the current snapshot (header,
+ * active alerts, problems, nodes, Sentinels, the newest backups, recent jobs,
+ * the latest 10 events), or a waiting message when no poll has finished yet. Every value from Redis, Sentinel, the configuration
+ * or the database is HTML-escaped. Returns the status it sent. */
+int ui_clusters(hreq *r);
+
+/* GET /ui/jobs/{id}: one job for the page's job panel: kind, cluster, state,
+ * parameters, each step with its time, the error and the result. While the job
+ * is queued or running the fragment's root element polls this URL every 500 ms
+ * (hx-trigger, outerHTML swap); once it succeeded or failed the answer has no
+ * trigger, so the polling stops. 404 (as a fragment) for an unknown id. */
+int ui_job(hreq *r);
+
+/* GET /ui/history?cluster=&type=&node=&since=&until=&before=&fbefore=&abefore=
+ * &limit=: the history view: a filter form, the failovers (filtered by
+ * cluster, paged by fbefore), the alerts, active and resolved (filtered by
+ * cluster, paged by abefore) and the events (every filter, paged by before),
+ * newest first.
+ * since/until are UTC times ("2024-05-01 12:30") or ms since the epoch. A bad
+ * parameter answers 400 with the form and the message, as a fragment. */
+int ui_history(hreq *r);
+
+/* GET /ui/notifications: the notification health panel: the configured
+ * channels, the outbox's pending (and retrying) and failed counts, when a
+ * message was last delivered, and the newest failed and retrying messages with
+ * their channel, text and last error. Polled by the page every few seconds. */
+int ui_notifications(hreq *r);
+
+#endif
