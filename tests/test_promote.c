@@ -102,25 +102,6 @@ static snap_node node(const char *addr, int role, const char *master, int prio, 
     return n;
 }
 
-static void test_panel_rule(void)
-{
-    snap_node n = node("r:1", ROLE_REPLICA, "m:1", 100, 10);
-    CHECK(promo_panel_rule(&n, "m:1", -1) == NULL);
-    n.up = 0;
-    CHECK(!strcmp(promo_panel_rule(&n, "m:1", -1), "is down"));
-    n.up = 1;
-    n.link_up = 0;
-    CHECK(strstr(promo_panel_rule(&n, "m:1", -1), "link down") != NULL);
-    n.link_up = 1;
-    n.priority = 0;
-    CHECK(strstr(promo_panel_rule(&n, "m:1", -1), "priority 0") != NULL);
-    n.priority = 100;
-    n.lag_bytes = 1000;
-    CHECK(strstr(promo_panel_rule(&n, "m:1", 999), "lags") != NULL);
-    CHECK(promo_panel_rule(&n, "m:1", 1000) == NULL);
-    CHECK(strstr(promo_panel_rule(&n, "other:1", -1), "another node") != NULL);
-}
-
 /* master m:1, replicas r:1 r:2, Sentinels s:1 s:2 s:3 that all see m:1 and
  * hold the given priorities for the replicas in their views. */
 static cluster_snap *cluster(int view_prio)
@@ -264,7 +245,6 @@ int main(void)
 {
     test_rules();
     test_order();
-    test_panel_rule();
     test_plan();
     return check_done();
 }

@@ -4,6 +4,7 @@
 #include "actions/actions.h"
 
 #include "actions/backup.h"
+#include "actions/notifytest.h"
 #include "actions/recipes.h"
 
 const job_kind hp_job_kinds[] = {
@@ -12,6 +13,7 @@ const job_kind hp_job_kinds[] = {
     {"sentinel-reset", JOB_GROUP_TOPOLOGY, recipe_sentinel_reset, NULL},
     {"backup", "backup", recipe_backup, NULL},
     {"bgsave", "backup", recipe_bgsave, NULL},
+    {"notify-test", "notify", recipe_notify_test, NULL},
 };
 
 const size_t hp_njob_kinds = sizeof(hp_job_kinds) / sizeof(hp_job_kinds[0]);

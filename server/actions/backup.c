@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "redis/rclient.h"
 #include "redis/rdbcheck.h"
+#include "model/policy.h"
 #include "model/topology.h"
 
 #define BACKUP_CHUNK (256 * 1024)
@@ -336,31 +337,6 @@ static void file_safe(char *dst, size_t dstsz, const char *src)
 }
 
 /* The healthiest replica (up, link up, least lag), else the master. */
-static int pick_source(const cluster_snap *c, char *out, size_t outsz)
-{
-    int i, best = -1;
-    for (i = 0; i < c->nnodes; i++) {
-        const snap_node *n = &c->nodes[i];
-        if (!n->up || n->role != ROLE_REPLICA || n->link_up != 1 || n->sync_in_progress) continue;
-        /* unknown lag (-1) counts as the worst */
-        if (best < 0 || (n->lag_bytes >= 0 && (c->nodes[best].lag_bytes < 0 ||
-                                               n->lag_bytes < c->nodes[best].lag_bytes)))
-            best = i;
-    }
-    if (best >= 0) {
-        hp_strlcpy(out, c->nodes[best].addr, outsz);
-        return 0;
-    }
-    if (c->master[0]) {
-        const snap_node *m = cluster_snap_node(c, c->master);
-        if (m && m->up) {
-            hp_strlcpy(out, c->master, outsz);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 int recipe_backup(job *jb)
 {
     const config *cfg = job_config(jb);
@@ -388,7 +364,9 @@ int recipe_backup(job *jb)
     }
     if (want && want[0])
         hp_strlcpy(node, want, sizeof(node));
-    else if (pick_source(c, node, sizeof(node)) < 0) {
+    else if (policy_backup_source(c))
+        hp_strlcpy(node, policy_backup_source(c)->addr, sizeof(node));
+    else {
         job_fail(jb, "no healthy replica and no reachable master to back up from");
         goto out;
     }

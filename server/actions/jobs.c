@@ -34,6 +34,7 @@ struct job {
 struct jobs {
     const job_kind *kinds;
     size_t nkinds;
+    job_env env;
     const config *cfg;
     db *d;
     evq *q;
@@ -157,6 +158,7 @@ const char *job_reason(const job *jb) { return jb->reason; }
 int64_t job_id(const job *jb) { return jb->id; }
 const config *job_config(const job *jb) { return jb->owner->cfg; }
 db *job_db(const job *jb) { return jb->owner->d; }
+struct notifier *job_notifier(const job *jb) { return jb->owner->env.nt; }
 evq *job_events(const job *jb) { return jb->owner->q; }
 
 const char *job_last_step(const job *jb)
@@ -320,12 +322,16 @@ static void collect_unfinished(void *ctx, const db_job_row *r)
     j->recover = jb;
 }
 
-jobs *jobs_new(const config *cfg, db *d, evq *q, const job_kind *kinds, size_t nkinds)
+jobs *jobs_new(const job_env *env, const job_kind *kinds, size_t nkinds)
 {
     jobs *j = calloc(1, sizeof(*j));
+    const config *cfg = env->cfg;
+    db *d = env->d;
+    evq *q = env->q;
     int i;
 
     if (!j) return NULL;
+    j->env = *env;
     j->kinds = kinds;
     j->nkinds = nkinds;
     j->cfg = cfg;

@@ -37,10 +37,20 @@ typedef struct job_kind {
 
 #define JOB_GROUP_TOPOLOGY "topology" /* failover, resync, reset: they change roles */
 
+struct notifier;
+
+/* What the jobs may use, given by main; kept, not copied. */
+typedef struct job_env {
+    const config *cfg;
+    struct db *d;         /* reads */
+    evq *q;               /* writes and events */
+    struct notifier *nt;  /* for the notification test */
+} job_env;
+
 /* Starts the runner threads for the given kinds (kept, not copied). Before
  * taking new work they recover every job a crash left queued or running.
  * Returns NULL on failure. */
-jobs *jobs_new(const config *cfg, struct db *d, evq *q, const job_kind *kinds, size_t nkinds);
+jobs *jobs_new(const job_env *env, const job_kind *kinds, size_t nkinds);
 void jobs_free(jobs *j);
 
 enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
@@ -75,6 +85,7 @@ const char *job_reason(const job *jb);
 int64_t job_id(const job *jb);
 const config *job_config(const job *jb);
 struct db *job_db(const job *jb);
+struct notifier *job_notifier(const job *jb);
 evq *job_events(const job *jb);
 /* 1 once hapanel is stopping: long waits give up so the process can exit. */
 int job_cancelled(const job *jb);

@@ -194,7 +194,10 @@ int main(int argc, char **argv)
         log_error("monitor: cannot start");
         goto out;
     }
-    jb = jobs_new(&cfg, d, q, hp_job_kinds, hp_njob_kinds);
+    {
+        job_env env = {&cfg, d, q, nt};
+        jb = jobs_new(&env, hp_job_kinds, hp_njob_kinds);
+    }
     if (!jb) {
         log_error("jobs: cannot start the job runner");
         goto out;

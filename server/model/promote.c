@@ -10,21 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ------------------------------------------------------------ hapanel's view */
-
-const char *promo_panel_rule(const snap_node *n, const char *master, int64_t max_lag_bytes)
-{
-    if (!n->up) return "is down";
-    if (n->role != ROLE_REPLICA) return "is not a replica";
-    if (master && master[0] && n->master_addr[0] && strcmp(n->master_addr, master))
-        return "replicates from another node, not the master";
-    if (n->link_up != 1) return "has its replication link down";
-    if (n->priority == 0) return "has replica-priority 0, so Sentinel never promotes it";
-    if (max_lag_bytes < 0) max_lag_bytes = PROMO_MAX_LAG_BYTES;
-    if (n->lag_bytes > max_lag_bytes) return "lags more than max_lag_bytes behind";
-    return NULL;
-}
-
 /* ----------------------------------------------------------- Sentinel's view */
 
 int promo_sentinel_rule(const snap_sview *v, const promo_master *m, int64_t age_ms,
@@ -292,7 +277,7 @@ static void check_sentinel_view(plan *p, const cluster_snap *c, const snap_senti
     explain_choice(p, c, v, n, pick, &m, age);
     if (!p->rq.force) {
         const snap_node *nd = cluster_snap_node(c, v[pick].addr);
-        const char *pw = nd ? promo_panel_rule(nd, c->master, p->rq.max_lag_bytes)
+        const char *pw = nd ? policy_promotable(nd, c->master, p->rq.max_lag_bytes)
                             : "is not among the nodes hapanel watches";
         if (pw) {
             check(p, "sentinel_view", PLAN_WAIT,
@@ -316,7 +301,7 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
 
     memset(p, 0, sizeof(*p));
     p->rq = *rq;
-    if (p->rq.max_lag_bytes < 0) p->rq.max_lag_bytes = PROMO_MAX_LAG_BYTES;
+    if (p->rq.max_lag_bytes < 0) p->rq.max_lag_bytes = POLICY_MAX_LAG_BYTES;
     p->blocker = -1;
     p->down_after_ms = -1;
     p->fence_persists = -1;
@@ -371,7 +356,7 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
         } else if (rq->force) {
             check(p, "target", PLAN_FAIL,
                   "target goes with mode graceful; a forced failover lets Sentinel choose");
-        } else if ((why = promo_panel_rule(t, c->master, p->rq.max_lag_bytes))) {
+        } else if ((why = policy_promotable(t, c->master, p->rq.max_lag_bytes))) {
             check(p, "target", PLAN_FAIL, "target %s %s", t->addr, why);
         } else {
             check(p, "target", PLAN_OK, "target %s is an online replica, lag %lld bytes", t->addr,
@@ -383,7 +368,7 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
         const snap_node *n = &c->nodes[i];
         const char *why;
         if (!strcmp(n->addr, c->master)) continue;
-        why = rq->force ? (n->up ? NULL : "is down") : promo_panel_rule(n, c->master, p->rq.max_lag_bytes);
+        why = rq->force ? (n->up ? NULL : "is down") : policy_promotable(n, c->master, p->rq.max_lag_bytes);
         nup += n->up;
         if (why) {
             add_reason(why_all, sizeof(why_all), n->addr, why);
@@ -534,7 +519,7 @@ cJSON *plan_json(const plan *p, const cluster_snap *c, int64_t now_ms)
         cJSON *r, *pv, *sv;
         const char *why;
         if (!strcmp(n->addr, c->master)) continue;
-        why = promo_panel_rule(n, c->master, p->rq.max_lag_bytes);
+        why = policy_promotable(n, c->master, p->rq.max_lag_bytes);
         r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "addr", n->addr);
         pv = cJSON_AddObjectToObject(r, "panel");

@@ -8,7 +8,7 @@
  * switchover that pauses writes on hapanel's view alone can then find
  * Sentinel refusing (-NOGOODSLAVE) with writes already paused.
  *
- * The failover plan puts both together: the checks a graceful switchover or
+ * (hapanel's own view is model/policy.h.) The failover plan puts both together: the checks a graceful switchover or
  * a forced failover makes before it changes anything, each with the words
  * the job uses when that check fails, the Sentinel that will run it and the
  * replica it would promote. The API's dry run, the dashboard's dialog and the
@@ -19,8 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "redis/sreply.h"
+#include "model/policy.h"
 #include "model/topology.h"
+#include "redis/sreply.h"
 
 struct cJSON;
 
@@ -29,15 +30,6 @@ struct cJSON;
  * info periods (5 ping periods while the master is subjectively down). */
 #define PROMO_PING_PERIOD_MS 1000
 #define PROMO_INFO_PERIOD_MS 10000
-
-/* A graceful switchover's target may be at most this far behind (bytes)
- * when the request does not say; it must catch up fully while writes are
- * paused. */
-#define PROMO_MAX_LAG_BYTES (16LL * 1024 * 1024)
-
-/* Why hapanel would not promote replica n of a cluster whose master is
- * master, or NULL when it would: a fixed phrase ("is down", ...). */
-const char *promo_panel_rule(const snap_node *n, const char *master, int64_t max_lag_bytes);
 
 /* What one Sentinel knows of the master when it selects: */
 typedef struct promo_master {
@@ -86,7 +78,7 @@ typedef struct plan_check {
 typedef struct plan_req {
     int force;
     char target[HP_ADDR_MAX]; /* "" = let Sentinel choose */
-    int64_t max_lag_bytes;    /* <0: PROMO_MAX_LAG_BYTES */
+    int64_t max_lag_bytes;    /* <0: POLICY_MAX_LAG_BYTES */
     int64_t max_pause_ms;     /* <=0: half of down-after, at most 5000 */
 } plan_req;
 

@@ -8,9 +8,10 @@
 #ifndef HP_MONITOR_H
 #define HP_MONITOR_H
 
+#include <stdint.h>
+
 #include "core/config.h"
 #include "db/writer.h"
-#include "core/sbuf.h"
 
 typedef struct monitor monitor;
 
@@ -28,8 +29,9 @@ void monitor_restore_alert(monitor *m, const char *cluster, const char *rule, co
 int monitor_start(monitor *m);
 /* Stops the thread if running and frees everything. NULL is a no-op. */
 void monitor_free(monitor *m);
-/* Appends Prometheus text for the monitor's counters and the current
- * snapshot. Safe from any thread; m may be NULL (snapshot only). */
-void monitor_metrics(monitor *m, sbuf *b);
+typedef struct monitor_stats {
+    uint64_t polls, poll_failures, sentinel_events;
+} monitor_stats;
+void monitor_counters(const monitor *m, monitor_stats *out);
 
 #endif

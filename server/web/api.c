@@ -14,6 +14,7 @@
 #include "db/writer.h"
 #include "core/embed.h"
 #include "web/http.h"
+#include "web/metrics.h"
 #include "actions/jobs.h"
 #include "monitor/monitor.h"
 #include "notify/notify.h"
@@ -201,7 +202,7 @@ static int h_metrics(hreq *r)
     size_t len;
     int st;
 
-    monitor_metrics(r->app->mon, &b);
+    metrics_render(r->app->mon, &b);
     if (sbuf_failed(&b)) {
         sbuf_release(&b);
         return http_error(r, 500, "internal", "out of memory");
@@ -881,8 +882,7 @@ static int h_notify_test(hreq *r)
     if (!r->app->notifier || !r->app->cfg->nchannels)
         return http_error(r, 412, "precondition_failed", "no notification channel is configured");
     root = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "results", notify_test(r->app->notifier));
-    st = http_json(r, 200, root);
+    st = submit(r, "notify-test", "", root, NULL);
     cJSON_Delete(root);
     return st;
 }

@@ -37,7 +37,7 @@
 #include "core/config.h"
 #include "model/event.h"
 #include "web/http.h"
-#include "model/promote.h"
+#include "model/policy.h"
 #include "core/sbuf.h"
 #include "model/topology.h"
 
@@ -284,7 +284,7 @@ static const char *candidate_note(const snap_node *n, const char *master)
 {
     const char *why;
     if (master[0] != '\0' && strcmp(n->addr, master) == 0) return "master";
-    why = promo_panel_rule(n, master, -1);
+    why = policy_promotable(n, master, -1);
     if (!why) return "ok";
     return strncmp(why, "is ", 3) == 0 ? why + 3 : why;
 }
@@ -878,19 +878,8 @@ static void render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int
  * backup recipe's choice; the recipe decides. Returns NULL when there is none. */
 static const char *backup_source(const cluster_snap *c)
 {
-    const snap_node *best = NULL, *m;
-    int i;
-
-    for (i = 0; i < c->nnodes; i++) {
-        const snap_node *n = &c->nodes[i];
-        if (!n->up || n->role != ROLE_REPLICA || n->link_up != 1 || n->sync_in_progress == 1)
-            continue;
-        if (!best || (n->lag_bytes >= 0 && (best->lag_bytes < 0 || n->lag_bytes < best->lag_bytes)))
-            best = n;
-    }
-    if (best) return best->addr;
-    m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
-    return m && m->up ? c->master : NULL;
+    const snap_node *n = policy_backup_source(c);
+    return n ? n->addr : NULL;
 }
 
 /* The first UI_SHA_SHORT hex digits of a sha256, the whole in the tooltip. */
