@@ -6,7 +6,7 @@
  * while the job runs; the history's parameters are validated. Includes ui.c to
  * reach its render functions. */
 #define _POSIX_C_SOURCE 200809L
-#include "web/ui.c"
+#include "web/ui_internal.h" /* the renderers, to call them on hostile data */
 
 #include <civetweb.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static int parse_qs(const char *qs, hist_query *h, char *err, size_t errsz)
     memset(&r, 0, sizeof r);
     ri.query_string = qs;
     r.ri = &ri;
-    return parse_history_query(&r, h, err, errsz);
+    return ui__parse_history_query(&r, h, err, errsz);
 }
 
 /* How often needle occurs in hay. */
@@ -57,19 +57,19 @@ static void test_parse_history(void)
     char err[200];
     int64_t ms = 0;
 
-    CHECK(parse_when("2024-05-01 12:30", 0, &ms) == 0 && ms == 1714566600000LL);
-    CHECK(parse_when("2024-05-01T12:30:00Z", 0, &ms) == 0 && ms == 1714566600000LL);
-    CHECK(parse_when("2024-05-01 12:30 UTC", 0, &ms) == 0 && ms == 1714566600000LL);
-    CHECK(parse_when("1714566600000", 0, &ms) == 0 && ms == 1714566600000LL);
-    CHECK(parse_when("2024-05-01", 1, &ms) == 0 && ms == 1714607999999LL); /* until: whole day */
-    CHECK(parse_when("2024-02-29", 0, &ms) == 0);
-    CHECK(parse_when("2023-02-29", 0, &ms) < 0);
-    CHECK(parse_when("2024-04-31", 0, &ms) < 0);
-    CHECK(parse_when("2024-05-01 24:00", 0, &ms) < 0);
-    CHECK(parse_when("2024-5-1", 0, &ms) < 0);
-    CHECK(parse_when("yesterday", 0, &ms) < 0);
-    CHECK(parse_when("-5", 0, &ms) < 0);
-    CHECK(parse_when("99999999999999999999", 0, &ms) < 0);
+    CHECK(ui__parse_when("2024-05-01 12:30", 0, &ms) == 0 && ms == 1714566600000LL);
+    CHECK(ui__parse_when("2024-05-01T12:30:00Z", 0, &ms) == 0 && ms == 1714566600000LL);
+    CHECK(ui__parse_when("2024-05-01 12:30 UTC", 0, &ms) == 0 && ms == 1714566600000LL);
+    CHECK(ui__parse_when("1714566600000", 0, &ms) == 0 && ms == 1714566600000LL);
+    CHECK(ui__parse_when("2024-05-01", 1, &ms) == 0 && ms == 1714607999999LL); /* until: whole day */
+    CHECK(ui__parse_when("2024-02-29", 0, &ms) == 0);
+    CHECK(ui__parse_when("2023-02-29", 0, &ms) < 0);
+    CHECK(ui__parse_when("2024-04-31", 0, &ms) < 0);
+    CHECK(ui__parse_when("2024-05-01 24:00", 0, &ms) < 0);
+    CHECK(ui__parse_when("2024-5-1", 0, &ms) < 0);
+    CHECK(ui__parse_when("yesterday", 0, &ms) < 0);
+    CHECK(ui__parse_when("-5", 0, &ms) < 0);
+    CHECK(ui__parse_when("99999999999999999999", 0, &ms) < 0);
 
     CHECK(parse_qs("cluster=a&type=%2Bsdown&since=&until=&before=", &h, err, sizeof err) == 0);
     CHECK(strcmp(h.cluster, "a") == 0 && strcmp(h.type, "+sdown") == 0);
@@ -116,7 +116,7 @@ static void test_job_view(void)
     j.created_at = now - 3000;
     j.started_at = now - 2000;
 
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(!sbuf_failed(&b) && b.len > 0);
     CHECK(strstr(b.buf, "hx-trigger=\"every 500ms\"") != NULL);
     CHECK(strstr(b.buf, "hx-get=\"/ui/jobs/42\"") != NULL);
@@ -136,7 +136,7 @@ static void test_job_view(void)
 
     hp_strlcpy(j.state, "succeeded", sizeof j.state);
     j.ended_at = now;
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "hx-trigger") == NULL && strstr(b.buf, "hx-get") == NULL);
     CHECK(strstr(b.buf, "job-succeeded") != NULL);
@@ -144,7 +144,7 @@ static void test_job_view(void)
     sbuf_release(&b);
 
     hp_strlcpy(j.state, "failed", sizeof j.state);
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(strstr(b.buf, "hx-trigger") == NULL && strstr(b.buf, "job-failed") != NULL);
     sbuf_release(&b);
 
@@ -152,7 +152,7 @@ static void test_job_view(void)
     j.params = (char *)"not json";
     j.steps = NULL;
     j.result = (char *)"[1,";
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "job-unknown") != NULL && strstr(b.buf, "<s>") == NULL);
     CHECK(strstr(b.buf, "&lt;s&gt;") != NULL && strstr(b.buf, "hx-trigger") != NULL);
@@ -190,7 +190,7 @@ static void test_history(db *d, const char *name)
 
     CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&node=%22%3E%3Cq%3E&since=%3Cz",
                    &h, err, sizeof err) < 0);
-    render_history(&b, d, NULL, &h, err, hp_now_ms());
+    ui__render_history(&b, d, NULL, &h, err, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "class=\"formerr\"") != NULL && strstr(b.buf, "since must be") != NULL);
     CHECK(strstr(b.buf, "value=\"&quot;&gt;&lt;q&gt;\"") != NULL);
@@ -201,7 +201,7 @@ static void test_history(db *d, const char *name)
     sbuf_release(&b);
 
     CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&limit=2", &h, err, sizeof err) == 0);
-    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "&lt;kind&gt;") && strstr(b.buf, "badge fo-unknown"));
     CHECK(strstr(b.buf, "&lt;old&gt;:1") && strstr(b.buf, "&quot;new&quot;:2"));
@@ -220,12 +220,12 @@ static void test_history(db *d, const char *name)
     sbuf_release(&b);
 
     CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&limit=4", &h, err, sizeof err) == 0);
-    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(count(b.buf, "<tr class=\"event") == 4 && strstr(b.buf, "older events") == NULL);
     sbuf_release(&b);
 
     CHECK(parse_qs("cluster=nope&type=%3Ct%3E", &h, err, sizeof err) == 0);
-    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(strstr(b.buf, "no event matches") && strstr(b.buf, "no failover recorded"));
     CHECK(strstr(b.buf, "value=\"&lt;t&gt;\"") != NULL && strstr(b.buf, "<t>") == NULL);
     sbuf_release(&b);
@@ -251,7 +251,8 @@ static void test_backup_job_view(void)
     j.steps = (char *)"[{\"ts\":1,\"message\":\"streaming 4096 bytes\"},"
                       "{\"ts\":2,\"message\":\"received 1024 of 4096 bytes\"},"
                       "{\"ts\":3,\"message\":\"received 3000 of 4096 bytes<script>\"}]";
-    render_job_view(&b, &j, now);
+    j.result = (char *)"{\"bytes_received\":1024,\"bytes_total\":4096}"; /* stored with each step */
+    ui__render_job_view(&b, &j, now);
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "<progress max=\"4096\" value=\"1024\"></progress>") != NULL);
     CHECK(strstr(b.buf, "1.0 KiB of 4.0 KiB") && strstr(b.buf, "(25%)"));
@@ -263,7 +264,8 @@ static void test_backup_job_view(void)
     /* diskless: no total, an indeterminate bar while it runs */
     j.steps = (char *)"[{\"ts\":1,\"message\":\"streaming (diskless, length unknown)\"},"
                       "{\"ts\":2,\"message\":\"received 2048 bytes\"}]";
-    render_job_view(&b, &j, now);
+    j.result = (char *)"{\"bytes_received\":2048}";
+    ui__render_job_view(&b, &j, now);
     CHECK(strstr(b.buf, "<progress></progress> 2.0 KiB received") != NULL);
     sbuf_release(&b);
 
@@ -273,7 +275,7 @@ static void test_backup_job_view(void)
     j.error = (char *)"transfer cut <x>";
     j.steps = (char *)"[{\"ts\":1,\"message\":\"streaming 4096 bytes\"}]";
     j.result = (char *)"{\"bytes_received\":2048,\"bytes_total\":4096}";
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(strstr(b.buf, "xfer xfer-bad") && strstr(b.buf, "stopped at 2.0 KiB of 4.0 KiB"));
     CHECK(strstr(b.buf, "transfer cut &lt;x&gt;") != NULL && strstr(b.buf, "<x>") == NULL);
     sbuf_release(&b);
@@ -284,7 +286,7 @@ static void test_backup_job_view(void)
     j.error = NULL;
     j.result = (char *)"{\"bytes_received\":100,\"backup_id\":31,\"node\":\"<n>:1\","
                        "\"size_bytes\":4096,\"sha256\":\"<ab>cdef0123456789\",\"verified\":true}";
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(strstr(b.buf, "<progress max=\"4096\" value=\"4096\"></progress>") != NULL);
     CHECK(strstr(b.buf, "backup #31") && strstr(b.buf, "&lt;n&gt;:1"));
     CHECK(strstr(b.buf, "class=\"dl\" data-backup=\"31\"") != NULL);
@@ -297,7 +299,7 @@ static void test_backup_job_view(void)
     hp_strlcpy(j.kind, "bgsave", sizeof j.kind);
     j.steps = (char *)"[]";
     j.result = (char *)"{\"node\":\"\\\"><b>:2\",\"rdb_last_save_time\":1714566600}";
-    render_job_view(&b, &j, now);
+    ui__render_job_view(&b, &j, now);
     CHECK(strstr(b.buf, "BGSAVE on <span class=\"addr\">&quot;&gt;&lt;b&gt;:2</span> done") != NULL);
     CHECK(strstr(b.buf, "2024-05-01 12:30:00 UTC") != NULL);
     CHECK(strstr(b.buf, "<progress") == NULL && strstr(b.buf, "<b>") == NULL);
@@ -347,7 +349,7 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
         CHECK(db__insert_backup(d, &k) == 0);
     }
 
-    render_cluster(&b, d, c, hp_now_ms());
+    ui__render_cluster(&b, d, c, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     /* alerts: active only, critical first, escaped, ack button carries data */
     CHECK(strstr(b.buf, "<div class=\"alertstrip\" data-alerts=\"2\">") != NULL);
@@ -418,7 +420,7 @@ static void test_backup_busy(db *d)
     CHECK(id > 0);
     CHECK(db__job_save(d, id, "running", "[]", NULL, NULL, NULL, hp_now_ms(), 0) == 0);
 
-    render_cluster(&b, d, c, hp_now_ms());
+    ui__render_cluster(&b, d, c, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     snprintf(want, sizeof want, "disabled title=\"backup job #%lld is running on this cluster\"",
              (long long)id);
@@ -449,7 +451,7 @@ static void test_notifications(db *d)
     sbuf b = SBUF_INIT;
     int64_t now = hp_now_ms();
 
-    render_notifications(&b, d, NULL, now); /* empty outbox, no channel */
+    ui__render_notifications(&b, d, NULL, now); /* empty outbox, no channel */
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "class=\"notify nt-none\"") && strstr(b.buf, "no channel configured"));
     CHECK(strstr(b.buf, "<table") == NULL);
@@ -469,7 +471,7 @@ static void test_notifications(db *d)
     CHECK(db__outbox_mark(d, 3, "pending", 1, now + 4000, "<timeout>", 0) == 0);
     CHECK(db__outbox_mark(d, 5, "delivered", 1, now, NULL, now - 2000) == 0);
 
-    render_notifications(&b, d, &cfg, now);
+    ui__render_notifications(&b, d, &cfg, now);
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "class=\"notify nt-bad\" data-pending=\"2\" data-failed=\"2\"") != NULL);
     CHECK(strstr(b.buf, "2 channels: <span class=\"chan\">&lt;ch&gt;&quot;</span>") != NULL);
@@ -494,7 +496,7 @@ static void test_notifications(db *d)
         for (i = 0; i + 2 < (int)sizeof text - 1; i += 2) memcpy(text + i, "\xc3\xa9", 2);
         text[i] = '\0';
         sbuf_puts(&b, "");
-        put_cut(&b, text, UI_NOTIFY_TEXT + 1);
+        ui__put_cut(&b, text, UI_NOTIFY_TEXT + 1);
         CHECK(b.len == UI_NOTIFY_TEXT + 3); /* 240 bytes of whole characters + the ellipsis */
         CHECK(memcmp(b.buf + b.len - 3, "\xe2\x80\xa6", 3) == 0);
         sbuf_release(&b);
@@ -509,7 +511,7 @@ static void test_history_alerts(db *d, const char *name)
     char err[200];
 
     CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &h, err, sizeof err) == 0);
-    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "class=\"alerthist\"") != NULL);
     CHECK(count(b.buf, "<tr class=\"alertrow") == 3);
@@ -523,7 +525,7 @@ static void test_history_alerts(db *d, const char *name)
 
     CHECK(parse_qs("abefore=2&cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &h, err, sizeof err) == 0);
     CHECK(h.abefore == 2);
-    render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(count(b.buf, "<tr class=\"alertrow") == 1);
     CHECK(strstr(b.buf, "newest alerts") != NULL);
     CHECK(strstr(b.buf, "?abefore=") == NULL); /* "newest" drops the cursor */
@@ -577,7 +579,7 @@ int main(void)
                           "{\"old_master\":\"<om>:1\",\"new_master\":\"<nm>:2\"}", NULL,
                           hp_now_ms() - 5000, hp_now_ms() - 1000) == 0);
     }
-    render_cluster(&b, d, c, hp_now_ms());
+    ui__render_cluster(&b, d, c, hp_now_ms());
     CHECK(!sbuf_failed(&b) && b.len > 0);
     CHECK(strstr(b.buf, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
     CHECK(strstr(b.buf, "<script") == NULL);

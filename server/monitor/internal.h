@@ -1,0 +1,152 @@
+/* internal.h — what the files of the monitor share and nothing else sees:
+ * its state (Sentinels, nodes, clusters, each Sentinel's view of each
+ * master), owned by the loop thread; and the steps one file hands to
+ * another. monitor.c: the loop, the tick and the lifecycle; state.c:
+ * lookups; poll.c: INFO and SENTINEL replies; pubsub.c: Sentinel's
+ * published events and automatic failovers; publish.c: snapshots built,
+ * diffed into events and published. */
+#ifndef HP_MONITOR_INTERNAL_H
+#define HP_MONITOR_INTERNAL_H
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+
+#include "model/alerts.h"
+#include "model/topology.h"
+#include "core/config.h"
+#include "db/writer.h"
+#include "redis/info.h"
+#include "redis/rconn.h"
+#include "redis/sreply.h"
+
+typedef struct monitor monitor; /* as monitor.h says; the fields are below */
+
+#define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
+#define PUBLISH_DELAY_MS 20   /* coalesce replies of one poll into one snapshot */
+#define MAX_ENTRIES 256       /* entries read from one SENTINEL reply */
+#define SWITCH_DUP_MS 60000   /* the Sentinels' +switch-master of one failover come within this */
+
+/* What one Sentinel reports about one master. */
+
+typedef struct sview {
+    char name[HP_NAME_MAX];
+    char master[HP_ADDR_MAX];
+    char flags[96];
+    int quorum, num_other_sentinels, num_slaves;
+    int failover;
+    int64_t seen_ms;
+    int64_t down_after_ms, s_down_ms;
+    sentinel_entry *reps; /* its last SENTINEL REPLICAS answer, owned */
+    int nreps;
+    int64_t reps_at_ms;   /* wall time of that answer */
+} sview;
+
+typedef struct msentinel {
+    monitor *m;
+    char addr[HP_ADDR_MAX];
+    int seed;
+    rconn *conn, *sub;
+    int polled, up;
+    char error[128];
+    int64_t last_ok_ms, seen_ms;
+    sview *views;
+    int nviews;
+    char version[16];
+} msentinel;
+
+typedef struct mnode {
+    monitor *m;
+    char addr[HP_ADDR_MAX];
+    char cluster[HP_NAME_MAX];
+    rconn *conn;
+    int polled, up;
+    char error[128];
+    int64_t last_ok_ms, seen_ms;
+    node_info info;
+    char sentinel_flags[64];
+    int retried; /* this poll already reconnected once */
+} mnode;
+
+typedef struct mcluster {
+    char name[HP_NAME_MAX];
+    int dirty;
+    cluster_snap *last;
+    int64_t failover_started; /* wall ms of the first sign of an automatic failover */
+    char last_switch[2 * HP_ADDR_MAX + 2]; /* "old>new" of the last +switch-master */
+    int64_t last_switch_at;
+    int failover_tried;       /* a +try-failover was seen since */
+} mcluster;
+
+/* The privdata of a per-master SENTINEL query. */
+typedef struct squery {
+    msentinel *s;
+    char name[HP_NAME_MAX];
+} squery;
+
+struct monitor {
+    const config *cfg;
+    evq *q;
+    struct event_base *base;
+    struct event *tick, *publish;
+    pthread_t thread;
+    int running, stopping;
+    msentinel **sentinels;
+    int nsentinels;
+    mnode **nodes;
+    int nnodes;
+    mcluster **clusters;
+    int nclusters;
+    /* counters, read by other threads with atomics */
+    uint64_t polls, poll_failures, sentinel_events, ticks;
+    int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
+    int (*busy)(void *ctx, const char *cluster);
+    void *busy_ctx;
+    alerts *alerts;
+};
+
+
+/* --- state.c --- */
+
+void mon__all_sentinel_clusters_dirty(monitor *m, msentinel *s);
+
+mcluster *mon__cluster_get(monitor *m, const char *name, int create);
+
+void mon__emit(monitor *m, const hp_event *e);
+
+void mon__mark_dirty(monitor *m, const char *cluster);
+
+/* ------------------------------------------------------------------ lookups */
+int mon__name_wanted(const monitor *m, const char *name);
+
+/* Finds or adds the node at host:port in cluster; refreshes its seen time. */
+mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int port);
+
+msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed);
+
+sview *mon__view_get(msentinel *s, const char *name, int create);
+
+void mon__views_free(msentinel *s);
+
+
+/* --- poll.c --- */
+
+/* ----------------------------------------------------------- node polling */
+void mon__on_info(rconn *c, redisReply *r, void *priv);
+
+void mon__on_masters(rconn *c, redisReply *r, void *priv);
+
+/* The Sentinel's version, asked once per Sentinel. */
+void mon__on_sentinel_info(rconn *c, redisReply *r, void *priv);
+
+
+/* --- pubsub.c --- */
+
+void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv);
+
+
+/* --- publish.c --- */
+
+void mon__on_publish(evutil_socket_t fd, short what, void *arg);
+
+#endif

@@ -1,0 +1,222 @@
+/* poll.c — the replies of the monitor's polls: each node's INFO and each
+ * Sentinel's SENTINEL MASTERS, REPLICAS and SENTINELS (see internal.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "monitor/internal.h"
+
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/alerts.h"
+#include "redis/info.h"
+#include "core/log.h"
+#include "model/promote.h"
+#include "redis/rconn.h"
+#include "redis/sreply.h"
+#include "model/topology.h"
+
+/* ----------------------------------------------------------- node polling */
+
+void mon__on_info(rconn *c, redisReply *r, void *priv)
+{
+    mnode *n = priv;
+    monitor *m = n->m;
+    int i;
+
+    if (m->stopping) return;
+    /* Sentinel's reconfiguration and a fencing job close every normal client
+     * (CLIENT KILL TYPE normal): a dropped connection gets one immediate
+     * retry before the node is called down. A timeout does not. */
+    if (!r && n->up && !n->retried && !rconn_timed_out(c)) {
+        n->retried = 1;
+        rconn_cmd(c, mon__on_info, n, "INFO");
+        return;
+    }
+    __atomic_add_fetch(&m->polls, 1, __ATOMIC_RELAXED);
+    n->polled = 1;
+    if (r && r->type == REDIS_REPLY_STRING && info_parse(r->str, r->len, &n->info) >= 0) {
+        n->up = 1;
+        n->error[0] = '\0';
+        n->last_ok_ms = hp_now_ms();
+        /* A master names its replicas before the Sentinels do (they read INFO
+         * every 10 s): take them at once. */
+        if (n->info.role == ROLE_MASTER)
+            for (i = 0; i < n->info.nreplicas; i++)
+                mon__node_seen(m, n->cluster, n->info.replicas[i].ip, n->info.replicas[i].port);
+    } else {
+        __atomic_add_fetch(&m->poll_failures, 1, __ATOMIC_RELAXED);
+        n->up = 0;
+        hp_strlcpy(n->error, r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c),
+                   sizeof(n->error));
+    }
+    mon__mark_dirty(m, n->cluster);
+}
+
+/* ------------------------------------------------------- Sentinel polling */
+
+static void sentinel_failed(msentinel *s, redisReply *r, rconn *c)
+{
+    if (!s->polled || s->up)
+        log_warn("monitor: Sentinel %s: %s", s->addr,
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c));
+    s->polled = 1;
+    s->up = 0;
+    hp_strlcpy(s->error, r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c),
+               sizeof(s->error));
+    mon__all_sentinel_clusters_dirty(s->m, s);
+}
+
+/* The entries of a SENTINEL REPLICAS/SENTINELS reply into *out (caller
+ * frees); returns their number, or -1 when there is nothing to read. */
+static int read_entries(monitor *m, redisReply *r, sentinel_entry **out)
+{
+    *out = NULL;
+    if (m->stopping || !r || r->type != REDIS_REPLY_ARRAY) return -1;
+    *out = malloc(sizeof(**out) * MAX_ENTRIES);
+    return *out ? sreply_entries(r, *out, MAX_ENTRIES) : -1;
+}
+
+static void on_replicas(rconn *c, redisReply *r, void *priv)
+{
+    squery *q = priv;
+    monitor *m = q->s->m;
+    sentinel_entry *e;
+    int n = read_entries(m, r, &e), i;
+
+    (void)c;
+    if (n < 0) goto out;
+    for (i = 0; i < n; i++) {
+        mnode *nd = mon__node_seen(m, q->name, e[i].ip, e[i].port);
+        if (nd) hp_strlcpy(nd->sentinel_flags, e[i].flags, sizeof(nd->sentinel_flags));
+    }
+    /* Kept whole: the failover plan applies Sentinel's own selection rules
+     * to each Sentinel's view of the replicas. */
+    {
+        sview *v = mon__view_get(q->s, q->name, 0);
+        if (v) {
+            sentinel_entry *keep = n ? realloc(e, sizeof(*e) * (size_t)n) : NULL;
+            free(v->reps);
+            v->reps = NULL;
+            v->nreps = 0;
+            if (keep || n == 0) {
+                if (keep) e = NULL;
+                v->reps = keep;
+                v->nreps = n;
+                v->reps_at_ms = hp_now_ms();
+            }
+        }
+    }
+    mon__mark_dirty(m, q->name);
+out:
+    free(e);
+    free(q);
+}
+
+static void on_sentinels(rconn *c, redisReply *r, void *priv)
+{
+    squery *q = priv;
+    monitor *m = q->s->m;
+    sentinel_entry *e;
+    int n = read_entries(m, r, &e), i;
+
+    (void)c;
+    if (n < 0) goto out;
+    for (i = 0; i < n; i++) {
+        char addr[HP_ADDR_MAX];
+        hp_addr_fmt(addr, sizeof(addr), e[i].ip, e[i].port);
+        mon__sentinel_add(m, addr, 0);
+    }
+out:
+    free(e);
+    free(q);
+}
+
+/* The Sentinel's version, asked once per Sentinel. */
+void mon__on_sentinel_info(rconn *c, redisReply *r, void *priv)
+{
+    msentinel *s = priv;
+    node_info in;
+    (void)c;
+    if (s->m->stopping || !r || r->type != REDIS_REPLY_STRING) return;
+    if (info_parse(r->str, r->len, &in) >= 0 && in.redis_version[0]) {
+        hp_strlcpy(s->version, in.redis_version, sizeof(s->version));
+        mon__all_sentinel_clusters_dirty(s->m, s);
+    }
+}
+
+static void query_master(msentinel *s, const char *name)
+{
+    squery *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return;
+    }
+    a->s = b->s = s;
+    hp_strlcpy(a->name, name, sizeof(a->name));
+    hp_strlcpy(b->name, name, sizeof(b->name));
+    rconn_cmd(s->conn, on_replicas, a, "SENTINEL REPLICAS %s", name);
+    rconn_cmd(s->conn, on_sentinels, b, "SENTINEL SENTINELS %s", name);
+}
+
+void mon__on_masters(rconn *c, redisReply *r, void *priv)
+{
+    msentinel *s = priv;
+    monitor *m = s->m;
+    sentinel_entry *e = NULL;
+    int n, i, j;
+    int64_t now = hp_mono_ms();
+
+    if (m->stopping) return;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        sentinel_failed(s, r, c);
+        return;
+    }
+    e = malloc(sizeof(*e) * MAX_ENTRIES);
+    if (!e) return;
+    n = sreply_entries(r, e, MAX_ENTRIES);
+    if (!s->up) log_info("monitor: Sentinel %s answers (%d masters)", s->addr, n < 0 ? 0 : n);
+    s->polled = s->up = 1;
+    s->error[0] = '\0';
+    m->sentinel_ok_ms = now;
+    s->last_ok_ms = hp_now_ms();
+    for (i = 0; i < n; i++) {
+        sview *v;
+        if (!mon__name_wanted(m, e[i].name) || !mon__cluster_get(m, e[i].name, 1)) continue;
+        v = mon__view_get(s, e[i].name, 1);
+        if (!v) continue;
+        hp_addr_fmt(v->master, sizeof(v->master), e[i].ip, e[i].port);
+        hp_strlcpy(v->flags, e[i].flags, sizeof(v->flags));
+        v->quorum = e[i].quorum;
+        v->num_other_sentinels = e[i].num_other_sentinels;
+        v->num_slaves = e[i].num_slaves;
+        v->failover = sreply_has_flag(e[i].flags, "failover_in_progress");
+        v->down_after_ms = e[i].down_after_ms;
+        v->s_down_ms = sreply_has_flag(e[i].flags, "s_down") ? e[i].s_down_ms : -1;
+        v->seen_ms = now;
+        {
+            mnode *mn = mon__node_seen(m, e[i].name, e[i].ip, e[i].port);
+            if (mn) hp_strlcpy(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags));
+        }
+        mon__mark_dirty(m, e[i].name);
+        query_master(s, e[i].name);
+    }
+    /* A master this Sentinel no longer monitors (SENTINEL REMOVE) leaves it. */
+    for (i = j = 0; i < s->nviews; i++) {
+        if (s->views[i].seen_ms == now) {
+            s->views[j++] = s->views[i];
+        } else {
+            mon__mark_dirty(m, s->views[i].name);
+            free(s->views[i].reps);
+        }
+    }
+    s->nviews = j;
+    free(e);
+}
+

@@ -1,0 +1,143 @@
+/* pubsub.c — what Sentinels publish (PSUBSCRIBE *): each message an event,
+ * and automatic failovers assembled from +odown, +try-failover and
+ * +switch-master, one record per failover (see internal.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "monitor/internal.h"
+
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/alerts.h"
+#include "redis/info.h"
+#include "core/log.h"
+#include "model/promote.h"
+#include "redis/rconn.h"
+#include "redis/sreply.h"
+#include "model/topology.h"
+
+/* ----------------------------------------------------------- Sentinel events */
+
+static const char *event_severity(const char *type)
+{
+    if (!strcmp(type, "+odown") || !strcmp(type, "+sdown")) return !strcmp(type, "+odown") ? "critical" : "warning";
+    if (!strcmp(type, "+switch-master") || !strcmp(type, "+try-failover") ||
+        !strcmp(type, "+tilt") || !strncmp(type, "-failover-abort", 15) ||
+        !strcmp(type, "+failover-end-for-timeout"))
+        return "warning";
+    return "info";
+}
+
+/* Returns 1 if this +switch-master repeats the cluster's last one (another
+ * Sentinel publishing the same failover), else remembers it and returns 0.
+ * Compared with the last switch only: A -> B, B -> A, A -> B are three
+ * failovers however quickly they follow each other. */
+static int switch_seen(monitor *m, const sentinel_event *se)
+{
+    mcluster *mc = mon__cluster_get(m, se->cluster, 0);
+    char key[2 * HP_ADDR_MAX + 2];
+    int64_t now = hp_mono_ms();
+
+    if (!mc) return 0;
+    snprintf(key, sizeof(key), "%s>%s", se->old_master, se->new_master);
+    if (mc->last_switch_at && now - mc->last_switch_at < SWITCH_DUP_MS &&
+        !strcmp(mc->last_switch, key))
+        return 1;
+    hp_strlcpy(mc->last_switch, key, sizeof(mc->last_switch));
+    mc->last_switch_at = now;
+    return 0;
+}
+
+/* Assembles automatic failovers from the Sentinel events: the first +odown or
+ * +try-failover starts one, the first +switch-master completes it, an abort
+ * ends it, and an -odown before any +try-failover (the master came back)
+ * forgets it. Failovers run by hapanel's own jobs are recorded by the job. */
+static void track_failover(monitor *m, const char *type, const sentinel_event *se)
+{
+    mcluster *mc = se->cluster[0] ? mon__cluster_get(m, se->cluster, 0) : NULL;
+    hp_failover f;
+
+    if (!mc) return;
+    if (!strcmp(type, "+odown") || !strcmp(type, "+try-failover")) {
+        if (!mc->failover_started) mc->failover_started = hp_now_ms();
+        if (!strcmp(type, "+try-failover")) mc->failover_tried = 1;
+        return;
+    }
+    if (!strcmp(type, "-odown")) {
+        if (!mc->failover_tried) mc->failover_started = 0;
+        return;
+    }
+    memset(&f, 0, sizeof(f));
+    if (!strcmp(type, "+switch-master")) {
+        hp_strlcpy(f.status, "succeeded", sizeof(f.status));
+        hp_strlcpy(f.old_master, se->old_master, sizeof(f.old_master));
+        hp_strlcpy(f.new_master, se->new_master, sizeof(f.new_master));
+    } else if (!strncmp(type, "-failover-abort", 15) && mc->failover_started) {
+        hp_strlcpy(f.status, "aborted", sizeof(f.status));
+        if (mc->last) hp_strlcpy(f.old_master, mc->last->master, sizeof(f.old_master));
+    } else {
+        return;
+    }
+    if (!m->busy || !m->busy(m->busy_ctx, se->cluster)) {
+        hp_strlcpy(f.cluster, se->cluster, sizeof(f.cluster));
+        hp_strlcpy(f.kind, "automatic", sizeof(f.kind));
+        f.ended_at = hp_now_ms();
+        f.started_at = mc->failover_started ? mc->failover_started : f.ended_at;
+        f.duration_ms = f.ended_at - f.started_at;
+        f.writes_paused_ms = -1;
+        hp_strlcpy(f.actor, "sentinel", sizeof(f.actor));
+        evq_push_failover(m->q, &f);
+    }
+    mc->failover_started = 0;
+    mc->failover_tried = 0;
+}
+
+void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv)
+{
+    msentinel *s = priv;
+    monitor *m = s->m;
+    const char *type, *payload;
+    sentinel_event se;
+    char source[HP_ADDR_MAX + 16], msg[512];
+    hp_event e;
+
+    (void)c;
+    if (m->stopping) return;
+    if (!r) {
+        log_debug("monitor: Sentinel %s: event channel closed: %s", s->addr, rconn_error(c));
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+        r->element[2]->type != REDIS_REPLY_STRING || r->element[3]->type != REDIS_REPLY_STRING)
+        return;
+    type = r->element[2]->str;
+    payload = r->element[3]->str;
+    if (!strncmp(type, "__sentinel__", 12)) return;
+    sreply_event(type, payload, &se);
+    if (se.cluster[0] && !mon__name_wanted(m, se.cluster)) return;
+    __atomic_add_fetch(&m->sentinel_events, 1, __ATOMIC_RELAXED);
+    snprintf(source, sizeof(source), "sentinel %s", s->addr);
+    if (!strcmp(type, "+switch-master")) {
+        if (switch_seen(m, &se)) return;
+        track_failover(m, type, &se);
+        snprintf(msg, sizeof(msg), "failover of %s: master %s -> %s", se.cluster, se.old_master,
+                 se.new_master);
+        /* Poll at once: the new roles show within one round trip. */
+        event_active(m->tick, EV_TIMEOUT, 0);
+    } else {
+        snprintf(msg, sizeof(msg), "%s %s", type, payload);
+        track_failover(m, type, &se);
+    }
+    hp_event_set(&e, EV_SENTINEL, se.cluster, type, event_severity(type), source, se.node, msg);
+    hp_strlcpy(e.payload, payload, sizeof(e.payload));
+    hp_strlcpy(e.old_master, se.old_master, sizeof(e.old_master));
+    hp_strlcpy(e.new_master, se.new_master, sizeof(e.new_master));
+    mon__emit(m, &e);
+}
+

@@ -1,0 +1,93 @@
+/* api_internal.h — what the REST API's files (web/api_*.c) share: reading
+ * query parameters and bodies field by field, paging, queueing a job, and
+ * the handlers the route table (api.c) names. One file per resource:
+ * api_read.c (health, clusters, events, metrics, the page), api_actions.c
+ * (failover and its plan, resync, Sentinel reset), api_jobs.c (jobs and
+ * failovers), api_backups.c (backups, BGSAVE), api_alerts.c (alerts and
+ * notifications). Handlers read the snapshot or the database and queue jobs;
+ * none talks to Redis, none writes to SQLite itself. */
+#ifndef HP_API_INTERNAL_H
+#define HP_API_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "web/http.h"
+/* A field a request body may hold, and its JSON type: cJSON_String,
+ * cJSON_Number (a whole number), cJSON_True (a boolean). */
+typedef struct field_spec {
+    const char *name;
+    int type;
+} field_spec;
+
+/* ?cluster=&before=&limit= of a paged list. */
+typedef struct page_query {
+    char cluster[HP_NAME_MAX];
+    int has_cluster;
+    int64_t before, limit;
+} page_query;
+
+
+/* api_actions.c */
+int h_failover(hreq *r);
+int h_failover_plan(hreq *r);
+int h_reset(hreq *r);
+int h_resync(hreq *r);
+
+/* api_alerts.c */
+int h_alert_ack(hreq *r);
+int h_alerts(hreq *r);
+int h_notifications(hreq *r);
+int h_notify_test(hreq *r);
+
+/* api_backups.c */
+int h_backup_create(hreq *r);
+int h_backup_delete(hreq *r);
+int h_backup_download(hreq *r);
+int h_backup_list(hreq *r);
+int h_bgsave(hreq *r);
+
+/* api_jobs.c */
+int h_failovers(hreq *r);
+int h_job(hreq *r);
+int h_jobs(hreq *r);
+
+/* api_read.c */
+int h_cluster(hreq *r);
+int h_clusters(hreq *r);
+int h_events(hreq *r);
+int h_health(hreq *r);
+int h_index(hreq *r);
+int h_metrics(hreq *r);
+int h_static(hreq *r);
+
+/* --- api_util.c --------------------------------------------------------- */
+
+/* Checks that body has only the fields of spec, each of its type. Sends 400
+ * and returns it on the first problem, else 0. */
+int api__check_fields(hreq *r, const cJSON *body, const field_spec *spec, size_t n);
+/* The string value of a field, or NULL. */
+const char *api__str_field(const cJSON *body, const char *name);
+/* An optional whole-number query parameter within [lo, hi]: 0 (absent, or
+ * present and set in *out), or the 400 it sent. */
+int api__query_int(hreq *r, const char *name, int64_t lo, int64_t hi, int64_t *out);
+/* An optional text query parameter: 1 present, 0 absent, or the 400 sent. */
+int api__query_text(hreq *r, const char *name, char *buf, size_t bufsz);
+/* The paging parameters: 0, or the 400 sent. */
+int api__read_page(hreq *r, page_query *p);
+/* next_before for a page fetched with one row more than limit. */
+void api__set_next(cJSON *root, cJSON *arr, int n, int64_t limit);
+/* Ends a list handler: 503 when the query failed (n < 0), else the page.
+ * Frees root. */
+int api__send_page(hreq *r, cJSON *root, cJSON *arr, int n, int64_t limit);
+/* Queues a job and answers 202 {job_id}, or 409 when one of its group runs. */
+int api__submit(hreq *r, const char *kind, const char *cluster, const cJSON *params,
+           const char *reason);
+/* A number, or null when negative (unknown). */
+void api__opt_num(cJSON *o, const char *k, int64_t v);
+/* A stored JSON text as JSON (as a string when as_string or unparsable). */
+void api__add_json_text(cJSON *o, const char *k, const char *text, int as_string);
+
+#endif

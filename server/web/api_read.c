@@ -1,0 +1,186 @@
+/* api_read.c — the read-only routes: health, clusters (bodies rendered once
+ * per snapshot by the monitor, so serving one costs a lookup and a write),
+ * events, metrics, the dashboard page and its assets. */
+#define _POSIX_C_SOURCE 200809L
+#include "web/api_internal.h"
+
+#include <errno.h>
+#include <unistd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "db/writer.h"
+#include "core/embed.h"
+#include "web/http.h"
+#include "web/metrics.h"
+#include "actions/jobs.h"
+#include "monitor/monitor.h"
+#include "notify/notify.h"
+#include "model/promote.h"
+#include "web/route.h"
+#include "core/sbuf.h"
+#include "model/topology.h"
+#include "web/ui.h"
+
+/* ------------------------------------------------------------------ handlers */
+
+int h_health(hreq *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    int st;
+    cJSON_AddStringToObject(root, "status", "ok");
+    cJSON_AddStringToObject(root, "version", HP_VERSION);
+    cJSON_AddNumberToObject(root, "uptime_s", (double)((hp_now_ms() - r->app->started_ms) / 1000));
+    st = http_json(r, 200, root);
+    cJSON_Delete(root);
+    return st;
+}
+
+int h_clusters(hreq *r)
+{
+    topo_snap *t = topo_acquire();
+    sbuf b = SBUF_INIT;
+    int i, st;
+    size_t len;
+    char *body;
+
+    sbuf_puts(&b, "{\"clusters\":[");
+    for (i = 0; i < t->nclusters; i++) {
+        if (i) sbuf_puts(&b, ",");
+        sbuf_puts(&b, t->clusters[i]->summary_json);
+    }
+    sbuf_puts(&b, "]}");
+    topo_release(t);
+    if (sbuf_failed(&b)) {
+        sbuf_release(&b);
+        return http_error(r, 500, "internal", "out of memory");
+    }
+    body = sbuf_detach(&b, &len);
+    st = http_send(r, 200, "application/json", body, len);
+    free(body);
+    return st;
+}
+
+int h_cluster(hreq *r)
+{
+    topo_snap *t = topo_acquire();
+    const cluster_snap *c = topo_find(t, r->params[0]);
+    int st;
+
+    if (c)
+        st = http_send(r, 200, "application/json", c->json, c->json_len);
+    else
+        st = http_error(r, 404, "not_found", "no cluster of that name");
+    topo_release(t);
+    return st;
+}
+
+static void add_event(void *ctx, const hp_event *e)
+{
+    cJSON *arr = ctx, *o = cJSON_CreateObject(), *details;
+    cJSON_AddNumberToObject(o, "id", (double)e->id);
+    cJSON_AddNumberToObject(o, "ts", (double)e->ts);
+    cJSON_AddStringToObject(o, "cluster", e->cluster);
+    cJSON_AddStringToObject(o, "type", e->type);
+    cJSON_AddStringToObject(o, "severity", e->severity);
+    cJSON_AddStringToObject(o, "source", e->source);
+    if (e->node[0])
+        cJSON_AddStringToObject(o, "node", e->node);
+    else
+        cJSON_AddNullToObject(o, "node");
+    cJSON_AddStringToObject(o, "message", e->message);
+    details = cJSON_Parse(e->details);
+    cJSON_AddItemToObject(o, "details", details ? details : cJSON_CreateObject());
+    cJSON_AddItemToArray(arr, o);
+}
+
+int h_events(hreq *r)
+{
+    char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX];
+    int64_t since = 0, until = 0, before = 0, limit = 100;
+    event_query q;
+    cJSON *root = NULL, *arr;
+    int st, n, has;
+
+    memset(&q, 0, sizeof(q));
+    if ((st = api__query_int(r, "since", 0, INT64_MAX, &since)) ||
+        (st = api__query_int(r, "until", 0, INT64_MAX, &until)) ||
+        (st = api__query_int(r, "before", 1, INT64_MAX, &before)) ||
+        (st = api__query_int(r, "limit", 1, 1000, &limit)))
+        return st;
+    if ((has = api__query_text(r, "cluster", cluster, sizeof(cluster))) > 1) return has;
+    if (has) q.cluster = cluster;
+    if ((has = api__query_text(r, "type", type, sizeof(type))) > 1) return has;
+    if (has) q.type = type;
+    if ((has = api__query_text(r, "node", node, sizeof(node))) > 1) return has;
+    if (has) q.node = node;
+    q.since = since;
+    q.until = until;
+    q.before = before;
+    q.limit = (int)limit + 1; /* one more tells whether an older page exists */
+
+    root = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(root, "events");
+    n = db_query_events(r->app->db, &q, add_event, arr);
+    if (n < 0) {
+        st = http_error(r, 503, "unavailable", "the history database is not readable");
+        goto out;
+    }
+    api__set_next(root, arr, n, limit);
+    st = http_json(r, 200, root);
+out:
+    cJSON_Delete(root);
+    return st;
+}
+
+int h_metrics(hreq *r)
+{
+    sbuf b = SBUF_INIT;
+    char *body;
+    size_t len;
+    int st;
+
+    metrics_render(r->app->mon, &b);
+    if (sbuf_failed(&b)) {
+        sbuf_release(&b);
+        return http_error(r, 500, "internal", "out of memory");
+    }
+    body = sbuf_detach(&b, &len);
+    st = http_send(r, 200, "text/plain; version=0.0.4", body, len);
+    free(body);
+    return st;
+}
+
+static const char *content_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) return "application/octet-stream";
+    if (!strcmp(dot, ".html")) return "text/html; charset=utf-8";
+    if (!strcmp(dot, ".js")) return "text/javascript; charset=utf-8";
+    if (!strcmp(dot, ".css")) return "text/css; charset=utf-8";
+    if (!strcmp(dot, ".svg")) return "image/svg+xml";
+    return "text/plain; charset=utf-8";
+}
+
+static int send_asset(hreq *r, const char *name)
+{
+    int i;
+    for (i = 0; hp_web_assets[i].name; i++)
+        if (!strcmp(hp_web_assets[i].name, name))
+            return http_send(r, 200, content_type(name), (const char *)hp_web_assets[i].data,
+                             hp_web_assets[i].len);
+    return http_error(r, 404, "not_found", "no such file");
+}
+
+int h_index(hreq *r)
+{
+    return send_asset(r, "index.html");
+}
+
+int h_static(hreq *r)
+{
+    return send_asset(r, r->params[0]);
+}
+

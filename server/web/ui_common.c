@@ -1,0 +1,224 @@
+/* ui_common.c — the dashboard's small formatters: numbers, sizes, ages and
+ * UTC times, badges whose classes come from fixed lists, and text that is
+ * always escaped (see ui_internal.h). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "web/ui_internal.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------------------
+ * Small formatters
+ * ------------------------------------------------------------------------ */
+
+/* s itself when it is one of allowed (NULL-terminated), else "unknown": CSS
+ * class suffixes come from fixed lists, never from data. */
+static const char *class_of(const char *s, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(s, *allowed) == 0) return *allowed;
+    return "unknown";
+}
+
+/* Maps a cluster status to one of a fixed set of CSS class suffixes. */
+const char *ui__status_class(const char *s)
+{
+    static const char *const allowed[] = {"ok", "degraded", "down", NULL};
+    return class_of(s, allowed);
+}
+
+/* Maps an event/problem severity to one of a fixed set of CSS class suffixes. */
+const char *ui__severity_class(const char *s)
+{
+    static const char *const allowed[] = {"info", "warning", "critical", NULL};
+    return class_of(s, allowed);
+}
+
+/* Escaped text, or a dash when the string is empty. */
+void ui__put_text(sbuf *b, const char *s)
+{
+    if (s[0] == '\0')
+        sbuf_puts(b, UI_DASH);
+    else
+        sbuf_html(b, s);
+}
+
+/* Escaped address in a monospace span, or a dash. */
+void ui__put_addr(sbuf *b, const char *addr)
+{
+    if (addr[0] == '\0') {
+        sbuf_puts(b, UI_DASH);
+    } else {
+        sbuf_puts(b, "<span class=\"addr\">");
+        sbuf_html(b, addr);
+        sbuf_puts(b, "</span>");
+    }
+}
+
+void ui__put_int(sbuf *b, int64_t v)
+{
+    if (v < 0)
+        sbuf_puts(b, UI_DASH);
+    else
+        sbuf_printf(b, "%lld", (long long)v);
+}
+
+/* Bytes in binary units ("1.5 MiB"); negative is unknown. */
+void ui__put_bytes(sbuf *b, int64_t v)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double x = (double)v;
+    int u = 0;
+
+    if (v < 0) {
+        sbuf_puts(b, UI_DASH);
+    } else if (v < 1024) {
+        sbuf_printf(b, "%lld B", (long long)v);
+    } else {
+        while (x >= 1024.0 && u < 5) {
+            x /= 1024.0;
+            u++;
+        }
+        sbuf_printf(b, "%.1f %s", x, units[u]);
+    }
+}
+
+/* An age in seconds as "5s ago", "12m ago", "3h ago", "2d ago". */
+void ui__put_ago(sbuf *b, int64_t secs)
+{
+    if (secs < 0) secs = 0; /* clock skew between hosts: never "in the future" */
+    if (secs < 120)
+        sbuf_printf(b, "%llds ago", (long long)secs);
+    else if (secs < 2 * 3600)
+        sbuf_printf(b, "%lldm ago", (long long)(secs / 60));
+    else if (secs < 2 * 86400)
+        sbuf_printf(b, "%lldh ago", (long long)(secs / 3600));
+    else
+        sbuf_printf(b, "%lldd ago", (long long)(secs / 86400));
+}
+
+/* A wall-clock time (ms since the epoch) in UTC: "2024-05-01 12:03:04 UTC" with
+ * full set, else "12:03:04" when it is today (UTC) and "05-01 12:03:04" when not.
+ * gmtime_r, not gmtime: handlers run on many threads. */
+void ui__put_utc(sbuf *b, int64_t ms, int64_t now_ms, int full)
+{
+    char tmp[40];
+    struct tm tm, today;
+    time_t s = (time_t)(ms / 1000), now = (time_t)(now_ms / 1000);
+    size_t n = 0;
+
+    /* literal formats in each call, so -Wformat can check them */
+    if (ms > 0 && gmtime_r(&s, &tm) && gmtime_r(&now, &today)) {
+        if (full)
+            n = strftime(tmp, sizeof tmp, "%Y-%m-%d %H:%M:%S UTC", &tm);
+        else if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+            n = strftime(tmp, sizeof tmp, "%H:%M:%S", &tm);
+        else
+            n = strftime(tmp, sizeof tmp, "%m-%d %H:%M:%S", &tm);
+    }
+    sbuf_puts(b, n > 0 ? tmp : UI_DASH);
+}
+
+/* A badge for a cluster status ("ok", "degraded", "down"). */
+void ui__put_status_badge(sbuf *b, const char *status)
+{
+    sbuf_printf(b, "<span class=\"badge st-%s\">", ui__status_class(status));
+    ui__put_text(b, status);
+    sbuf_puts(b, "</span>");
+}
+
+/* A badge for a severity ("info", "warning", "critical"). */
+void ui__put_severity_badge(sbuf *b, const char *severity)
+{
+    sbuf_printf(b, "<span class=\"badge sev-%s\">", ui__severity_class(severity));
+    ui__put_text(b, severity);
+    sbuf_puts(b, "</span>");
+}
+
+/* Maps a job state to one of a fixed set of CSS class suffixes. */
+const char *ui__job_state_class(const char *s)
+{
+    static const char *const allowed[] = {"queued", "running", "succeeded", "failed", NULL};
+    return class_of(s, allowed);
+}
+
+/* A job is over once it succeeded or failed; anything else is still polled. */
+int ui__job_finished(const char *state)
+{
+    return strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0;
+}
+
+/* A failover's kind and status, mapped to fixed class suffixes. */
+const char *ui__failover_kind_class(const char *s)
+{
+    static const char *const allowed[] = {"automatic", "forced", "graceful", NULL};
+    return class_of(s, allowed);
+}
+
+const char *ui__failover_status_class(const char *s)
+{
+    static const char *const allowed[] = {"succeeded", "failed", "aborted", NULL};
+    if (strcmp(s, "completed_after_restart") == 0) return "succeeded";
+    return class_of(s, allowed);
+}
+
+/* A badge for a job state or a failover status (both "job-<word>" classes). */
+void ui__put_job_badge(sbuf *b, const char *cls, const char *text)
+{
+    sbuf_printf(b, "<span class=\"badge job-%s\">", cls);
+    ui__put_text(b, text);
+    sbuf_puts(b, "</span>");
+}
+
+/* ` name="value"` with the value escaped: for data-* attributes that the page's
+ * script reads back (cluster names and addresses come from Sentinel). */
+void ui__put_attr(sbuf *b, const char *name, const char *value)
+{
+    sbuf_printf(b, " %s=\"", name);
+    sbuf_html(b, value);
+    sbuf_puts(b, "\"");
+}
+
+/* A button that opens the page's job panel on job id. */
+void ui__put_job_link(sbuf *b, int64_t id)
+{
+    sbuf_printf(b,
+                "<button type=\"button\" class=\"joblink\" data-job=\"%lld\" "
+                "title=\"show job %lld\">#%lld</button>",
+                (long long)id, (long long)id, (long long)id);
+}
+
+/* A duration: "850 ms", "3.2 s", "4m 05s", "2h 03m"; negative is unknown. */
+void ui__put_duration(sbuf *b, int64_t ms)
+{
+    if (ms < 0)
+        sbuf_puts(b, UI_DASH);
+    else if (ms < 1000)
+        sbuf_printf(b, "%lld ms", (long long)ms);
+    else if (ms < 60000)
+        sbuf_printf(b, "%.1f s", (double)ms / 1000.0);
+    else if (ms < 3600000)
+        sbuf_printf(b, "%lldm %02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+    else
+        sbuf_printf(b, "%lldh %02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
+
+/* A UTC time of day with milliseconds ("12:03:04.123"), for job steps. */
+void ui__put_utc_ms(sbuf *b, int64_t ms)
+{
+    char tmp[16];
+    struct tm tm;
+    time_t s = (time_t)(ms / 1000);
+
+    if (ms > 0 && gmtime_r(&s, &tm) && strftime(tmp, sizeof tmp, "%H:%M:%S", &tm) > 0)
+        sbuf_printf(b, "%s.%03lld", tmp, (long long)(ms % 1000));
+    else
+        sbuf_puts(b, UI_DASH);
+}
+

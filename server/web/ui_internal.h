@@ -1,0 +1,127 @@
+/* ui_internal.h — what the dashboard's files (web/ui_*.c) share and
+ * nothing else sees: the limits, the small formatters (every one escapes what
+ * it writes), the shared row contexts and the renderers one screen borrows
+ * from another. Each screen is its own file: the cluster list
+ * (ui_clusters.c with ui_nodes.c and ui_cluster.c), a job (ui_job.c), the
+ * history (ui_history.c), the notification outbox (ui_notifications.c). */
+#ifndef HP_UI_INTERNAL_H
+#define HP_UI_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/sbuf.h"
+#include "db/db.h"
+#include "model/event.h"
+#include "model/policy.h"
+#include "model/topology.h"
+#include "web/http.h"
+#include "web/ui.h"
+
+#define UI_DASH "\xe2\x80\x93" /* en dash: "unknown" */
+#define UI_EVENTS 10           /* latest events shown per cluster */
+#define UI_JOBS 5              /* latest jobs shown per cluster */
+#define UI_HIST_EVENTS 50      /* events per history page (limit= overrides) */
+#define UI_HIST_FAILOVERS 20   /* failovers per history page */
+#define UI_HIST_ALERTS 20      /* alerts per history page */
+#define UI_ALERTS 10           /* active alerts shown per cluster */
+#define UI_ALERTS_COUNT 100    /* active alerts counted per cluster */
+#define UI_BACKUPS 5           /* newest backups shown per cluster */
+#define UI_BACKUPS_COUNT 100   /* backups counted per cluster (polled every second) */
+#define UI_NOTIFY_FAILED 5     /* failed notifications listed */
+#define UI_NOTIFY_RETRYING 3   /* retrying (pending, attempted) ones listed */
+#define UI_NOTIFY_COUNT 1000   /* outbox rows counted per state */
+#define UI_NOTIFY_TEXT 240     /* bytes of a message's text shown (all in the title) */
+#define UI_SHA_SHORT 12        /* hex digits of a sha256 shown (all in the title) */
+
+/* Thresholds for colouring cells; the alert rules have their own (configurable)
+ * ones. Memory red at the design's default alert (90 %), lag red at its 5 s. */
+#define UI_MEM_WARN_PCT 80.0
+#define UI_MEM_BAD_PCT 90.0
+#define UI_LAG_WARN_S 2.0
+#define UI_LAG_BAD_S 5.0
+#define UI_STALE_MS 5000 /* a cluster snapshot older than this is flagged */
+
+
+typedef struct event_ctx {
+    sbuf *b;
+    int64_t now_ms;
+    int with_cluster; /* the history's table has a cluster column */
+    int max, shown;   /* rows to render (0 = all); the query asks for one more */
+    int64_t last_id;  /* the oldest rendered row's id, for paging */
+} event_ctx;
+typedef struct jobs_ctx {
+    sbuf *b;
+    int64_t now_ms;
+    int64_t active_id;     /* the newest queued or running job, 0 if none */
+    int64_t active_topo;   /* ... of a topology kind (failover, resync, reset) */
+    int64_t active_backup; /* ... of the backup group (backup, bgsave) */
+} jobs_ctx;
+/* The history view's filters and cursors, as parsed from the query string. */
+typedef struct hist_query {
+    char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX]; /* "" = any */
+    char since_text[40], until_text[40]; /* as typed, shown back in the form */
+    int64_t since, until;                /* ms, 0 = open */
+    int64_t before, fbefore, abefore;    /* event / failover / alert id cursors, 0 = newest */
+    int64_t limit;                       /* events per page */
+} hist_query;
+
+
+/* ui_cluster.c */
+void ui__put_ack(sbuf *b, const alert_row *a, int64_t now_ms);
+void ui__put_download_button(sbuf *b, int64_t id);
+void ui__put_sha(sbuf *b, const char *sha);
+void ui__put_verified(sbuf *b, int verified);
+void ui__render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
+void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
+                           int64_t backup_job);
+
+/* ui_clusters.c */
+void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
+
+/* ui_common.c */
+const char *ui__failover_kind_class(const char *s);
+const char *ui__failover_status_class(const char *s);
+int ui__job_finished(const char *state);
+const char *ui__job_state_class(const char *s);
+void ui__put_addr(sbuf *b, const char *addr);
+void ui__put_ago(sbuf *b, int64_t secs);
+void ui__put_attr(sbuf *b, const char *name, const char *value);
+void ui__put_bytes(sbuf *b, int64_t v);
+void ui__put_duration(sbuf *b, int64_t ms);
+void ui__put_int(sbuf *b, int64_t v);
+void ui__put_job_badge(sbuf *b, const char *cls, const char *text);
+void ui__put_job_link(sbuf *b, int64_t id);
+void ui__put_severity_badge(sbuf *b, const char *severity);
+void ui__put_status_badge(sbuf *b, const char *status);
+void ui__put_text(sbuf *b, const char *s);
+void ui__put_utc(sbuf *b, int64_t ms, int64_t now_ms, int full);
+void ui__put_utc_ms(sbuf *b, int64_t ms);
+const char *ui__severity_class(const char *s);
+const char *ui__status_class(const char *s);
+
+/* ui_history.c */
+int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errsz);
+int ui__parse_when(const char *s, int end_of_day, int64_t *out);
+void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
+                           const char *err, int64_t now_ms);
+
+/* ui_job.c */
+void ui__render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms);
+void ui__render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
+                               jobs_ctx *xp);
+int ui__send_fragment(hreq *r, int status, sbuf *b);
+
+/* ui_nodes.c */
+void ui__render_event_row(void *ctx, const hp_event *e);
+void ui__render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
+void ui__render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms, int64_t backup_job);
+void ui__render_problems(sbuf *b, const cluster_snap *c);
+void ui__render_sentinels(sbuf *b, const cluster_snap *c, int64_t now_ms);
+
+/* ui_notifications.c */
+void ui__put_cut(sbuf *b, const char *s, size_t max);
+void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t now_ms);
+
+#endif
