@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------- alerts */
 
@@ -16,8 +17,10 @@ int64_t db__alert_open(db *d, const alert_row *a, int *created)
     int64_t id = -1;
 
     *created = 0;
-    if (sqlite3_prepare_v2(d->w, "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
-                                 "AND resolved_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(d->w,
+                           "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
+                           "AND resolved_at IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(st, 1, a->cluster, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, a->rule, -1, SQLITE_STATIC);
@@ -28,8 +31,10 @@ int64_t db__alert_open(db *d, const alert_row *a, int *created)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(d->w, "INSERT INTO alerts (cluster, rule, node, severity, message, "
-                                 "started_at) VALUES (?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(d->w,
+                           "INSERT INTO alerts (cluster, rule, node, severity, message, "
+                           "started_at) VALUES (?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(st, 1, a->cluster, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, a->rule, -1, SQLITE_STATIC);
@@ -46,13 +51,16 @@ out:
     return id;
 }
 
-int64_t db__alert_resolve(db *d, const char *cluster, const char *rule, const char *node, int64_t at)
+int64_t db__alert_resolve(db *d, const char *cluster, const char *rule, const char *node,
+                          int64_t at)
 {
     sqlite3_stmt *st = NULL;
     int64_t id = -1;
 
-    if (sqlite3_prepare_v2(d->w, "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
-                                 "AND resolved_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(d->w,
+                           "SELECT id FROM alerts WHERE cluster = ? AND rule = ? AND node = ? "
+                           "AND resolved_at IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
@@ -79,8 +87,10 @@ int db__alert_ack(db *d, int64_t id, const char *who, const char *comment, int64
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(d->w, "UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ? "
-                                 "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(d->w,
+                           "UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ? "
+                           "WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at);
@@ -116,11 +126,13 @@ int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before,
     rd r;
     sqlite3_stmt *st;
 
-    if (db__rd_open(d, &r, "SELECT id, cluster, rule, node, severity, message, started_at, "
-                           "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
-                           "coalesce(ack_comment, '') FROM alerts WHERE (?1 = 0 OR resolved_at IS "
-                           "NULL) AND (?2 IS NULL OR cluster = ?2) AND (?3 = 0 OR id < ?3) "
-                           "ORDER BY id DESC LIMIT ?4") < 0) return -1;
+    if (db__rd_open(d, &r,
+                    "SELECT id, cluster, rule, node, severity, message, started_at, "
+                    "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
+                    "coalesce(ack_comment, '') FROM alerts WHERE (?1 = 0 OR resolved_at IS "
+                    "NULL) AND (?2 IS NULL OR cluster = ?2) AND (?3 = 0 OR id < ?3) "
+                    "ORDER BY id DESC LIMIT ?4") < 0)
+        return -1;
     st = r.st;
     sqlite3_bind_int(st, 1, active_only);
     if (cluster) sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
@@ -128,4 +140,3 @@ int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before,
     sqlite3_bind_int(st, 4, limit);
     return db__rd_rows(&r, alert_row_emit, (rd_fn)fn, ctx);
 }
-

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------ backups */
 
@@ -63,8 +64,10 @@ int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, vo
     rd r;
     sqlite3_stmt *st;
 
-    if (db__rd_open(d, &r, BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
-                                             "ORDER BY created_at DESC, id DESC LIMIT ?2") < 0) return -1;
+    if (db__rd_open(d, &r,
+                    BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
+                                   "ORDER BY created_at DESC, id DESC LIMIT ?2") < 0)
+        return -1;
     st = r.st;
     if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
@@ -101,4 +104,3 @@ int db__delete_backup(db *d, int64_t id)
     sqlite3_finalize(st);
     return rc;
 }
-

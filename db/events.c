@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 int db__insert_events(db *d, hp_event *evs, int n)
 {
@@ -67,4 +68,3 @@ int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
     sqlite3_bind_int(st, 7, q->limit);
     return db__rd_rows(&r, event_row, (rd_fn)fn, ctx);
 }
-

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------- failovers */
 
@@ -57,10 +58,11 @@ int db_failover_seen(db *d, const char *cluster, const char *old_master, const c
     if (!c) return -1;
     /* Only the cluster's latest failover: a real repeat of A -> B must have had
      * a B -> A in between, and then it is not the latest. */
-    if (sqlite3_prepare_v2(c, "SELECT 1 FROM (SELECT old_master, new_master, "
-                              "coalesce(ended_at, started_at) AS t FROM failovers WHERE cluster = ?1 "
-                              "ORDER BY id DESC LIMIT 1) WHERE old_master = ?2 AND new_master = ?3 "
-                              "AND t >= ?4",
+    if (sqlite3_prepare_v2(c,
+                           "SELECT 1 FROM (SELECT old_master, new_master, "
+                           "coalesce(ended_at, started_at) AS t FROM failovers WHERE cluster = ?1 "
+                           "ORDER BY id DESC LIMIT 1) WHERE old_master = ?2 AND new_master = ?3 "
+                           "AND t >= ?4",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, old_master, -1, SQLITE_STATIC);
@@ -115,4 +117,3 @@ int db_query_failovers(db *d, const failover_query *q, db_failover_fn *fn, void 
     sqlite3_bind_int(st, 3, q->limit);
     return db__rd_rows(&r, failover_row, (rd_fn)fn, ctx);
 }
-

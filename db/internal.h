@@ -25,7 +25,6 @@ struct db {
     int npool;
 };
 
-
 /* Runs sql on c; 0, or -1 with the reason in err. */
 int db__exec(sqlite3 *c, const char *sql, char *err, size_t errsz);
 

@@ -5,11 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* --------------------------------------------------------------------- jobs */
 
 int64_t db__job_insert(db *d, const char *kind, const char *cluster, const char *params,
-                      const char *actor, const char *reason, int64_t created_at)
+                       const char *actor, const char *reason, int64_t created_at)
 {
     static const char sql[] = "INSERT INTO jobs (kind, cluster, state, params, actor, reason, "
                               "created_at) VALUES (?,?,'queued',?,?,?,?)";
@@ -30,7 +31,7 @@ out:
 }
 
 int db__job_save(db *d, int64_t id, const char *state, const char *steps, const char *error,
-                const char *result, const char *undo, int64_t started_at, int64_t ended_at)
+                 const char *result, const char *undo, int64_t started_at, int64_t ended_at)
 {
     static const char sql[] =
         "UPDATE jobs SET state = coalesce(?2, state), steps = coalesce(?3, steps), "
@@ -71,7 +72,7 @@ char *db__col_dup(sqlite3_stmt *st, int i)
 }
 
 #define JOB_COLUMNS                                                                                \
-    "SELECT id, kind, cluster, state, actor, reason, params, steps, error, result, undo, "        \
+    "SELECT id, kind, cluster, state, actor, reason, params, steps, error, result, undo, "         \
     "created_at, coalesce(started_at, 0), coalesce(ended_at, 0) FROM jobs "
 
 static void read_job(sqlite3_stmt *st, db_job_row *r)
@@ -125,9 +126,11 @@ int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, in
     rd r;
     sqlite3_stmt *st;
 
-    if (db__rd_open(d, &r, JOB_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR state IN "
-                                       "('queued','running')) AND (?3 = 0 OR id < ?3) "
-                                       "ORDER BY id DESC LIMIT ?4") < 0) return -1;
+    if (db__rd_open(d, &r,
+                    JOB_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR state IN "
+                                "('queued','running')) AND (?3 = 0 OR id < ?3) "
+                                "ORDER BY id DESC LIMIT ?4") < 0)
+        return -1;
     st = r.st;
     if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, unfinished);
@@ -135,4 +138,3 @@ int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, in
     sqlite3_bind_int(st, 4, limit);
     return db__rd_rows(&r, job_row, (rd_fn)fn, ctx);
 }
-

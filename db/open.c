@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/embed.h"
-
+#include "core/banned.h" /* last: after every system header */
 
 int db__exec(sqlite3 *c, const char *sql, char *err, size_t errsz)
 {
@@ -54,8 +54,9 @@ static int migrate(db *d, char *err, size_t errsz)
         memcpy(text, hp_migrations[i].data, hp_migrations[i].len);
         text[hp_migrations[i].len] = '\0';
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
-        if (db__exec(d->w, "BEGIN IMMEDIATE", err, errsz) < 0 || db__exec(d->w, text, err, errsz) < 0 ||
-            db__exec(d->w, sql, err, errsz) < 0 || db__exec(d->w, "COMMIT", err, errsz) < 0) {
+        if (db__exec(d->w, "BEGIN IMMEDIATE", err, errsz) < 0 ||
+            db__exec(d->w, text, err, errsz) < 0 || db__exec(d->w, sql, err, errsz) < 0 ||
+            db__exec(d->w, "COMMIT", err, errsz) < 0) {
             char why[256];
             snprintf(why, sizeof(why), "%s", err);
             snprintf(err, errsz, "migration %s failed: %s", hp_migrations[i].name, why);
@@ -97,7 +98,7 @@ db *db_open(const char *dir, char *err, size_t errsz)
     }
     sqlite3_busy_timeout(d->w, 5000);
     if (db__exec(d->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
-             err, errsz) < 0)
+                 err, errsz) < 0)
         goto fail;
     if (migrate(d, err, errsz) < 0) goto fail;
     if (sqlite3_prepare_v2(d->w,
@@ -118,7 +119,8 @@ void db_free(db *d)
     int i;
     if (!d) return;
     sqlite3_finalize(d->ins_event);
-    for (i = 0; i < d->npool; i++) sqlite3_close(d->pool[i]);
+    for (i = 0; i < d->npool; i++)
+        sqlite3_close(d->pool[i]);
     sqlite3_close(d->w);
     pthread_mutex_destroy(&d->pool_lock);
     free(d);
@@ -187,4 +189,3 @@ int db__rd_rows(rd *r, void (*row)(sqlite3_stmt *st, rd_fn fn, void *ctx), rd_fn
     db__reader_put(r->d, r->c);
     return rc == SQLITE_DONE ? rows : -1;
 }
-

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------- outbox */
 
@@ -16,7 +17,7 @@ void outbox_row_release(outbox_row *r)
 }
 
 int db__outbox_add(db *d, const char *channel, const char *key, const char *severity,
-                  const char *payload, const char *text, int64_t now)
+                   const char *payload, const char *text, int64_t now)
 {
     static const char sql[] = "INSERT OR IGNORE INTO outbox (channel, key, severity, payload, "
                               "text, next_at, created_at) VALUES (?,?,?,?,?,?,?)";
@@ -38,7 +39,7 @@ out:
 }
 
 #define OUTBOX_COLUMNS                                                                             \
-    "SELECT id, channel, key, severity, payload, text, state, attempts, next_at, created_at, "   \
+    "SELECT id, channel, key, severity, payload, text, state, attempts, next_at, created_at, "     \
     "coalesce(delivered_at, 0), coalesce(last_error, '') FROM outbox "
 
 static void read_outbox(sqlite3_stmt *st, outbox_row *r)
@@ -66,8 +67,10 @@ int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64
 
     *next_due = 0;
     if (!c) return -1;
-    if (sqlite3_prepare_v2(c, "SELECT min(next_at) FROM outbox WHERE channel = ? AND state = "
-                              "'pending'", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c,
+                           "SELECT min(next_at) FROM outbox WHERE channel = ? AND state = "
+                           "'pending'",
+                           -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -78,8 +81,9 @@ int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64
         rc = 0;
         goto out;
     }
-    if (sqlite3_prepare_v2(c, OUTBOX_COLUMNS "WHERE channel = ? AND state = 'pending' AND "
-                                             "next_at <= ? ORDER BY id LIMIT 1",
+    if (sqlite3_prepare_v2(c,
+                           OUTBOX_COLUMNS "WHERE channel = ? AND state = 'pending' AND "
+                                          "next_at <= ? ORDER BY id LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
@@ -98,13 +102,14 @@ out:
 }
 
 int db__outbox_mark(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
-                   const char *last_error, int64_t delivered_at)
+                    const char *last_error, int64_t delivered_at)
 {
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(d->w, "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4, "
-                                 "last_error = ?5, delivered_at = ?6 WHERE id = ?1",
+    if (sqlite3_prepare_v2(d->w,
+                           "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4, "
+                           "last_error = ?5, delivered_at = ?6 WHERE id = ?1",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_int64(st, 1, id);
@@ -133,12 +138,13 @@ int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outb
     rd r;
     sqlite3_stmt *st;
 
-    if (db__rd_open(d, &r, OUTBOX_COLUMNS "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR "
-                                             "id < ?2) ORDER BY id DESC LIMIT ?3") < 0) return -1;
+    if (db__rd_open(d, &r,
+                    OUTBOX_COLUMNS "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR "
+                                   "id < ?2) ORDER BY id DESC LIMIT ?3") < 0)
+        return -1;
     st = r.st;
     if (state) sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, before);
     sqlite3_bind_int(st, 3, limit);
     return db__rd_rows(&r, outbox_row_emit, (rd_fn)fn, ctx);
 }
-

@@ -17,6 +17,7 @@
 #include "core/utf8.h"
 #include "db/internal.h"
 #include "model/alerts.h"
+#include "core/banned.h" /* last: after every system header */
 
 #define FAILOVER_DEDUP_MS 120000
 #define RETRY_LIMIT 300 /* 200 ms apart: a minute, then the batch is dropped */
@@ -29,11 +30,11 @@ typedef int64_t op_fn(evq *q, op *o);
 
 struct op {
     int type;
-    hp_event ev;    /* OP_EVENT */
-    hp_failover fo; /* OP_FAILOVER */
-    op_fn *fn;      /* OP_CALL */
-    const void *in; /* its input, owned by a waiting caller */
-    void *own;      /* or by the op (freed with it) */
+    hp_event ev;          /* OP_EVENT */
+    hp_failover fo;       /* OP_FAILOVER */
+    op_fn *fn;            /* OP_CALL */
+    const void *in;       /* its input, owned by a waiting caller */
+    void *own;            /* or by the op (freed with it) */
     void (*after)(op *o); /* after the commit (a file to remove) */
     int64_t result;
     int waited, done;
@@ -156,7 +157,8 @@ static void *writer_main(void *arg)
 
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (!q->head && !q->stop) pthread_cond_wait(&q->wake, &q->lock);
+        while (!q->head && !q->stop)
+            pthread_cond_wait(&q->wake, &q->lock);
         if (!q->head && q->stop) break;
         list = q->head;
         q->head = q->tail = NULL;
@@ -167,7 +169,8 @@ static void *writer_main(void *arg)
             if (failures % 50 == 0) log_error("writer: storing a batch failed; retrying");
             if (failures == RETRY_LIMIT) { /* the disk is gone: keep the process alive */
                 log_error("writer: a batch dropped after repeated failures");
-                for (o = list; o; o = o->next) o->result = -1;
+                for (o = list; o; o = o->next)
+                    o->result = -1;
                 q->nev = q->nfo = 0;
                 break;
             }
@@ -222,7 +225,8 @@ static int64_t run_waiting(evq *q, op *o)
     o->waited = 1;
     pthread_mutex_lock(&q->lock);
     append(q, o);
-    while (!o->done) pthread_cond_wait(&q->done, &q->lock);
+    while (!o->done)
+        pthread_cond_wait(&q->done, &q->lock);
     pthread_mutex_unlock(&q->lock);
     return o->result;
 }
@@ -305,7 +309,8 @@ void evq_flush(evq *q)
     uint64_t target;
     pthread_mutex_lock(&q->lock);
     target = q->pushed;
-    while (q->stored < target) pthread_cond_wait(&q->done, &q->lock);
+    while (q->stored < target)
+        pthread_cond_wait(&q->done, &q->lock);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -376,7 +381,8 @@ void evq_job_save(evq *q, int64_t id, const char *state, const char *steps, cons
     char *at;
     int i;
 
-    for (i = 0; i < 5; i++) len += texts[i] ? strlen(texts[i]) + 1 : 0;
+    for (i = 0; i < 5; i++)
+        len += texts[i] ? strlen(texts[i]) + 1 : 0;
     s = malloc(sizeof(*s) + len);
     o = calloc(1, sizeof(*o));
     if (!s || !o) {
@@ -473,8 +479,7 @@ typedef struct outbox_in {
 static int64_t do_outbox_add(evq *q, op *o)
 {
     const outbox_in *in = o->in;
-    return db__outbox_add(q->d, in->channel, in->key, in->severity, in->payload, in->text,
-                          in->now);
+    return db__outbox_add(q->d, in->channel, in->key, in->severity, in->payload, in->text, in->now);
 }
 
 int evq_outbox_add(evq *q, const char *channel, const char *key, const char *severity,

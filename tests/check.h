@@ -15,7 +15,7 @@ static int check_pass, check_fail;
             check_pass++;                                                                          \
         } else {                                                                                   \
             check_fail++;                                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
         }                                                                                          \
     } while (0)
 

@@ -4,9 +4,10 @@ check that keeps them so.
 
 Every C file under server/ and db/ belongs to the layer of its folder
 (db/ is the layer "db"). A file may include headers of its own layer and of
-the layers below it, never above; and no two files may include each other,
-directly or through others (a cycle). Prints each offence with the file and
-line and exits 1 when there is one.
+the layers below it, never above; no two modules (a .c with its .h) may
+include each other, directly or through others (a cycle); and every .c file
+includes core/banned.h, last. Prints each offence with the file and line and
+exits 1 when there is one.
 
 This list is the one place the order is written: CMakeLists.txt reads it to
 build one static library per layer, each linked against the layers below it
@@ -61,8 +62,11 @@ def main(argv):
             problems.append("%s: not in a layer folder (%s)" % (f, ", ".join(LAYERS)))
             continue
         graph[f] = []
+        last_include = None
         with open(os.path.join(ROOT, f), encoding="utf-8", errors="replace") as fh:
             for lineno, line in enumerate(fh, 1):
+                if re.match(r'\s*#\s*include\s', line):
+                    last_include = (lineno, line)
                 m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
                 if not m:
                     continue
@@ -80,6 +84,8 @@ def main(argv):
                 if LAYERS.index(lt) > LAYERS.index(lf):
                     problems.append("%s:%d: includes %s: layer %s points up to %s (order: %s)" % (
                         f, lineno, target, lf, lt, " < ".join(LAYERS)))
+        if f.endswith(".c") and (last_include is None or '"core/banned.h"' not in last_include[1]):
+            problems.append("%s: does not include \"core/banned.h\" last" % f)
     # cycles between files (a .c and its .h count as one module)
     def mod(path):
         return os.path.splitext(path)[0]

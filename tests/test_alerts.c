@@ -28,7 +28,8 @@ static void on_alert(void *ctx, const char *cluster, const char *rule, const cha
 }
 
 /* master :1 and replica :2, with the given states. */
-static cluster_snap *snap(int master_up, int replica_up, double lag_s, long long used, long long max)
+static cluster_snap *snap(int master_up, int replica_up, double lag_s, long long used,
+                          long long max)
 {
     cluster_snap *c = cluster_snap_new("c");
     snap_sentinel *s;
@@ -84,7 +85,8 @@ int main(void)
     /* master down: nothing at 9 s, fires at 10 s, once */
     a = alerts_new(&cfg);
     memset(&r, 0, sizeof(r));
-    for (t = 0; t <= 9000; t += 1000) eval(a, snap(0, 1, 0, -1, -1), t, &r);
+    for (t = 0; t <= 9000; t += 1000)
+        eval(a, snap(0, 1, 0, -1, -1), t, &r);
     CHECK(r.fired == 0);
     eval(a, snap(0, 1, 0, -1, -1), 10000, &r);
     eval(a, snap(0, 1, 0, -1, -1), 11000, &r);
@@ -92,7 +94,8 @@ int main(void)
     CHECK_STR(r.last_rule, "master_down");
     CHECK_STR(r.last_sev, "critical");
     /* back up: resolves only after 30 s clear, with the firing's severity */
-    for (t = 12000; t < 42000; t += 1000) eval(a, snap(1, 1, 0, -1, -1), t, &r);
+    for (t = 12000; t < 42000; t += 1000)
+        eval(a, snap(1, 1, 0, -1, -1), t, &r);
     CHECK(r.resolved == 0);
     eval(a, snap(1, 1, 0, -1, -1), 42000, &r);
     CHECK(r.resolved == 1);

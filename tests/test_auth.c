@@ -17,7 +17,7 @@ int main(void)
     CHECK_STR(name, "viewer-1");
     CHECK(auth_role(&c, "bearer op-secret-2", name, sizeof(name)) == ROLE_OPERATOR);
     CHECK_STR(name, "deploy");
-    CHECK(auth_role(&c, "Bearer v-secret-", name, sizeof(name)) == ROLE_NONE);  /* prefix */
+    CHECK(auth_role(&c, "Bearer v-secret-", name, sizeof(name)) == ROLE_NONE);   /* prefix */
     CHECK(auth_role(&c, "Bearer v-secret-12", name, sizeof(name)) == ROLE_NONE); /* longer */
     CHECK(auth_role(&c, "Bearer ", name, sizeof(name)) == ROLE_NONE);
     CHECK(auth_role(&c, "Basic v-secret-1", name, sizeof(name)) == ROLE_NONE);

@@ -56,7 +56,8 @@ int main(void)
     CHECK(fd >= 0);
     f = fdopen(fd, "w");
     fputs("[sentinel]\nhosts = 192.0.2.1:26379\nmasters = a, b\n[monitor]\npoll_interval_ms = 500\n"
-          "[auth]\ntokens = viewer:abc,operator:ops:def\n", f);
+          "[auth]\ntokens = viewer:abc,operator:ops:def\n",
+          f);
     fclose(f);
     CHECK(config_load_file(&c, path, err, sizeof(err)) == 0);
     CHECK(c.poll_interval_ms == 500);

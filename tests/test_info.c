@@ -69,7 +69,8 @@ int main(void)
     CHECK(info_parse("no colon here\r\n", 15, &in) == -1);
     CHECK(info_parse("", 0, &in) == -1);
     n = info_parse("used_memory:12abc\r\nrole:boss\r\nredis_version:"
-                   "0123456789012345678901234567890123456789\r\n", 82, &in);
+                   "0123456789012345678901234567890123456789\r\n",
+                   82, &in);
     CHECK(n == 3);
     CHECK(in.used_memory == -1);
     CHECK(in.role == ROLE_UNKNOWN);

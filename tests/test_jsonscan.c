@@ -32,7 +32,8 @@ int main(void)
 
     CHECK(SCAN("") == JSONSCAN_OK);
     CHECK(SCAN("{}") == JSONSCAN_OK);
-    CHECK(SCAN("{\"mode\":\"force\",\"reason\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"}") == JSONSCAN_OK);
+    CHECK(SCAN("{\"mode\":\"force\",\"reason\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"}") ==
+          JSONSCAN_OK);
     CHECK(SCAN("{\"a\":[1,{\"b\":[]}]}") == JSONSCAN_OK);
 
     /* depth: 32 is fine, 33 is not, and the message names the limit */
@@ -67,7 +68,7 @@ int main(void)
     CHECK(SCAN("{\"r\":\"\xe2\x82x\"}") == JSONSCAN_BAD_TEXT);
     CHECK(SCAN("{\"r\":\"\xf4\x90\x80\x80\"}") == JSONSCAN_BAD_TEXT);
     CHECK(SCAN("{\"r\xff\":\"x\"}") == JSONSCAN_BAD_TEXT); /* keys are strings too */
-    CHECK(SCAN("{\"r\":\"\xe2\x82") == JSONSCAN_BAD_TEXT);  /* cut by the end */
+    CHECK(SCAN("{\"r\":\"\xe2\x82") == JSONSCAN_BAD_TEXT); /* cut by the end */
     /* NUL: raw anywhere, or escaped */
     CHECK(SCAN("{\"r\":\"a\0b\"}") == JSONSCAN_BAD_TEXT);
     CHECK(strstr(err, "NUL") != NULL);

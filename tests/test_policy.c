@@ -56,15 +56,15 @@ static void test_backup_source(void)
     c->nodes[2] = node("r:2", ROLE_REPLICA, "m:1", 100, 20);
     c->nnodes = 3;
     hp_strlcpy(c->master, "m:1", sizeof(c->master));
-    CHECK_STR(policy_backup_source(c)->addr, "r:2");   /* the least lag */
+    CHECK_STR(policy_backup_source(c)->addr, "r:2"); /* the least lag */
     c->nodes[2].sync_in_progress = 1;
-    CHECK_STR(policy_backup_source(c)->addr, "r:1");   /* not one that is syncing */
+    CHECK_STR(policy_backup_source(c)->addr, "r:1"); /* not one that is syncing */
     c->nodes[1].lag_bytes = -1;
-    CHECK_STR(policy_backup_source(c)->addr, "r:1");   /* unknown lag still beats none */
+    CHECK_STR(policy_backup_source(c)->addr, "r:1"); /* unknown lag still beats none */
     c->nodes[1].link_up = 0;
-    CHECK_STR(policy_backup_source(c)->addr, "m:1");   /* no healthy replica: the master */
+    CHECK_STR(policy_backup_source(c)->addr, "m:1"); /* no healthy replica: the master */
     c->nodes[0].up = 0;
-    CHECK(policy_backup_source(c) == NULL);            /* nothing answers */
+    CHECK(policy_backup_source(c) == NULL); /* nothing answers */
     cluster_snap_unref(c);
 }
 

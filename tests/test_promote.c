@@ -40,11 +40,14 @@ static void test_rules(void)
     hp_strlcpy(v.flags, "slave", sizeof(v.flags));
     v.last_ok_ping_ms = 4000;
     CHECK(promo_sentinel_rule(&v, &m, 0, 0, why, sizeof(why)) == 1);
-    CHECK(!promo_sentinel_rule(&v, &m, 1500, 0, why, sizeof(why)) && strstr(why, "PING")); /* aged */
+    CHECK(!promo_sentinel_rule(&v, &m, 1500, 0, why, sizeof(why)) &&
+          strstr(why, "PING")); /* aged */
     v.last_ok_ping_ms = 100;
     v.priority = 0;
-    CHECK(!promo_sentinel_rule(&v, &m, 0, 0, why, sizeof(why)) && strstr(why, "replica-priority 0"));
-    CHECK(promo_sentinel_rule(&v, &m, 0, 1, why, sizeof(why)) == 1); /* a target about to be steered */
+    CHECK(!promo_sentinel_rule(&v, &m, 0, 0, why, sizeof(why)) &&
+          strstr(why, "replica-priority 0"));
+    CHECK(promo_sentinel_rule(&v, &m, 0, 1, why, sizeof(why)) ==
+          1); /* a target about to be steered */
     v.priority = 100;
     /* INFO valid 30 s, or 5 s while the master is subjectively down */
     v.info_refresh_ms = 29000;

@@ -34,10 +34,12 @@ int main(void)
 
     memcpy(f, "REDIS0010", 9);
     n = 9;
-    for (i = 0; i < 3000; i++) f[n++] = (unsigned char)(i * 7 + 3);
+    for (i = 0; i < 3000; i++)
+        f[n++] = (unsigned char)(i * 7 + 3);
     f[n++] = 0xff; /* RDB EOF opcode */
     crc = crc64_jones(0, f, n);
-    for (i = 0; i < 8; i++) f[n++] = (unsigned char)(crc >> (8 * i));
+    for (i = 0; i < 8; i++)
+        f[n++] = (unsigned char)(crc >> (8 * i));
 
     for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
         CHECK(verify(f, n, pieces[i], sha) == RDB_OK);

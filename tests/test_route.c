@@ -27,7 +27,8 @@ int main(void)
     int np = 0;
     size_t i, j;
 
-    CHECK(route_match(table, 3, "GET", "/a/b", &rt, params, &np, allow, sizeof(allow)) == ROUTE_FOUND);
+    CHECK(route_match(table, 3, "GET", "/a/b", &rt, params, &np, allow, sizeof(allow)) ==
+          ROUTE_FOUND);
     CHECK(rt == &table[0] && np == 1);
     CHECK_STR(params[0], "b");
     CHECK(route_match(table, 3, "POST", "/a/<x>/go", &rt, params, &np, allow, sizeof(allow)) ==
@@ -54,8 +55,8 @@ int main(void)
                   (strcmp(api_routes[i].pattern, "/api/v1/health") == 0));
         if (!strcmp(api_routes[i].method, "POST")) CHECK(api_routes[i].role == ROLE_OPERATOR);
     }
-    CHECK(route_match(api_routes, api_nroutes, "GET", "/api/v1/clusters/mymaster", &rt, params,
-                      &np, allow, sizeof(allow)) == ROUTE_FOUND);
+    CHECK(route_match(api_routes, api_nroutes, "GET", "/api/v1/clusters/mymaster", &rt, params, &np,
+                      allow, sizeof(allow)) == ROUTE_FOUND);
     CHECK_STR(params[0], "mymaster");
     CHECK(route_match(api_routes, api_nroutes, "DELETE", "/api/v1/clusters", &rt, params, &np,
                       allow, sizeof(allow)) == ROUTE_BAD_METHOD);

@@ -14,7 +14,8 @@ int main(void)
     sbuf_html(&b, "<script>alert('x')</script> & \"q\"");
     CHECK_STR(b.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
     sbuf_release(&b);
-    for (i = 0; i < 10000; i++) sbuf_printf(&b, "%d,", i);
+    for (i = 0; i < 10000; i++)
+        sbuf_printf(&b, "%d,", i);
     CHECK(!sbuf_failed(&b));
     CHECK(b.len > 40000);
     s = sbuf_detach(&b, &len);

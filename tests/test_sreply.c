@@ -19,7 +19,8 @@ static redisReply *parse_resp(const char *resp)
 
 static const char masters_resp[] =
     "*2\r\n"
-    "*10\r\n$4\r\nname\r\n$8\r\nmymaster\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+    "*10\r\n$4\r\nname\r\n$8\r\nmymaster\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$"
+    "4\r\n6379\r\n"
     "$5\r\nflags\r\n$6\r\nmaster\r\n$6\r\nquorum\r\n$1\r\n2\r\n"
     "*12\r\n$4\r\nname\r\n$5\r\nother\r\n$2\r\nip\r\n$8\r\n10.0.0.1\r\n$4\r\nport\r\n$4\r\n7000\r\n"
     "$5\r\nflags\r\n$20\r\nmaster,s_down,o_down\r\n$10\r\nnum-slaves\r\n$1\r\n1\r\n"

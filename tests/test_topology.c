@@ -74,7 +74,8 @@ static void record(void *ctx, const char *cluster, const char *type, const char 
 static int count(const seen *s, const char *type)
 {
     int i, n = 0;
-    for (i = 0; i < s->n; i++) n += !strcmp(s->types[i], type);
+    for (i = 0; i < s->n; i++)
+        n += !strcmp(s->types[i], type);
     return n;
 }
 
@@ -97,7 +98,7 @@ int main(void)
     CHECK_STR(a->status, "ok");
     CHECK(a->nproblems == 0);
     CHECK(a->quorum_configured == 2 && a->quorum_reachable == 3 && a->quorum_ok);
-    CHECK_STR(a->nodes[0].addr, "127.0.0.1:2"); /* master first */
+    CHECK_STR(a->nodes[0].addr, "127.0.0.1:2");         /* master first */
     CHECK_STR(a->sentinels[0].addr, "127.0.0.1:26379"); /* sorted */
     CHECK(strstr(a->json, "\"master\":{\"addr\":\"127.0.0.1:2\"") != NULL);
     CHECK(strstr(a->summary_json, "\"replicas\":2,\"replicas_ok\":2") != NULL);

@@ -47,7 +47,8 @@ static int parse_qs(const char *qs, hist_query *h, char *err, size_t errsz)
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
-    for (hay = strstr(hay, needle); hay; hay = strstr(hay + 1, needle)) n++;
+    for (hay = strstr(hay, needle); hay; hay = strstr(hay + 1, needle))
+        n++;
     return n;
 }
 
@@ -61,7 +62,8 @@ static void test_parse_history(void)
     CHECK(ui__parse_when("2024-05-01T12:30:00Z", 0, &ms) == 0 && ms == 1714566600000LL);
     CHECK(ui__parse_when("2024-05-01 12:30 UTC", 0, &ms) == 0 && ms == 1714566600000LL);
     CHECK(ui__parse_when("1714566600000", 0, &ms) == 0 && ms == 1714566600000LL);
-    CHECK(ui__parse_when("2024-05-01", 1, &ms) == 0 && ms == 1714607999999LL); /* until: whole day */
+    CHECK(ui__parse_when("2024-05-01", 1, &ms) == 0 &&
+          ms == 1714607999999LL); /* until: whole day */
     CHECK(ui__parse_when("2024-02-29", 0, &ms) == 0);
     CHECK(ui__parse_when("2023-02-29", 0, &ms) < 0);
     CHECK(ui__parse_when("2024-04-31", 0, &ms) < 0);
@@ -185,22 +187,25 @@ static void test_history(db *d, const char *name)
     f.job_id = 77;
     CHECK(db__insert_failover(d, &f) == 0);
     for (i = 0; i < 3; i++)
-        hp_event_set(&ev[i], EV_SENTINEL, name, "+switch-master", "warning", "<src>", "<n>:1", "<ev msg>");
+        hp_event_set(&ev[i], EV_SENTINEL, name, "+switch-master", "warning", "<src>", "<n>:1",
+                     "<ev msg>");
     CHECK(db__insert_events(d, ev, 3) == 0);
 
-    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&node=%22%3E%3Cq%3E&since=%3Cz",
-                   &h, err, sizeof err) < 0);
+    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&node=%22%3E%3Cq%3E&since=%3Cz", &h,
+                   err, sizeof err) < 0);
     ui__render_history(&b, d, NULL, &h, err, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "class=\"formerr\"") != NULL && strstr(b.buf, "since must be") != NULL);
     CHECK(strstr(b.buf, "value=\"&quot;&gt;&lt;q&gt;\"") != NULL);
     CHECK(strstr(b.buf, "value=\"&lt;z\"") != NULL);
-    CHECK(strstr(b.buf, "<option value=\"&lt;script&gt;alert(1)&lt;/script&gt;\" selected>") != NULL);
+    CHECK(strstr(b.buf, "<option value=\"&lt;script&gt;alert(1)&lt;/script&gt;\" selected>") !=
+          NULL);
     CHECK(strstr(b.buf, "<script") == NULL && strstr(b.buf, "<q>") == NULL);
     CHECK(strstr(b.buf, "class=\"failovers\"") == NULL); /* no tables after an error */
     sbuf_release(&b);
 
-    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&limit=2", &h, err, sizeof err) == 0);
+    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&limit=2", &h, err, sizeof err) ==
+          0);
     ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     CHECK(strstr(b.buf, "&lt;kind&gt;") && strstr(b.buf, "badge fo-unknown"));
@@ -210,16 +215,17 @@ static void test_history(db *d, const char *name)
     CHECK(strstr(b.buf, "4.2 s") && strstr(b.buf, "310 ms"));
     CHECK(strstr(b.buf, "data-job=\"77\"") != NULL);
     CHECK(strstr(b.buf, "&lt;ev msg&gt;") && strstr(b.buf, "title=\"&lt;src&gt;\""));
-    CHECK(count(b.buf, "<tr class=\"event") == 2);           /* limit 2 of 4 events */
-    CHECK(strstr(b.buf, "older events") != NULL);             /* a third exists */
-    CHECK(strstr(b.buf, "&amp;limit=2\" hx-include") != NULL);  /* the page size is kept */
-    CHECK(strstr(b.buf, "older failovers") == NULL);          /* only one failover */
+    CHECK(count(b.buf, "<tr class=\"event") == 2);             /* limit 2 of 4 events */
+    CHECK(strstr(b.buf, "older events") != NULL);              /* a third exists */
+    CHECK(strstr(b.buf, "&amp;limit=2\" hx-include") != NULL); /* the page size is kept */
+    CHECK(strstr(b.buf, "older failovers") == NULL);           /* only one failover */
     CHECK(strstr(b.buf, "hx-include=\"#hfilters\"") != NULL);
     CHECK(strstr(b.buf, "<script") == NULL && strstr(b.buf, "<st>") == NULL);
     CHECK(strstr(b.buf, "<old>") == NULL && strstr(b.buf, "<ev msg>") == NULL);
     sbuf_release(&b);
 
-    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&limit=4", &h, err, sizeof err) == 0);
+    CHECK(parse_qs("cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E&limit=4", &h, err, sizeof err) ==
+          0);
     ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(count(b.buf, "<tr class=\"event") == 4 && strstr(b.buf, "older events") == NULL);
     sbuf_release(&b);
@@ -300,7 +306,8 @@ static void test_backup_job_view(void)
     j.steps = (char *)"[]";
     j.result = (char *)"{\"node\":\"\\\"><b>:2\",\"rdb_last_save_time\":1714566600}";
     ui__render_job_view(&b, &j, now);
-    CHECK(strstr(b.buf, "BGSAVE on <span class=\"addr\">&quot;&gt;&lt;b&gt;:2</span> done") != NULL);
+    CHECK(strstr(b.buf, "BGSAVE on <span class=\"addr\">&quot;&gt;&lt;b&gt;:2</span> done") !=
+          NULL);
     CHECK(strstr(b.buf, "2024-05-01 12:30:00 UTC") != NULL);
     CHECK(strstr(b.buf, "<progress") == NULL && strstr(b.buf, "<b>") == NULL);
     sbuf_release(&b);
@@ -362,14 +369,16 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
     CHECK(strstr(b.buf, "&quot;&gt;&lt;script&gt;c&lt;/script&gt;") != NULL);
     {
         char want[200];
-        snprintf(want, sizeof want, "data-act=\"ack\" data-alert=\"%lld\" data-cluster=\"&lt;script&gt;",
+        snprintf(want, sizeof want,
+                 "data-act=\"ack\" data-alert=\"%lld\" data-cluster=\"&lt;script&gt;",
                  (long long)warn_id);
         CHECK(strstr(b.buf, want) != NULL);
     }
     CHECK(strstr(b.buf, "data-node=\"&quot;&gt;&lt;n&gt;:1\" data-severity=\"warning\" "
                         "data-message=\"&lt;img src=x&gt; &amp; &#39;q&#39;\" "
                         "data-acked-by=\"&lt;op&gt;\"") != NULL);
-    CHECK(strstr(b.buf, ">re-ack\xe2\x80\xa6</button>") && strstr(b.buf, ">ack\xe2\x80\xa6</button>"));
+    CHECK(strstr(b.buf, ">re-ack\xe2\x80\xa6</button>") &&
+          strstr(b.buf, ">ack\xe2\x80\xa6</button>"));
     /* backups: the newest five, escaped, download and delete per row */
     CHECK(count(b.buf, "<tr class=\"backup\"") == 5);
     CHECK(strstr(b.buf, "the newest 5 of 7") != NULL);
@@ -382,15 +391,17 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
     CHECK(strstr(b.buf, "data-job=\"5\"") != NULL);
     CHECK(strstr(b.buf, "data-size=\"1.5 KiB\"") != NULL);
     /* back up now: from the healthy replica (the other one is down) */
-    CHECK(strstr(b.buf, "data-act=\"backup\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
-                        "data-source=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" "
-                        "data-role=\"replica\" title=") != NULL);
+    CHECK(strstr(b.buf,
+                 "data-act=\"backup\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
+                 "data-source=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" "
+                 "data-role=\"replica\" title=") != NULL);
     /* BGSAVE on every node, disabled on the down one */
     CHECK(count(b.buf, "data-act=\"bgsave\"") == 3);
     CHECK(strstr(b.buf, "data-role=\"master\" title=\"BGSAVE") != NULL);
     CHECK(strstr(b.buf, "data-node=\"127.0.0.1:6380\" data-role=\"replica\" disabled") != NULL);
     CHECK(strstr(b.buf, "<script") == NULL && strstr(b.buf, "<img") == NULL);
-    CHECK(strstr(b.buf, "<n>") == NULL && strstr(b.buf, "<bk>") == NULL && strstr(b.buf, "<s>") == NULL);
+    CHECK(strstr(b.buf, "<n>") == NULL && strstr(b.buf, "<bk>") == NULL &&
+          strstr(b.buf, "<s>") == NULL);
     sbuf_release(&b);
 }
 
@@ -407,7 +418,8 @@ static void test_backup_busy(db *d)
     add_node(c, "10.0.0.1:1", ROLE_MASTER, 1, "");
     add_node(c, "10.0.0.2:1", ROLE_REPLICA, 1, "");
     c->nodes[0].rdb_last_save_time = hp_now_ms() / 1000 - 30;
-    hp_strlcpy(c->nodes[0].rdb_last_bgsave_status, "<err>", sizeof c->nodes[0].rdb_last_bgsave_status);
+    hp_strlcpy(c->nodes[0].rdb_last_bgsave_status, "<err>",
+               sizeof c->nodes[0].rdb_last_bgsave_status);
     c->nodes[0].rdb_changes_since_last_save = 12;
     c->nodes[0].aof_enabled = 0;
     hp_strlcpy(c->nodes[0].aof_last_write_status, "ok", sizeof c->nodes[0].aof_last_write_status);
@@ -425,7 +437,8 @@ static void test_backup_busy(db *d)
     snprintf(want, sizeof want, "disabled title=\"backup job #%lld is running on this cluster\"",
              (long long)id);
     CHECK(count(b.buf, want) == 2); /* back up now, the master's BGSAVE */
-    CHECK(strstr(b.buf, "data-role=\"replica\" disabled title=\"a BGSAVE is already running") != NULL);
+    CHECK(strstr(b.buf, "data-role=\"replica\" disabled title=\"a BGSAVE is already running") !=
+          NULL);
     CHECK(strstr(b.buf, "data-act=\"failover\" data-cluster=\"bk\" data-master=\"10.0.0.1:1\" "
                         "title=") != NULL); /* not disabled by a backup */
     CHECK(strstr(b.buf, "no backup of this cluster yet") != NULL);
@@ -461,7 +474,8 @@ static void test_notifications(db *d)
     cfg.nchannels = 2;
     hp_strlcpy(cfg.channels[0].name, "<ch>\"", sizeof cfg.channels[0].name);
     hp_strlcpy(cfg.channels[1].name, "tg", sizeof cfg.channels[1].name);
-    CHECK(db__outbox_add(d, "<ch>\"", "k1", "critical", "{}", "<b>down</b> & out", now - 1000) == 1);
+    CHECK(db__outbox_add(d, "<ch>\"", "k1", "critical", "{}", "<b>down</b> & out", now - 1000) ==
+          1);
     CHECK(db__outbox_add(d, "<ch>\"", "k2", "<sev>", "{}", "second", now - 500) == 1);
     CHECK(db__outbox_add(d, "tg", "k3", "warning", "{}", "retry me", now) == 1);
     CHECK(db__outbox_add(d, "tg", "k4", "info", "{}", "not tried yet", now) == 1);
@@ -493,7 +507,8 @@ static void test_notifications(db *d)
         /* a long text is cut on a character boundary; all of it in the title */
         char text[600];
         int i;
-        for (i = 0; i + 2 < (int)sizeof text - 1; i += 2) memcpy(text + i, "\xc3\xa9", 2);
+        for (i = 0; i + 2 < (int)sizeof text - 1; i += 2)
+            memcpy(text + i, "\xc3\xa9", 2);
         text[i] = '\0';
         sbuf_puts(&b, "");
         ui__put_cut(&b, text, UI_NOTIFY_TEXT + 1);
@@ -523,7 +538,8 @@ static void test_history_alerts(db *d, const char *name)
     sbuf_release(&b);
     (void)name;
 
-    CHECK(parse_qs("abefore=2&cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &h, err, sizeof err) == 0);
+    CHECK(parse_qs("abefore=2&cluster=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &h, err, sizeof err) ==
+          0);
     CHECK(h.abefore == 2);
     ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
     CHECK(count(b.buf, "<tr class=\"alertrow") == 1);
@@ -545,7 +561,8 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     d = db_open(dir, err, sizeof(err));
     CHECK(d != NULL);
-    hp_event_set(&ev, EV_SENTINEL, name, "+sdown", "<b>sev\"", "a\"b' & <c>", "1.2.3.4:5", "x & 'y' \"z\"");
+    hp_event_set(&ev, EV_SENTINEL, name, "+sdown", "<b>sev\"", "a\"b' & <c>", "1.2.3.4:5",
+                 "x & 'y' \"z\"");
     CHECK(db__insert_events(d, &ev, 1) == 0);
 
     c->nodes = calloc(3, sizeof(*c->nodes));
@@ -568,7 +585,7 @@ int main(void)
         int64_t id = db__job_insert(d, "<kind>", name, "{}", "<actor>", "'><i>r", hp_now_ms());
         CHECK(id > 0);
         CHECK(db__job_save(d, id, "running", "[{\"ts\":1,\"message\":\"<u>last</u>\"}]", NULL, NULL,
-                          NULL, hp_now_ms(), 0) == 0);
+                           NULL, hp_now_ms(), 0) == 0);
     }
 
     {
@@ -576,8 +593,8 @@ int main(void)
         int64_t id = db__job_insert(d, "failover", name, "{}", "op", "", hp_now_ms() - 5000);
         CHECK(id > 0);
         CHECK(db__job_save(d, id, "succeeded", "[]", NULL,
-                          "{\"old_master\":\"<om>:1\",\"new_master\":\"<nm>:2\"}", NULL,
-                          hp_now_ms() - 5000, hp_now_ms() - 1000) == 0);
+                           "{\"old_master\":\"<om>:1\",\"new_master\":\"<nm>:2\"}", NULL,
+                           hp_now_ms() - 5000, hp_now_ms() - 1000) == 0);
     }
     ui__render_cluster(&b, d, c, hp_now_ms());
     CHECK(!sbuf_failed(&b) && b.len > 0);
@@ -588,25 +605,30 @@ int main(void)
     CHECK(strstr(b.buf, "master,&lt;i&gt;") != NULL);
     CHECK(strstr(b.buf, "<i>") == NULL);
     CHECK(strstr(b.buf, "x &amp; &#39;y&#39; &quot;z&quot;") != NULL); /* event message */
-    CHECK(strstr(b.buf, "sev-unknown") != NULL); /* class from a fixed list */
+    CHECK(strstr(b.buf, "sev-unknown") != NULL);                       /* class from a fixed list */
     CHECK(strstr(b.buf, "<b>sev") == NULL);
     CHECK(strstr(b.buf, "127.0.0.1:6380") != NULL);
     /* action buttons: data only, escaped; classes and words from fixed lists */
-    CHECK(strstr(b.buf, "data-act=\"failover\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
-                        "data-master=\"127.0.0.1:6379\"") != NULL);
+    CHECK(strstr(b.buf,
+                 "data-act=\"failover\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
+                 "data-master=\"127.0.0.1:6379\"") != NULL);
     CHECK(strstr(b.buf, "data-act=\"reset\" data-cluster=\"&lt;script&gt;") != NULL);
     CHECK(strstr(b.buf, "data-node=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\"") != NULL);
-    CHECK(strstr(b.buf, "data-addr=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" data-cand=\"ok\"") != NULL);
+    CHECK(
+        strstr(b.buf, "data-addr=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" data-cand=\"ok\"") !=
+        NULL);
     CHECK(strstr(b.buf, "<svg") == NULL);
     CHECK(strstr(b.buf, "data-cand=\"master\"") && strstr(b.buf, "data-cand=\"down\""));
     CHECK(count(b.buf, "data-act=\"resync\"") == 2); /* not for the master */
-    CHECK(strstr(b.buf, "data-node=\"127.0.0.1:6380\" data-master=\"127.0.0.1:6379\" disabled") != NULL);
+    CHECK(strstr(b.buf, "data-node=\"127.0.0.1:6380\" data-master=\"127.0.0.1:6379\" disabled") !=
+          NULL);
     /* recent jobs: escaped, and the running one disables the failover button */
     CHECK(strstr(b.buf, "&lt;kind&gt;") && strstr(b.buf, "&lt;actor&gt;"));
     CHECK(strstr(b.buf, "&#39;&gt;&lt;i&gt;r") && strstr(b.buf, "&lt;u&gt;last&lt;/u&gt;"));
     CHECK(strstr(b.buf, "<u>") == NULL && strstr(b.buf, "<kind>") == NULL);
     CHECK(strstr(b.buf, "badge job-running") != NULL);
-    CHECK(strstr(b.buf, "&lt;om&gt;:1</span> \xe2\x86\x92 <span class=\"addr\">&lt;nm&gt;:2") != NULL);
+    CHECK(strstr(b.buf, "&lt;om&gt;:1</span> \xe2\x86\x92 <span class=\"addr\">&lt;nm&gt;:2") !=
+          NULL);
     CHECK(strstr(b.buf, "4.0 s") != NULL); /* how long it took */
     CHECK(strstr(b.buf, "disabled title=\"a job is running on this cluster\"") != NULL);
 

@@ -27,10 +27,10 @@ int main(void)
     /* well-formed, one of each length and the edges of the table */
     CHECK(VALID(""));
     CHECK(VALID("plain ascii"));
-    CHECK(VALID("caf\xc3\xa9"));                 /* U+00E9 */
-    CHECK(VALID("\xc2\x80\xdf\xbf"));             /* U+0080, U+07FF */
-    CHECK(VALID("\xe0\xa0\x80\xef\xbf\xbf"));     /* U+0800, U+FFFF */
-    CHECK(VALID("\xed\x9f\xbf\xee\x80\x80"));     /* U+D7FF, U+E000 */
+    CHECK(VALID("caf\xc3\xa9"));                      /* U+00E9 */
+    CHECK(VALID("\xc2\x80\xdf\xbf"));                 /* U+0080, U+07FF */
+    CHECK(VALID("\xe0\xa0\x80\xef\xbf\xbf"));         /* U+0800, U+FFFF */
+    CHECK(VALID("\xed\x9f\xbf\xee\x80\x80"));         /* U+D7FF, U+E000 */
     CHECK(VALID("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf")); /* U+10000, U+10FFFF */
     CHECK(VALID("\xe2\x9c\x93 \xf0\x9f\x98\x80"));
     CHECK(utf8_seq_len("\xf0\x9f\x98\x80", 4) == 4);
@@ -40,17 +40,17 @@ int main(void)
     /* ill-formed */
     CHECK(!VALID("\xff"));
     CHECK(!VALID("\xfe"));
-    CHECK(!VALID("\x80"));                 /* stray continuation */
-    CHECK(!VALID("\xc0\xaf"));             /* overlong '/' */
+    CHECK(!VALID("\x80"));     /* stray continuation */
+    CHECK(!VALID("\xc0\xaf")); /* overlong '/' */
     CHECK(!VALID("\xc1\xbf"));
-    CHECK(!VALID("\xe0\x80\xaf"));         /* overlong, 3 bytes */
-    CHECK(!VALID("\xf0\x80\x80\xaf"));     /* overlong, 4 bytes */
-    CHECK(!VALID("\xed\xa0\x80"));         /* U+D800, a surrogate */
-    CHECK(!VALID("\xed\xbf\xbf"));         /* U+DFFF */
-    CHECK(!VALID("\xf4\x90\x80\x80"));     /* U+110000 */
+    CHECK(!VALID("\xe0\x80\xaf"));     /* overlong, 3 bytes */
+    CHECK(!VALID("\xf0\x80\x80\xaf")); /* overlong, 4 bytes */
+    CHECK(!VALID("\xed\xa0\x80"));     /* U+D800, a surrogate */
+    CHECK(!VALID("\xed\xbf\xbf"));     /* U+DFFF */
+    CHECK(!VALID("\xf4\x90\x80\x80")); /* U+110000 */
     CHECK(!VALID("\xf5\x80\x80\x80"));
-    CHECK(!VALID("\xe2\x82"));             /* cut by the end */
-    CHECK(!VALID("\xe2\x82x"));            /* cut by another byte */
+    CHECK(!VALID("\xe2\x82"));  /* cut by the end */
+    CHECK(!VALID("\xe2\x82x")); /* cut by another byte */
     CHECK(!VALID("\xc3"));
     CHECK(utf8_seq_len("\xe2\x82\xac", 2) == 0); /* the length given counts */
     CHECK(utf8_seq_len("x", 0) == 0);
@@ -71,8 +71,8 @@ int main(void)
     cJSON_AddStringToObject(root, "k\xfe", "v");
     arr = cJSON_AddArrayToObject(root, "nodes");
     cJSON_AddItemToArray(arr, cJSON_CreateString("\xc3"));
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "d"), "e"),
-                            "n", 5);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "d"), "e"), "n",
+                            5);
     cJSON_AddStringToObject(cJSON_GetObjectItem(root, "d"), "deep", "x\x80y");
     cJSON_AddItemToObject(root, "raw", cJSON_CreateRaw("\"r\xff\""));
     cJSON_AddStringToObject(root, "fine", "caf\xc3\xa9");
@@ -80,8 +80,9 @@ int main(void)
     s = cJSON_PrintUnformatted(root);
     CHECK(s != NULL);
     if (s) {
-        CHECK_STR(s, "{\"cluster\":\"bad?name\",\"k?\":\"v\",\"nodes\":[\"?\"],"
-                     "\"d\":{\"e\":{\"n\":5},\"deep\":\"x?y\"},\"raw\":\"r?\",\"fine\":\"caf\xc3\xa9\"}");
+        CHECK_STR(
+            s, "{\"cluster\":\"bad?name\",\"k?\":\"v\",\"nodes\":[\"?\"],"
+               "\"d\":{\"e\":{\"n\":5},\"deep\":\"x?y\"},\"raw\":\"r?\",\"fine\":\"caf\xc3\xa9\"}");
         CHECK(utf8_valid(s, strlen(s)));
     }
     cJSON_free(s);

@@ -6,6 +6,7 @@
 #include "actions/backup.h"
 #include "actions/notifytest.h"
 #include "actions/recipes.h"
+#include "core/banned.h" /* last: after every system header */
 
 const job_kind hp_job_kinds[] = {
     {"failover", JOB_GROUP_TOPOLOGY, recipe_failover, recipe_failover_recover},

@@ -34,6 +34,7 @@
 #include "redis/rdbcheck.h"
 #include "model/policy.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 #define BACKUP_CHUNK (256 * 1024)
 #define BACKUP_IO_TIMEOUT_S 60 /* keep-alives come every second while the server prepares */
@@ -54,7 +55,8 @@ const char *backup_dir(const config *cfg, char *buf, size_t bufsz)
         n = snprintf(buf, bufsz, "%s", cfg->backup_dir);
     else
         n = snprintf(buf, bufsz, "%s/backups", cfg->data_dir);
-    if (n < 0 || (size_t)n >= bufsz) buf[0] = '\0'; /* too long: no directory rather than a wrong one */
+    if (n < 0 || (size_t)n >= bufsz)
+        buf[0] = '\0'; /* too long: no directory rather than a wrong one */
     return buf;
 }
 
@@ -203,7 +205,8 @@ static int stream_eof(xfer *x, unsigned char *buf, const char *mark)
         if (n <= 0) {
             char why[256];
             hp_strlcpy(why, n == 0 ? "connection closed" : x->err, sizeof(why));
-            snprintf(x->err, sizeof(x->err), "transfer cut after %llu bytes, end mark not seen: %.180s",
+            snprintf(x->err, sizeof(x->err),
+                     "transfer cut after %llu bytes, end mark not seen: %.180s",
                      (unsigned long long)rdbcheck_size(x->check), why);
             return -1;
         }
@@ -311,8 +314,8 @@ int backup_retention(const config *cfg, db *d, evq *q, const char *cluster, job 
         if (evq_backup_delete(q, &k.list[i], "retention") == 0) {
             deleted++;
             if (jb)
-                job_step(jb, "retention: deleted backup %lld of %s (%s)",
-                         (long long)k.list[i].id, k.list[i].node, too_many ? "beyond keep_last" : "older than keep_days");
+                job_step(jb, "retention: deleted backup %lld of %s (%s)", (long long)k.list[i].id,
+                         k.list[i].node, too_many ? "beyond keep_last" : "older than keep_days");
         }
     }
     free(k.list);
@@ -464,9 +467,8 @@ int recipe_bgsave(job *jb)
     const config *cfg = job_config(jb);
     const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(job_params(jb), "node"));
     char err[256];
-    rclient *n = node ? rclient_connect(node, cfg->redis_password, cfg->timeout_ms, err,
-                                        sizeof(err))
-                      : NULL;
+    rclient *n =
+        node ? rclient_connect(node, cfg->redis_password, cfg->timeout_ms, err, sizeof(err)) : NULL;
     node_info before, in;
     int64_t deadline;
     int rc = -1;
@@ -620,8 +622,9 @@ static void sched_tick(backup_sched *s)
         } else if (now - due > STALE_AFTER_MS && st->stale_for != due) {
             hp_event e;
             char msg[256];
-            snprintf(msg, sizeof(msg), "no successful backup of %s since the one scheduled %lld min ago",
-                     name, (long long)((now - due) / 60000));
+            snprintf(msg, sizeof(msg),
+                     "no successful backup of %s since the one scheduled %lld min ago", name,
+                     (long long)((now - due) / 60000));
             hp_event_set(&e, EV_BACKUP_STALE, name, "backup-stale", "warning", "panel", NULL, msg);
             evq_push(s->q, &e);
             st->stale_for = due;

@@ -32,7 +32,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "actions/failover.h"
 
-
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -47,14 +46,15 @@
 #include "redis/sreply.h"
 #include "model/topology.h"
 #include "actions/recipes.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------- failover */
-
 
 static void fo_release(fo *f)
 {
     int i;
-    for (i = 0; i < f->nreps; i++) rclient_free(f->rconn[i]);
+    for (i = 0; i < f->nreps; i++)
+        rclient_free(f->rconn[i]);
     rclient_free(f->s);
     rclient_free(f->m);
     step__ctx_release(&f->x);
@@ -63,7 +63,7 @@ static void fo_release(fo *f)
 static void record_failover(fo *f, const char *status)
 {
     step__record(f->jb, f->force ? "forced" : "graceful", f->old, f->new_master, f->started_at,
-           f->paused_at ? f->paused_ms : -1, status);
+                 f->paused_at ? f->paused_ms : -1, status);
 }
 
 /* Polls every replica once (each call bounded) for role master. Returns 1
@@ -74,7 +74,8 @@ static int poll_promotion(fo *f, int64_t deadline)
     for (i = 0; i < f->nreps; i++) {
         node_info in;
         int ms = step__ms_until(deadline, WATCH_CALL_MS);
-        if (!f->rconn[i]) f->rconn[i] = step__node_connect(f->x.cfg, f->reps[i], ms, f->x.err, sizeof(f->x.err));
+        if (!f->rconn[i])
+            f->rconn[i] = step__node_connect(f->x.cfg, f->reps[i], ms, f->x.err, sizeof(f->x.err));
         if (!f->rconn[i]) continue;
         rclient_deadline(f->rconn[i], hp_mono_ms() + ms);
         if (rclient_info(f->rconn[i], &in, f->x.err, sizeof(f->x.err)) < 0) {
@@ -102,8 +103,8 @@ static int sentinel_state(fo *f)
     if (s && step__sentinel_master(s, f->name, &e, err, sizeof(err)) == 0 &&
         step__sentinel_master_addr(s, f->name, seen, sizeof(seen), err, sizeof(err)) == 0)
         st = sreply_has_flag(e.flags, "failover_in_progress") ? SENTINEL_BUSY
-             : strcmp(seen, f->old)                          ? SENTINEL_DONE
-                                                             : SENTINEL_GAVE_UP;
+             : strcmp(seen, f->old)                           ? SENTINEL_DONE
+                                                              : SENTINEL_GAVE_UP;
     rclient_free(s);
     return st;
 }
@@ -144,8 +145,9 @@ static int wait_promotion(fo *f)
         if (f->paused && hp_mono_ms() >= f->pause_end - 5) {
             if (f->unanswered) disarm(f);
             unpause(f);
-            job_step(f->jb, "no replica promoted within the pause limit of %lld ms: writes resumed "
-                            "on %s; its write fence refuses them once one is promoted",
+            job_step(f->jb,
+                     "no replica promoted within the pause limit of %lld ms: writes resumed "
+                     "on %s; its write fence refuses them once one is promoted",
                      f->max_pause_ms, f->old);
             job_failpoint(f->jb, "after-pause-limit");
         }
@@ -188,10 +190,10 @@ static int fence(fo *f)
     }
     if (f->paused) rclient_deadline(f->m, f->pause_end + 200);
     if (step__reconfigure(f->m, &r, &f->persisted, f->persist_why, sizeof(f->persist_why), f->x.err,
-                    sizeof(f->x.err)) < 0) {
+                          sizeof(f->x.err)) < 0) {
         rclient_free(f->m); /* a failed transaction leaves the connection unusable */
         f->m = NULL;
-        f->paused = 0;      /* cannot unpause without it; the pause times out */
+        f->paused = 0; /* cannot unpause without it; the pause times out */
         return -1;
     }
     rclient_deadline(f->m, 0);
@@ -201,8 +203,9 @@ static int fence(fo *f)
              f->old, f->new_master,
              f->persisted ? "persisted with CONFIG REWRITE" : "NOT persisted");
     if (!f->persisted)
-        job_step(f->jb, "warning: the fence of %s is not persisted (%s); after a restart %s would "
-                        "come back as a master until Sentinel converts it",
+        job_step(f->jb,
+                 "warning: the fence of %s is not persisted (%s); after a restart %s would "
+                 "come back as a master until Sentinel converts it",
                  f->old, f->persist_why[0] ? f->persist_why : "CONFIG REWRITE failed", f->old);
     return 0;
 }
@@ -241,7 +244,7 @@ static void retry_fence(fo *f)
 static int wait_settled(fo *f, int timeout_ms)
 {
     int64_t deadline = hp_mono_ms() + timeout_ms;
-    char (*addrs)[HP_ADDR_MAX] = malloc(sizeof(*addrs) * MAX_NODES);
+    char(*addrs)[HP_ADDR_MAX] = malloc(sizeof(*addrs) * MAX_NODES);
     int n = 0, i, agreed = 0;
     int64_t agreed_at = 0;
 
@@ -270,8 +273,9 @@ static int wait_settled(fo *f, int timeout_ms)
         return -1;
     }
     if (!f->fenced)
-        job_step(f->jb, "warning: old master %s not reachable to fence; Sentinel reconfigures it "
-                        "when it returns",
+        job_step(f->jb,
+                 "warning: old master %s not reachable to fence; Sentinel reconfigures it "
+                 "when it returns",
                  f->old);
     return 0;
 }
@@ -314,8 +318,9 @@ static int request_failover(fo *f, int64_t deadline)
         return -1;
     }
     f->requested = f->unanswered = 1;
-    job_step(f->jb, "Sentinel %s did not answer SENTINEL FAILOVER (%s); it may still run it: "
-                    "watching for a promotion",
+    job_step(f->jb,
+             "Sentinel %s did not answer SENTINEL FAILOVER (%s); it may still run it: "
+             "watching for a promotion",
              rclient_addr(f->s), f->x.err);
     return 0;
 }
@@ -334,8 +339,8 @@ static void put_result(fo *f)
     if (f->fenced && !cJSON_GetObjectItem(res, "persisted")) {
         cJSON_AddBoolToObject(res, "persisted", f->persisted);
         if (!f->persisted)
-            cJSON_AddStringToObject(res, "persisted_note", f->persist_why[0] ? f->persist_why
-                                                                             : "CONFIG REWRITE failed");
+            cJSON_AddStringToObject(res, "persisted_note",
+                                    f->persist_why[0] ? f->persist_why : "CONFIG REWRITE failed");
     }
 }
 
@@ -409,13 +414,15 @@ static void disarm(fo *f)
     job_save_undo(f->jb);
     for (i = 0; i < f->nreps; i++) {
         rclient *r = step__node_connect(f->x.cfg, f->reps[i], 300, f->x.err, sizeof(f->x.err));
-        if (r && rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority 0") == 0) n++;
+        if (r && rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority 0") == 0)
+            n++;
         rclient_free(r);
     }
     f->disarmed = 1;
-    job_step(f->jb, "disarmed: replica-priority 0 on %d of %d replicas, so the unanswered "
-                    "SENTINEL FAILOVER aborts should Sentinel %s resume with it; put back once it "
-                    "answers",
+    job_step(f->jb,
+             "disarmed: replica-priority 0 on %d of %d replicas, so the unanswered "
+             "SENTINEL FAILOVER aborts should Sentinel %s resume with it; put back once it "
+             "answers",
              n, f->nreps, rclient_addr(f->s));
 }
 
@@ -425,9 +432,11 @@ static int run_graceful(fo *f)
     job *jb = f->jb;
 
     f->m = step__node_connect(f->x.cfg, f->old, f->x.cfg->timeout_ms, f->x.err, sizeof(f->x.err));
-    if (!f->m || rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0 || mi.role != ROLE_MASTER) {
-        job_fail(jb, "the master %s is unreachable; a graceful switchover needs it: use mode "
-                     "\"force\" (%s)",
+    if (!f->m || rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0 ||
+        mi.role != ROLE_MASTER) {
+        job_fail(jb,
+                 "the master %s is unreachable; a graceful switchover needs it: use mode "
+                 "\"force\" (%s)",
                  f->old, f->x.err);
         return -1;
     }
@@ -442,8 +451,9 @@ static int run_graceful(fo *f)
         return -1;
     }
     if (fo__write_fence(f) < 0)
-        job_step(jb, "warning: no write fence on %s (%s): should hapanel die between the failover "
-                     "and the fence, writes made to it meanwhile would be lost",
+        job_step(jb,
+                 "warning: no write fence on %s (%s): should hapanel die between the failover "
+                 "and the fence, writes made to it meanwhile would be lost",
                  f->old, f->x.err);
     job_failpoint(jb, "after-write-fence");
 
@@ -491,7 +501,8 @@ static int run_force(fo *f)
 
     /* A live old master gets the write fence; an unreachable one is Sentinel's. */
     f->m = step__node_connect(f->x.cfg, f->old, 500, f->x.err, sizeof(f->x.err));
-    if (f->m && rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) == 0 && mi.role == ROLE_MASTER) {
+    if (f->m && rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) == 0 &&
+        mi.role == ROLE_MASTER) {
         if (fo__write_fence(f) < 0)
             job_step(jb, "warning: no write fence on %s (%s)", f->old, f->x.err);
     } else {
@@ -515,7 +526,8 @@ static int run_force(fo *f)
      * promotion, or the replication stream still in flight to the replica
      * Sentinel promotes is lost with the writes it acknowledged. */
     if (f->m && fo__pause_writes(f) < 0)
-        job_step(jb, "warning: CLIENT PAUSE failed on %s (%s): writes not paused", f->old, f->x.err);
+        job_step(jb, "warning: CLIENT PAUSE failed on %s (%s): writes not paused", f->old,
+                 f->x.err);
     if (request_failover(f, f->paused ? f->pause_end : 0) < 0) {
         if (f->paused) unpause(f);
         job_fail(jb, "SENTINEL FAILOVER refused: %s", f->x.err);
@@ -569,13 +581,14 @@ int recipe_failover(job *jb)
              f->pl.choice, f->pl.choice_why);
 
     f->s = step__sentinel_connect(f->x.cfg, f->pl.sentinel, f->x.cfg->timeout_ms, f->x.err,
-                            sizeof(f->x.err));
+                                  sizeof(f->x.err));
     if (!f->s) {
         job_fail(jb, "Sentinel %s is not reachable: %s", f->pl.sentinel, f->x.err);
         goto out;
     }
     if (!f->force) {
-        redisReply *r = rclient_cmd(f->s, f->x.err, sizeof(f->x.err), "SENTINEL CKQUORUM %s", f->name);
+        redisReply *r =
+            rclient_cmd(f->s, f->x.err, sizeof(f->x.err), "SENTINEL CKQUORUM %s", f->name);
         if (!r) {
             job_fail(jb, "quorum check failed: %s", f->x.err);
             goto out;
@@ -591,4 +604,3 @@ out:
     free(f);
     return rc;
 }
-

@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* Whether a and b differ only in their numbers. */
 int fo__same_words(const char *a, const char *b)
 {
     for (;;) {
-        while (*a >= '0' && *a <= '9') a++;
-        while (*b >= '0' && *b <= '9') b++;
+        while (*a >= '0' && *a <= '9')
+            a++;
+        while (*b >= '0' && *b <= '9')
+            b++;
         if (*a != *b) return 0;
         if (!*a) return 1;
         a++;
@@ -54,7 +57,8 @@ int fo__wait_plan(fo *f)
                      f->max_wait_ms);
             return -1;
         }
-        if (!fo__same_words(last, b)) { /* ages tick every poll: say it again only when it differs */
+        if (!fo__same_words(last,
+                            b)) { /* ages tick every poll: say it again only when it differs */
             job_step(f->jb, "waiting up to %.1f s before changing anything: %s",
                      (double)f->max_wait_ms / 1000.0, b);
             hp_strlcpy(last, b, sizeof(last));
@@ -81,7 +85,8 @@ int fo__live_pick(fo *f, snap_sview *v, int *n, char *why, size_t whysz)
     k = r ? sreply_entries(r, e, MAX_NODES) : -1;
     freeReplyObject(r);
     if (k < 0) return -2;
-    for (i = 0; i < k; i++) promo_sview_from_entry(&v[i], rclient_addr(f->s), &e[i]);
+    for (i = 0; i < k; i++)
+        promo_sview_from_entry(&v[i], rclient_addr(f->s), &e[i]);
     *n = k;
     pm.down_after_ms = me.down_after_ms;
     pm.s_down_ms = sreply_has_flag(me.flags, "s_down") ? me.s_down_ms : -1;
@@ -205,8 +210,9 @@ int fo__choose_catchup(fo *f)
         if (j < f->nreps) f->cand[f->ncand++] = j;
     }
     if (!f->ncand) {
-        snprintf(f->x.err, sizeof(f->x.err), "Sentinel %s would promote %s, which hapanel does not watch",
-                 rclient_addr(f->s), v[pick].addr);
+        snprintf(f->x.err, sizeof(f->x.err),
+                 "Sentinel %s would promote %s, which hapanel does not watch", rclient_addr(f->s),
+                 v[pick].addr);
         return -1;
     }
     return 0;
@@ -224,7 +230,8 @@ int fo__write_fence(fo *f)
     long long to_write = 0;
 
     if (rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0) return -1;
-    for (i = 0; i < mi.nreplicas; i++) online += !strcmp(mi.replicas[i].state, "online");
+    for (i = 0; i < mi.nreplicas; i++)
+        online += !strcmp(mi.replicas[i].state, "online");
     if (online == 0) {
         snprintf(f->x.err, sizeof(f->x.err), "no replica is attached to %s", f->old);
         return -1;
@@ -236,7 +243,9 @@ int fo__write_fence(fo *f)
         redisReply *r = rclient_cmd(f->m, f->x.err, sizeof(f->x.err), "CONFIG GET %s", names[i]);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
             r->element[1]->type != REDIS_REPLY_STRING) {
-            if (r) snprintf(f->x.err, sizeof(f->x.err), "%s: CONFIG GET %s unreadable", f->old, names[i]);
+            if (r)
+                snprintf(f->x.err, sizeof(f->x.err), "%s: CONFIG GET %s unreadable", f->old,
+                         names[i]);
             freeReplyObject(r);
             cJSON_Delete(mr);
             return -1;
@@ -252,8 +261,9 @@ int fo__write_fence(fo *f)
         rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CONFIG SET min-replicas-to-write %lld",
                    to_write) < 0)
         return -1;
-    job_step(f->jb, "write fence on %s: min-replicas-to-write %lld (replicas attached), so it "
-                    "refuses writes once one is promoted",
+    job_step(f->jb,
+             "write fence on %s: min-replicas-to-write %lld (replicas attached), so it "
+             "refuses writes once one is promoted",
              f->old, to_write);
     return 0;
 }
@@ -263,7 +273,8 @@ int fo__write_fence(fo *f)
 int fo__pause_writes(fo *f)
 {
     step__undo_put(f->jb, "paused", cJSON_CreateString(f->old));
-    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE", f->max_pause_ms) < 0) {
+    if (rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CLIENT PAUSE %lld WRITE", f->max_pause_ms) <
+        0) {
         step__undo_drop(f->jb, "paused");
         return -1;
     }
@@ -327,8 +338,8 @@ int fo__catch_up(fo *f)
         for (i = 0; i < f->ncand && !behind; i++) {
             rclient **c = &f->rconn[f->cand[i]];
             if (!*c)
-                *c = step__node_connect(f->x.cfg, f->reps[f->cand[i]], step__ms_until(deadline, 500), f->x.err,
-                                  sizeof(f->x.err));
+                *c = step__node_connect(f->x.cfg, f->reps[f->cand[i]],
+                                        step__ms_until(deadline, 500), f->x.err, sizeof(f->x.err));
             if (!*c) return -1;
             rclient_deadline(*c, deadline);
             if (rclient_info(*c, &ri, f->x.err, sizeof(f->x.err)) < 0) {
@@ -344,10 +355,10 @@ int fo__catch_up(fo *f)
             return 0;
         }
         if (hp_mono_ms() >= deadline) {
-            snprintf(f->x.err, sizeof(f->x.err), "replicas did not catch up while writes were paused");
+            snprintf(f->x.err, sizeof(f->x.err),
+                     "replicas did not catch up while writes were paused");
             return -1;
         }
         step__sleep_ms(1);
     }
 }
-

@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "core/banned.h" /* last: after every system header */
 
 #define JOBS_THREADS 4
 
@@ -148,18 +149,54 @@ void job_fail(job *jb, const char *fmt, ...)
     va_end(ap);
 }
 
-cJSON *job_undo(job *jb) { return jb->undo; }
-void job_save_undo(job *jb) { save(jb, NULL, 0, 0); }
-cJSON *job_result(job *jb) { return jb->result; }
-const cJSON *job_params(const job *jb) { return jb->params; }
-const char *job_cluster(const job *jb) { return jb->cluster; }
-const char *job_actor(const job *jb) { return jb->actor; }
-const char *job_reason(const job *jb) { return jb->reason; }
-int64_t job_id(const job *jb) { return jb->id; }
-const config *job_config(const job *jb) { return jb->owner->cfg; }
-db *job_db(const job *jb) { return jb->owner->d; }
-struct notifier *job_notifier(const job *jb) { return jb->owner->env.nt; }
-evq *job_events(const job *jb) { return jb->owner->q; }
+cJSON *job_undo(job *jb)
+{
+    return jb->undo;
+}
+void job_save_undo(job *jb)
+{
+    save(jb, NULL, 0, 0);
+}
+cJSON *job_result(job *jb)
+{
+    return jb->result;
+}
+const cJSON *job_params(const job *jb)
+{
+    return jb->params;
+}
+const char *job_cluster(const job *jb)
+{
+    return jb->cluster;
+}
+const char *job_actor(const job *jb)
+{
+    return jb->actor;
+}
+const char *job_reason(const job *jb)
+{
+    return jb->reason;
+}
+int64_t job_id(const job *jb)
+{
+    return jb->id;
+}
+const config *job_config(const job *jb)
+{
+    return jb->owner->cfg;
+}
+db *job_db(const job *jb)
+{
+    return jb->owner->d;
+}
+struct notifier *job_notifier(const job *jb)
+{
+    return jb->owner->env.nt;
+}
+evq *job_events(const job *jb)
+{
+    return jb->owner->q;
+}
 
 const char *job_last_step(const job *jb)
 {
@@ -210,18 +247,19 @@ static void execute(job *jb)
     int rc;
 
     save(jb, "running", hp_now_ms(), 0);
-    emit(jb, EV_JOB_STARTED, "job-started", "info", "%s job %lld started by %s%s%s", jb->kind, (long long)jb->id,
-         jb->actor[0] ? jb->actor : "?", jb->reason[0] ? ": " : "", jb->reason);
+    emit(jb, EV_JOB_STARTED, "job-started", "info", "%s job %lld started by %s%s%s", jb->kind,
+         (long long)jb->id, jb->actor[0] ? jb->actor : "?", jb->reason[0] ? ": " : "", jb->reason);
     rc = jb->k ? jb->k->run(jb) : -1;
     if (rc != 0 && !jb->error[0]) job_fail(jb, "failed");
     if (rc == 0) jb->error[0] = '\0';
     job_step(jb, rc == 0 ? "done" : "failed: %s", jb->error);
     save(jb, rc == 0 ? "succeeded" : "failed", 0, hp_now_ms());
     if (rc == 0)
-        emit(jb, EV_JOB_SUCCEEDED, "job-succeeded", "info", "%s job %lld succeeded", jb->kind, (long long)jb->id);
+        emit(jb, EV_JOB_SUCCEEDED, "job-succeeded", "info", "%s job %lld succeeded", jb->kind,
+             (long long)jb->id);
     else
-        emit(jb, EV_JOB_FAILED, "job-failed", "warning", "%s job %lld failed: %s", jb->kind, (long long)jb->id,
-             jb->error);
+        emit(jb, EV_JOB_FAILED, "job-failed", "warning", "%s job %lld failed: %s", jb->kind,
+             (long long)jb->id, jb->error);
     unbusy(jb->owner, jb->cluster, jb->id);
 }
 
@@ -234,25 +272,25 @@ static void recover_one(job *jb)
     int rc = -1;
 
     snprintf(at, sizeof(at), "%s", last ? last : "");
-    job_step(jb, "hapanel restarted; this job was interrupted %s%s", last ? "after: " : "before it started",
-             at);
+    job_step(jb, "hapanel restarted; this job was interrupted %s%s",
+             last ? "after: " : "before it started", at);
     if (jb->k && jb->k->recover) rc = jb->k->recover(jb);
     if (rc != 0) {
         char what[512];
         snprintf(what, sizeof(what), "%s", jb->error);
-        job_fail(jb, "interrupted by a restart of hapanel %s%.200s%s%s", last ? "after: " : "before it started",
-                 at, what[0] ? "; " : "", what);
+        job_fail(jb, "interrupted by a restart of hapanel %s%.200s%s%s",
+                 last ? "after: " : "before it started", at, what[0] ? "; " : "", what);
     } else {
         jb->error[0] = '\0';
     }
     job_step(jb, rc == 0 ? "done after the restart" : "failed: %s", jb->error);
     save(jb, rc == 0 ? "succeeded" : "failed", 0, hp_now_ms());
     if (rc == 0)
-        emit(jb, EV_JOB_SUCCEEDED, "job-succeeded", "info", "%s job %lld completed after a restart of hapanel",
-             jb->kind, (long long)jb->id);
+        emit(jb, EV_JOB_SUCCEEDED, "job-succeeded", "info",
+             "%s job %lld completed after a restart of hapanel", jb->kind, (long long)jb->id);
     else
-        emit(jb, EV_JOB_FAILED, "job-failed", "warning", "%s job %lld interrupted by a restart: %s", jb->kind,
-             (long long)jb->id, jb->error);
+        emit(jb, EV_JOB_FAILED, "job-failed", "warning", "%s job %lld interrupted by a restart: %s",
+             jb->kind, (long long)jb->id, jb->error);
     unbusy(jb->owner, jb->cluster, jb->id);
 }
 
@@ -276,7 +314,8 @@ static void *runner_main(void *arg)
     j->recovered = 1;
     pthread_cond_broadcast(&j->wake);
     for (;;) {
-        while (!j->stop && (!j->head || !j->recovered)) pthread_cond_wait(&j->wake, &j->lock);
+        while (!j->stop && (!j->head || !j->recovered))
+            pthread_cond_wait(&j->wake, &j->lock);
         if (j->stop) break;
         jb = j->head;
         j->head = jb->next;
@@ -362,7 +401,8 @@ void jobs_free(jobs *j)
     __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&j->wake);
     pthread_mutex_unlock(&j->lock);
-    for (i = 0; i < j->nthreads; i++) pthread_join(j->threads[i], NULL);
+    for (i = 0; i < j->nthreads; i++)
+        pthread_join(j->threads[i], NULL);
     /* Jobs still queued stay 'queued' in the database: the next start repairs them. */
     while ((jb = j->head) != NULL) {
         j->head = jb->next;

@@ -42,9 +42,9 @@ struct notifier;
 /* What the jobs may use, given by main; kept, not copied. */
 typedef struct job_env {
     const config *cfg;
-    struct db *d;         /* reads */
-    evq *q;               /* writes and events */
-    struct notifier *nt;  /* for the notification test */
+    struct db *d;        /* reads */
+    evq *q;              /* writes and events */
+    struct notifier *nt; /* for the notification test */
 } job_env;
 
 /* Starts the runner threads for the given kinds (kept, not copied). Before

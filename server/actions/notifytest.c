@@ -7,6 +7,7 @@
 
 #include "actions/jobs.h"
 #include "notify/notify.h"
+#include "core/banned.h" /* last: after every system header */
 
 int recipe_notify_test(job *jb)
 {

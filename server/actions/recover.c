@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "actions/steps.h"
 
-
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include "redis/sreply.h"
 #include "model/topology.h"
 #include "actions/recipes.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ----------------------------------------------------------- crash recovery */
 
@@ -48,18 +48,20 @@ int recipe_failover_recover(job *jb)
         job_fail(jb, "the failover had not been requested; what it changed is put back");
         return -1;
     }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(fo_, "sentinels"))
-    if (cJSON_IsString(it) && n < MAX_NODES) hp_strlcpy(addrs[n++], it->valuestring, HP_ADDR_MAX);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(fo_, "sentinels")) if (cJSON_IsString(it) &&
+                                                                      n < MAX_NODES)
+        hp_strlcpy(addrs[n++], it->valuestring, HP_ADDR_MAX);
     job_step(jb, "SENTINEL FAILOVER had been requested: asking the Sentinels what happened");
     while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
-        answered = step__sentinels_report(cfg, job_cluster(jb), addrs, n, master, sizeof(master), &busy,
-                                    &agree);
+        answered = step__sentinels_report(cfg, job_cluster(jb), addrs, n, master, sizeof(master),
+                                          &busy, &agree);
         if (answered && !busy && agree > n / 2) break;
         step__sleep_ms(250);
     }
     if (!master[0] || agree <= n / 2) {
-        job_fail(jb, "the Sentinels do not agree on a master (%d of %d answered); nothing was "
-                     "changed: check the cluster",
+        job_fail(jb,
+                 "the Sentinels do not agree on a master (%d of %d answered); nothing was "
+                 "changed: check the cluster",
                  answered, n);
         return -1;
     }
@@ -81,7 +83,8 @@ int recipe_failover_recover(job *jb)
             cJSON_DeleteItemFromObject(u, "min_replicas");
             job_save_undo(jb);
             if (in.role == ROLE_MASTER)
-                job_step(jb, "old master %s was still a master: fenced (REPLICAOF %s, CLIENT KILL), %s",
+                job_step(jb,
+                         "old master %s was still a master: fenced (REPLICAOF %s, CLIENT KILL), %s",
                          old, master, persisted ? "persisted" : "NOT persisted");
             else
                 job_step(jb, "old master %s is already a replica; its write fence is lifted", old);
@@ -90,16 +93,16 @@ int recipe_failover_recover(job *jb)
             job_step(jb, "could not fence %s: %s", old, err);
         }
     } else {
-        job_step(jb, "old master %s unreachable (%s): Sentinel reconfigures it when it returns", old,
-                 err);
+        job_step(jb, "old master %s unreachable (%s): Sentinel reconfigures it when it returns",
+                 old, err);
     }
     rclient_free(r);
     step__undo_now(jb, 1);
     cJSON_DeleteItemFromObject(job_result(jb), "new_master");
     cJSON_AddStringToObject(job_result(jb), "new_master", master);
     cJSON_AddBoolToObject(job_result(jb), "completed_after_restart", 1);
-    step__record(jb, kind, old, master, started ? started : hp_now_ms(), -1, "completed_after_restart");
+    step__record(jb, kind, old, master, started ? started : hp_now_ms(), -1,
+                 "completed_after_restart");
     job_step(jb, "failover %s -> %s completed after the restart", old, master);
     return 0;
 }
-

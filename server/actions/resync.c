@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "actions/steps.h"
 
-
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include "redis/sreply.h"
 #include "model/topology.h"
 #include "actions/recipes.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------- resync */
 
@@ -60,8 +60,9 @@ int recipe_resync(job *jb)
              full ? "REPLICAOF NO ONE + " : "", master, full ? " (full sync)" : "",
              persisted ? "persisted with CONFIG REWRITE" : "NOT persisted");
     if (!persisted)
-        job_step(jb, "warning: not persisted (%s); after a restart %s comes back with the role "
-                     "its config file gives it",
+        job_step(jb,
+                 "warning: not persisted (%s); after a restart %s comes back with the role "
+                 "its config file gives it",
                  why[0] ? why : "CONFIG REWRITE failed", node);
     deadline = hp_mono_ms() + RESYNC_TIMEOUT_MS;
     step__sleep_ms(100);
@@ -149,8 +150,10 @@ int recipe_sentinel_reset(job *jb)
         }
         rclient_free(s);
         if (slaves < expect_replicas || others < expect_others) {
-            job_fail(jb, "Sentinel %s sees %lld replica(s) and %lld Sentinel(s) after reset, "
-                     "expected %d and %d", addr, slaves, others, expect_replicas, expect_others);
+            job_fail(jb,
+                     "Sentinel %s sees %lld replica(s) and %lld Sentinel(s) after reset, "
+                     "expected %d and %d",
+                     addr, slaves, others, expect_replicas, expect_others);
             goto out;
         }
         job_step(jb, "Sentinel %s sees %lld replica(s) and %lld other Sentinel(s) again", addr,
@@ -161,4 +164,3 @@ out:
     step__ctx_release(&x);
     return rc;
 }
-

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "actions/steps.h"
 
-
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -17,6 +16,7 @@
 #include "redis/sreply.h"
 #include "model/topology.h"
 #include "actions/recipes.h"
+#include "core/banned.h" /* last: after every system header */
 
 void step__sleep_ms(int ms)
 {
@@ -25,7 +25,6 @@ void step__sleep_ms(int ms)
 }
 
 /* ------------------------------------------------------------------ helpers */
-
 
 int step__ctx_init(ctx *x, job *jb)
 {
@@ -48,13 +47,13 @@ void step__ctx_release(ctx *x)
 }
 
 rclient *step__node_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
-                             size_t errsz)
+                            size_t errsz)
 {
     return rclient_connect(addr, cfg->redis_password, timeout_ms, err, errsz);
 }
 
 rclient *step__sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
-                                 size_t errsz)
+                                size_t errsz)
 {
     return rclient_connect(addr, cfg->sentinel_password, timeout_ms, err, errsz);
 }
@@ -73,8 +72,7 @@ const char *step__param_str(const job *jb, const char *name)
 }
 
 /* SENTINEL MASTER <name> from s, parsed. Returns 0 or -1. */
-int step__sentinel_master(rclient *s, const char *name, sentinel_entry *e, char *err,
-                           size_t errsz)
+int step__sentinel_master(rclient *s, const char *name, sentinel_entry *e, char *err, size_t errsz)
 {
     redisReply *r = rclient_cmd(s, err, errsz, "SENTINEL MASTER %s", name);
     int rc = r ? sreply_entry(r, e) : -1;
@@ -85,7 +83,7 @@ int step__sentinel_master(rclient *s, const char *name, sentinel_entry *e, char 
 
 /* The master address this Sentinel reports, into out. Returns 0 or -1. */
 int step__sentinel_master_addr(rclient *s, const char *name, char *out, size_t outsz, char *err,
-                                size_t errsz)
+                               size_t errsz)
 {
     redisReply *r = rclient_cmd(s, err, errsz, "SENTINEL GET-MASTER-ADDR-BY-NAME %s", name);
     int rc = -1;
@@ -102,7 +100,7 @@ int step__sentinel_master_addr(rclient *s, const char *name, char *out, size_t o
  * answer report (into master, "" if none), and how many flag a failover in
  * progress. Returns how many answered. */
 int step__sentinels_report(const config *cfg, const char *name, char (*addrs)[HP_ADDR_MAX], int n,
-                            char *master, size_t mastersz, int *in_progress, int *agree)
+                           char *master, size_t mastersz, int *in_progress, int *agree)
 {
     char seen[MAX_NODES][HP_ADDR_MAX], err[256];
     int i, j, answered = 0, best = 0;
@@ -124,7 +122,8 @@ int step__sentinels_report(const config *cfg, const char *name, char (*addrs)[HP
     for (i = 0; i < n && i < MAX_NODES; i++) {
         int k = 0;
         if (!seen[i][0]) continue;
-        for (j = 0; j < n && j < MAX_NODES; j++) k += !strcmp(seen[i], seen[j]);
+        for (j = 0; j < n && j < MAX_NODES; j++)
+            k += !strcmp(seen[i], seen[j]);
         if (k > best) {
             best = k;
             hp_strlcpy(master, seen[i], mastersz);
@@ -135,7 +134,6 @@ int step__sentinels_report(const config *cfg, const char *name, char (*addrs)[HP
 }
 
 /* ---------------------------------------------------- reconfiguring a node */
-
 
 /* Appends one command built with redisFormatCommand (len < 0: it failed). */
 static int add_cmd(char **cmds, int *lens, int *n, char *cmd, int len)
@@ -152,7 +150,7 @@ static int add_cmd(char **cmds, int *lens, int *n, char *cmd, int len)
  * 0 with the reason in why. Temporary settings (a steered replica-priority)
  * are never in rc->config, so never rewritten by it. */
 int step__reconfigure(rclient *n, const reconf *rc, int *persisted, char *why, size_t whysz,
-                       char *err, size_t errsz)
+                      char *err, size_t errsz)
 {
     char host[HP_HOST_MAX], port[8], *cmds[16];
     int lens[16], nc, i, role_idx, rw_idx, aborted, attempt, p;
@@ -198,7 +196,8 @@ int step__reconfigure(rclient *n, const reconf *rc, int *persisted, char *why, s
             bad |= add_cmd(cmds, lens, &nc, cmd, len);
         }
         r = bad ? NULL : rclient_transaction(n, err, errsz, nc, cmds, lens, &aborted);
-        for (i = 0; i < nc; i++) redisFreeCommand(cmds[i]);
+        for (i = 0; i < nc; i++)
+            redisFreeCommand(cmds[i]);
         if (bad) {
             snprintf(err, errsz, "out of memory");
             return -1;
@@ -208,8 +207,8 @@ int step__reconfigure(rclient *n, const reconf *rc, int *persisted, char *why, s
             continue;
         }
         if (!r) return -1;
-        if (role_idx >= 0 && ((size_t)role_idx >= r->elements ||
-                              r->element[role_idx]->type == REDIS_REPLY_ERROR)) {
+        if (role_idx >= 0 &&
+            ((size_t)role_idx >= r->elements || r->element[role_idx]->type == REDIS_REPLY_ERROR)) {
             snprintf(err, errsz, "%s: REPLICAOF refused: %s", rclient_addr(n),
                      (size_t)role_idx < r->elements ? r->element[role_idx]->str : "no reply");
             freeReplyObject(r);
@@ -263,14 +262,14 @@ int step__restore_min_replicas(job *jb, const cJSON *mr, int rewrite, int quiet)
     } else if (n) {
         const cJSON *it;
         rc = 0;
-        cJSON_ArrayForEach(it, settings)
-        if (cJSON_IsString(it) &&
-            rclient_ok(n, err, sizeof(err), "CONFIG SET %s %s", it->string, it->valuestring) < 0)
-            rc = -1;
+        cJSON_ArrayForEach(it, settings) if (cJSON_IsString(it) &&
+                                             rclient_ok(n, err, sizeof(err), "CONFIG SET %s %s",
+                                                        it->string, it->valuestring) < 0) rc = -1;
     }
     if (rc == 0)
-        job_step(jb, "write fence on %s lifted: min-replicas-to-write and min-replicas-max-lag "
-                     "put back%s",
+        job_step(jb,
+                 "write fence on %s lifted: min-replicas-to-write and min-replicas-max-lag "
+                 "put back%s",
                  node, rewrite ? " and rewritten" : "");
     else if (!quiet)
         job_step(jb, "could not put back min-replicas-to-write on %s yet (%s)", node, err);
@@ -299,7 +298,8 @@ static int undo_apply(job *jb, cJSON *undo, int rewrite, int quiet)
         if (n && rclient_ok(n, err, sizeof(err), "CLIENT UNPAUSE") == 0)
             job_step(jb, "writes on %s unpaused", paused);
         else
-            job_step(jb, "could not unpause %s (%s); its pause ends by its own timeout", paused, err);
+            job_step(jb, "could not unpause %s (%s); its pause ends by its own timeout", paused,
+                     err);
         rclient_free(n);
         cJSON_DeleteItemFromObject(undo, "paused");
     }
@@ -314,7 +314,8 @@ static int undo_apply(job *jb, cJSON *undo, int rewrite, int quiet)
         next = it->next;
         if (!cJSON_IsNumber(it)) continue;
         n = step__node_connect(cfg, it->string, cfg->timeout_ms, err, sizeof(err));
-        if (n && rclient_ok(n, err, sizeof(err), "CONFIG SET replica-priority %d", it->valueint) == 0) {
+        if (n &&
+            rclient_ok(n, err, sizeof(err), "CONFIG SET replica-priority %d", it->valueint) == 0) {
             if (rewrite) {
                 reconf r = {NULL, 0, NULL, 0};
                 step__reconfigure(n, &r, &persisted, why, sizeof(why), err, sizeof(err));
@@ -350,8 +351,9 @@ void step__undo_now(job *jb, int rewrite)
            !job_cancelled(jb)) {
         job_save_undo(jb);
         if (tries++ == 0)
-            job_step(jb, "waiting up to %d s for the nodes that do not answer, to put back what "
-                         "the job changed on them",
+            job_step(jb,
+                     "waiting up to %d s for the nodes that do not answer, to put back what "
+                     "the job changed on them",
                      UNDO_RETRY_MS / 1000);
         step__sleep_ms(500);
     }
@@ -361,12 +363,13 @@ void step__undo_now(job *jb, int rewrite)
                  left_text ? left_text : "?");
         cJSON_free(left_text);
     }
-    while ((child = u->child) != NULL) cJSON_Delete(cJSON_DetachItemViaPointer(u, child));
+    while ((child = u->child) != NULL)
+        cJSON_Delete(cJSON_DetachItemViaPointer(u, child));
     job_save_undo(jb);
 }
 
 void step__record(job *jb, const char *kind, const char *old, const char *new_master,
-                   int64_t started_at, int64_t paused_ms, const char *status)
+                  int64_t started_at, int64_t paused_ms, const char *status)
 {
     hp_failover r;
     memset(&r, 0, sizeof(r));
@@ -384,4 +387,3 @@ void step__record(job *jb, const char *kind, const char *old, const char *new_ma
     r.job_id = job_id(jb);
     evq_push_failover(job_events(jb), &r);
 }
-

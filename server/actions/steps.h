@@ -15,7 +15,8 @@
 #include "redis/sreply.h"
 
 #define MAX_NODES 32
-#define PROMOTION_TIMEOUT_MS 15000 /* Sentinel promotes within ~1 s; it aborts at failover-timeout */
+#define PROMOTION_TIMEOUT_MS                                                                       \
+    15000 /* Sentinel promotes within ~1 s; it aborts at failover-timeout */
 #define PROMOTION_WATCH_MAX_MS 120000 /* while the Sentinel still flags the failover */
 #define SENTINEL_AGREE_TIMEOUT_MS 30000
 #define PRIORITY_SEEN_TIMEOUT_MS 15000 /* Sentinel re-reads replica INFO every 10 s */
@@ -52,7 +53,7 @@ void step__ctx_release(ctx *x);
 int step__ms_until(int64_t deadline, int cap);
 
 rclient *step__node_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
-                             size_t errsz);
+                            size_t errsz);
 
 const char *step__param_str(const job *jb, const char *name);
 
@@ -62,31 +63,30 @@ const char *step__param_str(const job *jb, const char *name);
  * 0 with the reason in why. Temporary settings (a steered replica-priority)
  * are never in rc->config, so never rewritten by it. */
 int step__reconfigure(rclient *n, const reconf *rc, int *persisted, char *why, size_t whysz,
-                       char *err, size_t errsz);
+                      char *err, size_t errsz);
 
 void step__record(job *jb, const char *kind, const char *old, const char *new_master,
-                   int64_t started_at, int64_t paused_ms, const char *status);
+                  int64_t started_at, int64_t paused_ms, const char *status);
 
 /* Puts the write fence's settings back on its node (with CONFIG REWRITE when
  * a failover may have rewritten its config file with them). */
 int step__restore_min_replicas(job *jb, const cJSON *mr, int rewrite, int quiet);
 
 rclient *step__sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
-                                 size_t errsz);
+                                size_t errsz);
 
 /* SENTINEL MASTER <name> from s, parsed. Returns 0 or -1. */
-int step__sentinel_master(rclient *s, const char *name, sentinel_entry *e, char *err,
-                           size_t errsz);
+int step__sentinel_master(rclient *s, const char *name, sentinel_entry *e, char *err, size_t errsz);
 
 /* The master address this Sentinel reports, into out. Returns 0 or -1. */
 int step__sentinel_master_addr(rclient *s, const char *name, char *out, size_t outsz, char *err,
-                                size_t errsz);
+                               size_t errsz);
 
 /* What the given Sentinels say now: the master a majority of those that
  * answer report (into master, "" if none), and how many flag a failover in
  * progress. Returns how many answered. */
 int step__sentinels_report(const config *cfg, const char *name, char (*addrs)[HP_ADDR_MAX], int n,
-                            char *master, size_t mastersz, int *in_progress, int *agree);
+                           char *master, size_t mastersz, int *in_progress, int *agree);
 
 void step__sleep_ms(int ms);
 

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/banned.h" /* last: after every system header */
 
 #define DEMO_PROCS 6
 #define DEMO_MASTER "demo"
@@ -54,7 +55,8 @@ static int random_hex(char *out, size_t outsz)
     unsigned char raw[16];
     size_t i;
     if (outsz < 33 || getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return -1;
-    for (i = 0; i < sizeof(raw); i++) snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    for (i = 0; i < sizeof(raw); i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
     return 0;
 }
 
@@ -181,7 +183,8 @@ demo *demo_start(config *cfg, char *err, size_t errsz)
         goto fail;
     }
     if (!on_path("redis-server", server_bin, sizeof(server_bin))) {
-        snprintf(err, errsz, "redis-server is not installed (apt-get install redis-server "
+        snprintf(err, errsz,
+                 "redis-server is not installed (apt-get install redis-server "
                  "redis-sentinel)");
         goto fail;
     }
@@ -232,10 +235,10 @@ demo *demo_start(config *cfg, char *err, size_t errsz)
         snprintf(err, errsz, "no randomness for tokens");
         goto fail;
     }
-    snprintf(cfg->sentinel_hosts, sizeof(cfg->sentinel_hosts), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d",
-             d->ports[3], d->ports[4], d->ports[5]);
-    snprintf(cfg->api_tokens, sizeof(cfg->api_tokens), "viewer:demo-viewer:%s,operator:demo-operator:%s",
-             d->viewer, d->operator_tok);
+    snprintf(cfg->sentinel_hosts, sizeof(cfg->sentinel_hosts),
+             "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", d->ports[3], d->ports[4], d->ports[5]);
+    snprintf(cfg->api_tokens, sizeof(cfg->api_tokens),
+             "viewer:demo-viewer:%s,operator:demo-operator:%s", d->viewer, d->operator_tok);
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s/data", d->dir);
     return d;
 fail:

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include "web/route.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 extern const route api_routes[];
 extern const size_t api_nroutes;
@@ -143,7 +144,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (want_demo) {
-        fprintf(stderr, "hapanel: starting the demo topology (1 master, 2 replicas, 3 Sentinels)...\n");
+        fprintf(stderr,
+                "hapanel: starting the demo topology (1 master, 2 replicas, 3 Sentinels)...\n");
         dm = demo_start(&cfg, err, sizeof(err));
         if (!dm) {
             fprintf(stderr, "hapanel: demo: %s\n", err);
@@ -230,7 +232,8 @@ int main(int argc, char **argv)
         goto out;
     }
     if (monitor_start(mon) < 0) goto out;
-    hp_event_set(&ev, EV_PANEL, "", "panel-started", "info", "panel", NULL, "hapanel " HP_VERSION " started");
+    hp_event_set(&ev, EV_PANEL, "", "panel-started", "info", "panel", NULL,
+                 "hapanel " HP_VERSION " started");
     evq_push(q, &ev);
     log_info("hapanel %s: %d Sentinel address(es), history in %s/hapanel.db (schema %d)",
              HP_VERSION, cfg.nsentinels, cfg.data_dir, db_schema_version(d));
@@ -239,14 +242,15 @@ int main(int argc, char **argv)
     if (dm) {
         char host[64];
         snprintf(host, sizeof(host), "%.*s", (int)strcspn(cfg.listen, ":"), cfg.listen);
-        printf("\nhapanel demo is running (Redis and Sentinel files in %s).\n\n"
-               "  Dashboard:       http://%s:%d/#token=%s\n"
-               "  Viewer token:    %s\n"
-               "  Operator token:  %s\n"
-               "  Try:             curl -H 'Authorization: Bearer %s' http://%s:%d/api/v1/clusters\n\n"
-               "Press Ctrl-C to stop hapanel and the demo topology.\n\n",
-               demo_dir(dm), host, http_port(srv), demo_viewer_token(dm), demo_viewer_token(dm),
-               demo_operator_token(dm), demo_viewer_token(dm), host, http_port(srv));
+        printf(
+            "\nhapanel demo is running (Redis and Sentinel files in %s).\n\n"
+            "  Dashboard:       http://%s:%d/#token=%s\n"
+            "  Viewer token:    %s\n"
+            "  Operator token:  %s\n"
+            "  Try:             curl -H 'Authorization: Bearer %s' http://%s:%d/api/v1/clusters\n\n"
+            "Press Ctrl-C to stop hapanel and the demo topology.\n\n",
+            demo_dir(dm), host, http_port(srv), demo_viewer_token(dm), demo_viewer_token(dm),
+            demo_operator_token(dm), demo_viewer_token(dm), host, http_port(srv));
         fflush(stdout);
     }
     for (;;) {

@@ -8,9 +8,9 @@
 
 #define HP_VERSION "0.3.0"
 
-#define HP_HOST_MAX 64                  /* host part of an address, NUL included */
-#define HP_ADDR_MAX (HP_HOST_MAX + 8)   /* "host:port", NUL included */
-#define HP_NAME_MAX 64                  /* a Sentinel master name */
+#define HP_HOST_MAX 64                /* host part of an address, NUL included */
+#define HP_ADDR_MAX (HP_HOST_MAX + 8) /* "host:port", NUL included */
+#define HP_NAME_MAX 64                /* a Sentinel master name */
 
 /* Milliseconds since the epoch (wall clock), for timestamps shown to people. */
 int64_t hp_now_ms(void);

@@ -8,6 +8,7 @@
 
 #include "core/roles.h"
 #include "core/log.h"
+#include "core/banned.h" /* last: after every system header */
 
 enum { K_STR, K_SECRET, K_INT };
 
@@ -20,9 +21,14 @@ typedef struct cfg_key {
 } cfg_key;
 
 #define S(sec, k, env, member, kind, def, help)                                                    \
-    {sec, k, env, kind, offsetof(config, member), sizeof(((config *)0)->member), 0, 0, def, help}
+    {                                                                                              \
+        sec, k, env, kind, offsetof(config, member), sizeof(((config *)0)->member), 0, 0, def,     \
+            help                                                                                   \
+    }
 #define I(sec, k, env, member, lo, hi, def, help)                                                  \
-    {sec, k, env, K_INT, offsetof(config, member), sizeof(int), lo, hi, def, help}
+    {                                                                                              \
+        sec, k, env, K_INT, offsetof(config, member), sizeof(int), lo, hi, def, help               \
+    }
 
 static const cfg_key keys[] = {
     S("sentinel", "hosts", "REDIS_SENTINEL_HOSTS", sentinel_hosts, K_STR, "",
@@ -46,8 +52,7 @@ static const cfg_key keys[] = {
       "(required)"),
     S("storage", "data_dir", "HAPANEL_DATA_DIR", data_dir, K_STR, "/var/lib/hapanel",
       "where hapanel.db (the history) lives"),
-    S("log", "level", "HAPANEL_LOG_LEVEL", log_level, K_STR, "info",
-      "error, warn, info or debug"),
+    S("log", "level", "HAPANEL_LOG_LEVEL", log_level, K_STR, "info", "error, warn, info or debug"),
     S("backup", "dir", "HAPANEL_BACKUP_DIR", backup_dir, K_STR, "",
       "where RDB backups are written; empty means DATA_DIR/backups"),
     S("backup", "daily_at", "HAPANEL_BACKUP_DAILY_AT", backup_daily_at, K_STR, "03:00",
@@ -62,8 +67,8 @@ static const cfg_key keys[] = {
       "key of the X-Hapanel-Signature HMAC-SHA256 of those webhooks; never shown"),
     S("notify", "webhook_headers", "HAPANEL_WEBHOOK_HEADERS", webhook_headers, K_SECRET, "",
       "extra headers of those webhooks, 'Name: value' separated by '|'; never shown"),
-    S("notify", "webhook_min_severity", "HAPANEL_WEBHOOK_MIN_SEVERITY", webhook_min_severity,
-      K_STR, "info", "least severity those webhooks get: info, warning or critical"),
+    S("notify", "webhook_min_severity", "HAPANEL_WEBHOOK_MIN_SEVERITY", webhook_min_severity, K_STR,
+      "info", "least severity those webhooks get: info, warning or critical"),
     S("notify", "telegram_bot_token", "HAPANEL_TELEGRAM_BOT_TOKEN", telegram_bot_token, K_SECRET,
       "", "Telegram bot token; with a chat id it makes a channel; never shown"),
     S("notify", "telegram_chat_id", "HAPANEL_TELEGRAM_CHAT_ID", telegram_chat_id, K_STR, "",
@@ -74,16 +79,16 @@ static const cfg_key keys[] = {
       K_STR, "warning", "least severity the Telegram chat gets: info, warning or critical"),
     I("notify", "max_attempts", "HAPANEL_NOTIFY_MAX_ATTEMPTS", notify_max_attempts, 1, 100, "10",
       "delivery attempts (exponential backoff from 1 s, at most 5 min apart) before failed"),
-    I("alerts", "master_down_s", "HAPANEL_ALERT_MASTER_DOWN_S", alert_master_down_s, 0, 86400,
-      "10", "alert when the master is down this long"),
+    I("alerts", "master_down_s", "HAPANEL_ALERT_MASTER_DOWN_S", alert_master_down_s, 0, 86400, "10",
+      "alert when the master is down this long"),
     I("alerts", "replica_down_s", "HAPANEL_ALERT_REPLICA_DOWN_S", alert_replica_down_s, 0, 86400,
       "60", "alert when a replica is down or its link is down this long"),
     I("alerts", "lag_s", "HAPANEL_ALERT_LAG_S", alert_lag_s, 1, 86400, "5",
       "alert when a replica lags more than this many seconds"),
     I("alerts", "memory_pct", "HAPANEL_ALERT_MEMORY_PCT", alert_memory_pct, 1, 100, "90",
       "alert when used_memory exceeds this percentage of maxmemory"),
-    I("alerts", "resolve_after_s", "HAPANEL_ALERT_RESOLVE_AFTER_S", alert_resolve_after_s, 0,
-      86400, "30", "anti-flap: an alert resolves only after its condition was clear this long"),
+    I("alerts", "resolve_after_s", "HAPANEL_ALERT_RESOLVE_AFTER_S", alert_resolve_after_s, 0, 86400,
+      "30", "anti-flap: an alert resolves only after its condition was clear this long"),
     I("backup", "keep_days", "HAPANEL_BACKUP_KEEP_DAYS", backup_keep_days, 0, 36500, "0",
       "delete backups older than D days (the newest is always kept); 0 turns it off"),
 };
@@ -119,7 +124,8 @@ void config_defaults(config *c)
     size_t i;
     char err[64];
     memset(c, 0, sizeof(*c));
-    for (i = 0; i < NKEYS; i++) set_value(c, &keys[i], keys[i].def, err, sizeof(err));
+    for (i = 0; i < NKEYS; i++)
+        set_value(c, &keys[i], keys[i].def, err, sizeof(err));
 }
 
 typedef struct ini_ctx {
@@ -141,7 +147,8 @@ static int channel_value(config *c, const char *section, const char *name, const
     int i;
 
     for (i = 0; i < c->nchannels; i++)
-        if (c->channels[i].kind == kind && !strcmp(c->channels[i].name, cname)) ch = &c->channels[i];
+        if (c->channels[i].kind == kind && !strcmp(c->channels[i].name, cname))
+            ch = &c->channels[i];
     if (!ch) {
         if (c->nchannels == CFG_MAX_CHANNELS || !*cname || strlen(cname) >= sizeof(ch->name)) {
             snprintf(err, errsz, "[%s]: too many channels or a bad name", section);
@@ -157,18 +164,21 @@ static int channel_value(config *c, const char *section, const char *name, const
     if (!strcmp(name, "min_severity")) {
         ch->min_severity = severity_parse(value);
         if (ch->min_severity < 0) {
-            snprintf(err, errsz, "[%s] min_severity: '%s' is not info, warning or critical", section,
-                     value);
+            snprintf(err, errsz, "[%s] min_severity: '%s' is not info, warning or critical",
+                     section, value);
             return -1;
         }
         return 0;
     }
     if (kind == CH_WEBHOOK && !strcmp(name, "url")) dst = ch->url, dstsz = sizeof(ch->url);
     if (kind == CH_WEBHOOK && !strcmp(name, "secret")) dst = ch->secret, dstsz = sizeof(ch->secret);
-    if (kind == CH_WEBHOOK && !strcmp(name, "headers")) dst = ch->headers, dstsz = sizeof(ch->headers);
+    if (kind == CH_WEBHOOK && !strcmp(name, "headers"))
+        dst = ch->headers, dstsz = sizeof(ch->headers);
     if (kind == CH_TELEGRAM && !strcmp(name, "api_base")) dst = ch->url, dstsz = sizeof(ch->url);
-    if (kind == CH_TELEGRAM && !strcmp(name, "bot_token")) dst = ch->token, dstsz = sizeof(ch->token);
-    if (kind == CH_TELEGRAM && !strcmp(name, "chat_id")) dst = ch->chat_id, dstsz = sizeof(ch->chat_id);
+    if (kind == CH_TELEGRAM && !strcmp(name, "bot_token"))
+        dst = ch->token, dstsz = sizeof(ch->token);
+    if (kind == CH_TELEGRAM && !strcmp(name, "chat_id"))
+        dst = ch->chat_id, dstsz = sizeof(ch->chat_id);
     if (!dst) {
         snprintf(err, errsz, "unknown key [%s] %s", section, name);
         return -1;
@@ -238,16 +248,18 @@ int config_load_env(config *c, const char *(*getenv_fn)(const char *), char *err
 
 /* Splits a comma list into trimmed items; calls fn for each non-empty one.
  * Stops at the first fn failure. */
-static int each_item(const char *list, int (*fn)(config *c, const char *item, char *err,
-                                                  size_t errsz),
-                     config *c, char *err, size_t errsz)
+static int each_item(const char *list,
+                     int (*fn)(config *c, const char *item, char *err, size_t errsz), config *c,
+                     char *err, size_t errsz)
 {
     const char *p = list;
     while (*p) {
         char item[512];
         size_t l = strcspn(p, ","), s = 0, e = l;
-        while (s < l && (p[s] == ' ' || p[s] == '\t')) s++;
-        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+        while (s < l && (p[s] == ' ' || p[s] == '\t'))
+            s++;
+        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+            e--;
         if (e - s >= sizeof(item)) {
             snprintf(err, errsz, "an item of a list is too long");
             return -1;
@@ -266,7 +278,8 @@ static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
     char host[HP_HOST_MAX];
     int port, i;
     if (hp_addr_parse(item, host, sizeof(host), &port) < 0) {
-        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): '%s' is not host:port", item);
+        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): '%s' is not host:port",
+                 item);
         return -1;
     }
     for (i = 0; i < c->nsentinels; i++)
@@ -283,7 +296,8 @@ static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
 static int add_master(config *c, const char *item, char *err, size_t errsz)
 {
     if (strlen(item) >= HP_NAME_MAX || c->nmasters == CFG_MAX_MASTERS) {
-        snprintf(err, errsz, "[sentinel] masters (REDIS_SENTINEL_MASTER_NAME): too many or too long");
+        snprintf(err, errsz,
+                 "[sentinel] masters (REDIS_SENTINEL_MASTER_NAME): too many or too long");
         return -1;
     }
     hp_strlcpy(c->masters[c->nmasters++], item, HP_NAME_MAX);
@@ -329,8 +343,10 @@ static int add_token(config *c, const char *item, char *err, size_t errsz)
     c->ntokens++;
     return 0;
 bad:
-    snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS): item %d has an empty or too long "
-             "name or token", c->ntokens + 1);
+    snprintf(err, errsz,
+             "[auth] tokens (HAPANEL_API_TOKENS): item %d has an empty or too long "
+             "name or token",
+             c->ntokens + 1);
     return -1;
 }
 
@@ -373,7 +389,8 @@ static int finish_channels(config *c, char *err, size_t errsz)
     int i, nfile = c->nfile_channels;
 
     c->nchannels = nfile;
-    if (severity_parse(c->webhook_min_severity) < 0 || severity_parse(c->telegram_min_severity) < 0) {
+    if (severity_parse(c->webhook_min_severity) < 0 ||
+        severity_parse(c->telegram_min_severity) < 0) {
         snprintf(err, errsz, "[notify] *_min_severity: use info, warning or critical");
         return -1;
     }
@@ -381,7 +398,8 @@ static int finish_channels(config *c, char *err, size_t errsz)
     if (c->telegram_bot_token[0] || c->telegram_chat_id[0]) {
         cfg_channel *ch;
         if (!c->telegram_bot_token[0] || !c->telegram_chat_id[0]) {
-            snprintf(err, errsz, "[notify] telegram_bot_token (HAPANEL_TELEGRAM_BOT_TOKEN) and "
+            snprintf(err, errsz,
+                     "[notify] telegram_bot_token (HAPANEL_TELEGRAM_BOT_TOKEN) and "
                      "telegram_chat_id (HAPANEL_TELEGRAM_CHAT_ID) go together");
             return -1;
         }
@@ -436,7 +454,8 @@ int config_finish(config *c, char *err, size_t errsz)
     if (each_item(c->api_tokens, add_token, c, err, errsz) < 0) return -1;
     if (finish_channels(c, err, errsz) < 0) return -1;
     if (c->ntokens == 0) {
-        snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS) is required: the API is never "
+        snprintf(err, errsz,
+                 "[auth] tokens (HAPANEL_API_TOKENS) is required: the API is never "
                  "open without a token");
         return -1;
     }
@@ -449,7 +468,8 @@ int config_finish(config *c, char *err, size_t errsz)
         return -1;
     }
     if (log_level_parse(c->log_level) < 0) {
-        snprintf(err, errsz, "[log] level (HAPANEL_LOG_LEVEL): '%s' is not error, warn, info or debug",
+        snprintf(err, errsz,
+                 "[log] level (HAPANEL_LOG_LEVEL): '%s' is not error, warn, info or debug",
                  c->log_level);
         return -1;
     }
@@ -464,8 +484,10 @@ int config_finish(config *c, char *err, size_t errsz)
         }
     }
     if (c->timeout_ms > c->poll_interval_ms * 10) {
-        snprintf(err, errsz, "[monitor] timeout_ms (HAPANEL_TIMEOUT_MS): %d is more than ten poll "
-                 "intervals", c->timeout_ms);
+        snprintf(err, errsz,
+                 "[monitor] timeout_ms (HAPANEL_TIMEOUT_MS): %d is more than ten poll "
+                 "intervals",
+                 c->timeout_ms);
         return -1;
     }
     return 0;
@@ -492,5 +514,6 @@ void config_each_key(void (*fn)(void *ctx, const char *section, const char *key,
                      void *ctx)
 {
     size_t i;
-    for (i = 0; i < NKEYS; i++) fn(ctx, keys[i].section, keys[i].key, keys[i].env);
+    for (i = 0; i < NKEYS; i++)
+        fn(ctx, keys[i].section, keys[i].key, keys[i].env);
 }

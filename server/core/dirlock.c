@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/banned.h" /* last: after every system header */
 
 #define DIRLOCK_FILE "hapanel.lock"
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "core/utf8.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* The value of the 4 hex digits at s, or -1. */
 static long hex4(const char *s)

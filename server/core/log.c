@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 static int log_level = LOG_INFO;
 static const char *const names[] = {"error", "warn", "info", "debug"};

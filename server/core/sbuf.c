@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 static int sbuf_grow(sbuf *b, size_t need)
 {
@@ -14,7 +15,8 @@ static int sbuf_grow(sbuf *b, size_t need)
     if (b->failed) return -1;
     if (b->len + need + 1 <= b->cap) return 0;
     cap = b->cap ? b->cap : 256;
-    while (cap < b->len + need + 1) cap *= 2;
+    while (cap < b->len + need + 1)
+        cap *= 2;
     nb = realloc(b->buf, cap);
     if (!nb) {
         b->failed = 1;
@@ -60,12 +62,23 @@ void sbuf_html(sbuf *b, const char *s)
     for (; *s; s++) {
         const char *ent = NULL;
         switch (*s) {
-        case '&': ent = "&amp;"; break;
-        case '<': ent = "&lt;"; break;
-        case '>': ent = "&gt;"; break;
-        case '"': ent = "&quot;"; break;
-        case '\'': ent = "&#39;"; break;
-        default: continue;
+        case '&':
+            ent = "&amp;";
+            break;
+        case '<':
+            ent = "&lt;";
+            break;
+        case '>':
+            ent = "&gt;";
+            break;
+        case '"':
+            ent = "&quot;";
+            break;
+        case '\'':
+            ent = "&#39;";
+            break;
+        default:
+            continue;
         }
         sbuf_append(b, run, (size_t)(s - run));
         sbuf_puts(b, ent);

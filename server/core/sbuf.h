@@ -12,7 +12,10 @@ typedef struct sbuf {
     int failed;
 } sbuf;
 
-#define SBUF_INIT {NULL, 0, 0, 0}
+#define SBUF_INIT                                                                                  \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void sbuf_append(sbuf *b, const char *s, size_t n);
 void sbuf_puts(sbuf *b, const char *s);

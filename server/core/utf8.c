@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 size_t utf8_seq_len(const char *s, size_t len)
 {

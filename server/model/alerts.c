@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 typedef struct astate {
     char cluster[HP_NAME_MAX];
@@ -16,7 +17,7 @@ typedef struct astate {
     int holding, clearing; /* true_since / clear_since are set */
     int firing;
     char severity[12]; /* of the firing, used again for its resolution */
-    int seen; /* the condition held in this evaluation */
+    int seen;          /* the condition held in this evaluation */
 } astate;
 
 struct alerts {
@@ -116,7 +117,8 @@ void alerts_eval(alerts *a, const cluster_snap *c, int64_t now, alerts_fn *fn, v
     if (m && m->polled && !m->up) {
         snprintf(msg, sizeof(msg), "master %s down for more than %d s: %s", m->addr,
                  cfg->alert_master_down_s, m->error);
-        holds(a, c, "master_down", m->addr, "critical", cfg->alert_master_down_s, now, msg, fn, ctx);
+        holds(a, c, "master_down", m->addr, "critical", cfg->alert_master_down_s, now, msg, fn,
+              ctx);
     }
     for (i = 0; i < c->nnodes; i++) {
         const snap_node *n = &c->nodes[i];
@@ -143,8 +145,10 @@ void alerts_eval(alerts *a, const cluster_snap *c, int64_t now, alerts_fn *fn, v
             holds(a, c, "memory", n->addr, "warning", 0, now, msg, fn, ctx);
         }
     }
-    if (has_problem(c, "quorum_lost", &pm)) holds(a, c, "quorum_lost", NULL, "critical", 0, now, pm, fn, ctx);
-    if (has_problem(c, "split_brain", &pm)) holds(a, c, "split_brain", NULL, "critical", 0, now, pm, fn, ctx);
+    if (has_problem(c, "quorum_lost", &pm))
+        holds(a, c, "quorum_lost", NULL, "critical", 0, now, pm, fn, ctx);
+    if (has_problem(c, "split_brain", &pm))
+        holds(a, c, "split_brain", NULL, "critical", 0, now, pm, fn, ctx);
 
     /* Everything of this cluster whose condition did not hold: clear it, and
      * resolve what fired once it stayed clear long enough. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* Every text field made valid UTF-8: names, node addresses and messages
  * come from Sentinel and Redis, which take any bytes, and one bad byte in
@@ -39,8 +40,7 @@ void hp_failover_fix(hp_failover *f)
 }
 
 void hp_event_set(hp_event *e, int kind, const char *cluster, const char *type,
-                  const char *severity, const char *source, const char *node,
-                  const char *message)
+                  const char *severity, const char *source, const char *node, const char *message)
 {
     memset(e, 0, sizeof(*e));
     e->ts = hp_now_ms();
@@ -126,4 +126,3 @@ cJSON *hp_failover_json(const hp_failover *f)
     cJSON_AddStringToObject(o, "reason", f->reason);
     return o;
 }
-

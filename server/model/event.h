@@ -25,11 +25,11 @@ typedef enum ev_kind {
 
 /* An alert the writer opened or resolved for an event (see alerts.h). */
 typedef struct ev_alert {
-    int open;    /* 1 opened (or found open), 0 resolved */
+    int open; /* 1 opened (or found open), 0 resolved */
     char rule[32];
     char node[HP_ADDR_MAX]; /* "" for an alert about the whole cluster */
-    int64_t id;  /* the alert row; 0 when there was none to resolve */
-    int changed; /* 1 when the row was created or resolved now */
+    int64_t id;             /* the alert row; 0 when there was none to resolve */
+    int changed;            /* 1 when the row was created or resolved now */
 } ev_alert;
 
 #define EV_MAX_ALERTS 2
@@ -39,8 +39,8 @@ typedef struct hp_event {
     int64_t ts; /* ms since the epoch */
     int kind;   /* EV_* */
     char cluster[HP_NAME_MAX];
-    char type[48];     /* "+sdown", "+switch-master", "node-down", ... */
-    char severity[12]; /* info, warning, critical */
+    char type[48];                 /* "+sdown", "+switch-master", "node-down", ... */
+    char severity[12];             /* info, warning, critical */
     char source[HP_ADDR_MAX + 16]; /* "sentinel 127.0.0.1:26379" or "panel" */
     char node[HP_ADDR_MAX];
     char message[512];
@@ -48,9 +48,9 @@ typedef struct hp_event {
     char payload[256];            /* EV_SENTINEL: the message as published */
     char old_master[HP_ADDR_MAX]; /* EV_SENTINEL +switch-master */
     char new_master[HP_ADDR_MAX];
-    char rule[32];                /* EV_ALERT_* */
-    int64_t job_id;               /* EV_JOB_*; EV_BACKUP_DELETED: the backup */
-    char job_kind[32];            /* EV_JOB_* */
+    char rule[32];     /* EV_ALERT_* */
+    int64_t job_id;    /* EV_JOB_*; EV_BACKUP_DELETED: the backup */
+    char job_kind[32]; /* EV_JOB_* */
     /* set by the writer as it stores the event */
     ev_alert alerts[EV_MAX_ALERTS];
     int nalerts;
@@ -62,8 +62,7 @@ typedef struct hp_event {
 /* Fills e from the given fields (NULLs become ""), timestamps it now. Every
  * text is made valid UTF-8 (names and messages come from Redis). */
 void hp_event_set(hp_event *e, int kind, const char *cluster, const char *type,
-                  const char *severity, const char *source, const char *node,
-                  const char *message);
+                  const char *severity, const char *source, const char *node, const char *message);
 struct cJSON;
 /* e's details as a JSON object, from its typed fields. Caller frees with
  * cJSON_Delete. */

@@ -2,6 +2,7 @@
 #include "model/policy.h"
 
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 const char *policy_promotable(const snap_node *n, const char *master, int64_t max_lag_bytes)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ----------------------------------------------------------- Sentinel's view */
 
@@ -313,7 +314,8 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
         check(p, "failover_idle", PLAN_OK, "no failover in progress");
 
     s = runner(c);
-    for (i = 0; i < c->nsentinels; i++) sup += c->sentinels[i].up;
+    for (i = 0; i < c->nsentinels; i++)
+        sup += c->sentinels[i].up;
     if (s) {
         hp_strlcpy(p->sentinel, s->addr, sizeof(p->sentinel));
         p->down_after_ms = s->down_after_ms;
@@ -336,8 +338,10 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
 
     m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
     if (m && m->up && m->role == ROLE_MASTER)
-        check(p, "master", PLAN_OK, rq->force ? "master %s is up: its writes pause and it is fenced as soon as a replica is promoted"
-                                              : "master %s is up; writes pause on it",
+        check(p, "master", PLAN_OK,
+              rq->force ? "master %s is up: its writes pause and it is fenced as soon as a replica "
+                          "is promoted"
+                        : "master %s is up; writes pause on it",
               c->master);
     else if (rq->force)
         check(p, "master", PLAN_WARN,
@@ -368,14 +372,16 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
         const snap_node *n = &c->nodes[i];
         const char *why;
         if (!strcmp(n->addr, c->master)) continue;
-        why = rq->force ? (n->up ? NULL : "is down") : policy_promotable(n, c->master, p->rq.max_lag_bytes);
+        why = rq->force ? (n->up ? NULL : "is down")
+                        : policy_promotable(n, c->master, p->rq.max_lag_bytes);
         nup += n->up;
         if (why) {
             add_reason(why_all, sizeof(why_all), n->addr, why);
         } else {
             size_t l = strlen(list);
             ncand++;
-            if (l < sizeof(list)) snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : " ", n->addr);
+            if (l < sizeof(list))
+                snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : " ", n->addr);
         }
     }
     if (ncand)
@@ -383,8 +389,8 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
     else if (rq->force)
         check(p, "replicas", PLAN_FAIL, "no replica is reachable");
     else
-        check(p, "replicas", rq->target[0] ? PLAN_WARN : PLAN_FAIL, "no replica can be promoted%s%s",
-              why_all[0] ? ": " : "", why_all);
+        check(p, "replicas", rq->target[0] ? PLAN_WARN : PLAN_FAIL,
+              "no replica can be promoted%s%s", why_all[0] ? ": " : "", why_all);
 
     if (s) check_sentinel_view(p, c, s, now_ms);
 
@@ -469,11 +475,11 @@ static cJSON *render_sview(const snap_sview *v, const snap_sentinel *s, const sn
     cJSON_AddStringToObject(o, "flags", v->flags);
     num_or_null(o, "priority", v->priority);
     num_or_null(o, "repl_offset", v->repl_offset);
-    num_or_null(o, "lag_bytes", master && master->repl_offset >= 0 && v->repl_offset >= 0
-                                    ? (master->repl_offset > v->repl_offset
-                                           ? master->repl_offset - v->repl_offset
-                                           : 0)
-                                    : -1);
+    num_or_null(
+        o, "lag_bytes",
+        master && master->repl_offset >= 0 && v->repl_offset >= 0
+            ? (master->repl_offset > v->repl_offset ? master->repl_offset - v->repl_offset : 0)
+            : -1);
     num_or_null(o, "info_age_ms", v->info_refresh_ms >= 0 ? v->info_refresh_ms + age : -1);
     num_or_null(o, "ping_age_ms", v->last_ok_ping_ms >= 0 ? v->last_ok_ping_ms + age : -1);
     num_or_null(o, "link_down_ms", v->link_down_ms);

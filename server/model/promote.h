@@ -8,8 +8,8 @@
  * switchover that pauses writes on hapanel's view alone can then find
  * Sentinel refusing (-NOGOODSLAVE) with writes already paused.
  *
- * (hapanel's own view is model/policy.h.) The failover plan puts both together: the checks a graceful switchover or
- * a forced failover makes before it changes anything, each with the words
+ * (hapanel's own view is model/policy.h.) The failover plan puts both together: the checks a
+ * graceful switchover or a forced failover makes before it changes anything, each with the words
  * the job uses when that check fails, the Sentinel that will run it and the
  * replica it would promote. The API's dry run, the dashboard's dialog and the
  * recipes all build the same plan. Pure: reads a snapshot, no I/O. */
@@ -84,9 +84,9 @@ typedef struct plan_req {
 
 typedef struct plan {
     plan_req rq;
-    int state; /* the worst check: OK/WARN go ahead, WAIT only Sentinel's
-                  view stands in the way (it re-reads its replicas every
-                  10 s), FAIL cannot work now */
+    int state;   /* the worst check: OK/WARN go ahead, WAIT only Sentinel's
+                    view stands in the way (it re-reads its replicas every
+                    10 s), FAIL cannot work now */
     int blocker; /* index of the first check in the worst state, -1 none */
     int status;  /* HTTP status when it fails: 409 failover running, 404 unknown
                     target, 412 otherwise */
@@ -96,9 +96,9 @@ typedef struct plan {
     char sentinel[HP_ADDR_MAX]; /* the Sentinel that will run the failover */
     char choice[HP_ADDR_MAX];   /* the replica it would promote */
     char choice_why[256];
-    int64_t down_after_ms;      /* that Sentinel's, -1 unknown */
-    int64_t max_pause_ms;       /* the pause limit the job will use */
-    int fence_persists;         /* 1 yes, 0 no (no config file), -1 unknown */
+    int64_t down_after_ms; /* that Sentinel's, -1 unknown */
+    int64_t max_pause_ms;  /* the pause limit the job will use */
+    int fence_persists;    /* 1 yes, 0 no (no config file), -1 unknown */
 } plan;
 
 /* Builds the plan for a failover of cluster c as of now_ms. */

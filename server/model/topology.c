@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------- lifecycle */
 
@@ -90,7 +90,8 @@ static void pick_master(cluster_snap *c)
         int n = 0;
         if (!c->sentinels[i].up || !c->sentinels[i].sees_master[0]) continue;
         for (j = 0; j < c->nsentinels; j++)
-            if (c->sentinels[j].up && !strcmp(c->sentinels[j].sees_master, c->sentinels[i].sees_master))
+            if (c->sentinels[j].up &&
+                !strcmp(c->sentinels[j].sees_master, c->sentinels[i].sees_master))
                 n++;
         if (n > bestn) {
             bestn = n;
@@ -160,8 +161,8 @@ static int derive(cluster_snap *c)
         }
     }
     if (masters > 1)
-        rc |= add_problem(c, "split_brain", "critical", NULL, "%d nodes accept writes as master: %s",
-                          masters, claim);
+        rc |= add_problem(c, "split_brain", "critical", NULL,
+                          "%d nodes accept writes as master: %s", masters, claim);
 
     m = c->master[0] ? cluster_snap_node(c, c->master) : NULL;
     if (!c->master[0])
@@ -399,7 +400,8 @@ topo_snap *topo_snap_new(cluster_snap **clusters, int n, int64_t now_ms)
     int i;
 
     if (!t) {
-        for (i = 0; i < n; i++) cluster_snap_unref(clusters[i]);
+        for (i = 0; i < n; i++)
+            cluster_snap_unref(clusters[i]);
         free(clusters);
         return NULL;
     }
@@ -414,7 +416,8 @@ static void topo_snap_unref(topo_snap *t)
 {
     int i;
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
-    for (i = 0; i < t->nclusters; i++) cluster_snap_unref(t->clusters[i]);
+    for (i = 0; i < t->nclusters; i++)
+        cluster_snap_unref(t->clusters[i]);
     free(t->clusters);
     free(t);
 }
@@ -583,7 +586,8 @@ void cluster_snap_diff(const cluster_snap *old, const cluster_snap *nw, topo_eve
     for (i = 0; i < sizeof(edge_problems) / sizeof(edge_problems[0]); i++) {
         const snap_problem *p = find_problem(nw, edge_problems[i].code);
         const snap_problem *op = find_problem(old, edge_problems[i].code);
-        if (p && !op) emitf(fn, ctx, nw, edge_problems[i].raised, "critical", NULL, "%s", p->message);
+        if (p && !op)
+            emitf(fn, ctx, nw, edge_problems[i].raised, "critical", NULL, "%s", p->message);
         if (!p && op)
             emitf(fn, ctx, nw, edge_problems[i].cleared, "info", NULL, "%s",
                   edge_problems[i].cleared_msg);

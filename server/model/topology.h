@@ -12,7 +12,6 @@
 #include "core/common.h"
 #include "redis/info.h"
 
-
 /* One Redis node as the panel sees it: its own INFO, plus what the Sentinels
  * say of it. Numbers that are not known are -1. */
 typedef struct snap_node {
@@ -92,7 +91,7 @@ typedef struct snap_sview {
 } snap_sview;
 
 typedef struct snap_problem {
-    char code[32];    /* split_brain, replica_wrong_master, sentinel_disagrees, ... */
+    char code[32];     /* split_brain, replica_wrong_master, sentinel_disagrees, ... */
     char severity[12]; /* info, warning, critical */
     char node[HP_ADDR_MAX];
     char message[256];
@@ -116,7 +115,7 @@ typedef struct cluster_snap {
     snap_problem *problems;
     int nproblems;
     int64_t updated_at;
-    char *json;         /* GET /api/v1/clusters/{name} body, rendered once */
+    char *json; /* GET /api/v1/clusters/{name} body, rendered once */
     size_t json_len;
     char *summary_json; /* this cluster's item of GET /api/v1/clusters */
 } cluster_snap;
@@ -159,8 +158,8 @@ const cluster_snap *topo_find(const topo_snap *t, const char *name);
 /* --- events from differences ------------------------------------------- */
 
 /* Called once per panel event found by cluster_snap_diff. */
-typedef void topo_event_fn(void *ctx, const char *cluster, const char *type,
-                           const char *severity, const char *node, const char *message);
+typedef void topo_event_fn(void *ctx, const char *cluster, const char *type, const char *severity,
+                           const char *node, const char *message);
 /* Compares the previous and the new snapshot of one cluster and reports panel
  * events: node-down/node-up, role-change, link-down/link-up, split-brain and
  * split-brain-resolved, quorum-lost/quorum-regained, master-changed,

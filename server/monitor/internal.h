@@ -39,7 +39,7 @@ typedef struct sview {
     int64_t down_after_ms, s_down_ms;
     sentinel_entry *reps; /* its last SENTINEL REPLICAS answer, owned */
     int nreps;
-    int64_t reps_at_ms;   /* wall time of that answer */
+    int64_t reps_at_ms; /* wall time of that answer */
 } sview;
 
 typedef struct msentinel {
@@ -72,10 +72,10 @@ typedef struct mcluster {
     char name[HP_NAME_MAX];
     int dirty;
     cluster_snap *last;
-    int64_t failover_started; /* wall ms of the first sign of an automatic failover */
+    int64_t failover_started;              /* wall ms of the first sign of an automatic failover */
     char last_switch[2 * HP_ADDR_MAX + 2]; /* "old>new" of the last +switch-master */
     int64_t last_switch_at;
-    int failover_tried;       /* a +try-failover was seen since */
+    int failover_tried; /* a +try-failover was seen since */
 } mcluster;
 
 /* The privdata of a per-master SENTINEL query. */
@@ -105,7 +105,6 @@ struct monitor {
     alerts *alerts;
 };
 
-
 /* --- state.c --- */
 
 void mon__all_sentinel_clusters_dirty(monitor *m, msentinel *s);
@@ -128,7 +127,6 @@ sview *mon__view_get(msentinel *s, const char *name, int create);
 
 void mon__views_free(msentinel *s);
 
-
 /* --- poll.c --- */
 
 /* ----------------------------------------------------------- node polling */
@@ -139,11 +137,9 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv);
 /* The Sentinel's version, asked once per Sentinel. */
 void mon__on_sentinel_info(rconn *c, redisReply *r, void *priv);
 
-
 /* --- pubsub.c --- */
 
 void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv);
-
 
 /* --- publish.c --- */
 

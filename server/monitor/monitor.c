@@ -15,7 +15,6 @@
 #include "monitor/monitor.h"
 #include "monitor/internal.h"
 
-
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -32,6 +31,7 @@
 #include "redis/rconn.h"
 #include "redis/sreply.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------- tick */
 
@@ -199,4 +199,3 @@ void monitor_counters(const monitor *m, monitor_stats *out)
     out->poll_failures = __atomic_load_n(&m->poll_failures, __ATOMIC_RELAXED);
     out->sentinel_events = __atomic_load_n(&m->sentinel_events, __ATOMIC_RELAXED);
 }
-

@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "monitor/internal.h"
 
-
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -20,6 +19,7 @@
 #include "redis/rconn.h"
 #include "redis/sreply.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ----------------------------------------------------------- node polling */
 
@@ -219,4 +219,3 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
     s->nviews = j;
     free(e);
 }
-

@@ -4,7 +4,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "monitor/internal.h"
 
-
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -21,6 +20,7 @@
 #include "redis/rconn.h"
 #include "redis/sreply.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------ publishing */
 
@@ -43,7 +43,8 @@ static void master_view(snap_node *sn, const mnode *n, monitor *m, int64_t own_o
             if (strcmp(ra, n->addr)) continue;
             sn->lag_seconds = (double)ir->lag;
             if (off >= 0 && mn->info.master_repl_offset >= 0)
-                sn->lag_bytes = mn->info.master_repl_offset > off ? mn->info.master_repl_offset - off : 0;
+                sn->lag_bytes =
+                    mn->info.master_repl_offset > off ? mn->info.master_repl_offset - off : 0;
             return;
         }
     }
@@ -130,7 +131,8 @@ static void fill_sentinel(snap_sentinel *ss, const msentinel *s, const sview *v)
 static void fill_sviews(snap_sview *out, const msentinel *s, const sview *v)
 {
     int i;
-    for (i = 0; i < v->nreps; i++) promo_sview_from_entry(&out[i], s->addr, &v->reps[i]);
+    for (i = 0; i < v->nreps; i++)
+        promo_sview_from_entry(&out[i], s->addr, &v->reps[i]);
 }
 
 static void diff_event(void *ctx, const char *cluster, const char *type, const char *severity,
@@ -146,8 +148,8 @@ static void alert_event(void *ctx, const char *cluster, const char *rule, const 
 {
     hp_event e;
     hp_event_set(&e, firing ? EV_ALERT_FIRED : EV_ALERT_RESOLVED, cluster,
-                 firing ? "alert-fired" : "alert-resolved", severity, "panel", node[0] ? node : NULL,
-                 message);
+                 firing ? "alert-fired" : "alert-resolved", severity, "panel",
+                 node[0] ? node : NULL, message);
     hp_strlcpy(e.rule, rule, sizeof(e.rule));
     mon__emit(ctx, &e);
 }
@@ -223,4 +225,3 @@ void mon__on_publish(evutil_socket_t fd, short what, void *arg)
     qsort(all, (size_t)n, sizeof(*all), cluster_order);
     topo_publish(topo_snap_new(all, n, hp_now_ms()));
 }
-

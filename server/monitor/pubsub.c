@@ -4,7 +4,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "monitor/internal.h"
 
-
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -21,12 +20,14 @@
 #include "redis/rconn.h"
 #include "redis/sreply.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ----------------------------------------------------------- Sentinel events */
 
 static const char *event_severity(const char *type)
 {
-    if (!strcmp(type, "+odown") || !strcmp(type, "+sdown")) return !strcmp(type, "+odown") ? "critical" : "warning";
+    if (!strcmp(type, "+odown") || !strcmp(type, "+sdown"))
+        return !strcmp(type, "+odown") ? "critical" : "warning";
     if (!strcmp(type, "+switch-master") || !strcmp(type, "+try-failover") ||
         !strcmp(type, "+tilt") || !strncmp(type, "-failover-abort", 15) ||
         !strcmp(type, "+failover-end-for-timeout"))
@@ -140,4 +141,3 @@ void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv)
     hp_strlcpy(e.new_master, se.new_master, sizeof(e.new_master));
     mon__emit(m, &e);
 }
-

@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "monitor/internal.h"
 
-
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -20,6 +19,7 @@
 #include "redis/rconn.h"
 #include "redis/sreply.h"
 #include "model/topology.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------ lookups */
 
@@ -156,7 +156,8 @@ sview *mon__view_get(msentinel *s, const char *name, int create)
 void mon__views_free(msentinel *s)
 {
     int i;
-    for (i = 0; i < s->nviews; i++) free(s->views[i].reps);
+    for (i = 0; i < s->nviews; i++)
+        free(s->views[i].reps);
     free(s->views);
     s->views = NULL;
     s->nviews = 0;
@@ -172,7 +173,8 @@ void mon__all_sentinel_clusters_dirty(monitor *m, msentinel *s)
 {
     int i;
     if (s->nviews == 0)
-        for (i = 0; i < m->nclusters; i++) mon__mark_dirty(m, m->clusters[i]->name);
-    for (i = 0; i < s->nviews; i++) mon__mark_dirty(m, s->views[i].name);
+        for (i = 0; i < m->nclusters; i++)
+            mon__mark_dirty(m, m->clusters[i]->name);
+    for (i = 0; i < s->nviews; i++)
+        mon__mark_dirty(m, s->views[i].name);
 }
-

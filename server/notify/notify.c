@@ -24,6 +24,7 @@
 #include "db/db.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "core/banned.h" /* last: after every system header */
 
 #define CONNECT_TIMEOUT_MS 3000
 #define TOTAL_TIMEOUT_MS 10000
@@ -39,8 +40,8 @@ typedef struct sender {
 
 struct notifier {
     const config *cfg;
-    db *d;   /* reads: the next due message */
-    evq *q;  /* writes: rows added and marked, through the writer */
+    db *d;  /* reads: the next due message */
+    evq *q; /* writes: rows added and marked, through the writer */
     sender senders[CFG_MAX_CHANNELS];
     int nsenders;
     pthread_mutex_t lock;
@@ -59,7 +60,8 @@ static void sign(const char *key, const char *body, char *out, size_t outsz)
     size_t o;
     HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, strlen(body), md, &len);
     o = (size_t)snprintf(out, outsz, "X-Hapanel-Signature: sha256=");
-    for (i = 0; i < len && o + 3 <= outsz; i++, o += 2) snprintf(out + o, 3, "%02x", md[i]);
+    for (i = 0; i < len && o + 3 <= outsz; i++, o += 2)
+        snprintf(out + o, 3, "%02x", md[i]);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *ud)
@@ -322,7 +324,8 @@ void notify_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, i
         const hp_event *e = &evs[i];
         char key[96], text[700];
 
-        for (k = 0; k < e->nalerts; k++) alert_message(nt, e, &e->alerts[k]);
+        for (k = 0; k < e->nalerts; k++)
+            alert_message(nt, e, &e->alerts[k]);
         if (!strcmp(e->job_kind, "failover") &&
             (e->kind == EV_JOB_STARTED || e->kind == EV_JOB_FAILED)) {
             snprintf(key, sizeof(key), "job:%lld:%s", (long long)e->job_id,

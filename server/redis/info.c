@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-
+#include "core/banned.h" /* last: after every system header */
 
 enum { F_I64, F_INT, F_DBL, F_STR, F_BOOL };
 
@@ -16,7 +16,10 @@ typedef struct info_field {
     size_t size; /* F_STR: buffer size */
 } info_field;
 
-#define FLD(k, kind, member) {k, kind, offsetof(node_info, member), sizeof(((node_info *)0)->member)}
+#define FLD(k, kind, member)                                                                       \
+    {                                                                                              \
+        k, kind, offsetof(node_info, member), sizeof(((node_info *)0)->member)                     \
+    }
 
 static const info_field fields[] = {
     FLD("redis_version", F_STR, redis_version),
@@ -186,7 +189,8 @@ int info_parse(const char *text, size_t len, node_info *out)
             colon = memchr(p, ':', (size_t)(le - p));
             if (colon) {
                 kv++;
-                known += parse_line(out, p, (size_t)(colon - p), colon + 1, (size_t)(le - colon - 1));
+                known +=
+                    parse_line(out, p, (size_t)(colon - p), colon + 1, (size_t)(le - colon - 1));
             }
         }
         p = nl ? nl + 1 : end;
@@ -197,8 +201,11 @@ int info_parse(const char *text, size_t len, node_info *out)
 const char *role_name(int role)
 {
     switch (role) {
-    case ROLE_MASTER: return "master";
-    case ROLE_REPLICA: return "replica";
-    default: return "unknown";
+    case ROLE_MASTER:
+        return "master";
+    case ROLE_REPLICA:
+        return "replica";
+    default:
+        return "unknown";
     }
 }

@@ -27,7 +27,7 @@ typedef struct info_replica {
 typedef struct node_info {
     int role; /* ROLE_* of topology.h */
     char redis_version[16];
-    char redis_mode[16]; /* standalone, sentinel */
+    char redis_mode[16];   /* standalone, sentinel */
     char config_file[256]; /* "" when it runs without one */
     int64_t uptime_s;
     /* replica side */

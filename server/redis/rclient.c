@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/banned.h" /* last: after every system header */
 
 struct rclient {
     redisContext *c;
@@ -92,7 +93,8 @@ static redisReply *vcmd(rclient *c, char *err, size_t errsz, const char *fmt, va
         snprintf(err, errsz, "%s: %s", c->addr,
                  c->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
                      ? "no answer (timed out)"
-                     : c->c->errstr[0] ? c->c->errstr : "no reply");
+                 : c->c->errstr[0] ? c->c->errstr
+                                   : "no reply");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -181,8 +183,9 @@ redisReply *rclient_transaction(rclient *c, char *err, size_t errsz, int n, char
         r = NULL;
     }
     if (exec->type == REDIS_REPLY_ARRAY) return exec;
-    if (!failed) snprintf(err, errsz, "%s: %s", c->addr,
-                          exec->type == REDIS_REPLY_ERROR ? exec->str : "EXEC refused");
+    if (!failed)
+        snprintf(err, errsz, "%s: %s", c->addr,
+                 exec->type == REDIS_REPLY_ERROR ? exec->str : "EXEC refused");
     *aborted = exec->type == REDIS_REPLY_ERROR && !strncmp(exec->str, "EXECABORT", 9);
     freeReplyObject(exec);
     return NULL;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/banned.h" /* last: after every system header */
 
 struct rconn {
     struct event_base *base;
@@ -107,8 +108,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = r;
 
     if (!reply) {
-        if (ac->err) set_err(c, ac->errstr);
-        else if (!c->err[0]) set_err(c, NULL);
+        if (ac->err)
+            set_err(c, ac->errstr);
+        else if (!c->err[0])
+            set_err(c, NULL);
         /* ac is being freed: forget it now, so a callback that sends again
          * gets a fresh connection instead of queueing on a dying one. */
         if (c->ac == ac) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 #define CRC64_POLY_REFLECTED 0x95ac9329ac4bc9b5ULL /* 0xad93d23594c935a9 reflected */
 
@@ -22,7 +23,8 @@ static void crc_init(void)
     if (__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE)) return;
     for (i = 0; i < 256; i++) {
         uint64_t c = (uint64_t)i;
-        for (k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ CRC64_POLY_REFLECTED : c >> 1;
+        for (k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ CRC64_POLY_REFLECTED : c >> 1;
         crc_table[0][i] = c;
     }
     for (i = 0; i < 256; i++)
@@ -45,7 +47,8 @@ uint64_t crc64_jones(uint64_t crc, const unsigned char *p, size_t len)
         p += 8;
         len -= 8;
     }
-    while (len--) crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    while (len--)
+        crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return crc;
 }
 
@@ -116,15 +119,17 @@ int rdbcheck_finish(rdbcheck *v, char *sha256_hex, char *err, size_t errsz)
     uint64_t stored = 0;
 
     EVP_DigestFinal_ex(v->sha, md, &mdlen);
-    for (i = 0; i < mdlen && i < 32; i++) snprintf(sha256_hex + 2 * i, 3, "%02x", md[i]);
-    if (v->size < 9 + 1 + 8 || memcmp(v->head, "REDIS", 5) ||
-        v->head[5] < '0' || v->head[5] > '9' || v->head[8] < '0' || v->head[8] > '9') {
+    for (i = 0; i < mdlen && i < 32; i++)
+        snprintf(sha256_hex + 2 * i, 3, "%02x", md[i]);
+    if (v->size < 9 + 1 + 8 || memcmp(v->head, "REDIS", 5) || v->head[5] < '0' ||
+        v->head[5] > '9' || v->head[8] < '0' || v->head[8] > '9') {
         snprintf(err, errsz, "not an RDB file (header %s, %llu bytes)",
                  v->size >= 5 && !memcmp(v->head, "REDIS", 5) ? "bad version" : "missing",
                  (unsigned long long)v->size);
         return RDB_BAD;
     }
-    for (i = 0; i < 8; i++) stored |= (uint64_t)v->tail[i] << (8 * i);
+    for (i = 0; i < 8; i++)
+        stored |= (uint64_t)v->tail[i] << (8 * i);
     if (stored == 0) return RDB_NO_CHECKSUM;
     if (stored != v->crc) {
         snprintf(err, errsz, "CRC64 mismatch: file says %016llx, content gives %016llx",
@@ -152,7 +157,8 @@ int rdbcheck_file(const char *path, char *sha256_hex, char *err, size_t errsz)
         snprintf(err, errsz, "out of memory");
         return RDB_BAD;
     }
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) rdbcheck_feed(v, buf, n);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        rdbcheck_feed(v, buf, n);
     rc = ferror(f) ? RDB_BAD : rdbcheck_finish(v, sha256_hex, err, errsz);
     if (ferror(f)) snprintf(err, errsz, "read error on %s", path);
     fclose(f);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 static void copy_str(char *dst, size_t dstsz, const redisReply *v)
 {
@@ -143,7 +144,8 @@ static int split_words(const char *payload, char w[][HP_ADDR_MAX], int max)
 
     while (*p && n < max) {
         size_t l;
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         if (!*p) break;
         l = strcspn(p, " ");
         if (l >= HP_ADDR_MAX) l = HP_ADDR_MAX - 1;

@@ -17,11 +17,11 @@ typedef struct sentinel_entry {
     char ip[HP_HOST_MAX];
     int port;
     char flags[96];
-    int quorum;              /* masters */
-    int num_slaves;          /* masters */
-    int num_other_sentinels; /* masters */
-    char failover_state[32]; /* masters */
-    int priority;            /* replicas: slave-priority */
+    int quorum;                    /* masters */
+    int num_slaves;                /* masters */
+    int num_other_sentinels;       /* masters */
+    char failover_state[32];       /* masters */
+    int priority;                  /* replicas: slave-priority */
     char master_host[HP_HOST_MAX]; /* replicas */
     int master_port;
     char link_status[8]; /* replicas: master-link-status ok/err */
@@ -31,9 +31,9 @@ typedef struct sentinel_entry {
      * since its last INFO of the instance, since its last valid PING reply,
      * and how long the instance reports its master link down. */
     int64_t info_refresh_ms, last_ok_ping_ms, link_down_ms;
-    int64_t down_after_ms; /* masters: down-after-milliseconds */
+    int64_t down_after_ms;       /* masters: down-after-milliseconds */
     int64_t failover_timeout_ms; /* masters: failover-timeout */
-    int64_t s_down_ms;     /* masters: s-down-time, how long it is subjectively down */
+    int64_t s_down_ms;           /* masters: s-down-time, how long it is subjectively down */
 } sentinel_entry;
 
 /* Fills up to max entries from an array reply; returns how many, or -1 when the
@@ -52,8 +52,8 @@ int sreply_has_flag(const char *flags, const char *word);
  *   "master <name> <ip> <port> ..."  (instance is the master itself)
  *   "<master-name> <old-ip> <old-port> <new-ip> <new-port>"  (+switch-master) */
 typedef struct sentinel_event {
-    char cluster[HP_NAME_MAX]; /* master name the event concerns, "" if unknown */
-    char node[HP_ADDR_MAX];    /* instance the event is about, "" if none */
+    char cluster[HP_NAME_MAX];    /* master name the event concerns, "" if unknown */
+    char node[HP_ADDR_MAX];       /* instance the event is about, "" if none */
     char old_master[HP_ADDR_MAX]; /* +switch-master only */
     char new_master[HP_ADDR_MAX];
 } sentinel_event;

@@ -22,28 +22,41 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------- route table */
 
 const route api_routes[] = {
     {"GET", "/api/v1/health", h_health, ROLE_NONE, "liveness and version"},
     {"GET", "/api/v1/clusters", h_clusters, ROLE_VIEWER, "every monitored cluster, summarised"},
-    {"GET", "/api/v1/clusters/{name}", h_cluster, ROLE_VIEWER, "one cluster: nodes, Sentinels, quorum, problems"},
-    {"POST", "/api/v1/clusters/{name}/failover", h_failover, ROLE_OPERATOR, "graceful switchover or forced failover, as a job"},
-    {"GET", "/api/v1/clusters/{name}/failover/plan", h_failover_plan, ROLE_VIEWER, "dry run: the checks, each view of the replicas, Sentinel's choice"},
-    {"POST", "/api/v1/clusters/{name}/nodes/{addr}/resync", h_resync, ROLE_OPERATOR, "resync a replica (full: true forces a full sync)"},
-    {"POST", "/api/v1/clusters/{name}/sentinels/reset", h_reset, ROLE_OPERATOR, "SENTINEL RESET, one Sentinel at a time"},
-    {"POST", "/api/v1/clusters/{name}/nodes/{addr}/bgsave", h_bgsave, ROLE_OPERATOR, "BGSAVE on a node, as a job"},
-    {"POST", "/api/v1/clusters/{name}/backups", h_backup_create, ROLE_OPERATOR, "take an RDB backup, as a job"},
-    {"GET", "/api/v1/clusters/{name}/backups", h_backup_list, ROLE_VIEWER, "the backup catalogue of a cluster"},
-    {"GET", "/api/v1/backups/{id}/download", h_backup_download, ROLE_VIEWER, "the RDB file of a backup"},
+    {"GET", "/api/v1/clusters/{name}", h_cluster, ROLE_VIEWER,
+     "one cluster: nodes, Sentinels, quorum, problems"},
+    {"POST", "/api/v1/clusters/{name}/failover", h_failover, ROLE_OPERATOR,
+     "graceful switchover or forced failover, as a job"},
+    {"GET", "/api/v1/clusters/{name}/failover/plan", h_failover_plan, ROLE_VIEWER,
+     "dry run: the checks, each view of the replicas, Sentinel's choice"},
+    {"POST", "/api/v1/clusters/{name}/nodes/{addr}/resync", h_resync, ROLE_OPERATOR,
+     "resync a replica (full: true forces a full sync)"},
+    {"POST", "/api/v1/clusters/{name}/sentinels/reset", h_reset, ROLE_OPERATOR,
+     "SENTINEL RESET, one Sentinel at a time"},
+    {"POST", "/api/v1/clusters/{name}/nodes/{addr}/bgsave", h_bgsave, ROLE_OPERATOR,
+     "BGSAVE on a node, as a job"},
+    {"POST", "/api/v1/clusters/{name}/backups", h_backup_create, ROLE_OPERATOR,
+     "take an RDB backup, as a job"},
+    {"GET", "/api/v1/clusters/{name}/backups", h_backup_list, ROLE_VIEWER,
+     "the backup catalogue of a cluster"},
+    {"GET", "/api/v1/backups/{id}/download", h_backup_download, ROLE_VIEWER,
+     "the RDB file of a backup"},
     {"DELETE", "/api/v1/backups/{id}", h_backup_delete, ROLE_OPERATOR, "delete a backup"},
     {"GET", "/api/v1/jobs", h_jobs, ROLE_VIEWER, "jobs, newest first"},
     {"GET", "/api/v1/jobs/{id}", h_job, ROLE_VIEWER, "one job with its steps"},
     {"GET", "/api/v1/alerts", h_alerts, ROLE_VIEWER, "alerts, active and recent"},
-    {"POST", "/api/v1/alerts/{id}/ack", h_alert_ack, ROLE_OPERATOR, "acknowledge an alert with a comment"},
-    {"POST", "/api/v1/notifications/test", h_notify_test, ROLE_OPERATOR, "send a test message to every channel"},
-    {"GET", "/api/v1/notifications", h_notifications, ROLE_VIEWER, "the notification outbox: pending, delivered, failed"},
+    {"POST", "/api/v1/alerts/{id}/ack", h_alert_ack, ROLE_OPERATOR,
+     "acknowledge an alert with a comment"},
+    {"POST", "/api/v1/notifications/test", h_notify_test, ROLE_OPERATOR,
+     "send a test message to every channel"},
+    {"GET", "/api/v1/notifications", h_notifications, ROLE_VIEWER,
+     "the notification outbox: pending, delivered, failed"},
     {"GET", "/api/v1/failovers", h_failovers, ROLE_VIEWER, "failover history"},
     {"GET", "/api/v1/events", h_events, ROLE_VIEWER, "the event history, filtered and paged"},
     {"GET", "/metrics", h_metrics, ROLE_VIEWER, "Prometheus metrics"},
@@ -51,8 +64,9 @@ const route api_routes[] = {
     {"GET", "/static/{file}", h_static, ROLE_NONE, "the dashboard's static assets"},
     {"GET", "/ui/clusters", ui_clusters, ROLE_VIEWER, "dashboard fragment: every cluster"},
     {"GET", "/ui/jobs/{id}", ui_job, ROLE_VIEWER, "dashboard fragment: one job's progress"},
-    {"GET", "/ui/history", ui_history, ROLE_VIEWER, "dashboard fragment: failovers and events, filtered"},
-    {"GET", "/ui/notifications", ui_notifications, ROLE_VIEWER, "dashboard fragment: notification outbox health"},
+    {"GET", "/ui/history", ui_history, ROLE_VIEWER,
+     "dashboard fragment: failovers and events, filtered"},
+    {"GET", "/ui/notifications", ui_notifications, ROLE_VIEWER,
+     "dashboard fragment: notification outbox health"},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
-

@@ -23,6 +23,7 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 static const char *status_code(int status)
 {
@@ -31,9 +32,10 @@ static const char *status_code(int status)
 
 int h_failover(hreq *r)
 {
-    static const field_spec spec[] = {{"mode", cJSON_String},          {"target", cJSON_String},
-                                      {"max_pause_ms", cJSON_Number},  {"max_lag_bytes", cJSON_Number},
-                                      {"max_wait_ms", cJSON_Number},   {"reason", cJSON_String}};
+    static const field_spec spec[] = {
+        {"mode", cJSON_String},         {"target", cJSON_String},
+        {"max_pause_ms", cJSON_Number}, {"max_lag_bytes", cJSON_Number},
+        {"max_wait_ms", cJSON_Number},  {"reason", cJSON_String}};
     topo_snap *t = NULL;
     const cluster_snap *c;
     cJSON *body = NULL;
@@ -156,8 +158,10 @@ int h_failover_plan(hreq *r)
     root = plan_json(p, c, hp_now_ms());
     {
         int64_t running = jobs_running(r->app->jobs, c->name, "failover");
-        if (running) cJSON_AddNumberToObject(root, "running_job", (double)running);
-        else cJSON_AddNullToObject(root, "running_job");
+        if (running)
+            cJSON_AddNumberToObject(root, "running_job", (double)running);
+        else
+            cJSON_AddNullToObject(root, "running_job");
     }
     st = http_json(r, 200, root);
     cJSON_Delete(root);
@@ -229,7 +233,8 @@ int h_reset(hreq *r)
         st = http_error(r, 404, "not_found", "no cluster of that name");
         goto out;
     }
-    for (i = 0; i < c->nsentinels; i++) up += c->sentinels[i].up;
+    for (i = 0; i < c->nsentinels; i++)
+        up += c->sentinels[i].up;
     if (up == 0) {
         st = http_error(r, 412, "precondition_failed", "no Sentinel is reachable");
         goto out;
@@ -246,4 +251,3 @@ out:
     cJSON_Delete(params);
     return st;
 }
-

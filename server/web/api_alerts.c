@@ -22,6 +22,7 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------- alerts, notifications */
 
@@ -158,4 +159,3 @@ int h_notifications(hreq *r)
     n = db_query_outbox(r->app->db, has ? state : NULL, before, (int)limit + 1, add_outbox, arr);
     return api__send_page(r, root, arr, n, limit);
 }
-

@@ -21,6 +21,7 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------ backups */
 
@@ -154,8 +155,8 @@ int h_bgsave(hreq *r)
     c = topo_find(t, r->params[0]);
     n = c ? cluster_snap_node(c, r->params[1]) : NULL;
     if (!n) {
-        st = http_error(r, 404, "not_found", c ? "no node of that address in this cluster"
-                                                : "no cluster of that name");
+        st = http_error(r, 404, "not_found",
+                        c ? "no node of that address in this cluster" : "no cluster of that name");
         goto out;
     }
     if (!n->up) {
@@ -171,4 +172,3 @@ out:
     cJSON_Delete(params);
     return st;
 }
-

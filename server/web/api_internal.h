@@ -29,7 +29,6 @@ typedef struct page_query {
     int64_t before, limit;
 } page_query;
 
-
 /* api_actions.c */
 int h_failover(hreq *r);
 int h_failover_plan(hreq *r);
@@ -84,7 +83,7 @@ void api__set_next(cJSON *root, cJSON *arr, int n, int64_t limit);
 int api__send_page(hreq *r, cJSON *root, cJSON *arr, int n, int64_t limit);
 /* Queues a job and answers 202 {job_id}, or 409 when one of its group runs. */
 int api__submit(hreq *r, const char *kind, const char *cluster, const cJSON *params,
-           const char *reason);
+                const char *reason);
 /* A number, or null when negative (unknown). */
 void api__opt_num(cJSON *o, const char *k, int64_t v);
 /* A stored JSON text as JSON (as a string when as_string or unparsable). */

@@ -21,6 +21,7 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 static cJSON *render_job(const db_job_row *j)
 {
@@ -75,8 +76,8 @@ int h_jobs(hreq *r)
     if ((st = api__read_page(r, &p))) return st;
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "jobs");
-    n = db_query_jobs(r->app->db, p.has_cluster ? p.cluster : NULL, 0, p.before,
-                      (int)p.limit + 1, add_job, arr);
+    n = db_query_jobs(r->app->db, p.has_cluster ? p.cluster : NULL, 0, p.before, (int)p.limit + 1,
+                      add_job, arr);
     return api__send_page(r, root, arr, n, p.limit);
 }
 
@@ -101,4 +102,3 @@ int h_failovers(hreq *r)
     n = db_query_failovers(r->app->db, &q, add_failover, arr);
     return api__send_page(r, root, arr, n, p.limit);
 }
-

@@ -23,6 +23,7 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------ handlers */
 
@@ -183,4 +184,3 @@ int h_static(hreq *r)
 {
     return send_asset(r, r->params[0]);
 }
-

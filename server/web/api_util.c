@@ -22,6 +22,7 @@
 #include "core/sbuf.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/banned.h" /* last: after every system header */
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -85,7 +86,6 @@ int api__send_page(hreq *r, cJSON *root, cJSON *arr, int n, int64_t limit)
 
 /* ------------------------------------------------------------------ actions */
 
-
 int api__check_fields(hreq *r, const cJSON *body, const field_spec *spec, size_t n)
 {
     const cJSON *it;
@@ -113,7 +113,7 @@ const char *api__str_field(const cJSON *body, const char *name)
 
 /* Queues the job and answers 202 {job_id}, or 409 if one already runs. */
 int api__submit(hreq *r, const char *kind, const char *cluster, const cJSON *params,
-                  const char *reason)
+                const char *reason)
 {
     int64_t id = 0;
     int rc = jobs_submit(r->app->jobs, kind, cluster, params, r->actor, reason, &id);
@@ -151,7 +151,6 @@ void api__add_json_text(cJSON *o, const char *k, const char *text, int as_string
     cJSON_AddItemToObject(o, k, v);
 }
 
-
 int api__read_page(hreq *r, page_query *p)
 {
     int st;
@@ -163,4 +162,3 @@ int api__read_page(hreq *r, page_query *p)
     p->has_cluster = api__query_text(r, "cluster", p->cluster, sizeof(p->cluster));
     return p->has_cluster > 1 ? p->has_cluster : 0;
 }
-

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "web/route.h"
 #include "core/utf8.h"
+#include "core/banned.h" /* last: after every system header */
 
 #define HTTP_MAX_BODY (64 * 1024) /* requests carry small JSON objects */
 
@@ -40,23 +41,40 @@ struct http_server {
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return status < 400 ? "OK" : "Error";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 400 ? "OK" : "Error";
     }
 }
 
@@ -92,8 +110,9 @@ int http_send(hreq *r, int status, const char *ctype, const char *body, size_t l
 {
     const char *extra = NULL;
     if (!strncmp(ctype, "text/html", 9))
-        extra = "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'\r\n";
+        extra =
+            "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'\r\n";
     return send_full(r->conn, status, ctype, extra, body, len);
 }
 
@@ -182,7 +201,8 @@ int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)
 static size_t value_len(const char *v)
 {
     size_t l = strlen(v);
-    while (l && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
+    while (l && (v[l - 1] == ' ' || v[l - 1] == '\t'))
+        l--;
     return l;
 }
 
@@ -265,7 +285,8 @@ int http_body_json(hreq *r, cJSON **out)
         st = framing_error(r, "the request body is shorter than its Content-Length");
         goto out;
     }
-    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
+    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
     buf[len] = '\0';
     /* Before cJSON: it recurses per level on this worker's small stack, and
      * it keeps string bytes as they come (see jsonscan.h). */
@@ -300,8 +321,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     r.app = s->a;
     m = route_match(api_routes, api_nroutes, ri->request_method, ri->local_uri, &rt, r.params,
                     &r.nparams, allow, sizeof(allow));
-    if (m == ROUTE_NOT_FOUND)
-        return send_error(conn, 404, NULL, "not_found", "no such path");
+    if (m == ROUTE_NOT_FOUND) return send_error(conn, 404, NULL, "not_found", "no such path");
     if (m == ROUTE_BAD_METHOD) {
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
         return send_error(conn, 405, extra, "method_not_allowed", "method not allowed here");
@@ -310,8 +330,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
         return send_error(conn, 413, "Connection: close\r\n", "payload_too_large",
                           "request body larger than 64 KiB");
     if (rt->role > ROLE_NONE) {
-        r.role = auth_role(s->a->cfg, mg_get_header(conn, "Authorization"), r.actor,
-                           sizeof(r.actor));
+        r.role =
+            auth_role(s->a->cfg, mg_get_header(conn, "Authorization"), r.actor, sizeof(r.actor));
         if (r.role == ROLE_NONE)
             return send_error(conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
                               "missing or unknown bearer token");
@@ -338,9 +358,19 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
 http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz)
 {
     char nthreads[16];
-    const char *opts[] = {"listening_ports", listen, "num_threads", nthreads,
-                          "request_timeout_ms", "10000", "enable_keep_alive", "yes",
-                          "keep_alive_timeout_ms", "5000", "tcp_nodelay", "1", NULL};
+    const char *opts[] = {"listening_ports",
+                          listen,
+                          "num_threads",
+                          nthreads,
+                          "request_timeout_ms",
+                          "10000",
+                          "enable_keep_alive",
+                          "yes",
+                          "keep_alive_timeout_ms",
+                          "5000",
+                          "tcp_nodelay",
+                          "1",
+                          NULL};
     struct mg_callbacks cb;
     struct mg_server_port ports[4];
     http_server *s = calloc(1, sizeof(*s));
@@ -355,7 +385,8 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
     s->a = a;
     s->ctx = mg_start(&cb, s, opts);
     if (!s->ctx) {
-        snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this host)", listen);
+        snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this host)",
+                 listen);
         free(s);
         return NULL;
     }

@@ -22,29 +22,26 @@ struct monitor;
 struct jobs;
 struct notifier;
 
-
 /* What handlers share; owned by main, lives as long as the server. */
 typedef struct app {
     const struct config *cfg;
-    struct db *db;     /* reads */
-    struct evq *q;     /* writes, through the one writer */
+    struct db *db; /* reads */
+    struct evq *q; /* writes, through the one writer */
     struct monitor *mon;
     struct jobs *jobs;
     struct notifier *notifier;
     int64_t started_ms;
 } app;
 
-
 typedef struct hreq {
     struct mg_connection *conn;
     const struct mg_request_info *ri;
     app *app;
-    int role;            /* the caller's role (ROLE_NONE on open routes) */
-    char actor[64];      /* the token's name, for audit; never the token */
+    int role;                          /* the caller's role (ROLE_NONE on open routes) */
+    char actor[64];                    /* the token's name, for audit; never the token */
     char params[HREQ_MAX_PARAMS][256]; /* {name} segments of the path, decoded */
     int nparams;
 } hreq;
-
 
 /* Sends a complete response; returns status. */
 int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "model/topology.h"
-
+#include "core/banned.h" /* last: after every system header */
 
 static void metric_labels(sbuf *b, const char *name, const char *cluster, const char *addr,
                           double v)
@@ -15,7 +15,8 @@ static void metric_labels(sbuf *b, const char *name, const char *cluster, const 
      * safe alphabet rather than escape Prometheus label syntax. */
     const char *p;
     sbuf_printf(b, "%s{cluster=\"", name);
-    for (p = cluster; *p; p++) sbuf_append(b, (*p == '"' || *p == '\\' || *p == '\n') ? "_" : p, 1);
+    for (p = cluster; *p; p++)
+        sbuf_append(b, (*p == '"' || *p == '\\' || *p == '\n') ? "_" : p, 1);
     sbuf_puts(b, "\"");
     if (addr) sbuf_printf(b, ",addr=\"%s\"", addr);
     sbuf_printf(b, "} %.17g\n", v);
@@ -31,10 +32,12 @@ void metrics_render(const monitor *m, sbuf *b)
         monitor_counters(m, &ms);
         sbuf_printf(b, "# TYPE hapanel_polls_total counter\nhapanel_polls_total %llu\n",
                     (unsigned long long)ms.polls);
-        sbuf_printf(b, "# TYPE hapanel_poll_failures_total counter\nhapanel_poll_failures_total %llu\n",
-                    (unsigned long long)ms.poll_failures);
-        sbuf_printf(b, "# TYPE hapanel_sentinel_events_total counter\nhapanel_sentinel_events_total %llu\n",
-                    (unsigned long long)ms.sentinel_events);
+        sbuf_printf(
+            b, "# TYPE hapanel_poll_failures_total counter\nhapanel_poll_failures_total %llu\n",
+            (unsigned long long)ms.poll_failures);
+        sbuf_printf(
+            b, "# TYPE hapanel_sentinel_events_total counter\nhapanel_sentinel_events_total %llu\n",
+            (unsigned long long)ms.sentinel_events);
     }
     sbuf_puts(b, "# TYPE hapanel_cluster_ok gauge\n");
     for (i = 0; t && i < t->nclusters; i++)
@@ -42,7 +45,8 @@ void metrics_render(const monitor *m, sbuf *b)
                       !strcmp(t->clusters[i]->status, "ok"));
     sbuf_puts(b, "# TYPE hapanel_quorum_ok gauge\n");
     for (i = 0; t && i < t->nclusters; i++)
-        metric_labels(b, "hapanel_quorum_ok", t->clusters[i]->name, NULL, t->clusters[i]->quorum_ok);
+        metric_labels(b, "hapanel_quorum_ok", t->clusters[i]->name, NULL,
+                      t->clusters[i]->quorum_ok);
     sbuf_puts(b, "# TYPE hapanel_node_up gauge\n");
     for (i = 0; t && i < t->nclusters; i++)
         for (j = 0; j < t->clusters[i]->nnodes; j++)

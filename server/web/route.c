@@ -2,6 +2,7 @@
 #include "web/route.h"
 
 #include <string.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* Returns 1 when path matches pattern, filling params. */
 static int match_path(const char *pattern, const char *path, char params[][256], int *np)

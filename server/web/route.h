@@ -15,7 +15,7 @@ struct hreq;
 typedef int http_handler(struct hreq *r);
 
 typedef struct route {
-    const char *method;  /* "GET", "POST", "DELETE" */
+    const char *method; /* "GET", "POST", "DELETE" */
     const char *pattern;
     http_handler *fn;
     int role;            /* ROLE_NONE (open), ROLE_VIEWER, ROLE_OPERATOR */

@@ -9,8 +9,9 @@
 
 /* GET /ui/clusters: one section per cluster of the current snapshot (header,
  * active alerts, problems, nodes, Sentinels, the newest backups, recent jobs,
- * the latest 10 events), or a waiting message when no poll has finished yet. Every value from Redis, Sentinel, the configuration
- * or the database is HTML-escaped. Returns the status it sent. */
+ * the latest 10 events), or a waiting message when no poll has finished yet. Every value from
+ * Redis, Sentinel, the configuration or the database is HTML-escaped. Returns the status it sent.
+ */
 int ui_clusters(hreq *r);
 
 /* GET /ui/jobs/{id}: one job for the page's job panel: kind, cluster, state,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * Alerts
@@ -39,7 +40,7 @@ void ui__put_ack(sbuf *b, const alert_row *a, int64_t now_ms)
 typedef struct alerts_ctx {
     sbuf by_sev[3]; /* critical, warning, the rest: rendered apart, shown in that order */
     int64_t now_ms;
-    int n;          /* rows seen (all counted, UI_ALERTS rendered) */
+    int n; /* rows seen (all counted, UI_ALERTS rendered) */
 } alerts_ctx;
 
 /* db_alert_fn: one active alert of the cluster's strip, with its ack button. */
@@ -91,21 +92,25 @@ void ui__render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_
 
     if (!d) return;
     memset(&x, 0, sizeof x);
-    for (i = 0; i < 3; i++) x.by_sev[i] = (sbuf)SBUF_INIT;
+    for (i = 0; i < 3; i++)
+        x.by_sev[i] = (sbuf)SBUF_INIT;
     x.now_ms = now_ms;
     n = db_query_alerts(d, 1, c->name, 0, UI_ALERTS_COUNT, render_alert_item, &x);
     if (n < 0) {
         sbuf_puts(b, "<div class=\"alertstrip\"><p class=\"bad\">alerts unavailable (database "
                      "error)</p></div>\n");
     } else if (n > 0) {
-        sbuf_printf(b, "<div class=\"alertstrip\" data-alerts=\"%d\"><h3>Active alerts "
-                       "<span class=\"count\">%d%s</span></h3>\n<ul class=\"alerts\">\n",
+        sbuf_printf(b,
+                    "<div class=\"alertstrip\" data-alerts=\"%d\"><h3>Active alerts "
+                    "<span class=\"count\">%d%s</span></h3>\n<ul class=\"alerts\">\n",
                     n, n, n >= UI_ALERTS_COUNT ? "+" : "");
         for (i = 0; i < 3; i++)
             if (x.by_sev[i].len) sbuf_append(b, x.by_sev[i].buf, x.by_sev[i].len);
         if (n > UI_ALERTS)
-            sbuf_printf(b, "<li class=\"more muted\">%d more: GET /api/v1/alerts?state=active"
-                           "</li>\n", n - UI_ALERTS);
+            sbuf_printf(b,
+                        "<li class=\"more muted\">%d more: GET /api/v1/alerts?state=active"
+                        "</li>\n",
+                        n - UI_ALERTS);
         sbuf_puts(b, "</ul></div>\n");
     }
     for (i = 0; i < 3; i++) {
@@ -205,8 +210,9 @@ static void render_backup_row(void *ctx, const hp_backup *k)
         sbuf_puts(b, "<span class=\"muted\" title=\"not taken by a job\">" UI_DASH "</span>");
     sbuf_puts(b, "</td><td class=\"actions\">");
     ui__put_download_button(b, k->id);
-    sbuf_printf(b, " <button type=\"button\" class=\"act\" data-act=\"delete-backup\" "
-                   "data-backup=\"%lld\"",
+    sbuf_printf(b,
+                " <button type=\"button\" class=\"act\" data-act=\"delete-backup\" "
+                "data-backup=\"%lld\"",
                 (long long)k->id);
     ui__put_attr(b, "data-cluster", k->cluster);
     ui__put_attr(b, "data-node", k->node);
@@ -222,7 +228,7 @@ static void render_backup_row(void *ctx, const hp_backup *k)
  * names the node the backup would stream from. backup_job: a backup or BGSAVE
  * job running on the cluster (0 if none). */
 void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
-                           int64_t backup_job)
+                        int64_t backup_job)
 {
     const char *src = backup_source(c);
     backups_ctx x;
@@ -262,9 +268,9 @@ void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
         sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty bad\">backups unavailable "
                      "(database error)</td></tr>\n");
     else if (n > UI_BACKUPS)
-        sbuf_printf(b, "<tr><td colspan=\"7\" class=\"empty\">the newest %d of %d%s; "
-                       "GET /api/v1/clusters/{name}/backups lists them all</td></tr>\n",
+        sbuf_printf(b,
+                    "<tr><td colspan=\"7\" class=\"empty\">the newest %d of %d%s; "
+                    "GET /api/v1/clusters/{name}/backups lists them all</td></tr>\n",
                     UI_BACKUPS, n, n >= UI_BACKUPS_COUNT ? "+" : "");
     sbuf_puts(b, "</tbody></table></div>\n");
 }
-

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * Cluster and page
@@ -181,4 +182,3 @@ out:
     sbuf_release(&b);
     return status;
 }
-

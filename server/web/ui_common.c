@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * Small formatters
@@ -221,4 +222,3 @@ void ui__put_utc_ms(sbuf *b, int64_t ms)
     else
         sbuf_puts(b, UI_DASH);
 }
-

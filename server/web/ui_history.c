@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * History
  * ------------------------------------------------------------------------ */
-
 
 /* Reads exactly n digits at *p into *out. */
 static int take_digits(const char **p, int n, int *out)
@@ -77,8 +77,7 @@ int ui__parse_when(const char *s, int end_of_day, int64_t *out)
     }
     if (strcmp(p, "Z") == 0 || strcmp(p, " UTC") == 0) p += strlen(p);
     if (*p != '\0') return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-        se > 59)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59)
         return -1;
     if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return -1;
     *out = ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + se) * 1000;
@@ -163,12 +162,32 @@ int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errs
 }
 
 /* Common Sentinel channels and panel events, offered in the type filter. */
-static const char *const hist_types[] = {
-    "+switch-master", "+sdown", "-sdown", "+odown", "-odown", "+try-failover",
-    "+failover-end", "+reset-master", "node-down", "node-up", "role-change", "link-down",
-    "link-up", "split-brain", "split-brain-resolved", "quorum-lost", "quorum-regained",
-    "master-changed", "sentinel-down", "sentinel-up", "job-started", "job-succeeded",
-    "job-failed", "panel-started", "panel-stopped", NULL};
+static const char *const hist_types[] = {"+switch-master",
+                                         "+sdown",
+                                         "-sdown",
+                                         "+odown",
+                                         "-odown",
+                                         "+try-failover",
+                                         "+failover-end",
+                                         "+reset-master",
+                                         "node-down",
+                                         "node-up",
+                                         "role-change",
+                                         "link-down",
+                                         "link-up",
+                                         "split-brain",
+                                         "split-brain-resolved",
+                                         "quorum-lost",
+                                         "quorum-regained",
+                                         "master-changed",
+                                         "sentinel-down",
+                                         "sentinel-up",
+                                         "job-started",
+                                         "job-succeeded",
+                                         "job-failed",
+                                         "panel-started",
+                                         "panel-stopped",
+                                         NULL};
 
 /* The filter form. It GETs the fragment again into #history; the paging
  * buttons below include its fields (hx-include). */
@@ -199,7 +218,8 @@ static void render_history_form(sbuf *b, const topo_snap *t, const hist_query *h
                  "placeholder=\"any\"");
     ui__put_attr(b, "value", h->type);
     sbuf_puts(b, "></label><datalist id=\"htypes\">");
-    for (i = 0; hist_types[i]; i++) sbuf_printf(b, "<option value=\"%s\">", hist_types[i]);
+    for (i = 0; hist_types[i]; i++)
+        sbuf_printf(b, "<option value=\"%s\">", hist_types[i]);
     sbuf_puts(b, "</datalist>\n<label>node <input name=\"node\" size=\"18\" "
                  "placeholder=\"host:port\"");
     ui__put_attr(b, "value", h->node);
@@ -277,8 +297,9 @@ static void put_page_button(sbuf *b, const char *label, int64_t before, int64_t 
         sep = "&amp;";
     }
     if (limit != UI_HIST_EVENTS) sbuf_printf(b, "%slimit=%lld", sep, (long long)limit);
-    sbuf_printf(b, "\" hx-include=\"#hfilters\" hx-target=\"#history\" hx-swap=\"innerHTML\">%s"
-                   "</button>",
+    sbuf_printf(b,
+                "\" hx-include=\"#hfilters\" hx-target=\"#history\" hx-swap=\"innerHTML\">%s"
+                "</button>",
                 label);
 }
 
@@ -346,8 +367,8 @@ static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, in
                  "<th>node</th><th>message</th><th>state</th><th>acknowledged</th>"
                  "</tr></thead><tbody>\n");
     if (d)
-        n = db_query_alerts(d, 0, h->cluster[0] ? h->cluster : NULL, h->abefore,
-                            UI_HIST_ALERTS + 1, render_alert_row, &x);
+        n = db_query_alerts(d, 0, h->cluster[0] ? h->cluster : NULL, h->abefore, UI_HIST_ALERTS + 1,
+                            render_alert_row, &x);
     if (n == 0)
         sbuf_puts(b, "<tr><td colspan=\"8\" class=\"empty\">no alert recorded</td></tr>\n");
     else if (n < 0)
@@ -365,7 +386,7 @@ static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, in
  * instead) the failovers of the chosen cluster and the matching events, each
  * newest first with an "older" button when the page came back full. */
 void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
-                           const char *err, int64_t now_ms)
+                        const char *err, int64_t now_ms)
 {
     event_query q;
     failover_query fq;
@@ -462,4 +483,3 @@ int ui_history(hreq *r)
     sbuf_release(&b);
     return status;
 }
-

@@ -43,7 +43,6 @@
 #define UI_LAG_BAD_S 5.0
 #define UI_STALE_MS 5000 /* a cluster snapshot older than this is flagged */
 
-
 typedef struct event_ctx {
     sbuf *b;
     int64_t now_ms;
@@ -61,12 +60,11 @@ typedef struct jobs_ctx {
 /* The history view's filters and cursors, as parsed from the query string. */
 typedef struct hist_query {
     char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX]; /* "" = any */
-    char since_text[40], until_text[40]; /* as typed, shown back in the form */
-    int64_t since, until;                /* ms, 0 = open */
-    int64_t before, fbefore, abefore;    /* event / failover / alert id cursors, 0 = newest */
-    int64_t limit;                       /* events per page */
+    char since_text[40], until_text[40];                    /* as typed, shown back in the form */
+    int64_t since, until;                                   /* ms, 0 = open */
+    int64_t before, fbefore, abefore; /* event / failover / alert id cursors, 0 = newest */
+    int64_t limit;                    /* events per page */
 } hist_query;
-
 
 /* ui_cluster.c */
 void ui__put_ack(sbuf *b, const alert_row *a, int64_t now_ms);
@@ -75,7 +73,7 @@ void ui__put_sha(sbuf *b, const char *sha);
 void ui__put_verified(sbuf *b, int verified);
 void ui__render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
 void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
-                           int64_t backup_job);
+                        int64_t backup_job);
 
 /* ui_clusters.c */
 void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
@@ -105,12 +103,12 @@ const char *ui__status_class(const char *s);
 int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errsz);
 int ui__parse_when(const char *s, int end_of_day, int64_t *out);
 void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
-                           const char *err, int64_t now_ms);
+                        const char *err, int64_t now_ms);
 
 /* ui_job.c */
 void ui__render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms);
 void ui__render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
-                               jobs_ctx *xp);
+                            jobs_ctx *xp);
 int ui__send_fragment(hreq *r, int status, sbuf *b);
 
 /* ui_nodes.c */

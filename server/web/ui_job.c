@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * Jobs
@@ -30,9 +31,9 @@ static void put_last_step(sbuf *b, const char *steps_json)
     cJSON *steps = steps_json ? cJSON_Parse(steps_json) : NULL;
     int n = cJSON_GetArraySize(steps);
     const char *msg =
-        n > 0 ? cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, n - 1),
-                                                         "message"))
-              : NULL;
+        n > 0
+            ? cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, n - 1), "message"))
+            : NULL;
 
     if (msg)
         sbuf_html(b, msg);
@@ -71,7 +72,6 @@ static int backup_kind(const char *kind)
 {
     return strcmp(kind, "backup") == 0 || strcmp(kind, "bgsave") == 0;
 }
-
 
 /* db_job_fn: one row of a cluster's recent jobs. */
 static void render_job_row(void *ctx, const db_job_row *j)
@@ -118,7 +118,7 @@ static void render_job_row(void *ctx, const db_job_row *j)
 /* The latest UI_JOBS jobs of the cluster into b; x receives the ids of the
  * ones still queued or running (0 if none). */
 void ui__render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
-                               jobs_ctx *xp)
+                            jobs_ctx *xp)
 {
     jobs_ctx x;
     int n = -1;
@@ -198,10 +198,10 @@ static void render_steps(sbuf *b, const cJSON *steps, int64_t t0, const char *st
         const cJSON *ts = cJSON_GetObjectItem(s, "ts");
         const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(s, "message"));
         int64_t t = cJSON_IsNumber(ts) ? (int64_t)ts->valuedouble : 0;
-        const char *cls = !msg                               ? ""
-                          : strncmp(msg, "failed", 6) == 0   ? " class=\"step-bad\""
-                          : strcmp(msg, "done") == 0         ? " class=\"step-good\""
-                                                             : "";
+        const char *cls = !msg                             ? ""
+                          : strncmp(msg, "failed", 6) == 0 ? " class=\"step-bad\""
+                          : strcmp(msg, "done") == 0       ? " class=\"step-good\""
+                                                           : "";
         n++;
         sbuf_printf(b, "<li%s><span class=\"t\" title=\"", cls);
         ui__put_utc(b, t, t, 1);
@@ -284,8 +284,7 @@ static void render_backup_progress(sbuf *b, const db_job_row *j, const cJSON *re
 /* What a finished backup or BGSAVE job produced, said plainly: the backup's
  * size, source, check and sha256 with a download button; the node and save
  * time of a BGSAVE. Returns 0 (nothing written) for other jobs. */
-static int render_backup_summary(sbuf *b, const db_job_row *j, const cJSON *result,
-                                 int64_t now_ms)
+static int render_backup_summary(sbuf *b, const db_job_row *j, const cJSON *result, int64_t now_ms)
 {
     const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(result, "node"));
     int64_t id = json_count(cJSON_GetObjectItem(result, "backup_id"));
@@ -338,12 +337,14 @@ void ui__render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
     const cJSON *paused = cJSON_GetObjectItem(result, "writes_paused_ms");
     long long id = (long long)j->id;
 
-    sbuf_printf(b, "<div class=\"jobview job-%s\" id=\"job-%lld\" data-job=\"%lld\" data-state=\"%s\"",
+    sbuf_printf(b,
+                "<div class=\"jobview job-%s\" id=\"job-%lld\" data-job=\"%lld\" data-state=\"%s\"",
                 st, id, id, st);
     if (!done)
         sbuf_printf(b, " hx-get=\"/ui/jobs/%lld\" hx-trigger=\"every 500ms\" hx-swap=\"outerHTML\"",
                     id);
-    sbuf_printf(b, ">\n<header class=\"jobhead\"><strong>Job #%lld</strong> <span class=\"kind\">", id);
+    sbuf_printf(b, ">\n<header class=\"jobhead\"><strong>Job #%lld</strong> <span class=\"kind\">",
+                id);
     ui__put_text(b, j->kind);
     sbuf_puts(b, "</span> on <strong class=\"jobcluster\">");
     ui__put_text(b, j->cluster);
@@ -387,13 +388,15 @@ void ui__render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms)
     if (cJSON_IsFalse(cJSON_GetObjectItem(result, "persisted"))) {
         /* The role change holds only until the node restarts. */
         const char *note = cJSON_GetStringValue(cJSON_GetObjectItem(result, "persisted_note"));
-        const char *who = strcmp(j->kind, "failover") == 0 ? old_m
-                          : cJSON_GetStringValue(cJSON_GetObjectItem(result, "node"));
+        const char *who = strcmp(j->kind, "failover") == 0
+                              ? old_m
+                              : cJSON_GetStringValue(cJSON_GetObjectItem(result, "node"));
         sbuf_puts(b, "<p class=\"jobwarn\" role=\"alert\"><strong>not persisted</strong> ");
         if (who) ui__put_addr(b, who);
-        sbuf_puts(b, strcmp(j->kind, "failover") == 0
-                         ? " would come back as a master after a restart, until Sentinel converts it"
-                         : " would come back with the role its config file gives it after a restart");
+        sbuf_puts(b,
+                  strcmp(j->kind, "failover") == 0
+                      ? " would come back as a master after a restart, until Sentinel converts it"
+                      : " would come back with the role its config file gives it after a restart");
         if (note) {
             sbuf_puts(b, " (");
             sbuf_html(b, note);
@@ -456,8 +459,10 @@ int ui_job(hreq *r)
                     id, id);
     } else if (!found) {
         status = 404;
-        sbuf_printf(&b, "<div class=\"jobview job-unknown\"><p class=\"bad\">There is no job "
-                        "#%lld.</p></div>\n", id);
+        sbuf_printf(&b,
+                    "<div class=\"jobview job-unknown\"><p class=\"bad\">There is no job "
+                    "#%lld.</p></div>\n",
+                    id);
     } else {
         ui__render_job_view(&b, &j, hp_now_ms());
         db_job_row_release(&j);
@@ -466,4 +471,3 @@ int ui_job(hreq *r)
     sbuf_release(&b);
     return status;
 }
-

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * Nodes
@@ -42,7 +43,8 @@ static void put_notable_flags(sbuf *b, const char *flags)
                      (len == 8 && strncmp(p, "promoted", 8) == 0) || len == 0;
         if (!boring) {
             char word[64];
-            snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word ? len : sizeof word - 1), p);
+            snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word ? len : sizeof word - 1),
+                     p);
             sbuf_puts(b, any ? "," : " <span class=\"flags warn\" title=\"Sentinel flags\">");
             sbuf_html(b, word);
             any = 1;
@@ -435,7 +437,6 @@ void ui__render_problems(sbuf *b, const cluster_snap *c)
     sbuf_puts(b, "</ul>\n");
 }
 
-
 /* db_event_fn: one row of the events table. */
 void ui__render_event_row(void *ctx, const hp_event *e)
 {
@@ -497,4 +498,3 @@ void ui__render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t now
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n");
 }
-

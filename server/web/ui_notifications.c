@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
  * Notifications
@@ -28,7 +29,8 @@ void ui__put_cut(sbuf *b, const char *s, size_t max)
         sbuf_html(b, s);
         return;
     }
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--; /* not mid-character */
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--; /* not mid-character */
     t = malloc(max + 1);
     if (!t) {
         b->failed = 1;
@@ -42,7 +44,7 @@ void ui__put_cut(sbuf *b, const char *s, size_t max)
 }
 
 typedef struct outbox_ctx {
-    sbuf *rows;      /* the listed messages */
+    sbuf *rows; /* the listed messages */
     int64_t now_ms;
     int count;       /* rows seen */
     int recent;      /* failed ones created in the last 24 h */
@@ -151,8 +153,9 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
     else
         cls = np > 0 || nd > 0 ? "warn" : "none";
 
-    sbuf_printf(b, "<div class=\"notify nt-%s\" data-pending=\"%d\" data-failed=\"%d\">"
-                   "<div class=\"ntline\"><span class=\"k\">Notifications</span> ",
+    sbuf_printf(b,
+                "<div class=\"notify nt-%s\" data-pending=\"%d\" data-failed=\"%d\">"
+                "<div class=\"ntline\"><span class=\"k\">Notifications</span> ",
                 cls, np < 0 ? 0 : np, nf < 0 ? 0 : nf);
     if (nch == 0) {
         sbuf_puts(b, "<span class=\"muted\">no channel configured</span>");
@@ -172,8 +175,10 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
         return;
     }
     sbuf_printf(b, " \xc2\xb7 <span class=\"badge %s\">%d%s pending</span>",
-                p.retrying ? "ob-retrying" : np ? "ob-pending" : "ob-zero", np,
-                np >= UI_NOTIFY_COUNT ? "+" : "");
+                p.retrying ? "ob-retrying"
+                : np       ? "ob-pending"
+                           : "ob-zero",
+                np, np >= UI_NOTIFY_COUNT ? "+" : "");
     if (p.retrying) sbuf_printf(b, " <span class=\"warn\">%d retrying</span>", p.retrying);
     sbuf_printf(b, " \xc2\xb7 <span class=\"badge %s\">%d%s failed</span>",
                 nf ? "ob-failed" : "ob-zero", nf, nf >= UI_NOTIFY_COUNT ? "+" : "");
@@ -215,4 +220,3 @@ int ui_notifications(hreq *r)
     sbuf_release(&b);
     return status;
 }
-
