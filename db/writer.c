@@ -403,9 +403,11 @@ void evq_job_save(evq *q, int64_t id, const char *state, const char *steps, cons
     o->type = OP_CALL;
     o->fn = do_job_save;
     o->own = s;
-    pthread_mutex_lock(&q->lock);
-    append(q, o);
-    pthread_mutex_unlock(&q->lock);
+    /* Waits: a recipe saves its undo before it makes the change the undo
+     * describes, so a crash right after the change still finds it. */
+    run_waiting(q, o);
+    free(s);
+    free(o);
 }
 
 static int64_t do_backup_insert(evq *q, op *o)

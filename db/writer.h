@@ -43,8 +43,8 @@ void evq_flush(evq *q);
 /* A new queued job: its id, or -1. */
 int64_t evq_job_insert(evq *q, const char *kind, const char *cluster, const char *params,
                        const char *actor, const char *reason, int64_t created_at);
-/* A job's changing columns (NULL text: unchanged). Does not wait: the texts
- * are copied, and the saves of one job are stored in order. */
+/* A job's changing columns (NULL text: unchanged). Waits until stored: a
+ * recipe saves its undo before it changes a node. */
 void evq_job_save(evq *q, int64_t id, const char *state, const char *steps, const char *error,
                   const char *result, const char *undo, int64_t started_at, int64_t ended_at);
 /* Catalogues b and sets its id. Returns 0 or -1. */

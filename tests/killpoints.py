@@ -21,7 +21,7 @@ from harness import Hapanel, log
 
 NAME = "mymaster"
 FO = "/api/v1/clusters/%s/failover" % NAME
-DEAD_S = 1.5  # how long hapanel stays dead: longer than the pause
+DEAD_S = 2.5  # how long hapanel stays dead: longer than the pause
 
 
 def settings(topo):
@@ -36,7 +36,10 @@ def one_master(topo):
 
 
 def run(env, mode, points, requested, target_points=()):
-    topo = env.topology(down_after_ms=1000, failover_timeout_ms=3000)
+    # down-after 3000 lets the pause (2000 ms) outlast even a slow promotion
+    # on a loaded machine: a promotion after the pause can lose the writes in
+    # flight at that instant (the job then says so), with or without a crash.
+    topo = env.topology(down_after_ms=3000, failover_timeout_ms=3000)
     hp = env.hapanel(topo)
     hp.wait_nodes_up(topo.node_addrs, NAME, 10)
     hp.stop()
@@ -45,6 +48,7 @@ def run(env, mode, points, requested, target_points=()):
     only = os.environ.get("KILLPOINTS_ONLY")  # a comma list, to run some points by hand
     if only:
         points = [p for p in points if p in only.split(",")]
+    points = points * int(os.environ.get("KILLPOINTS_REPEAT", "1"))  # by hand, to chase a flake
     for point in points:
         old = topo.agreed_master(20)
         topo.wait_in_sync(old, 20)
@@ -57,8 +61,7 @@ def run(env, mode, points, requested, target_points=()):
                     and not hp.cluster(NAME)["failover_in_progress"], 10,
                     msg="hapanel sees %s as master, no failover in progress" % old)
         body = {"mode": mode, "reason": "kill at " + point}
-        if mode == "graceful":
-            body["max_pause_ms"] = 600
+        body["max_pause_ms"] = 2000
         if point in target_points:
             body["target"] = [a for a in topo.node_addrs if a != old][0]
         r = hp.post(FO, body)

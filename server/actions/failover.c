@@ -355,6 +355,15 @@ static int finish(fo *f)
                  f->promoted, f->expected);
     else
         job_step(f->jb, "%s promoted to master", f->promoted);
+    if (f->paused_at && !f->paused) {
+        /* Writes had resumed: one acknowledged by the old master just before
+         * the replica executed REPLICAOF NO ONE may not have reached it. */
+        job_step(f->jb,
+                 "warning: the promotion came %lld ms after the pause ended; a write "
+                 "acknowledged by %s in that last moment may not have reached %s",
+                 (long long)(hp_mono_ms() - f->pause_end), f->old, f->promoted);
+        cJSON_AddBoolToObject(job_result(f->jb), "promoted_after_pause", 1);
+    }
     job_failpoint(f->jb, "after-promotion");
     if (fence(f) < 0)
         job_step(f->jb, "fencing %s failed: %s; retrying while the Sentinels settle", f->old,
