@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""harness.py — the integration-test harness of hapanel: starts real
+"""harness — the integration-test harness of hapanel: starts real
 redis-server / redis-sentinel processes on free loopback ports in a temp dir,
 starts the hapanel binary against them, and talks to both (a tiny RESP client
 for Redis, urllib for the REST API). It is not a test itself; the it_*.py
@@ -10,11 +10,12 @@ Each integration test is a plain program run as `python3 tests/it_xxx.py`
 cleanup of every process it started (also on failure or SIGTERM), and prints
 the hapanel log tail when the test fails.
 
-`python3 tests/harness.py selftest` checks the harness against real Redis.
+`python3 -m harness selftest` (from tests/) checks the harness against real
+Redis.
 
 Environment:
-  HAPANEL_BIN        the binary (default /work/main/build/hapanel, i.e.
-                     ../build/hapanel relative to this file)
+  HAPANEL_BIN        the binary (default ../build/hapanel relative to tests/,
+                     i.e. build/hapanel of this checkout)
   HAPANEL_IT_KEEP=1  keep the temp dir of a failed test (default: remove)
   HAPANEL_IT_LIMIT   global time limit of one test in seconds (default 120)
 """
@@ -37,7 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 DEFAULT_BIN = os.path.normpath(os.path.join(HERE, "..", "build", "hapanel"))
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
@@ -2050,10 +2051,3 @@ def selftest(env):
     h.stop()
     del os.environ["HAPANEL_BIN"]
     log("Hapanel class ok against a fake panel")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["selftest"]:
-        run_test(selftest, "harness selftest")
-    print("usage: python3 %s selftest" % sys.argv[0], file=sys.stderr)
-    sys.exit(2)
