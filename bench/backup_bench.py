@@ -2,7 +2,7 @@
 """backup_bench.py — hapanel's backup job against `redis-cli --rdb`, from the
 same replica, in the same run, and hapanel's memory while it backs up.
 
-Starts 1 master + 1 replica + 1 Sentinel with tests/harness.py (disk-based
+Starts 1 master + 1 replica + 1 Sentinel with tests/harness/ (disk-based
 replication, the harness default; --diskless for repl-diskless-sync yes),
 writes --mb MB of random (incompressible) 1 MB values on the master by
 pipelined SETs, waits until the replica has the master's offset, starts

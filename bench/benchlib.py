@@ -1,5 +1,5 @@
 """benchlib.py — what http_bench.py and poll_bench.py share: the import of the
-integration-test harness (tests/harness.py, reused, not copied), the default
+integration-test harness (tests/harness/, reused, not copied), the default
 binary (build-bench/hapanel, the Release build without sanitizers), a runner
 that turns harness.run_test into "run, clean up, then print the figures", and
 small /proc and Prometheus readers. Python 3 standard library only."""

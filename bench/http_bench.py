@@ -3,7 +3,7 @@
 cluster's full JSON) against GET /api/v1/health (a trivial handler in the same
 server), same client (wrk), same Authorization header, in one run.
 
-Starts 1 master + 2 replicas + 3 Sentinels with tests/harness.py, starts
+Starts 1 master + 2 replicas + 3 Sentinels with tests/harness/, starts
 hapanel (HAPANEL_BIN, default build-bench/hapanel) with one viewer token,
 waits for the cluster, then runs wrk alternately on the two routes (a short
 warm-up of each, then ROUNDS measured runs of each) and reports the median
