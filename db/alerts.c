@@ -120,23 +120,23 @@ static void alert_row_emit(sqlite3_stmt *st, rd_fn fn, void *ctx)
     ((db_alert_fn *)fn)(ctx, &a);
 }
 
+void db__alerts_qb(int active_only, const char *cluster, int64_t before, int limit, qb *q)
+{
+    db__qb_init(q, "SELECT id, cluster, rule, node, severity, message, started_at, "
+                   "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
+                   "coalesce(ack_comment, '') FROM alerts");
+    if (active_only) db__qb_cond(q, "resolved_at IS NULL");
+    db__qb_text(q, "cluster = ?", cluster);
+    if (before) db__qb_num(q, "id < ?", before);
+    db__qb_limit(q, "ORDER BY id DESC", limit);
+}
+
 int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
                     db_alert_fn *fn, void *ctx)
 {
+    qb q;
     rd r;
-    sqlite3_stmt *st;
-
-    if (db__rd_open(d, &r,
-                    "SELECT id, cluster, rule, node, severity, message, started_at, "
-                    "coalesce(resolved_at, 0), coalesce(acked_by, ''), coalesce(acked_at, 0), "
-                    "coalesce(ack_comment, '') FROM alerts WHERE (?1 = 0 OR resolved_at IS "
-                    "NULL) AND (?2 IS NULL OR cluster = ?2) AND (?3 = 0 OR id < ?3) "
-                    "ORDER BY id DESC LIMIT ?4") < 0)
-        return -1;
-    st = r.st;
-    sqlite3_bind_int(st, 1, active_only);
-    if (cluster) sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, before);
-    sqlite3_bind_int(st, 4, limit);
+    db__alerts_qb(active_only, cluster, before, limit, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, alert_row_emit, (rd_fn)fn, ctx);
 }

@@ -36,7 +36,7 @@ out:
 
 #define BACKUP_COLUMNS                                                                             \
     "SELECT id, cluster, node, created_at, size_bytes, sha256, verified, path, "                   \
-    "coalesce(job_id, 0) FROM backups "
+    "coalesce(job_id, 0) FROM backups"
 
 static void read_backup(sqlite3_stmt *st, hp_backup *b)
 {
@@ -59,22 +59,24 @@ static void backup_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
     ((db_backup_fn *)fn)(ctx, &b);
 }
 
+/* Newest first by id: a backup is catalogued once verified, so the id
+ * order is the order they were taken in, and it has an index. */
+void db__backups_qb(const char *cluster, int limit, qb *q)
+{
+    db__qb_init(q, BACKUP_COLUMNS);
+    db__qb_text(q, "cluster = ?", cluster);
+    db__qb_limit(q, "ORDER BY id DESC", limit);
+}
+
 int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx)
 {
+    qb q;
     rd r;
-    sqlite3_stmt *st;
-
-    if (db__rd_open(d, &r,
-                    BACKUP_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) "
-                                   "ORDER BY created_at DESC, id DESC LIMIT ?2") < 0)
-        return -1;
-    st = r.st;
-    if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, limit);
+    db__backups_qb(cluster, limit, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, backup_row, (rd_fn)fn, ctx);
 }
 
-/* An rd row reader for a lookup by id: the row goes straight into ctx. */
 static void read_backup_into(sqlite3_stmt *st, rd_fn fn, void *ctx)
 {
     (void)fn;
@@ -86,7 +88,7 @@ int db_get_backup(db *d, int64_t id, hp_backup *b)
     rd q;
     int n;
 
-    if (db__rd_open(d, &q, BACKUP_COLUMNS "WHERE id = ?") < 0) return -1;
+    if (db__rd_open(d, &q, BACKUP_COLUMNS " WHERE id = ?") < 0) return -1;
     sqlite3_bind_int64(q.st, 1, id);
     n = db__rd_rows(&q, read_backup_into, NULL, b);
     return n < 0 ? -1 : n > 0;

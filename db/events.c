@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "db/internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,24 +48,56 @@ static void event_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
     ((db_event_fn *)fn)(ctx, &e);
 }
 
-int db_query_events(db *d, const event_query *q, db_event_fn *fn, void *ctx)
+/* The first (or last) event id at or after (before) ts, by the ts index;
+ * INT64_MAX (0) when there is none. */
+static int64_t id_at(db *d, int64_t ts, int after)
 {
-    static const char sql[] =
-        "SELECT id, ts, cluster, type, severity, source, node, message, details FROM events "
-        "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR type = ?2) "
-        "AND (?3 IS NULL OR node = ?3) AND (?4 = 0 OR ts >= ?4) AND (?5 = 0 OR ts <= ?5) "
-        "AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7";
-    rd r;
-    sqlite3_stmt *st;
+    sqlite3 *c = db__reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int64_t id = after ? INT64_MAX : 0;
 
-    if (db__rd_open(d, &r, sql) < 0) return -1;
-    st = r.st;
-    if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
-    if (q->type) sqlite3_bind_text(st, 2, q->type, -1, SQLITE_STATIC);
-    if (q->node) sqlite3_bind_text(st, 3, q->node, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, q->since);
-    sqlite3_bind_int64(st, 5, q->until);
-    sqlite3_bind_int64(st, 6, q->before);
-    sqlite3_bind_int(st, 7, q->limit);
+    if (!c) return id;
+    if (sqlite3_prepare_v2(c,
+                           after ? "SELECT id FROM events WHERE ts >= ? ORDER BY ts, id LIMIT 1"
+                                 : "SELECT id FROM events WHERE ts <= ? ORDER BY ts DESC, id DESC "
+                                   "LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, ts);
+        if (sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    db__reader_put(d, c);
+    return id;
+}
+
+/* A time window becomes an id range: the writer keeps ts non-decreasing in
+ * id order (writer.c), so the first id at or after since and the last at or
+ * before until bound it, and every filter keeps its (x, id) index. The ts
+ * terms stay as checks, with a unary + so that no index is chosen for them. */
+void db__events_qb(db *d, const event_query *eq, qb *q)
+{
+    db__qb_init(q, "SELECT id, ts, cluster, type, severity, source, node, message, details "
+                   "FROM events");
+    db__qb_text(q, "cluster = ?", eq->cluster);
+    db__qb_text(q, "type = ?", eq->type);
+    db__qb_text(q, "node = ?", eq->node);
+    if (eq->since) {
+        db__qb_num(q, "id >= ?", d ? id_at(d, eq->since, 1) : 1);
+        db__qb_num(q, "+ts >= ?", eq->since);
+    }
+    if (eq->until) {
+        db__qb_num(q, "id <= ?", d ? id_at(d, eq->until, 0) : INT64_MAX);
+        db__qb_num(q, "+ts <= ?", eq->until);
+    }
+    if (eq->before) db__qb_num(q, "id < ?", eq->before);
+    db__qb_limit(q, "ORDER BY id DESC", eq->limit);
+}
+
+int db_query_events(db *d, const event_query *eq, db_event_fn *fn, void *ctx)
+{
+    qb q;
+    rd r;
+    db__events_qb(d, eq, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, event_row, (rd_fn)fn, ctx);
 }

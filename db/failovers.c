@@ -101,19 +101,20 @@ static void failover_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
     ((db_failover_fn *)fn)(ctx, &f);
 }
 
-int db_query_failovers(db *d, const failover_query *q, db_failover_fn *fn, void *ctx)
+void db__failovers_qb(const failover_query *fq, qb *q)
 {
-    static const char sql[] =
-        "SELECT id, cluster, kind, old_master, new_master, started_at, ended_at, duration_ms, "
-        "writes_paused_ms, status, actor, reason, job_id FROM failovers "
-        "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
-    rd r;
-    sqlite3_stmt *st;
+    db__qb_init(q, "SELECT id, cluster, kind, old_master, new_master, started_at, ended_at, "
+                   "duration_ms, writes_paused_ms, status, actor, reason, job_id FROM failovers");
+    db__qb_text(q, "cluster = ?", fq->cluster);
+    if (fq->before) db__qb_num(q, "id < ?", fq->before);
+    db__qb_limit(q, "ORDER BY id DESC", fq->limit);
+}
 
-    if (db__rd_open(d, &r, sql) < 0) return -1;
-    st = r.st;
-    if (q->cluster) sqlite3_bind_text(st, 1, q->cluster, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, q->before);
-    sqlite3_bind_int(st, 3, q->limit);
+int db_query_failovers(db *d, const failover_query *fq, db_failover_fn *fn, void *ctx)
+{
+    qb q;
+    rd r;
+    db__failovers_qb(fq, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, failover_row, (rd_fn)fn, ctx);
 }

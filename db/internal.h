@@ -46,6 +46,40 @@ int db__rd_open(db *d, rd *r, const char *sql);
 /* Returns the number of rows, or -1 if stepping failed. */
 int db__rd_rows(rd *r, void (*row)(sqlite3_stmt *st, rd_fn fn, void *ctx), rd_fn fn, void *ctx);
 
+/* A query built from the filters that are set, each bound: a filter written
+ * "(?1 IS NULL OR cluster = ?1)" keeps SQLite from using any index, so a
+ * list would scan the whole table for every page. */
+#define QB_MAX_BINDS 12
+typedef struct qb {
+    char sql[1024];
+    size_t len;
+    int nwhere, nbind, overflow;
+    struct {
+        const char *text; /* NULL: int */
+        int64_t num;
+    } bind[QB_MAX_BINDS];
+} qb;
+/* Starts with sql (a SELECT ... FROM table). */
+void db__qb_init(qb *q, const char *sql);
+/* Adds "AND cond" (cond with one ?) bound to text, when text is not NULL. */
+void db__qb_text(qb *q, const char *cond, const char *text);
+/* Adds "AND cond" bound to num. */
+void db__qb_num(qb *q, const char *cond, int64_t num);
+/* Adds "AND cond" (no parameter). */
+void db__qb_cond(qb *q, const char *cond);
+/* Appends the tail (ORDER BY ...) and binds LIMIT to limit. */
+void db__qb_limit(qb *q, const char *order, int64_t limit);
+/* Prepares and binds q for a read; 0 or -1 (as db__rd_open). */
+int db__qb_open(db *d, rd *r, qb *q);
+
+/* The SQL of each list query, built as it will run (for the plan test). */
+void db__events_qb(db *d, const event_query *eq, qb *q);
+void db__jobs_qb(const char *cluster, int unfinished, int64_t before, int limit, qb *q);
+void db__failovers_qb(const failover_query *fq, qb *q);
+void db__backups_qb(const char *cluster, int limit, qb *q);
+void db__alerts_qb(int active_only, const char *cluster, int64_t before, int limit, qb *q);
+void db__outbox_qb(const char *state, int64_t before, int limit, qb *q);
+
 void db__col_text(sqlite3_stmt *st, int i, char *dst, size_t dstsz);
 char *db__col_dup(sqlite3_stmt *st, int i);
 int64_t db__col_opt_i64(sqlite3_stmt *st, int i);

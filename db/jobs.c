@@ -73,7 +73,7 @@ char *db__col_dup(sqlite3_stmt *st, int i)
 
 #define JOB_COLUMNS                                                                                \
     "SELECT id, kind, cluster, state, actor, reason, params, steps, error, result, undo, "         \
-    "created_at, coalesce(started_at, 0), coalesce(ended_at, 0) FROM jobs "
+    "created_at, coalesce(started_at, 0), coalesce(ended_at, 0) FROM jobs"
 
 static void read_job(sqlite3_stmt *st, db_job_row *r)
 {
@@ -106,7 +106,7 @@ int db_job_get(db *d, int64_t id, db_job_row *r)
     rd q;
     int n;
 
-    if (db__rd_open(d, &q, JOB_COLUMNS "WHERE id = ?") < 0) return -1;
+    if (db__rd_open(d, &q, JOB_COLUMNS " WHERE id = ?") < 0) return -1;
     sqlite3_bind_int64(q.st, 1, id);
     n = db__rd_rows(&q, read_job_into, NULL, r);
     return n < 0 ? -1 : n > 0;
@@ -120,21 +120,21 @@ static void job_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
     db_job_row_release(&r);
 }
 
+void db__jobs_qb(const char *cluster, int unfinished, int64_t before, int limit, qb *q)
+{
+    db__qb_init(q, JOB_COLUMNS);
+    db__qb_text(q, "cluster = ?", cluster);
+    if (unfinished) db__qb_cond(q, "state IN ('queued', 'running')");
+    if (before) db__qb_num(q, "id < ?", before);
+    db__qb_limit(q, "ORDER BY id DESC", limit);
+}
+
 int db_query_jobs(db *d, const char *cluster, int unfinished, int64_t before, int limit,
                   db_job_fn *fn, void *ctx)
 {
+    qb q;
     rd r;
-    sqlite3_stmt *st;
-
-    if (db__rd_open(d, &r,
-                    JOB_COLUMNS "WHERE (?1 IS NULL OR cluster = ?1) AND (?2 = 0 OR state IN "
-                                "('queued','running')) AND (?3 = 0 OR id < ?3) "
-                                "ORDER BY id DESC LIMIT ?4") < 0)
-        return -1;
-    st = r.st;
-    if (cluster) sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, unfinished);
-    sqlite3_bind_int64(st, 3, before);
-    sqlite3_bind_int(st, 4, limit);
+    db__jobs_qb(cluster, unfinished, before, limit, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, job_row, (rd_fn)fn, ctx);
 }

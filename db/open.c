@@ -189,3 +189,79 @@ int db__rd_rows(rd *r, void (*row)(sqlite3_stmt *st, rd_fn fn, void *ctx), rd_fn
     db__reader_put(r->d, r->c);
     return rc == SQLITE_DONE ? rows : -1;
 }
+
+/* ------------------------------------------------------------ query builder */
+
+static void qb_put(qb *q, const char *text)
+{
+    size_t n = strlen(text);
+    if (q->len + n + 1 > sizeof(q->sql)) {
+        q->overflow = 1;
+        return;
+    }
+    memcpy(q->sql + q->len, text, n + 1);
+    q->len += n;
+}
+
+void db__qb_init(qb *q, const char *sql)
+{
+    memset(q, 0, sizeof(*q));
+    qb_put(q, sql);
+}
+
+void db__qb_cond(qb *q, const char *cond)
+{
+    qb_put(q, q->nwhere++ ? " AND " : " WHERE ");
+    qb_put(q, cond);
+}
+
+void db__qb_text(qb *q, const char *cond, const char *text)
+{
+    if (!text) return;
+    if (q->nbind == QB_MAX_BINDS) {
+        q->overflow = 1;
+        return;
+    }
+    db__qb_cond(q, cond);
+    q->bind[q->nbind].text = text;
+    q->nbind++;
+}
+
+void db__qb_num(qb *q, const char *cond, int64_t num)
+{
+    if (q->nbind == QB_MAX_BINDS) {
+        q->overflow = 1;
+        return;
+    }
+    db__qb_cond(q, cond);
+    q->bind[q->nbind].text = NULL;
+    q->bind[q->nbind].num = num;
+    q->nbind++;
+}
+
+void db__qb_limit(qb *q, const char *order, int64_t limit)
+{
+    qb_put(q, " ");
+    qb_put(q, order);
+    qb_put(q, " LIMIT ?");
+    if (q->nbind < QB_MAX_BINDS) {
+        q->bind[q->nbind].text = NULL;
+        q->bind[q->nbind].num = limit;
+        q->nbind++;
+    } else {
+        q->overflow = 1;
+    }
+}
+
+int db__qb_open(db *d, rd *r, qb *q)
+{
+    int i;
+    if (q->overflow || db__rd_open(d, r, q->sql) < 0) return -1;
+    for (i = 0; i < q->nbind; i++) {
+        if (q->bind[i].text)
+            sqlite3_bind_text(r->st, i + 1, q->bind[i].text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(r->st, i + 1, q->bind[i].num);
+    }
+    return 0;
+}

@@ -40,7 +40,7 @@ out:
 
 #define OUTBOX_COLUMNS                                                                             \
     "SELECT id, channel, key, severity, payload, text, state, attempts, next_at, created_at, "     \
-    "coalesce(delivered_at, 0), coalesce(last_error, '') FROM outbox "
+    "coalesce(delivered_at, 0), coalesce(last_error, '') FROM outbox"
 
 static void read_outbox(sqlite3_stmt *st, outbox_row *r)
 {
@@ -82,7 +82,7 @@ int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64
         goto out;
     }
     if (sqlite3_prepare_v2(c,
-                           OUTBOX_COLUMNS "WHERE channel = ? AND state = 'pending' AND "
+                           OUTBOX_COLUMNS " WHERE channel = ? AND state = 'pending' AND "
                                           "next_at <= ? ORDER BY id LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
@@ -132,19 +132,20 @@ static void outbox_row_emit(sqlite3_stmt *st, rd_fn fn, void *ctx)
     outbox_row_release(&r);
 }
 
+void db__outbox_qb(const char *state, int64_t before, int limit, qb *q)
+{
+    db__qb_init(q, OUTBOX_COLUMNS);
+    db__qb_text(q, "state = ?", state);
+    if (before) db__qb_num(q, "id < ?", before);
+    db__qb_limit(q, "ORDER BY id DESC", limit);
+}
+
 int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outbox_fn *fn,
                     void *ctx)
 {
+    qb q;
     rd r;
-    sqlite3_stmt *st;
-
-    if (db__rd_open(d, &r,
-                    OUTBOX_COLUMNS "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR "
-                                   "id < ?2) ORDER BY id DESC LIMIT ?3") < 0)
-        return -1;
-    st = r.st;
-    if (state) sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, before);
-    sqlite3_bind_int(st, 3, limit);
+    db__outbox_qb(state, before, limit, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, outbox_row_emit, (rd_fn)fn, ctx);
 }

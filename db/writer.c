@@ -21,6 +21,7 @@
 
 #define FAILOVER_DEDUP_MS 120000
 #define RETRY_LIMIT 300 /* 200 ms apart: a minute, then the batch is dropped */
+#define TS_SLACK_MS 60000
 
 enum { OP_EVENT, OP_FAILOVER, OP_CALL };
 
@@ -51,6 +52,7 @@ struct evq {
     evq_hook_fn *hook;
     void *hook_ctx;
     int stop;
+    int64_t last_ts; /* of the last event stored */
     /* the batch being stored, handed to the hook */
     hp_event *evs;
     int nev, evcap;
@@ -79,6 +81,12 @@ static int store_event(evq *q, hp_event *e)
     ev_alert ch[EV_MAX_ALERTS];
     int i, n;
 
+    /* ts never goes back in id order (a producer's clock read can lag the
+     * writer's order by a few ms): the history's time filters rely on it to
+     * turn a window into an id range. A clock stepped back further restarts
+     * the sequence. */
+    if (e->ts < q->last_ts && q->last_ts - e->ts < TS_SLACK_MS) e->ts = q->last_ts;
+    q->last_ts = e->ts;
     if (db__insert_events(q->d, e, 1) < 0) return -1;
     n = alerts_of_event(e, ch);
     for (i = 0; i < n; i++) {
