@@ -22,9 +22,10 @@
 
 typedef struct monitor monitor; /* as monitor.h says; the fields are below */
 
+#define POLL_SLOTS 10     /* each poll interval is cut in slots; a node, a master polled in one */
+#define SENTINELS_EVERY 5 /* SENTINEL SENTINELS (discovery) every this many rounds */
 #define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
 #define PUBLISH_DELAY_MS 20   /* coalesce replies of one poll into one snapshot */
-#define MAX_ENTRIES 256       /* entries read from one SENTINEL reply */
 #define SWITCH_DUP_MS 60000   /* the Sentinels' +switch-master of one failover come within this */
 
 /* What one Sentinel reports about one master. */
@@ -40,6 +41,8 @@ typedef struct sview {
     sentinel_entry *reps; /* its last SENTINEL REPLICAS answer, owned */
     int nreps;
     int64_t reps_at_ms; /* wall time of that answer */
+    int slot;           /* the slot of the interval it is asked in */
+    int queried;        /* asked once already (a new one is asked at once) */
 } sview;
 
 typedef struct msentinel {
@@ -53,6 +56,7 @@ typedef struct msentinel {
     sview *views;
     int nviews;
     char version[16];
+    int masters_pending; /* a SENTINEL MASTERS is out */
 } msentinel;
 
 typedef struct mnode {
@@ -66,6 +70,7 @@ typedef struct mnode {
     node_info info;
     char sentinel_flags[64];
     int retried; /* this poll already reconnected once */
+    int slot;    /* the slot of the interval it is polled in */
 } mnode;
 
 typedef struct mcluster {
@@ -88,7 +93,9 @@ struct monitor {
     const config *cfg;
     evq *q;
     struct event_base *base;
-    struct event *tick, *publish;
+    struct event *tick, *burst, *publish;
+    int slot, next_slot; /* the slot the next tick polls; the next new node's */
+    uint64_t rounds;     /* whole intervals polled */
     pthread_t thread;
     int running, stopping;
     msentinel **sentinels;
@@ -133,6 +140,8 @@ void mon__views_free(msentinel *s);
 void mon__on_info(rconn *c, redisReply *r, void *priv);
 
 void mon__on_masters(rconn *c, redisReply *r, void *priv);
+/* Asks s for a master's replicas (and, with sentinels, its Sentinels). */
+void mon__query_master(msentinel *s, sview *v, int sentinels);
 
 /* The Sentinel's version, asked once per Sentinel. */
 void mon__on_sentinel_info(rconn *c, redisReply *r, void *priv);

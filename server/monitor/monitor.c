@@ -74,31 +74,62 @@ static void forget_stale(monitor *m)
     m->nsentinels = j;
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* One slot of the interval: its share of the nodes' INFO and of the
+ * per-master Sentinel queries, so a thousand nodes are polled as a steady
+ * trickle, not one burst that makes every reply late. Slot 0 also asks each
+ * Sentinel for its masters. all: everything at once (at start, and right
+ * after a failover, when the new roles should show within a round trip). */
+static void poll_slot(monitor *m, int slot, int all)
 {
-    monitor *m = arg;
-    int i;
-    (void)fd;
-    (void)what;
+    int i, k, sentinels = all || m->rounds % SENTINELS_EVERY == 0;
 
-    __atomic_add_fetch(&m->ticks, 1, __ATOMIC_RELAXED);
-    forget_stale(m);
+    if (all || slot == 0) {
+        forget_stale(m);
+        for (i = 0; i < m->nsentinels; i++) {
+            msentinel *s = m->sentinels[i];
+            if (!s->masters_pending) {
+                s->masters_pending = 1;
+                rconn_cmd(s->conn, mon__on_masters, s, "SENTINEL MASTERS");
+            }
+            if (!s->version[0] && rconn_pending(s->conn) == 0)
+                rconn_cmd(s->conn, mon__on_sentinel_info, s, "INFO server");
+            if (!rconn_active(s->sub)) rconn_psubscribe(s->sub, mon__on_sentinel_event, s, "*");
+        }
+    }
     for (i = 0; i < m->nsentinels; i++) {
         msentinel *s = m->sentinels[i];
-        if (rconn_pending(s->conn) == 0) {
-            rconn_cmd(s->conn, mon__on_masters, s, "SENTINEL MASTERS");
-            if (!s->version[0]) rconn_cmd(s->conn, mon__on_sentinel_info, s, "INFO server");
-        }
-        if (!rconn_active(s->sub)) rconn_psubscribe(s->sub, mon__on_sentinel_event, s, "*");
+        if (!s->up) continue;
+        for (k = 0; k < s->nviews; k++)
+            if (all || s->views[k].slot == slot) mon__query_master(s, &s->views[k], sentinels);
     }
     /* m->nodes may grow inside on_info (a master naming a new replica). */
     for (i = 0; i < m->nnodes; i++) {
         mnode *n = m->nodes[i];
-        if (rconn_pending(n->conn) == 0) {
+        if ((all || n->slot == slot) && rconn_pending(n->conn) == 0) {
             n->retried = 0;
             rconn_cmd(n->conn, mon__on_info, n, "INFO");
         }
     }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    monitor *m = arg;
+    int slot = m->slot;
+    (void)fd;
+    (void)what;
+
+    __atomic_add_fetch(&m->ticks, 1, __ATOMIC_RELAXED);
+    m->slot = (m->slot + 1) % POLL_SLOTS;
+    if (slot == 0) m->rounds++;
+    poll_slot(m, slot, 0);
+}
+
+static void on_burst(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    poll_slot(arg, 0, 1);
 }
 
 /* ------------------------------------------------------------------ thread */
@@ -125,10 +156,15 @@ monitor *monitor_new(const config *cfg, evq *q)
     m->base = event_base_new();
     if (!m->base || !m->alerts) goto fail;
     m->tick = event_new(m->base, -1, EV_PERSIST, on_tick, m);
+    m->burst = event_new(m->base, -1, 0, on_burst, m);
     m->publish = evtimer_new(m->base, mon__on_publish, m);
-    if (!m->tick || !m->publish) goto fail;
-    tv.tv_sec = cfg->poll_interval_ms / 1000;
-    tv.tv_usec = (cfg->poll_interval_ms % 1000) * 1000;
+    if (!m->tick || !m->burst || !m->publish) goto fail;
+    {
+        int slot_ms =
+            cfg->poll_interval_ms / POLL_SLOTS > 0 ? cfg->poll_interval_ms / POLL_SLOTS : 1;
+        tv.tv_sec = slot_ms / 1000;
+        tv.tv_usec = (slot_ms % 1000) * 1000;
+    }
     event_add(m->tick, &tv);
     for (i = 0; i < cfg->nsentinels; i++)
         if (!mon__sentinel_add(m, cfg->sentinels[i], 1)) goto fail;
@@ -152,7 +188,7 @@ void monitor_set_busy(monitor *m, int (*busy)(void *ctx, const char *cluster), v
 
 int monitor_start(monitor *m)
 {
-    event_active(m->tick, EV_TIMEOUT, 0); /* first poll at once */
+    event_active(m->burst, EV_TIMEOUT, 0); /* first poll: everything at once */
     if (pthread_create(&m->thread, NULL, loop_main, m) != 0) return -1;
     m->running = 1;
     return 0;
@@ -186,6 +222,7 @@ void monitor_free(monitor *m)
     free(m->clusters);
     alerts_free(m->alerts);
     if (m->tick) event_free(m->tick);
+    if (m->burst) event_free(m->burst);
     if (m->publish) event_free(m->publish);
     if (m->base) event_base_free(m->base);
     free(m);

@@ -78,8 +78,9 @@ static int read_entries(monitor *m, redisReply *r, sentinel_entry **out)
 {
     *out = NULL;
     if (m->stopping || !r || r->type != REDIS_REPLY_ARRAY) return -1;
-    *out = malloc(sizeof(**out) * MAX_ENTRIES);
-    return *out ? sreply_entries(r, *out, MAX_ENTRIES) : -1;
+    /* as many as the reply holds: no fixed limit on masters or replicas */
+    *out = malloc(sizeof(**out) * (r->elements + 1));
+    return *out ? sreply_entries(r, *out, (int)r->elements) : -1;
 }
 
 static void on_replicas(rconn *c, redisReply *r, void *priv)
@@ -150,19 +151,23 @@ void mon__on_sentinel_info(rconn *c, redisReply *r, void *priv)
     }
 }
 
-static void query_master(msentinel *s, const char *name)
+void mon__query_master(msentinel *s, sview *v, int sentinels)
 {
-    squery *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
-    if (!a || !b) {
+    squery *a = malloc(sizeof(*a)), *b = sentinels ? malloc(sizeof(*b)) : NULL;
+    if (!a || (sentinels && !b)) {
         free(a);
         free(b);
         return;
     }
-    a->s = b->s = s;
-    hp_strlcpy(a->name, name, sizeof(a->name));
-    hp_strlcpy(b->name, name, sizeof(b->name));
-    rconn_cmd(s->conn, on_replicas, a, "SENTINEL REPLICAS %s", name);
-    rconn_cmd(s->conn, on_sentinels, b, "SENTINEL SENTINELS %s", name);
+    v->queried = 1;
+    a->s = s;
+    hp_strlcpy(a->name, v->name, sizeof(a->name));
+    rconn_cmd(s->conn, on_replicas, a, "SENTINEL REPLICAS %s", v->name);
+    if (b) {
+        b->s = s;
+        hp_strlcpy(b->name, v->name, sizeof(b->name));
+        rconn_cmd(s->conn, on_sentinels, b, "SENTINEL SENTINELS %s", v->name);
+    }
 }
 
 void mon__on_masters(rconn *c, redisReply *r, void *priv)
@@ -173,14 +178,15 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
     int n, i, j;
     int64_t now = hp_mono_ms();
 
+    s->masters_pending = 0;
     if (m->stopping) return;
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         sentinel_failed(s, r, c);
         return;
     }
-    e = malloc(sizeof(*e) * MAX_ENTRIES);
+    e = malloc(sizeof(*e) * (r->elements + 1));
     if (!e) return;
-    n = sreply_entries(r, e, MAX_ENTRIES);
+    n = sreply_entries(r, e, (int)r->elements);
     if (!s->up) log_info("monitor: Sentinel %s answers (%d masters)", s->addr, n < 0 ? 0 : n);
     s->polled = s->up = 1;
     s->error[0] = '\0';
@@ -205,7 +211,9 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
             if (mn) hp_strlcpy(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags));
         }
         mon__mark_dirty(m, e[i].name);
-        query_master(s, e[i].name);
+        /* a master seen for the first time is asked about at once; the
+         * others in their slot of the interval (monitor.c) */
+        if (!v->queried) mon__query_master(s, v, 1);
     }
     /* A master this Sentinel no longer monitors (SENTINEL REMOVE) leaves it. */
     for (i = j = 0; i < s->nviews; i++) {

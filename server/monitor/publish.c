@@ -28,13 +28,17 @@
  * bytes behind that master's offset (from the replica's own offset when it
  * answers, else from its last ack) and seconds since its last ack. The
  * master's view is what still moves when the replica hangs (SIGSTOP). */
-static void master_view(snap_node *sn, const mnode *n, monitor *m, int64_t own_offset)
+typedef struct members {
+    mnode **v; /* the cluster's nodes */
+    int n;
+} members;
+
+static void master_view(snap_node *sn, const mnode *n, const members *ms, int64_t own_offset)
 {
     int i, j;
-    for (i = 0; i < m->nnodes; i++) {
-        const mnode *mn = m->nodes[i];
-        if (mn == n || !mn->up || mn->info.role != ROLE_MASTER || strcmp(mn->cluster, n->cluster))
-            continue;
+    for (i = 0; i < ms->n; i++) {
+        const mnode *mn = ms->v[i];
+        if (mn == n || !mn->up || mn->info.role != ROLE_MASTER) continue;
         for (j = 0; j < mn->info.nreplicas; j++) {
             const info_replica *ir = &mn->info.replicas[j];
             char ra[HP_ADDR_MAX];
@@ -50,7 +54,7 @@ static void master_view(snap_node *sn, const mnode *n, monitor *m, int64_t own_o
     }
 }
 
-static void fill_node(snap_node *sn, const mnode *n, monitor *m)
+static void fill_node(snap_node *sn, const mnode *n, const members *ms)
 {
     const node_info *in = &n->info;
     memset(sn, 0, sizeof(*sn));
@@ -73,7 +77,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
         sn->connected_replicas = sn->priority = -1;
         sn->aof_enabled = -1;
         sn->uptime_s = sn->sync_full = -1;
-        master_view(sn, n, m, -1);
+        master_view(sn, n, ms, -1);
         return;
     }
     sn->role = in->role;
@@ -101,7 +105,7 @@ static void fill_node(snap_node *sn, const mnode *n, monitor *m)
     sn->uptime_s = in->uptime_s;
     sn->sync_full = in->sync_full;
 
-    if (in->role == ROLE_REPLICA) master_view(sn, n, m, in->slave_repl_offset);
+    if (in->role == ROLE_REPLICA) master_view(sn, n, ms, in->slave_repl_offset);
     if (in->role == ROLE_REPLICA && in->link_up == 0 && in->link_down_since_s >= 0)
         sn->lag_seconds = (double)in->link_down_since_s;
 }
@@ -157,19 +161,25 @@ static void alert_event(void *ctx, const char *cluster, const char *rule, const 
 static cluster_snap *build(monitor *m, mcluster *mc)
 {
     cluster_snap *c = cluster_snap_new(mc->name);
-    int i, nn = 0, ns = 0, nv = 0;
+    members ms = {NULL, 0};
+    int i, ns = 0, nv = 0;
 
     if (!c) return NULL;
+    /* Sized by the cluster, not the fleet: memory grows with the nodes watched. */
+    ms.v = malloc(sizeof(*ms.v) * ((size_t)m->nnodes + 1));
+    if (!ms.v) goto fail;
+    for (i = 0; i < m->nnodes; i++)
+        if (!strcmp(m->nodes[i]->cluster, mc->name)) ms.v[ms.n++] = m->nodes[i];
     for (i = 0; i < m->nsentinels; i++) {
         const sview *v = mon__view_get(m->sentinels[i], mc->name, 0);
         if (v && m->sentinels[i]->up) nv += v->nreps;
     }
-    c->nodes = calloc((size_t)m->nnodes + 1, sizeof(*c->nodes));
+    c->nodes = calloc((size_t)ms.n + 1, sizeof(*c->nodes));
     c->sentinels = calloc((size_t)m->nsentinels + 1, sizeof(*c->sentinels));
     c->sviews = calloc((size_t)nv + 1, sizeof(*c->sviews));
     if (!c->nodes || !c->sentinels || !c->sviews) goto fail;
-    for (i = 0; i < m->nnodes; i++)
-        if (!strcmp(m->nodes[i]->cluster, mc->name)) fill_node(&c->nodes[nn++], m->nodes[i], m);
+    for (i = 0; i < ms.n; i++)
+        fill_node(&c->nodes[i], ms.v[i], &ms);
     for (i = 0; i < m->nsentinels; i++) {
         const msentinel *s = m->sentinels[i];
         const sview *v = mon__view_get((msentinel *)s, mc->name, 0);
@@ -181,11 +191,13 @@ static cluster_snap *build(monitor *m, mcluster *mc)
             c->nsviews += v->nreps;
         }
     }
-    c->nnodes = nn;
+    c->nnodes = ms.n;
     c->nsentinels = ns;
     if (cluster_snap_finish(c, hp_now_ms()) < 0) goto fail;
+    free(ms.v);
     return c;
 fail:
+    free(ms.v);
     cluster_snap_unref(c);
     return NULL;
 }

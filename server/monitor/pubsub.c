@@ -130,7 +130,7 @@ void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv)
         snprintf(msg, sizeof(msg), "failover of %s: master %s -> %s", se.cluster, se.old_master,
                  se.new_master);
         /* Poll at once: the new roles show within one round trip. */
-        event_active(m->tick, EV_TIMEOUT, 0);
+        event_active(m->burst, EV_TIMEOUT, 0);
     } else {
         snprintf(msg, sizeof(msg), "%s %s", type, payload);
         track_failover(m, type, &se);

@@ -88,6 +88,7 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     if (!nn) return NULL;
     m->nodes = nn;
     n = calloc(1, sizeof(*n));
+    if (n) n->slot = m->next_slot++ % POLL_SLOTS;
     if (!n) return NULL;
     n->m = m;
     hp_strlcpy(n->addr, addr, sizeof(n->addr));
@@ -150,6 +151,7 @@ sview *mon__view_get(msentinel *s, const char *name, int create)
     s->views = nv;
     memset(&nv[s->nviews], 0, sizeof(*nv));
     hp_strlcpy(nv[s->nviews].name, name, sizeof(nv->name));
+    nv[s->nviews].slot = s->m->next_slot++ % POLL_SLOTS;
     return &nv[s->nviews++];
 }
 

@@ -1,9 +1,12 @@
 /* rconn.c — asynchronous connection with deadlines (see rconn.h).
  *
  * One timer per connection guards the oldest outstanding request: it is armed
- * when the count of outstanding replies goes from 0 to 1 (or a connect starts)
- * and removed when it falls back to 0. When it fires the hiredis context is
- * freed, which runs every outstanding callback with a NULL reply. */
+ * when the count of outstanding replies goes from 0 to 1 (or a connect
+ * starts), armed again at every reply while others are outstanding (each
+ * request gets the whole timeout from the answer before it, so a long
+ * pipelined burst to a busy Sentinel is not one deadline), and removed when
+ * the count falls back to 0. When it fires the hiredis context is freed,
+ * which runs every outstanding callback with a NULL reply. */
 #define _POSIX_C_SOURCE 200809L
 #include "redis/rconn.h"
 
@@ -98,7 +101,12 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static void reply_done(rconn *c)
 {
-    if (--c->pending == 0 && !(c->ac && c->subscribed == 1)) evtimer_del(c->timer);
+    if (--c->pending == 0 && !(c->ac && c->subscribed == 1)) {
+        evtimer_del(c->timer);
+    } else if (c->pending > 0 && c->ac) {
+        evtimer_del(c->timer); /* an answer came: the next one gets its own deadline */
+        arm(c);
+    }
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
