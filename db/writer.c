@@ -22,6 +22,14 @@
 #define FAILOVER_DEDUP_MS 120000
 #define RETRY_LIMIT 300 /* 200 ms apart: a minute, then the batch is dropped */
 #define TS_SLACK_MS 60000
+/* The queue's bound: past COALESCE_AT queued events, one like a queued one
+ * (same kind, cluster, type and node, same second) only counts on it; past
+ * QUEUE_BOUND an event is dropped, counted, and the writer records one
+ * events-dropped event, which opens an alert. */
+#define COALESCE_AT 1000
+#define QUEUE_BOUND 20000
+#define COAL_SLOTS 4096 /* a power of two */
+#define DROPPED_CLEAR_MS 60000
 
 enum { OP_EVENT, OP_FAILOVER, OP_CALL };
 
@@ -52,7 +60,12 @@ struct evq {
     evq_hook_fn *hook;
     void *hook_ctx;
     int stop;
-    int64_t last_ts; /* of the last event stored */
+    int64_t last_ts;        /* of the last event stored */
+    int nqueued;            /* events queued, not yet taken by the writer */
+    op *coal[COAL_SLOTS];   /* queued events by key, once past COALESCE_AT */
+    uint64_t dropped;       /* dropped since the last events-dropped event */
+    uint64_t dropped_total; /* since the start */
+    int64_t last_drop_ms;   /* monotonic; 0 when the events_dropped alert is clear */
     /* the batch being stored, handed to the hook */
     hp_event *evs;
     int nev, evcap;
@@ -87,6 +100,7 @@ static int store_event(evq *q, hp_event *e)
      * the sequence. */
     if (e->ts < q->last_ts && q->last_ts - e->ts < TS_SLACK_MS) e->ts = q->last_ts;
     q->last_ts = e->ts;
+    hp_event_render_details(e); /* here, once: a coalesced event's count is final */
     if (db__insert_events(q->d, e, 1) < 0) return -1;
     n = alerts_of_event(e, ch);
     for (i = 0; i < n; i++) {
@@ -156,21 +170,75 @@ fail:
     return -1;
 }
 
+/* Appends to the batch the events-dropped event for what the full queue
+ * dropped (it opens an alert), or, with dropped 0, the alert-resolved that
+ * closes it a minute after the last drop. */
+static op *with_dropped(evq *q, op *list, uint64_t dropped)
+{
+    op *o = calloc(1, sizeof(*o)), *t;
+    char msg[200];
+    if (!o) return list;
+    o->type = OP_EVENT;
+    if (dropped) {
+        snprintf(msg, sizeof(msg),
+                 "%llu events dropped: the history's queue was full (%d events queued); a flood "
+                 "is coalesced first, one row per node, type and second",
+                 (unsigned long long)dropped, QUEUE_BOUND);
+        hp_event_set(&o->ev, EV_EVENTS_DROPPED, "", "events-dropped", "warning", "panel", NULL,
+                     msg);
+        o->ev.count = (int)(dropped > 0x7fffffff ? 0x7fffffff : dropped);
+        q->last_drop_ms = hp_mono_ms();
+    } else {
+        hp_event_set(&o->ev, EV_ALERT_RESOLVED, "", "alert-resolved", "warning", "panel", NULL,
+                     "no event dropped for a minute");
+        hp_strlcpy(o->ev.rule, "events_dropped", sizeof(o->ev.rule));
+        q->last_drop_ms = 0;
+    }
+    for (t = list; t && t->next; t = t->next)
+        ;
+    if (t)
+        t->next = o;
+    else
+        list = o;
+    return list;
+}
+
 static void *writer_main(void *arg)
 {
     evq *q = arg;
     op *list, *o, *next;
-    uint64_t count;
+    uint64_t count, dropped;
     int failures;
 
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (!q->head && !q->stop)
-            pthread_cond_wait(&q->wake, &q->lock);
+        while (!q->head && !q->stop && !q->dropped) {
+            if (q->last_drop_ms && hp_mono_ms() - q->last_drop_ms > DROPPED_CLEAR_MS) break;
+            if (q->last_drop_ms) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 5;
+                pthread_cond_timedwait(&q->wake, &q->lock, &ts);
+            } else {
+                pthread_cond_wait(&q->wake, &q->lock);
+            }
+        }
         if (!q->head && q->stop) break;
+        if (!q->head && !q->dropped) { /* a minute without drops: the alert clears */
+            pthread_mutex_unlock(&q->lock);
+            list = with_dropped(q, NULL, 0);
+            pthread_mutex_lock(&q->lock);
+            q->head = q->tail = list;
+            q->pushed++;
+        }
         list = q->head;
         q->head = q->tail = NULL;
+        q->nqueued = 0;
+        memset(q->coal, 0, sizeof(q->coal));
+        dropped = q->dropped;
+        q->dropped = 0;
         pthread_mutex_unlock(&q->lock);
+        if (dropped) list = with_dropped(q, list, dropped);
 
         for (failures = 0; run_batch(q, list) < 0; failures++) {
             struct timespec ts = {0, 200 * 1000 * 1000};
@@ -273,20 +341,70 @@ void evq_free(evq *q)
     free(q);
 }
 
+static uint64_t event_key(const hp_event *e)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)e->kind ^ ((uint64_t)(e->ts / 1000) << 8);
+    const char *parts[3] = {e->cluster, e->type, e->node};
+    int i;
+    for (i = 0; i < 3; i++) {
+        const unsigned char *p = (const unsigned char *)parts[i];
+        for (; *p; p++)
+            h = (h ^ *p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int same_event(const hp_event *a, const hp_event *b)
+{
+    return a->kind == b->kind && a->ts / 1000 == b->ts / 1000 && !strcmp(a->type, b->type) &&
+           !strcmp(a->cluster, b->cluster) && !strcmp(a->node, b->node);
+}
+
 void evq_push(evq *q, const hp_event *e)
 {
-    op *o = calloc(1, sizeof(*o));
+    op *o;
+    size_t slot = (size_t)(event_key(e) & (COAL_SLOTS - 1));
+    int coalescing;
+
+    pthread_mutex_lock(&q->lock);
+    coalescing = q->nqueued >= COALESCE_AT;
+    if (coalescing && q->coal[slot] && same_event(&q->coal[slot]->ev, e)) {
+        hp_event *c = &q->coal[slot]->ev;
+        c->count = c->count > 1 ? c->count + 1 : 2;
+        pthread_mutex_unlock(&q->lock);
+        return;
+    }
+    if (q->nqueued >= QUEUE_BOUND) {
+        q->dropped++;
+        q->dropped_total++;
+        pthread_cond_signal(&q->wake);
+        pthread_mutex_unlock(&q->lock);
+        return;
+    }
+    pthread_mutex_unlock(&q->lock);
+    o = calloc(1, sizeof(*o));
     if (!o) {
         log_error("writer: out of memory, event %s lost", e->type);
         return;
     }
     o->type = OP_EVENT;
     o->ev = *e;
-    hp_event_render_details(&o->ev);
     hp_event_fix(&o->ev);
     pthread_mutex_lock(&q->lock);
+    if (coalescing && !q->coal[slot]) q->coal[slot] = o;
+    q->nqueued++;
     append(q, o);
     pthread_mutex_unlock(&q->lock);
+}
+
+uint64_t evq_dropped(evq *q)
+{
+    uint64_t n;
+    pthread_mutex_lock(&q->lock);
+    n = q->dropped_total;
+    pthread_mutex_unlock(&q->lock);
+    return n;
 }
 
 void evq_push_failover(evq *q, const hp_failover *f)

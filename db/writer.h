@@ -22,9 +22,14 @@ evq *evq_new(db *d);
 /* Stores what is queued, stops the thread and frees q. NULL is a no-op. */
 void evq_free(evq *q);
 
-/* Queues a copy of e (details rendered from its typed fields, text made
- * valid UTF-8). Thread-safe; never blocks on I/O. */
+/* Queues a copy of e (text made valid UTF-8; its details are rendered from
+ * its typed fields when stored). Thread-safe; never blocks on I/O. The queue
+ * is bounded: in a flood, an event like one queued in the same second only
+ * counts on it, and past the bound events are dropped and counted (one
+ * events-dropped event records how many, and opens an alert). */
 void evq_push(evq *q, const hp_event *e);
+/* Events dropped since the start (the queue was full). */
+uint64_t evq_dropped(evq *q);
 /* Queues a copy of f. Thread-safe; never blocks on I/O. An automatic
  * failover already stored (every Sentinel publishes +switch-master) is
  * dropped: its id stays 0 and the hook skips it. */

@@ -192,6 +192,9 @@ int alerts_of_event(const hp_event *e, ev_alert out[EV_MAX_ALERTS])
     case EV_BACKUP_STALE:
         change(&out[0], 1, "backup_stale", "");
         return 1;
+    case EV_EVENTS_DROPPED:
+        change(&out[0], 1, "events_dropped", "");
+        return 1;
     case EV_JOB_FAILED:
         if (!backup) return 0;
         change(&out[0], 1, "backup_failed", "");

@@ -33,8 +33,9 @@ void alerts_eval(alerts *a, const cluster_snap *c, int64_t now_ms, alerts_fn *fn
  * applies to the alerts table as it stores the event: a rule's
  * alert-fired/-resolved its (rule, node); a backup-stale event opens
  * backup_stale; a failed backup job opens backup_failed; a backup that
- * succeeds resolves both. Fills out (rule and open set, id 0) and returns
- * how many (0..EV_MAX_ALERTS). */
+ * succeeds resolves both; events dropped by a full queue open events_dropped
+ * (which the writer resolves a minute after the last drop). Fills out (rule and open set, id 0) and
+ * returns how many (0..EV_MAX_ALERTS). */
 int alerts_of_event(const hp_event *e, ev_alert out[EV_MAX_ALERTS]);
 
 #endif

@@ -83,6 +83,7 @@ cJSON *hp_event_details_json(const hp_event *e)
     default:
         break;
     }
+    if (e->count > 1 || e->kind == EV_EVENTS_DROPPED) cJSON_AddNumberToObject(d, "count", e->count);
     hp_json_fix_utf8(d);
     return d;
 }

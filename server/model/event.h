@@ -21,6 +21,7 @@ typedef enum ev_kind {
     EV_BACKUP_STALE,   /* no backup within an hour of the schedule */
     EV_BACKUP_DELETED, /* job_id: the backup's id */
     EV_PANEL,          /* hapanel started or stopped */
+    EV_EVENTS_DROPPED, /* the writer's queue was full: count events were dropped */
 } ev_kind;
 
 /* An alert the writer opened or resolved for an event (see alerts.h). */
@@ -51,6 +52,9 @@ typedef struct hp_event {
     char rule[32];     /* EV_ALERT_* */
     int64_t job_id;    /* EV_JOB_*; EV_BACKUP_DELETED: the backup */
     char job_kind[32]; /* EV_JOB_* */
+    /* > 1: this many like it in the same second, coalesced (a flood);
+     * EV_EVENTS_DROPPED: how many were dropped */
+    int count;
     /* set by the writer as it stores the event */
     ev_alert alerts[EV_MAX_ALERTS];
     int nalerts;
