@@ -123,4 +123,21 @@ typedef void db_alert_fn(void *ctx, const alert_row *a);
 int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
                     db_alert_fn *fn, void *ctx);
 
+/* --- the live page's sets (recent.c) --------------------------------------
+ * What the dashboard shows of a cluster, from memory: its latest events and
+ * jobs, its active alerts, its newest backups, newest first, as the
+ * db_query_* above would answer (at most DB_RECENT_MAX rows). A set is read
+ * from the table once, and again only after the writer stored a change to it,
+ * so a refresh without a change costs no SQL. Returns the number of rows
+ * given to fn, or -1. Safe from any thread; fn runs under the sets' lock and
+ * must not call back into them. */
+#define DB_RECENT_MAX 100
+int db_recent_events(db *d, const char *cluster, int limit, db_event_fn *fn, void *ctx);
+int db_recent_jobs(db *d, const char *cluster, int limit, db_job_fn *fn, void *ctx);
+int db_recent_alerts(db *d, const char *cluster, int limit, db_alert_fn *fn, void *ctx);
+int db_recent_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, void *ctx);
+/* Grows whenever one of the cluster's sets changed (cluster NULL: any
+ * cluster's): what a cache of the rendered page keys on. */
+uint64_t db_recent_version(db *d, const char *cluster);
+
 #endif

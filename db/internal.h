@@ -15,6 +15,8 @@
 
 #define DB_POOL_MAX 16
 
+typedef struct db_recent db_recent;
+
 struct db {
     char path[4096];
     sqlite3 *w;
@@ -23,6 +25,7 @@ struct db {
     pthread_mutex_t pool_lock;
     sqlite3 *pool[DB_POOL_MAX];
     int npool;
+    db_recent *recent; /* the dashboard's sets (recent.c) */
 };
 
 /* Runs sql on c; 0, or -1 with the reason in err. */
@@ -108,6 +111,23 @@ int64_t db__alert_open(db *d, const alert_row *a, int *created);
 /* Resolves the open (cluster, rule, node): its id, 0 if none, -1 error. */
 int64_t db__alert_resolve(db *d, const char *cluster, const char *rule, const char *node,
                           int64_t at);
+/* --- the dashboard's sets (recent.c) ------------------------------------ */
+db_recent *db__recent_new(void);
+void db__recent_free(db_recent *r);
+/* What a change in the writer's open transaction touches (kinds: DB_RECENT_*
+ * bits): the cluster's sets, a set showing job id or alert id. */
+#define DB_RECENT_EVENTS 1
+#define DB_RECENT_JOBS 2
+#define DB_RECENT_ALERTS 4
+#define DB_RECENT_BACKUPS 8
+void db__recent_mark(db *d, const char *cluster, int kinds);
+void db__recent_mark_job(db *d, int64_t id);
+void db__recent_mark_alert(db *d, int64_t id);
+/* After COMMIT: what was marked is read again on its next request. */
+void db__recent_commit(db *d);
+/* Sets read from the table since the start (for the tests). */
+uint64_t db__recent_fills(db *d);
+
 /* 1 acknowledged, 0 no such alert, -1 error. */
 int db__alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at);
 

@@ -83,6 +83,11 @@ db *db_open(const char *dir, char *err, size_t errsz)
         return NULL;
     }
     pthread_mutex_init(&d->pool_lock, NULL);
+    d->recent = db__recent_new();
+    if (!d->recent) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
     if (mkdir(dir, 0750) < 0) {
         struct stat st;
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -123,6 +128,7 @@ void db_free(db *d)
         sqlite3_close(d->pool[i]);
     sqlite3_close(d->w);
     pthread_mutex_destroy(&d->pool_lock);
+    db__recent_free(d->recent);
     free(d);
 }
 

@@ -103,6 +103,7 @@ static int store_event(evq *q, hp_event *e)
     hp_event_render_details(e); /* here, once: a coalesced event's count is final */
     if (db__insert_events(q->d, e, 1) < 0) return -1;
     n = alerts_of_event(e, ch);
+    db__recent_mark(q->d, e->cluster, DB_RECENT_EVENTS | (n ? DB_RECENT_ALERTS : 0));
     for (i = 0; i < n; i++) {
         if (ch[i].open) {
             alert_row a;
@@ -164,6 +165,7 @@ static int run_batch(evq *q, op *list)
         if (rc < 0) goto fail;
     }
     if (db__exec(q->d->w, "COMMIT", err, sizeof(err)) < 0) goto fail;
+    db__recent_commit(q->d);
     return 0;
 fail:
     sqlite3_exec(q->d->w, "ROLLBACK", NULL, NULL, NULL);
@@ -294,7 +296,8 @@ static void append(evq *q, op *o)
 static int64_t run_waiting(evq *q, op *o)
 {
     if (pthread_equal(pthread_self(), q->thread)) {
-        o->result = o->fn(q, o);
+        o->result = o->fn(q, o); /* outside a batch: committed as it returns */
+        db__recent_commit(q->d);
         if (o->after) o->after(o);
         return o->result;
     }
@@ -450,7 +453,10 @@ typedef struct job_in {
 static int64_t do_job_insert(evq *q, op *o)
 {
     const job_in *j = o->in;
-    return db__job_insert(q->d, j->kind, j->cluster, j->params, j->actor, j->reason, j->created_at);
+    int64_t id =
+        db__job_insert(q->d, j->kind, j->cluster, j->params, j->actor, j->reason, j->created_at);
+    if (id > 0) db__recent_mark(q->d, j->cluster, DB_RECENT_JOBS);
+    return id;
 }
 
 int64_t evq_job_insert(evq *q, const char *kind, const char *cluster, const char *params,
@@ -483,6 +489,7 @@ static int64_t do_job_save(evq *q, op *o)
         log_error("job %lld: cannot store its progress", (long long)s->id);
         return -1;
     }
+    db__recent_mark_job(q->d, s->id);
     return 0;
 }
 
@@ -538,7 +545,10 @@ void evq_job_save(evq *q, int64_t id, const char *state, const char *steps, cons
 
 static int64_t do_backup_insert(evq *q, op *o)
 {
-    return db__insert_backup(q->d, (hp_backup *)o->own);
+    hp_backup *b = o->own;
+    int rc = db__insert_backup(q->d, b);
+    if (rc == 0) db__recent_mark(q->d, b->cluster, DB_RECENT_BACKUPS);
+    return rc;
 }
 
 int evq_backup_insert(evq *q, hp_backup *b)
@@ -566,6 +576,7 @@ static int64_t do_backup_delete(evq *q, op *o)
     char msg[512];
 
     if (db__delete_backup(q->d, in->b->id) < 0) return -1;
+    db__recent_mark(q->d, in->b->cluster, DB_RECENT_BACKUPS);
     snprintf(msg, sizeof(msg), "backup %lld of %s (taken from %s) deleted by %s",
              (long long)in->b->id, in->b->node, in->b->cluster, in->actor);
     hp_event_set(&e, EV_BACKUP_DELETED, in->b->cluster, "backup-deleted", "info", "panel",
@@ -669,7 +680,9 @@ typedef struct ack_in {
 static int64_t do_alert_ack(evq *q, op *o)
 {
     const ack_in *in = o->in;
-    return db__alert_ack(q->d, in->id, in->who, in->comment, in->at);
+    int rc = db__alert_ack(q->d, in->id, in->who, in->comment, in->at);
+    if (rc > 0) db__recent_mark_alert(q->d, in->id);
+    return rc;
 }
 
 int evq_alert_ack(evq *q, int64_t id, const char *who, const char *comment, int64_t at)

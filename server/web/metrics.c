@@ -5,7 +5,9 @@
 
 #include <string.h>
 
+#include "db/writer.h"
 #include "model/topology.h"
+#include "web/ui.h"
 #include "core/banned.h" /* last: after every system header */
 
 static void metric_labels(sbuf *b, const char *name, const char *cluster, const char *addr,
@@ -22,7 +24,7 @@ static void metric_labels(sbuf *b, const char *name, const char *cluster, const 
     sbuf_printf(b, "} %.17g\n", v);
 }
 
-void metrics_render(const monitor *m, sbuf *b)
+void metrics_render(const monitor *m, struct evq *q, sbuf *b)
 {
     topo_snap *t = topo_acquire();
     monitor_stats ms;
@@ -39,6 +41,13 @@ void metrics_render(const monitor *m, sbuf *b)
             b, "# TYPE hapanel_sentinel_events_total counter\nhapanel_sentinel_events_total %llu\n",
             (unsigned long long)ms.sentinel_events);
     }
+    if (q)
+        sbuf_printf(b,
+                    "# TYPE hapanel_events_dropped_total counter\nhapanel_events_dropped_total "
+                    "%llu\n",
+                    (unsigned long long)evq_dropped(q));
+    sbuf_printf(b, "# TYPE hapanel_ui_renders_total counter\nhapanel_ui_renders_total %llu\n",
+                (unsigned long long)ui_renders());
     sbuf_puts(b, "# TYPE hapanel_cluster_ok gauge\n");
     for (i = 0; t && i < t->nclusters; i++)
         metric_labels(b, "hapanel_cluster_ok", t->clusters[i]->name, NULL,

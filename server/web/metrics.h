@@ -5,8 +5,9 @@
 #include "core/sbuf.h"
 #include "monitor/monitor.h"
 
-/* Appends the text for m's counters (m may be NULL) and the current
- * snapshot to b. */
-void metrics_render(const monitor *m, sbuf *b);
+struct evq;
+/* Appends the text for m's counters (m may be NULL), q's dropped events (q
+ * may be NULL), the dashboard's renders and the current snapshot to b. */
+void metrics_render(const monitor *m, struct evq *q, sbuf *b);
 
 #endif

@@ -7,12 +7,19 @@
 
 #include "web/http.h"
 
-/* GET /ui/clusters: one section per cluster of the current snapshot (header,
- * active alerts, problems, nodes, Sentinels, the newest backups, recent jobs,
- * the latest 10 events), or a waiting message when no poll has finished yet. Every value from
- * Redis, Sentinel, the configuration or the database is HTML-escaped. Returns the status it sent.
- */
+/* GET /ui/clusters?open=: one section per cluster of the current snapshot
+ * (header, active alerts, problems, nodes, Sentinels, the newest backups,
+ * recent jobs, the latest 10 events), or a waiting message when no poll has
+ * finished yet. With more than UI_COMPACT_AT (8) clusters, a compact table
+ * instead, one row per cluster, problems first, and the full section of each
+ * cluster named in open (names separated by newlines) under its row. The
+ * history it shows comes from the database's in-memory sets (db_recent_*),
+ * and the page is rendered once per snapshot, history change, second and
+ * open set, then served from a cache. Every value from Redis, Sentinel, the
+ * configuration or the database is HTML-escaped. Returns the status it sent. */
 int ui_clusters(hreq *r);
+/* Pages /ui/clusters rendered since the start (the others came from its cache). */
+uint64_t ui_renders(void);
 
 /* GET /ui/jobs/{id}: one job for the page's job panel: kind, cluster, state,
  * parameters, each step with its time, the error and the result. While the job

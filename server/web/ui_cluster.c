@@ -95,7 +95,7 @@ void ui__render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_
     for (i = 0; i < 3; i++)
         x.by_sev[i] = (sbuf)SBUF_INIT;
     x.now_ms = now_ms;
-    n = db_query_alerts(d, 1, c->name, 0, UI_ALERTS_COUNT, render_alert_item, &x);
+    n = db_recent_alerts(d, c->name, UI_ALERTS_COUNT, render_alert_item, &x);
     if (n < 0) {
         sbuf_puts(b, "<div class=\"alertstrip\"><p class=\"bad\">alerts unavailable (database "
                      "error)</p></div>\n");
@@ -260,7 +260,7 @@ void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
     sbuf_puts(b, "</h3>\n<div class=\"scroll\"><table class=\"backups\"><thead><tr>"
                  "<th>created (UTC)</th><th>source node</th><th class=\"num\">size</th>"
                  "<th>sha256</th><th>check</th><th>job</th><th>actions</th></tr></thead><tbody>\n");
-    if (d) n = db_query_backups(d, c->name, UI_BACKUPS_COUNT, render_backup_row, &x);
+    if (d) n = db_recent_backups(d, c->name, UI_BACKUPS_COUNT, render_backup_row, &x);
     if (n == 0)
         sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty\">no backup of this cluster yet"
                      "</td></tr>\n");

@@ -10,8 +10,9 @@
  * carry data-* attributes: the page's script opens a confirmation dialog that
  * lives outside the refreshed fragment and calls the REST API, so no write goes
  * through this module; a download button likewise only names the backup, and
- * the script fetches it with the token in a header. It never talks to Redis
- * and holds no state between requests. Every
+ * the script fetches it with the token in a header. It never talks to Redis;
+ * the one state it keeps is the cache of rendered pages (see ui_clusters).
+ * Every
  * string that comes from Redis, a Sentinel, the configuration or the database
  * goes through sbuf_html(); class names are only ever chosen from fixed lists
  * (ui__status_class, ui__severity_class, ui__job_state_class, ...; literal words for
@@ -27,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,29 +153,289 @@ static void render_overview(sbuf *b, const topo_snap *t, int64_t now_ms)
     sbuf_puts(b, "</div>\n");
 }
 
+/* ---------------------------------------------------------------------------
+ * The compact list: one row per cluster, problems first, for many clusters
+ * ------------------------------------------------------------------------ */
+
+static void count_alert(void *ctx, const alert_row *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+}
+
+typedef struct crow {
+    const cluster_snap *c;
+    int rank, alerts;
+} crow;
+
+static int status_rank(const char *status)
+{
+    const char *st = ui__status_class(status);
+    return !strcmp(st, "down") ? 0 : !strcmp(st, "degraded") ? 1 : !strcmp(st, "ok") ? 3 : 2;
+}
+
+/* Problems first: down, degraded, unknown, then ok; within a status the one
+ * with more active alerts, then by name. */
+static int crow_order(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank - y->rank;
+    if (x->alerts != y->alerts) return y->alerts - x->alerts;
+    return strcmp(x->c->name, y->c->name);
+}
+
+/* 1 when name is one of the open list (names separated by newlines). */
+static int is_open(const char *open, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = open;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !memcmp(p, name, n)) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static void render_compact_row(sbuf *b, struct db *d, const crow *w, int open, int64_t now_ms)
+{
+    const cluster_snap *c = w->c;
+    int i, replicas = 0, linked = 0;
+    double lag = -1;
+
+    for (i = 0; i < c->nnodes; i++) {
+        const snap_node *n = &c->nodes[i];
+        if (c->master[0] && !strcmp(n->addr, c->master)) continue;
+        replicas++;
+        if (n->up && n->link_up == 1) linked++;
+        if (n->lag_seconds > lag) lag = n->lag_seconds;
+    }
+    sbuf_printf(b, "<tr class=\"crow st-%s\" data-cluster=\"", ui__status_class(c->status));
+    sbuf_html(b, c->name);
+    sbuf_puts(b, "\"><th scope=\"row\">");
+    sbuf_html(b, c->name);
+    sbuf_puts(b, "</th><td>");
+    ui__put_status_badge(b, c->status);
+    if (c->failover_in_progress) sbuf_puts(b, " <span class=\"badge st-degraded\">failover</span>");
+    sbuf_puts(b, "</td><td>");
+    if (c->master[0])
+        ui__put_addr(b, c->master);
+    else
+        sbuf_puts(b, "<span class=\"bad\">none</span>");
+    sbuf_printf(b, "</td><td class=\"num%s\">%d/%d</td>", linked < replicas ? " bad" : "", linked,
+                replicas);
+    if (c->quorum_configured > 0)
+        sbuf_printf(b, "<td class=\"num%s\">%d/%d</td>", c->quorum_ok ? "" : " bad",
+                    c->quorum_reachable, c->quorum_configured);
+    else
+        sbuf_puts(b, "<td class=\"num bad\">" UI_DASH "</td>");
+    if (lag >= 0)
+        sbuf_printf(b, "<td class=\"num%s\">%.1f s</td>", lag >= UI_LAG_BAD_S ? " bad" : "", lag);
+    else
+        sbuf_puts(b, "<td class=\"num\">" UI_DASH "</td>");
+    if (w->alerts < 0)
+        sbuf_puts(b, "<td class=\"num bad\">?</td>");
+    else
+        sbuf_printf(b, "<td class=\"num%s\">%d</td>", w->alerts ? " bad" : "", w->alerts);
+    sbuf_printf(b, "<td class=\"num%s\">",
+                c->updated_at > 0 && now_ms - c->updated_at > UI_STALE_MS ? " bad" : "");
+    if (c->updated_at > 0)
+        ui__put_ago(b, (now_ms - c->updated_at) / 1000);
+    else
+        sbuf_puts(b, UI_DASH);
+    sbuf_printf(b, "</td><td><button type=\"button\" class=\"expand\" aria-expanded=\"%s\"",
+                open ? "true" : "false");
+    ui__put_attr(b, "data-cluster", c->name);
+    sbuf_printf(b, ">%s</button></td></tr>\n", open ? "collapse" : "expand");
+    if (open) {
+        sbuf_puts(b, "<tr class=\"cexp\"><td colspan=\"9\">\n");
+        ui__render_cluster(b, d, c, now_ms);
+        sbuf_puts(b, "</td></tr>\n");
+    }
+}
+
+/* More than UI_COMPACT_AT clusters: a table of one row each, problems first;
+ * the clusters named in open are drawn in full under their row. */
+static void render_compact(sbuf *b, struct db *d, const topo_snap *t, const char *open,
+                           int64_t now_ms)
+{
+    crow *rows = calloc((size_t)t->nclusters, sizeof(*rows));
+    int i;
+
+    if (!rows) {
+        b->failed = 1;
+        return;
+    }
+    for (i = 0; i < t->nclusters; i++) {
+        rows[i].c = t->clusters[i];
+        rows[i].rank = status_rank(t->clusters[i]->status);
+        if (!d || db_recent_alerts(d, t->clusters[i]->name, UI_ALERTS_COUNT, count_alert,
+                                   &rows[i].alerts) < 0)
+            rows[i].alerts = -1;
+    }
+    qsort(rows, (size_t)t->nclusters, sizeof(*rows), crow_order);
+    sbuf_puts(b, "<div class=\"scroll\"><table class=\"clist\"><thead><tr><th>cluster</th>"
+                 "<th>status</th><th>master</th><th class=\"num\" title=\"replicas up with their "
+                 "link up / replicas\">replicas</th><th class=\"num\" title=\"Sentinels reachable "
+                 "and agreeing on the master / configured quorum\">quorum</th><th class=\"num\">"
+                 "max lag</th><th class=\"num\">alerts</th><th class=\"num\">updated</th>"
+                 "<th></th></tr></thead><tbody>\n");
+    for (i = 0; i < t->nclusters; i++)
+        render_compact_row(b, d, &rows[i], is_open(open, rows[i].c->name), now_ms);
+    sbuf_puts(b, "</tbody></table></div>\n");
+    free(rows);
+}
+
+/* ---------------------------------------------------------------------------
+ * The page, cached per change
+ * ------------------------------------------------------------------------ */
+
+/* A rendered page and what it was rendered from: the snapshot's state, the
+ * history sets, the second (the ages it shows) and the open clusters. A
+ * hundred dashboards polling the same view cost one render per change or
+ * second. */
+typedef struct page {
+    uint64_t state, hist;
+    int64_t sec;
+    char open[UI_OPEN_TEXT];
+    char *body;
+    size_t len;
+    uint64_t used;
+} page;
+
+static pthread_mutex_t pages_lock = PTHREAD_MUTEX_INITIALIZER;
+static page pages[UI_PAGE_CACHE];
+static uint64_t pages_clock, pages_renders;
+
+uint64_t ui_renders(void)
+{
+    uint64_t n;
+    pthread_mutex_lock(&pages_lock);
+    n = pages_renders;
+    pthread_mutex_unlock(&pages_lock);
+    return n;
+}
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    size_t i;
+    for (i = 0; i < n; i++)
+        h = (h ^ c[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    return mix(h, s, strlen(s) + 1);
+}
+
+/* What of the snapshot changes the page other than its numbers: statuses,
+ * masters, roles, links, quorum, failovers, problems, the nodes and
+ * Sentinels there are. A snapshot that only moved counters (offsets, lag,
+ * memory: every poll does) keeps the page of its second, so those are at
+ * most a second old; any change of state renders at once. */
+static uint64_t state_key(const topo_snap *t)
+{
+    uint64_t h = 1469598103934665603ULL;
+    int i, k;
+    if (!t) return 0;
+    h = mix(h, &t->nclusters, sizeof(t->nclusters));
+    for (i = 0; i < t->nclusters; i++) {
+        const cluster_snap *c = t->clusters[i];
+        int v[6] = {c->quorum_configured,    c->quorum_reachable, c->quorum_ok,
+                    c->failover_in_progress, c->nproblems,        c->nsentinels};
+        h = mix_str(mix_str(mix_str(h, c->name), c->status), c->master);
+        h = mix(h, v, sizeof(v));
+        for (k = 0; k < c->nnodes; k++) {
+            const snap_node *n = &c->nodes[k];
+            int w[6] = {n->role,    n->sentinel_role,    n->up,
+                        n->link_up, n->sync_in_progress, n->rdb_bgsave_in_progress};
+            h = mix(mix_str(mix_str(h, n->addr), n->sentinel_flags), w, sizeof(w));
+        }
+        for (k = 0; k < c->nsentinels; k++) {
+            const snap_sentinel *x = &c->sentinels[k];
+            h = mix(mix_str(mix_str(mix_str(h, x->addr), x->flags), x->sees_master), &x->up,
+                    sizeof(x->up));
+        }
+        for (k = 0; k < c->nproblems; k++)
+            h = mix_str(mix_str(h, c->problems[k].code), c->problems[k].node);
+    }
+    return h ? h : 1;
+}
+
+static void render_page(sbuf *b, struct db *d, const topo_snap *t, const char *open, int64_t now_ms)
+{
+    int i;
+    if (!t || t->nclusters == 0) {
+        sbuf_puts(b,
+                  "<div class=\"overview\" data-worst=\"unknown\"></div>\n"
+                  "<div class=\"waiting\"><p><strong>Waiting for the first poll of the "
+                  "Sentinels\xe2\x80\xa6</strong></p><p>This page refreshes by itself. If "
+                  "nothing shows up within a few seconds, check that hapanel can reach the "
+                  "Sentinels (REDIS_SENTINEL_HOSTS) and that they monitor a master.</p></div>\n");
+        return;
+    }
+    render_overview(b, t, now_ms);
+    if (t->nclusters > UI_COMPACT_AT) {
+        render_compact(b, d, t, open, now_ms);
+        return;
+    }
+    for (i = 0; i < t->nclusters; i++)
+        ui__render_cluster(b, d, t->clusters[i], now_ms);
+}
+
 int ui_clusters(hreq *r)
 {
     sbuf b = SBUF_INIT;
     topo_snap *t = topo_acquire();
     struct db *d = r->app ? r->app->db : NULL;
     int64_t now_ms = hp_now_ms();
+    uint64_t state = state_key(t), hist = d ? db_recent_version(d, NULL) : 0;
+    char open[UI_OPEN_TEXT] = "";
+    page *p = NULL, *lru = &pages[0];
     int status, i;
 
-    if (!t || t->nclusters == 0) {
-        sbuf_puts(&b,
-                  "<div class=\"overview\" data-worst=\"unknown\"></div>\n"
-                  "<div class=\"waiting\"><p><strong>Waiting for the first poll of the "
-                  "Sentinels\xe2\x80\xa6</strong></p><p>This page refreshes by itself. If "
-                  "nothing shows up within a few seconds, check that hapanel can reach the "
-                  "Sentinels (REDIS_SENTINEL_HOSTS) and that they monitor a master.</p></div>\n");
-    } else {
-        render_overview(&b, t, now_ms);
-        for (i = 0; i < t->nclusters; i++)
-            ui__render_cluster(&b, d, t->clusters[i], now_ms);
+    if (http_query(r, "open", open, sizeof(open)) < 0) {
+        if (t) topo_release(t);
+        return http_error(r, 400, "bad_request", "open: at most %d bytes of cluster names",
+                          UI_OPEN_TEXT - 1);
     }
-
+    pthread_mutex_lock(&pages_lock); /* held while rendering: the others wait for it */
+    for (i = 0; i < UI_PAGE_CACHE; i++) {
+        page *x = &pages[i];
+        if (x->body && x->state == state && x->hist == hist && x->sec == now_ms / 1000 &&
+            !strcmp(x->open, open)) {
+            p = x;
+            break;
+        }
+        if (x->used < lru->used) lru = x;
+    }
+    if (!p) {
+        render_page(&b, d, t, open, now_ms);
+        pages_renders++;
+        if (sbuf_failed(&b)) {
+            pthread_mutex_unlock(&pages_lock);
+            status = http_error(r, 500, "internal", "out of memory rendering the dashboard");
+            goto out;
+        }
+        p = lru;
+        free(p->body);
+        p->body = b.buf;
+        p->len = b.len;
+        b = (sbuf)SBUF_INIT;
+        p->state = state;
+        p->hist = hist;
+        p->sec = now_ms / 1000;
+        hp_strlcpy(p->open, open, sizeof(p->open));
+    }
+    p->used = ++pages_clock;
+    sbuf_append(&b, p->body ? p->body : "", p->len);
+    pthread_mutex_unlock(&pages_lock);
     if (sbuf_failed(&b)) {
-        status = http_error(r, 500, "internal", "out of memory rendering the dashboard");
+        status = http_error(r, 500, "internal", "out of memory sending the dashboard");
         goto out;
     }
     status = http_send(r, 200, "text/html; charset=utf-8", b.buf ? b.buf : "", b.len);

@@ -34,6 +34,9 @@
 #define UI_NOTIFY_COUNT 1000   /* outbox rows counted per state */
 #define UI_NOTIFY_TEXT 240     /* bytes of a message's text shown (all in the title) */
 #define UI_SHA_SHORT 12        /* hex digits of a sha256 shown (all in the title) */
+#define UI_COMPACT_AT 8        /* more clusters: the compact list, problems first */
+#define UI_OPEN_TEXT 2048      /* bytes of ?open= (cluster names expanded in it) */
+#define UI_PAGE_CACHE 8        /* rendered pages kept (one per open set in use) */
 
 /* Thresholds for colouring cells; the alert rules have their own (configurable)
  * ones. Memory red at the design's default alert (90 %), lag red at its 5 s. */

@@ -130,7 +130,7 @@ void ui__render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_
                  "<th>job</th><th>kind</th><th>state</th><th>created</th>"
                  "<th class=\"num\">took</th><th>by</th><th>reason, last step or error</th>"
                  "</tr></thead><tbody>\n");
-    if (d) n = db_query_jobs(d, c->name, 0, 0, UI_JOBS, render_job_row, &x);
+    if (d) n = db_recent_jobs(d, c->name, UI_JOBS, render_job_row, &x);
     if (n == 0)
         sbuf_puts(b, "<tr><td colspan=\"7\" class=\"empty\">no job has run on this cluster"
                      "</td></tr>\n");

@@ -472,25 +472,22 @@ void ui__render_event_row(void *ctx, const hp_event *e)
     sbuf_puts(b, "</td></tr>\n");
 }
 
-/* The latest UI_EVENTS events of the cluster, newest first, from the database
- * (read-only connection; a failing database costs the table, not the page). */
+/* The latest UI_EVENTS events of the cluster, newest first, from the
+ * database's in-memory set (db_recent_events; a failing database costs the
+ * table, not the page). */
 void ui__render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
 {
-    event_query q;
     event_ctx x;
     int n = -1;
 
-    memset(&q, 0, sizeof q);
     memset(&x, 0, sizeof x);
-    q.cluster = c->name;
-    q.limit = UI_EVENTS;
     x.b = b;
     x.now_ms = now_ms;
 
     sbuf_puts(b, "<h3>Latest events</h3>\n<div class=\"scroll\"><table class=\"events\"><thead><tr>"
                  "<th>time (UTC)</th><th>severity</th><th>type</th><th>node</th><th>message</th>"
                  "</tr></thead><tbody>\n");
-    if (d) n = db_query_events(d, &q, ui__render_event_row, &x);
+    if (d) n = db_recent_events(d, c->name, UI_EVENTS, ui__render_event_row, &x);
     if (n == 0)
         sbuf_puts(b, "<tr><td colspan=\"5\" class=\"empty\">no events recorded yet</td></tr>\n");
     else if (n < 0)
