@@ -28,8 +28,8 @@
  * events-dropped event, which opens an alert. */
 #define COALESCE_AT 1000
 #define QUEUE_BOUND 20000
-#define COAL_SLOTS 4096 /* a power of two */
-#define DROPPED_CLEAR_MS 60000
+#define COAL_SLOTS 4096        /* a power of two */
+#define DROPPED_CLEAR_MS 60000 /* the events_dropped alert resolves after this without drops */
 
 enum { OP_EVENT, OP_FAILOVER, OP_CALL };
 
@@ -66,6 +66,7 @@ struct evq {
     uint64_t dropped;       /* dropped since the last events-dropped event */
     uint64_t dropped_total; /* since the start */
     int64_t last_drop_ms;   /* monotonic; 0 when the events_dropped alert is clear */
+    int64_t clear_ms;       /* DROPPED_CLEAR_MS (tests shorten it) */
     /* the batch being stored, handed to the hook */
     hp_event *evs;
     int nev, evcap;
@@ -202,7 +203,20 @@ static op *with_dropped(evq *q, op *list, uint64_t dropped)
         t->next = o;
     else
         list = o;
+    pthread_mutex_lock(&q->lock);
+    q->pushed++; /* stored counts it: so must pushed, or a flush returns early */
+    pthread_mutex_unlock(&q->lock);
     return list;
+}
+
+/* The ms until the events_dropped alert is due to resolve: 0 now, -1 it is
+ * not open. */
+static int64_t clear_in(const evq *q)
+{
+    int64_t left;
+    if (!q->last_drop_ms) return -1;
+    left = q->last_drop_ms + q->clear_ms - hp_mono_ms();
+    return left > 0 ? left : 0;
 }
 
 static void *writer_main(void *arg)
@@ -214,25 +228,23 @@ static void *writer_main(void *arg)
 
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (!q->head && !q->stop && !q->dropped) {
-            if (q->last_drop_ms && hp_mono_ms() - q->last_drop_ms > DROPPED_CLEAR_MS) break;
-            if (q->last_drop_ms) {
+        while (!q->head && !q->stop && !q->dropped && clear_in(q) != 0) {
+            int64_t left = clear_in(q);
+            if (left > 0) {
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += 5;
+                ts.tv_sec += left / 1000;
+                ts.tv_nsec += (left % 1000) * 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
                 pthread_cond_timedwait(&q->wake, &q->lock, &ts);
             } else {
                 pthread_cond_wait(&q->wake, &q->lock);
             }
         }
         if (!q->head && q->stop) break;
-        if (!q->head && !q->dropped) { /* a minute without drops: the alert clears */
-            pthread_mutex_unlock(&q->lock);
-            list = with_dropped(q, NULL, 0);
-            pthread_mutex_lock(&q->lock);
-            q->head = q->tail = list;
-            q->pushed++;
-        }
         list = q->head;
         q->head = q->tail = NULL;
         q->nqueued = 0;
@@ -240,7 +252,10 @@ static void *writer_main(void *arg)
         dropped = q->dropped;
         q->dropped = 0;
         pthread_mutex_unlock(&q->lock);
-        if (dropped) list = with_dropped(q, list, dropped);
+        if (dropped)
+            list = with_dropped(q, list, dropped);
+        else if (clear_in(q) == 0) /* no drop for clear_ms: the alert resolves */
+            list = with_dropped(q, list, 0);
 
         for (failures = 0; run_batch(q, list) < 0; failures++) {
             struct timespec ts = {0, 200 * 1000 * 1000};
@@ -315,6 +330,7 @@ evq *evq_new(db *d)
     evq *q = calloc(1, sizeof(*q));
     if (!q) return NULL;
     q->d = d;
+    q->clear_ms = DROPPED_CLEAR_MS;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
     pthread_cond_init(&q->done, NULL);
@@ -398,6 +414,14 @@ void evq_push(evq *q, const hp_event *e)
     if (coalescing && !q->coal[slot]) q->coal[slot] = o;
     q->nqueued++;
     append(q, o);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void evq__set_dropped_clear_ms(evq *q, int64_t ms)
+{
+    pthread_mutex_lock(&q->lock);
+    q->clear_ms = ms;
+    pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
 }
 

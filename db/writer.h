@@ -30,6 +30,9 @@ void evq_free(evq *q);
 void evq_push(evq *q, const hp_event *e);
 /* Events dropped since the start (the queue was full). */
 uint64_t evq_dropped(evq *q);
+/* For the tests: how long without a drop before the events_dropped alert
+ * resolves (default a minute). */
+void evq__set_dropped_clear_ms(evq *q, int64_t ms);
 /* Queues a copy of f. Thread-safe; never blocks on I/O. An automatic
  * failover already stored (every Sentinel publishes +switch-master) is
  * dropped: its id stays 0 and the hook skips it. */

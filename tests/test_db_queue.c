@@ -58,6 +58,7 @@ int main(void)
     CHECK(q != NULL);
     if (!q) return check_done();
     evq_set_hook(q, hook, NULL);
+    evq__set_dropped_clear_ms(q, 60000);
 
     hp_event_set(&e, EV_SENTINEL, "c", "gate", "info", "sentinel", "n", "holds the writer");
     evq_push(q, &e);
@@ -112,6 +113,30 @@ int main(void)
     evq_flush(q);
     CHECK(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     CHECK(scalar(c, "SELECT count(*) FROM events WHERE message='after'") == 2);
+    sqlite3_close(c);
+
+    /* with no drop for the clear time the alert resolves by itself, once */
+    evq__set_dropped_clear_ms(q, 300);
+    for (i = 0; i < 50; i++) {
+        long long open;
+        usleep(100 * 1000);
+        CHECK(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+        open = scalar(c, "SELECT count(*) FROM alerts WHERE rule='events_dropped' AND "
+                         "resolved_at IS NULL");
+        sqlite3_close(c);
+        if (open == 0) break;
+    }
+    CHECK(i < 50);
+    usleep(500 * 1000);
+    CHECK(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(scalar(c, "SELECT count(*) FROM events WHERE type='alert-resolved'") == 1);
+    CHECK(scalar(c, "SELECT count(*) FROM alerts WHERE rule='events_dropped'") == 1);
+    sqlite3_close(c);
+    /* the resolve was counted as pushed: a flush still waits for what follows */
+    evq_push(q, &e);
+    evq_flush(q);
+    CHECK(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(scalar(c, "SELECT count(*) FROM events WHERE message='after'") == 3);
     sqlite3_close(c);
 
     evq_free(q);

@@ -306,7 +306,8 @@ static void alert_message(notifier *nt, const hp_event *e, const ev_alert *a)
     if (a->id <= 0 || !a->changed) return; /* already open, or nothing to resolve */
     if (!a->open && e->kind == EV_ALERT_RESOLVED) sev = severity_parse(e->severity);
     snprintf(key, sizeof(key), "alert:%lld:%s", (long long)a->id, a->open ? "fired" : "resolved");
-    snprintf(text, sizeof(text), "hapanel: %s: %s %s%s%s: %s", e->cluster,
+    snprintf(text, sizeof(text), "hapanel: %s: %s %s%s%s: %s",
+             e->cluster[0] ? e->cluster : "panel", /* events_dropped is the panel's own */
              a->open ? "ALERT" : "RESOLVED", a->rule, a->node[0] ? " " : "", a->node, e->message);
     p = event_payload(e);
     cJSON_AddNumberToObject(p, "alert_id", (double)a->id);
