@@ -28,7 +28,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,32 +291,6 @@ static void render_compact(sbuf *b, struct db *d, const topo_snap *t, const char
  * The page, cached per change
  * ------------------------------------------------------------------------ */
 
-/* A rendered page and what it was rendered from: the snapshot's state, the
- * history sets, the second (the ages it shows) and the open clusters. A
- * hundred dashboards polling the same view cost one render per change or
- * second. */
-typedef struct page {
-    uint64_t state, hist;
-    int64_t sec;
-    char open[UI_OPEN_TEXT];
-    char *body;
-    size_t len;
-    uint64_t used;
-} page;
-
-static pthread_mutex_t pages_lock = PTHREAD_MUTEX_INITIALIZER;
-static page pages[UI_PAGE_CACHE];
-static uint64_t pages_clock, pages_renders;
-
-uint64_t ui_renders(void)
-{
-    uint64_t n;
-    pthread_mutex_lock(&pages_lock);
-    n = pages_renders;
-    pthread_mutex_unlock(&pages_lock);
-    return n;
-}
-
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *c = p;
@@ -387,60 +360,48 @@ static void render_page(sbuf *b, struct db *d, const topo_snap *t, const char *o
         ui__render_cluster(b, d, t->clusters[i], now_ms);
 }
 
+typedef struct page_in {
+    struct db *d;
+    const topo_snap *t;
+    const char *open;
+    int64_t now_ms;
+} page_in;
+
+static void render_cached(sbuf *b, void *ctx)
+{
+    const page_in *in = ctx;
+    render_page(b, in->d, in->t, in->open, in->now_ms);
+}
+
+/* Rendered pages, by the snapshot's state, the history sets, the second (the
+ * ages shown) and the open clusters: a hundred dashboards polling the same
+ * view cost one render per change or second. */
+static ui_cache pages = UI_CACHE_INIT;
+
+uint64_t ui_renders(void)
+{
+    return ui__cache_renders(&pages);
+}
+
 int ui_clusters(hreq *r)
 {
-    sbuf b = SBUF_INIT;
     topo_snap *t = topo_acquire();
     struct db *d = r->app ? r->app->db : NULL;
-    int64_t now_ms = hp_now_ms();
-    uint64_t state = state_key(t), hist = d ? db_recent_version(d, NULL) : 0;
     char open[UI_OPEN_TEXT] = "";
-    page *p = NULL, *lru = &pages[0];
-    int status, i;
+    page_in in = {d, t, open, hp_now_ms()};
+    ui_key key;
+    int status;
 
     if (http_query(r, "open", open, sizeof(open)) < 0) {
         if (t) topo_release(t);
         return http_error(r, 400, "bad_request", "open: at most %d bytes of cluster names",
                           UI_OPEN_TEXT - 1);
     }
-    pthread_mutex_lock(&pages_lock); /* held while rendering: the others wait for it */
-    for (i = 0; i < UI_PAGE_CACHE; i++) {
-        page *x = &pages[i];
-        if (x->body && x->state == state && x->hist == hist && x->sec == now_ms / 1000 &&
-            !strcmp(x->open, open)) {
-            p = x;
-            break;
-        }
-        if (x->used < lru->used) lru = x;
-    }
-    if (!p) {
-        render_page(&b, d, t, open, now_ms);
-        pages_renders++;
-        if (sbuf_failed(&b)) {
-            pthread_mutex_unlock(&pages_lock);
-            status = http_error(r, 500, "internal", "out of memory rendering the dashboard");
-            goto out;
-        }
-        p = lru;
-        free(p->body);
-        p->body = b.buf;
-        p->len = b.len;
-        b = (sbuf)SBUF_INIT;
-        p->state = state;
-        p->hist = hist;
-        p->sec = now_ms / 1000;
-        hp_strlcpy(p->open, open, sizeof(p->open));
-    }
-    p->used = ++pages_clock;
-    sbuf_append(&b, p->body ? p->body : "", p->len);
-    pthread_mutex_unlock(&pages_lock);
-    if (sbuf_failed(&b)) {
-        status = http_error(r, 500, "internal", "out of memory sending the dashboard");
-        goto out;
-    }
-    status = http_send(r, 200, "text/html; charset=utf-8", b.buf ? b.buf : "", b.len);
-out:
+    key.a = state_key(t);
+    key.b = d ? db_recent_version(d, NULL) : 0;
+    key.sec = in.now_ms / 1000;
+    key.text = open;
+    status = ui__send_cached(r, &pages, &key, render_cached, &in);
     if (t) topo_release(t);
-    sbuf_release(&b);
     return status;
 }

@@ -222,3 +222,58 @@ void ui__put_utc_ms(sbuf *b, int64_t ms)
     else
         sbuf_puts(b, UI_DASH);
 }
+
+/* ---------------------------------------------------------------------------
+ * The cache of rendered pages
+ * ------------------------------------------------------------------------ */
+
+static int key_is(const ui_page *p, const ui_key *k)
+{
+    return p->body && p->a == k->a && p->b == k->b && p->sec == k->sec && !strcmp(p->text, k->text);
+}
+
+int ui__send_cached(hreq *r, ui_cache *c, const ui_key *key, ui_render_fn *fn, void *ctx)
+{
+    sbuf b = SBUF_INIT;
+    ui_page *p = NULL, *lru = &c->pages[0];
+    int i, status;
+
+    pthread_mutex_lock(&c->lock); /* held while rendering: the others wait for it */
+    for (i = 0; i < UI_PAGE_CACHE && !p; i++) {
+        if (key_is(&c->pages[i], key)) p = &c->pages[i];
+        if (c->pages[i].used < lru->used) lru = &c->pages[i];
+    }
+    if (!p) {
+        fn(&b, ctx);
+        c->renders++;
+        if (sbuf_failed(&b)) {
+            pthread_mutex_unlock(&c->lock);
+            sbuf_release(&b);
+            return http_error(r, 500, "internal", "out of memory rendering the dashboard");
+        }
+        p = lru;
+        free(p->body);
+        p->body = b.buf;
+        p->len = b.len;
+        b = (sbuf)SBUF_INIT;
+        p->a = key->a;
+        p->b = key->b;
+        p->sec = key->sec;
+        hp_strlcpy(p->text, key->text, sizeof(p->text));
+    }
+    p->used = ++c->clock;
+    sbuf_append(&b, p->body ? p->body : "", p->len); /* sent outside the lock */
+    pthread_mutex_unlock(&c->lock);
+    status = ui__send_fragment(r, 200, &b);
+    sbuf_release(&b);
+    return status;
+}
+
+uint64_t ui__cache_renders(ui_cache *c)
+{
+    uint64_t n;
+    pthread_mutex_lock(&c->lock);
+    n = c->renders;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}

@@ -7,6 +7,7 @@
 #ifndef HP_UI_INTERNAL_H
 #define HP_UI_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,37 @@ typedef struct hist_query {
     int64_t before, fbefore, abefore; /* event / failover / alert id cursors, 0 = newest */
     int64_t limit;                    /* events per page */
 } hist_query;
+
+/* ui_common.c: a cache of rendered pages. An entry is found by its key (two
+ * numbers, the second, a text: what the page was rendered from); the lock
+ * is held while one renders, so concurrent requests for the same key wait
+ * for that render instead of repeating it. */
+typedef struct ui_key {
+    uint64_t a, b;
+    int64_t sec;
+    const char *text; /* at most UI_OPEN_TEXT - 1 bytes */
+} ui_key;
+typedef struct ui_page {
+    uint64_t a, b, used;
+    int64_t sec;
+    char text[UI_OPEN_TEXT];
+    char *body;
+    size_t len;
+} ui_page;
+typedef struct ui_cache {
+    pthread_mutex_t lock;
+    ui_page pages[UI_PAGE_CACHE];
+    uint64_t clock, renders;
+} ui_cache;
+#define UI_CACHE_INIT                                                                              \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, {{0}}, 0, 0                                                     \
+    }
+typedef void ui_render_fn(sbuf *b, void *ctx);
+/* Sends the page of key, rendering it with fn(ctx) first when it is not
+ * cached (or 500 if that ran out of memory). Returns the status sent. */
+int ui__send_cached(hreq *r, ui_cache *c, const ui_key *key, ui_render_fn *fn, void *ctx);
+uint64_t ui__cache_renders(ui_cache *c);
 
 /* ui_cluster.c */
 void ui__put_ack(sbuf *b, const alert_row *a, int64_t now_ms);

@@ -209,14 +209,24 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
     sbuf_puts(b, "</div>\n");
 }
 
+typedef struct notify_in {
+    struct db *d;
+    const config *cfg;
+    int64_t now_ms;
+} notify_in;
+
+static void render_cached(sbuf *b, void *ctx)
+{
+    const notify_in *in = ctx;
+    ui__render_notifications(b, in->d, in->cfg, in->now_ms);
+}
+
+/* Rendered once a second at most, whoever asks. */
+static ui_cache panels = UI_CACHE_INIT;
+
 int ui_notifications(hreq *r)
 {
-    sbuf b = SBUF_INIT;
-    struct db *d = r->app ? r->app->db : NULL;
-    int status;
-
-    ui__render_notifications(&b, d, r->app ? r->app->cfg : NULL, hp_now_ms());
-    status = ui__send_fragment(r, 200, &b);
-    sbuf_release(&b);
-    return status;
+    notify_in in = {r->app ? r->app->db : NULL, r->app ? r->app->cfg : NULL, hp_now_ms()};
+    ui_key key = {0, 0, in.now_ms / 1000, ""};
+    return ui__send_cached(r, &panels, &key, render_cached, &in);
 }
