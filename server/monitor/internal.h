@@ -22,11 +22,20 @@
 
 typedef struct monitor monitor; /* as monitor.h says; the fields are below */
 
-#define POLL_SLOTS 10     /* each poll interval is cut in slots; a node, a master polled in one */
-#define SENTINELS_EVERY 5 /* SENTINEL SENTINELS (discovery) every this many rounds */
+#define POLL_SLOTS 10 /* each poll interval is cut in slots; a cluster's nodes and views in one */
+#define SENTINELS_EVERY 5     /* SENTINEL SENTINELS (discovery) every this many rounds */
 #define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
 #define PUBLISH_DELAY_MS 20   /* coalesce replies of one poll into one snapshot */
 #define SWITCH_DUP_MS 60000   /* the Sentinels' +switch-master of one failover come within this */
+
+/* A hash index of names (node addresses, cluster names, a Sentinel's views)
+ * into their array: slot[h] holds index + 1, 0 when empty. Brought up to date
+ * at the next lookup when stale or when the array grew since. */
+typedef struct name_index {
+    int *slot;
+    int cap, n; /* slots (a power of 2); entries indexed */
+    int stale;  /* entries were removed or moved: rebuild before the next lookup */
+} name_index;
 
 /* What one Sentinel reports about one master. */
 
@@ -55,14 +64,19 @@ typedef struct msentinel {
     int64_t last_ok_ms, seen_ms;
     sview *views;
     int nviews;
+    name_index view_ix;
     char version[16];
     int masters_pending; /* a SENTINEL MASTERS is out */
+    int retried;         /* the last SENTINEL MASTERS failed once and was sent again */
 } msentinel;
+
+typedef struct mcluster mcluster;
 
 typedef struct mnode {
     monitor *m;
     char addr[HP_ADDR_MAX];
     char cluster[HP_NAME_MAX];
+    mcluster *mc; /* the cluster of that name, when it exists */
     rconn *conn;
     int polled, up;
     char error[128];
@@ -70,18 +84,21 @@ typedef struct mnode {
     node_info info;
     char sentinel_flags[64];
     int retried; /* this poll already reconnected once */
-    int slot;    /* the slot of the interval it is polled in */
+    int slot;    /* the slot of the interval it is polled in: its cluster's */
 } mnode;
 
-typedef struct mcluster {
+struct mcluster {
     char name[HP_NAME_MAX];
+    int slot; /* the slot its nodes and Sentinel views are polled in */
     int dirty;
+    int awaiting; /* requests of its slot not answered yet (see mon__reply_in) */
+    int held;     /* answered while others were awaited: rebuild when they are in */
     cluster_snap *last;
     int64_t failover_started;              /* wall ms of the first sign of an automatic failover */
     char last_switch[2 * HP_ADDR_MAX + 2]; /* "old>new" of the last +switch-master */
     int64_t last_switch_at;
     int failover_tried; /* a +try-failover was seen since */
-} mcluster;
+};
 
 /* The privdata of a per-master SENTINEL query. */
 typedef struct squery {
@@ -104,6 +121,7 @@ struct monitor {
     int nnodes;
     mcluster **clusters;
     int nclusters;
+    name_index node_ix, cluster_ix;
     /* counters, read by other threads with atomics */
     uint64_t polls, poll_failures, sentinel_events, ticks;
     int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
@@ -122,8 +140,24 @@ void mon__emit(monitor *m, const hp_event *e);
 
 void mon__mark_dirty(monitor *m, const char *cluster);
 
+/* A request of cluster's slot was sent (mon__request_out) or answered
+ * (mon__reply_in). An answer marks the cluster dirty once the last one of the
+ * slot is in, so its snapshot is rebuilt once per interval, not once per
+ * reply; the next tick publishes what is held whatever is still awaited
+ * (mon__release_held). */
+void mon__request_out(mcluster *c);
+
+void mon__reply_in(monitor *m, mcluster *c);
+
+void mon__release_held(monitor *m);
+
 /* ------------------------------------------------------------------ lookups */
 int mon__name_wanted(const monitor *m, const char *name);
+
+/* Nodes were removed from m->nodes: their index is rebuilt at the next lookup. */
+void mon__nodes_removed(monitor *m);
+
+void mon__index_free(name_index *ix);
 
 /* Finds or adds the node at host:port in cluster; refreshes its seen time. */
 mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int port);

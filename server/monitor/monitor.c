@@ -55,6 +55,7 @@ static void forget_stale(monitor *m)
         }
         m->nodes[j++] = n;
     }
+    if (j != m->nnodes) mon__nodes_removed(m);
     m->nnodes = j;
     for (i = j = 0; i < m->nsentinels; i++) {
         msentinel *s = m->sentinels[i];
@@ -83,6 +84,8 @@ static void poll_slot(monitor *m, int slot, int all)
 {
     int i, k, sentinels = all || m->rounds % SENTINELS_EVERY == 0;
 
+    /* What the last slot's stragglers answered is published now. */
+    mon__release_held(m);
     if (all || slot == 0) {
         forget_stale(m);
         for (i = 0; i < m->nsentinels; i++) {
@@ -100,13 +103,17 @@ static void poll_slot(monitor *m, int slot, int all)
         msentinel *s = m->sentinels[i];
         if (!s->up) continue;
         for (k = 0; k < s->nviews; k++)
-            if (all || s->views[k].slot == slot) mon__query_master(s, &s->views[k], sentinels);
+            if (all || s->views[k].slot == slot) {
+                mon__request_out(mon__cluster_get(m, s->views[k].name, 0));
+                mon__query_master(s, &s->views[k], sentinels);
+            }
     }
     /* m->nodes may grow inside on_info (a master naming a new replica). */
     for (i = 0; i < m->nnodes; i++) {
         mnode *n = m->nodes[i];
         if ((all || n->slot == slot) && rconn_pending(n->conn) == 0) {
             n->retried = 0;
+            mon__request_out(n->mc);
             rconn_cmd(n->conn, mon__on_info, n, "INFO");
         }
     }
@@ -220,6 +227,8 @@ void monitor_free(monitor *m)
     free(m->nodes);
     free(m->sentinels);
     free(m->clusters);
+    mon__index_free(&m->node_ix);
+    mon__index_free(&m->cluster_ix);
     alerts_free(m->alerts);
     if (m->tick) event_free(m->tick);
     if (m->burst) event_free(m->burst);

@@ -32,8 +32,10 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
     if (m->stopping) return;
     /* Sentinel's reconfiguration and a fencing job close every normal client
      * (CLIENT KILL TYPE normal): a dropped connection gets one immediate
-     * retry before the node is called down. A timeout does not. */
-    if (!r && n->up && !n->retried && !rconn_timed_out(c)) {
+     * retry before the node is called down. So does a missed deadline: on a
+     * busy host one late answer is not a node down; a hung node misses the
+     * retry's deadline too (it is shown down after twice timeout_ms). */
+    if (!r && n->up && !n->retried) {
         n->retried = 1;
         rconn_cmd(c, mon__on_info, n, "INFO");
         return;
@@ -55,7 +57,10 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
         hp_strlcpy(n->error, r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c),
                    sizeof(n->error));
     }
-    mon__mark_dirty(m, n->cluster);
+    if (n->mc)
+        mon__reply_in(m, n->mc);
+    else
+        mon__mark_dirty(m, n->cluster);
 }
 
 /* ------------------------------------------------------- Sentinel polling */
@@ -91,7 +96,10 @@ static void on_replicas(rconn *c, redisReply *r, void *priv)
     int n = read_entries(m, r, &e), i;
 
     (void)c;
-    if (n < 0) goto out;
+    if (n < 0) {
+        if (!m->stopping) mon__reply_in(m, mon__cluster_get(m, q->name, 0));
+        goto out;
+    }
     for (i = 0; i < n; i++) {
         mnode *nd = mon__node_seen(m, q->name, e[i].ip, e[i].port);
         if (nd) hp_strlcpy(nd->sentinel_flags, e[i].flags, sizeof(nd->sentinel_flags));
@@ -113,7 +121,7 @@ static void on_replicas(rconn *c, redisReply *r, void *priv)
             }
         }
     }
-    mon__mark_dirty(m, q->name);
+    mon__reply_in(m, mon__cluster_get(m, q->name, 0));
 out:
     free(e);
     free(q);
@@ -175,15 +183,26 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
     msentinel *s = priv;
     monitor *m = s->m;
     sentinel_entry *e = NULL;
-    int n, i, j;
+    int n, i, j, was_up = s->up;
     int64_t now = hp_mono_ms();
 
     s->masters_pending = 0;
     if (m->stopping) return;
+    /* As for a node: a dropped connection or a missed deadline gets one
+     * immediate retry before the Sentinel is called down. One late answer of
+     * a Sentinel would otherwise take it out of the quorum of every master it
+     * monitors at once. */
+    if (!r && s->up && !s->retried) {
+        s->retried = 1;
+        s->masters_pending = 1;
+        rconn_cmd(c, mon__on_masters, s, "SENTINEL MASTERS");
+        return;
+    }
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         sentinel_failed(s, r, c);
         return;
     }
+    s->retried = 0;
     e = malloc(sizeof(*e) * (r->elements + 1));
     if (!e) return;
     n = sreply_entries(r, e, (int)r->elements);
@@ -193,11 +212,15 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
     m->sentinel_ok_ms = now;
     s->last_ok_ms = hp_now_ms();
     for (i = 0; i < n; i++) {
-        sview *v;
+        sview *v, old;
+        char master[HP_ADDR_MAX];
+        int changed;
         if (!mon__name_wanted(m, e[i].name) || !mon__cluster_get(m, e[i].name, 1)) continue;
         v = mon__view_get(s, e[i].name, 1);
         if (!v) continue;
-        hp_addr_fmt(v->master, sizeof(v->master), e[i].ip, e[i].port);
+        old = *v;
+        hp_addr_fmt(master, sizeof(master), e[i].ip, e[i].port);
+        hp_strlcpy(v->master, master, sizeof(v->master));
         hp_strlcpy(v->flags, e[i].flags, sizeof(v->flags));
         v->quorum = e[i].quorum;
         v->num_other_sentinels = e[i].num_other_sentinels;
@@ -206,11 +229,21 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
         v->down_after_ms = e[i].down_after_ms;
         v->s_down_ms = sreply_has_flag(e[i].flags, "s_down") ? e[i].s_down_ms : -1;
         v->seen_ms = now;
+        /* Rebuilt only for a change: the cluster's own slot rebuilds it every
+         * interval anyway, and one reply names every master. */
+        changed = !was_up || !old.queried || strcmp(old.master, v->master) ||
+                  strcmp(old.flags, v->flags) || old.quorum != v->quorum ||
+                  old.num_other_sentinels != v->num_other_sentinels ||
+                  old.num_slaves != v->num_slaves || old.failover != v->failover ||
+                  old.down_after_ms != v->down_after_ms || old.s_down_ms != v->s_down_ms;
         {
             mnode *mn = mon__node_seen(m, e[i].name, e[i].ip, e[i].port);
-            if (mn) hp_strlcpy(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags));
+            if (mn && strncmp(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags) - 1)) {
+                hp_strlcpy(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags));
+                changed = 1;
+            }
         }
-        mon__mark_dirty(m, e[i].name);
+        if (changed) mon__mark_dirty(m, e[i].name);
         /* a master seen for the first time is asked about at once; the
          * others in their slot of the interval (monitor.c) */
         if (!v->queried) mon__query_master(s, v, 1);
@@ -224,6 +257,7 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
             free(s->views[i].reps);
         }
     }
+    if (j != s->nviews) s->view_ix.stale = 1;
     s->nviews = j;
     free(e);
 }

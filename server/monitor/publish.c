@@ -169,7 +169,8 @@ static cluster_snap *build(monitor *m, mcluster *mc)
     ms.v = malloc(sizeof(*ms.v) * ((size_t)m->nnodes + 1));
     if (!ms.v) goto fail;
     for (i = 0; i < m->nnodes; i++)
-        if (!strcmp(m->nodes[i]->cluster, mc->name)) ms.v[ms.n++] = m->nodes[i];
+        if (m->nodes[i]->mc ? m->nodes[i]->mc == mc : !strcmp(m->nodes[i]->cluster, mc->name))
+            ms.v[ms.n++] = m->nodes[i];
     for (i = 0; i < m->nsentinels; i++) {
         const sview *v = mon__view_get(m->sentinels[i], mc->name, 0);
         if (v && m->sentinels[i]->up) nv += v->nreps;

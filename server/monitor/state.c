@@ -21,6 +21,99 @@
 #include "model/topology.h"
 #include "core/banned.h" /* last: after every system header */
 
+/* ------------------------------------------------------------ name indexes */
+
+/* The fleet's nodes and clusters are looked up by name at every reply (a
+ * master's INFO names its replicas, a SENTINEL REPLICAS answer its entries):
+ * hashed, so that a thousand nodes do not cost a thousand strcmp each time. */
+
+typedef const char *name_at(const void *ctx, int i);
+
+static const char *node_name_at(const void *ctx, int i)
+{
+    return ((const monitor *)ctx)->nodes[i]->addr;
+}
+
+static const char *cluster_name_at(const void *ctx, int i)
+{
+    return ((const monitor *)ctx)->clusters[i]->name;
+}
+
+static const char *view_name_at(const void *ctx, int i)
+{
+    return ((const msentinel *)ctx)->views[i].name;
+}
+
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static void ix_put(name_index *ix, const char *name, int i)
+{
+    unsigned mask = (unsigned)ix->cap - 1, h;
+    for (h = name_hash(name) & mask; ix->slot[h]; h = (h + 1) & mask)
+        ;
+    ix->slot[h] = i + 1;
+}
+
+/* Makes ix cover the n entries of at(); -1 when out of memory. */
+static int ix_sync(const void *m, name_index *ix, int n, name_at *at)
+{
+    int i, cap;
+    if (!ix->stale && ix->n == n && ix->slot) return 0;
+    if (!ix->stale && ix->n == n - 1 && ix->slot && 2 * n <= ix->cap) {
+        ix_put(ix, at(m, n - 1), n - 1);
+        ix->n = n;
+        return 0;
+    }
+    for (cap = 16; cap < 2 * n; cap *= 2)
+        ;
+    if (cap != ix->cap) {
+        int *ns = realloc(ix->slot, sizeof(*ns) * (size_t)cap);
+        if (!ns) return -1;
+        ix->slot = ns;
+        ix->cap = cap;
+    }
+    memset(ix->slot, 0, sizeof(*ix->slot) * (size_t)ix->cap);
+    for (i = 0; i < n; i++)
+        ix_put(ix, at(m, i), i);
+    ix->n = n;
+    ix->stale = 0;
+    return 0;
+}
+
+/* The index of name among the n entries of at(), or -1. */
+static int ix_find(const void *m, name_index *ix, int n, name_at *at, const char *name)
+{
+    unsigned mask, h;
+    int i;
+    if (ix_sync(m, ix, n, at) < 0) {
+        ix->stale = 1;
+        for (i = 0; i < n; i++)
+            if (!strcmp(at(m, i), name)) return i;
+        return -1;
+    }
+    mask = (unsigned)ix->cap - 1;
+    for (h = name_hash(name) & mask; ix->slot[h]; h = (h + 1) & mask)
+        if (!strcmp(at(m, ix->slot[h] - 1), name)) return ix->slot[h] - 1;
+    return -1;
+}
+
+void mon__nodes_removed(monitor *m)
+{
+    m->node_ix.stale = 1;
+}
+
+void mon__index_free(name_index *ix)
+{
+    free(ix->slot);
+    memset(ix, 0, sizeof(*ix));
+}
+
 /* ------------------------------------------------------------------ lookups */
 
 int mon__name_wanted(const monitor *m, const char *name)
@@ -34,10 +127,9 @@ int mon__name_wanted(const monitor *m, const char *name)
 
 mcluster *mon__cluster_get(monitor *m, const char *name, int create)
 {
-    int i;
+    int i = ix_find(m, &m->cluster_ix, m->nclusters, cluster_name_at, name);
     mcluster *c, **nc;
-    for (i = 0; i < m->nclusters; i++)
-        if (!strcmp(m->clusters[i]->name, name)) return m->clusters[i];
+    if (i >= 0) return m->clusters[i];
     if (!create) return NULL;
     nc = realloc(m->clusters, sizeof(*nc) * (size_t)(m->nclusters + 1));
     if (!nc) return NULL;
@@ -45,6 +137,9 @@ mcluster *mon__cluster_get(monitor *m, const char *name, int create)
     c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     hp_strlcpy(c->name, name, sizeof(c->name));
+    /* A cluster's nodes and views share its slot: one rebuild of its
+     * snapshot per interval, not one per reply spread over the slots. */
+    c->slot = m->next_slot++ % POLL_SLOTS;
     m->clusters[m->nclusters++] = c;
     log_info("monitor: watching master '%s'", name);
     return c;
@@ -59,12 +154,42 @@ void mon__mark_dirty(monitor *m, const char *cluster)
     if (!evtimer_pending(m->publish, NULL)) evtimer_add(m->publish, &tv);
 }
 
-static mnode *node_get(monitor *m, const char *addr)
+void mon__request_out(mcluster *c)
+{
+    if (c) c->awaiting++;
+}
+
+void mon__reply_in(monitor *m, mcluster *c)
+{
+    struct timeval tv = {0, PUBLISH_DELAY_MS * 1000};
+    if (!c) return;
+    if (c->awaiting > 0) c->awaiting--;
+    if (c->awaiting > 0) {
+        c->held = 1;
+        return;
+    }
+    c->held = 0;
+    c->dirty = 1;
+    if (!evtimer_pending(m->publish, NULL)) evtimer_add(m->publish, &tv);
+}
+
+void mon__release_held(monitor *m)
 {
     int i;
-    for (i = 0; i < m->nnodes; i++)
-        if (!strcmp(m->nodes[i]->addr, addr)) return m->nodes[i];
-    return NULL;
+    for (i = 0; i < m->nclusters; i++) {
+        mcluster *c = m->clusters[i];
+        c->awaiting = 0;
+        if (c->held) {
+            c->held = 0;
+            mon__mark_dirty(m, c->name);
+        }
+    }
+}
+
+static mnode *node_get(monitor *m, const char *addr)
+{
+    int i = ix_find(m, &m->node_ix, m->nnodes, node_name_at, addr);
+    return i >= 0 ? m->nodes[i] : NULL;
 }
 
 /* Finds or adds the node at host:port in cluster; refreshes its seen time. */
@@ -80,17 +205,21 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
         if (strcmp(n->cluster, cluster)) { /* a node moved to another master name */
             mon__mark_dirty(m, n->cluster);
             hp_strlcpy(n->cluster, cluster, sizeof(n->cluster));
+            n->mc = mon__cluster_get(m, cluster, 0);
+            if (n->mc) n->slot = n->mc->slot;
             mon__mark_dirty(m, cluster);
         }
+        if (!n->mc) n->mc = mon__cluster_get(m, cluster, 0);
         return n;
     }
     nn = realloc(m->nodes, sizeof(*nn) * (size_t)(m->nnodes + 1));
     if (!nn) return NULL;
     m->nodes = nn;
     n = calloc(1, sizeof(*n));
-    if (n) n->slot = m->next_slot++ % POLL_SLOTS;
     if (!n) return NULL;
     n->m = m;
+    n->mc = mon__cluster_get(m, cluster, 0);
+    n->slot = n->mc ? n->mc->slot : m->next_slot++ % POLL_SLOTS;
     hp_strlcpy(n->addr, addr, sizeof(n->addr));
     hp_strlcpy(n->cluster, cluster, sizeof(n->cluster));
     n->seen_ms = hp_mono_ms();
@@ -141,17 +270,18 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
 
 sview *mon__view_get(msentinel *s, const char *name, int create)
 {
-    int i;
+    int i = ix_find(s, &s->view_ix, s->nviews, view_name_at, name);
     sview *nv;
-    for (i = 0; i < s->nviews; i++)
-        if (!strcmp(s->views[i].name, name)) return &s->views[i];
+    mcluster *c;
+    if (i >= 0) return &s->views[i];
     if (!create) return NULL;
+    c = mon__cluster_get(s->m, name, 0);
     nv = realloc(s->views, sizeof(*nv) * (size_t)(s->nviews + 1));
     if (!nv) return NULL;
     s->views = nv;
     memset(&nv[s->nviews], 0, sizeof(*nv));
     hp_strlcpy(nv[s->nviews].name, name, sizeof(nv->name));
-    nv[s->nviews].slot = s->m->next_slot++ % POLL_SLOTS;
+    nv[s->nviews].slot = c ? c->slot : s->m->next_slot++ % POLL_SLOTS;
     return &nv[s->nviews++];
 }
 
@@ -163,6 +293,7 @@ void mon__views_free(msentinel *s)
     free(s->views);
     s->views = NULL;
     s->nviews = 0;
+    mon__index_free(&s->view_ix);
 }
 
 void mon__emit(monitor *m, const hp_event *e)

@@ -11,6 +11,7 @@ enum { F_I64, F_INT, F_DBL, F_STR, F_BOOL };
 
 typedef struct info_field {
     const char *key;
+    size_t klen; /* strlen(key): INFO has ~170 lines, each compared with every key */
     int kind;
     size_t off;
     size_t size; /* F_STR: buffer size */
@@ -18,7 +19,7 @@ typedef struct info_field {
 
 #define FLD(k, kind, member)                                                                       \
     {                                                                                              \
-        k, kind, offsetof(node_info, member), sizeof(((node_info *)0)->member)                     \
+        k, sizeof(k) - 1, kind, offsetof(node_info, member), sizeof(((node_info *)0)->member)      \
     }
 
 static const info_field fields[] = {
@@ -51,7 +52,9 @@ static const info_field fields[] = {
 
 static void info_reset(node_info *o)
 {
-    memset(o, 0, sizeof(*o));
+    /* Not the replicas array (6 KB): parse_replica clears each entry it fills. */
+    memset(o, 0, offsetof(node_info, replicas));
+    o->nreplicas = o->nreplicas_total = 0;
     o->role = ROLE_UNKNOWN;
     o->uptime_s = -1;
     o->master_port = -1;
@@ -166,7 +169,7 @@ static int parse_line(node_info *o, const char *k, size_t kl, const char *v, siz
         return 1;
     }
     for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strlen(fields[i].key) == kl && !memcmp(fields[i].key, k, kl)) {
+        if (fields[i].klen == kl && !memcmp(fields[i].key, k, kl)) {
             set_field(o, &fields[i], v, vl);
             return 1;
         }
