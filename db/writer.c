@@ -252,6 +252,9 @@ static void *writer_main(void *arg)
         dropped = q->dropped;
         q->dropped = 0;
         pthread_mutex_unlock(&q->lock);
+        for (o = list; o; o = o->next) /* the monitor's (a Sentinel's lost events) too */
+            if (o->type == OP_EVENT && o->ev.kind == EV_EVENTS_DROPPED)
+                q->last_drop_ms = hp_mono_ms();
         if (dropped)
             list = with_dropped(q, list, dropped);
         else if (clear_in(q) == 0) /* no drop for clear_ms: the alert resolves */

@@ -68,6 +68,14 @@ typedef struct msentinel {
     char version[16];
     int masters_pending; /* a SENTINEL MASTERS is out */
     int retried;         /* the last SENTINEL MASTERS failed once and was sent again */
+    /* The event channel (see pubsub.c): a message came since it was (re)opened;
+     * when it was closed (monotonic ms, 0: it was not), why, and whether the
+     * Sentinel was seen down since. */
+    int sub_live;
+    int64_t sub_lost_ms;
+    char sub_error[128];
+    int sub_gap_down;
+    unsigned sub_conn_connects; /* rconn_connects(conn) when it was closed */
 } msentinel;
 
 typedef struct mcluster mcluster;

@@ -72,6 +72,7 @@ static void sentinel_failed(msentinel *s, redisReply *r, rconn *c)
                  r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c));
     s->polled = 1;
     s->up = 0;
+    if (s->sub_lost_ms && !r) s->sub_gap_down = 1; /* unreachable: not a slow subscriber */
     hp_strlcpy(s->error, r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c),
                sizeof(s->error));
     mon__all_sentinel_clusters_dirty(s->m, s);

@@ -30,9 +30,10 @@ struct rconn {
     int port;
     char password[256];
     int timeout_ms;
-    int pending;      /* replies outstanding, the AUTH included */
-    int subscribed;   /* a psubscribe is live on ac */
-    rconn_cb *sub_cb; /* message callback of the subscription */
+    int pending;       /* replies outstanding, the AUTH included */
+    int subscribed;    /* a psubscribe is live on ac */
+    unsigned connects; /* connections opened so far */
+    rconn_cb *sub_cb;  /* message callback of the subscription */
     void *sub_priv;
     char err[128];
     int timed_out;
@@ -160,6 +161,7 @@ static int ensure(rconn *c)
         return -1;
     }
     ac->data = c;
+    c->connects++;
     redisLibeventAttach(ac, c->base);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -291,6 +293,11 @@ int rconn_active(const rconn *c)
 const char *rconn_error(const rconn *c)
 {
     return c->err[0] ? c->err : "connection closed";
+}
+
+unsigned rconn_connects(const rconn *c)
+{
+    return c->connects;
 }
 
 int rconn_timed_out(const rconn *c)

@@ -42,4 +42,7 @@ const char *rconn_error(const rconn *c);
  * dropped connection. */
 int rconn_timed_out(const rconn *c);
 
+/* How many connections c has opened: a change tells it was reconnected. */
+unsigned rconn_connects(const rconn *c);
+
 #endif
