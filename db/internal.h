@@ -14,6 +14,7 @@
 #include "db/db.h"
 
 #define DB_POOL_MAX 16
+#define DB_READER_CACHE_KB "256" /* page cache of a reader connection */
 
 typedef struct db_recent db_recent;
 

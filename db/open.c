@@ -149,6 +149,11 @@ sqlite3 *db__reader_get(db *d)
         return NULL;
     }
     sqlite3_busy_timeout(c, 2000);
+    /* Every commit of the writer empties a reader's page cache (WAL), and
+     * the list queries read a few index pages: a small cache per reader, so
+     * that 32 workers reading at once do not hold 2 MB (SQLite's default)
+     * each. */
+    sqlite3_exec(c, "PRAGMA cache_size=-" DB_READER_CACHE_KB, NULL, NULL, NULL);
     return c;
 }
 

@@ -42,7 +42,7 @@ static const cfg_key keys[] = {
     I("monitor", "poll_interval_ms", "HAPANEL_POLL_INTERVAL_MS", poll_interval_ms, 50, 60000,
       "1000", "how often every node and Sentinel is polled"),
     I("monitor", "timeout_ms", "HAPANEL_TIMEOUT_MS", timeout_ms, 50, 60000, "1000",
-      "connect and request timeout; a node slower than this is shown down"),
+      "connect and request timeout; a node missing it twice in a row is shown down"),
     S("http", "listen", "HAPANEL_LISTEN", listen, K_STR, "127.0.0.1:8080",
       "address the dashboard and API listen on, host:port"),
     I("http", "threads", "HAPANEL_HTTP_THREADS", http_threads, 1, 1024, "32",
