@@ -366,6 +366,7 @@ def bench(env, lines):
     harness.log("topology ready in %.1f s: %d redis-server, %d redis-sentinel" % (
         start_s, len(topo.nodes), len(topo.sentinels)))
 
+    hp_start_ms = time.time() * 1000.0
     hp = env.hapanel(topo, env_extra=benchlib.hapanel_env({
         "HAPANEL_POLL_INTERVAL_MS": str(POLL_MS),
         "HAPANEL_BACKUP_DAILY_AT": "",  # no scheduled backup job in the window
@@ -527,6 +528,13 @@ def bench(env, lines):
                  % (len(in_window),
                     dict(collections.Counter(al.get("rule") for al in in_window)) if in_window
                     else "", len(active), len(fired)))
+    before = [al for al in alerts if (al.get("started_at") or 0) < win0_ms]
+    if before:
+        lines.append("  alerts started before the window (start-up and settling): %d %s; first "
+                     "started %.1f s after hapanel, last resolved %.1f s after hapanel" % (
+                         len(before), dict(collections.Counter(al.get("rule") for al in before)),
+                         (min(al.get("started_at") or 0 for al in before) - hp_start_ms) / 1000.0,
+                         (max(al.get("resolved_at") or 0 for al in before) - hp_start_ms) / 1000.0))
     for e in bad[:10]:
         lines.append("  false: %s %s %s %s %s" % (e.get("ts"), e.get("cluster"), e.get("type"),
                                                   e.get("node"), e.get("message")))

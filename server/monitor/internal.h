@@ -68,7 +68,7 @@ typedef struct msentinel {
     char version[16];
     int masters_pending; /* a SENTINEL MASTERS is out */
     int retried;         /* the last SENTINEL MASTERS failed once and was sent again */
-    /* The event channel (see pubsub.c): a message came since it was (re)opened;
+    /* The event channel (see pubsub.c): subscribed since it was (re)opened;
      * when it was closed (monotonic ms, 0: it was not), why, and whether the
      * Sentinel was seen down since. */
     int sub_live;

@@ -213,7 +213,7 @@ void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv)
         }
         return;
     }
-    if (!s->sub_live) {
+    if (!s->sub_live) { /* the confirmation of the subscription, or a first message */
         s->sub_live = 1;
         if (s->sub_lost_ms) channel_gap(m, s);
     }

@@ -256,6 +256,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
         c->subscribed = 1;
         c->pending = 0;
         evtimer_del(c->timer);
+        c->sub_cb(c, reply, c->sub_priv);
         return;
     }
     if (reply->type == REDIS_REPLY_ERROR) {

@@ -28,8 +28,9 @@ void rconn_free(rconn *c);
 /* Queues a command (format as redisCommand). Returns 0, or -1 when the command
  * could not be queued, in which case cb has already run with NULL. */
 int rconn_cmd(rconn *c, rconn_cb *cb, void *priv, const char *fmt, ...);
-/* Subscribes to pattern; on_msg runs for every message (the "pmessage"
- * arrays) and once with NULL when the connection is lost. The deadline
+/* Subscribes to pattern; on_msg runs for the confirmation (the "psubscribe"
+ * array), for every message (the "pmessage" arrays) and once with NULL when
+ * the connection is lost. The deadline
  * applies until the subscription is confirmed only. Returns 0 or -1. */
 int rconn_psubscribe(rconn *c, rconn_cb *on_msg, void *priv, const char *pattern);
 
