@@ -24,6 +24,7 @@ usage: python3 bench/dash_bench.py [--dashboards 100] [--seconds 60]
 """
 
 import argparse
+import collections
 import http.client
 import os
 import random
@@ -144,6 +145,7 @@ def run_case(env, label, args, nclusters, events):
     with load.lock:
         load.counting = True
     t0 = time.monotonic()
+    w0 = int(time.time() * 1000)
     time.sleep(args.seconds)
     with load.lock:
         load.counting = False
@@ -152,6 +154,12 @@ def run_case(env, label, args, nclusters, events):
     m1 = hp.get("/metrics", token=benchlib.BENCH_TOKEN).text
     rss = benchlib.proc_rss_kb(hp.popen.pid)
     load.finish()
+    # Nothing is stopped: a warning or critical event in the window (a
+    # sentinel-down under load, a quorum-lost) is a false one.
+    r = hp.get("/api/v1/events?since=%d&until=%d&limit=1000" % (w0, int(time.time() * 1000)),
+               token=benchlib.BENCH_TOKEN)
+    bad = [e.get("type") for e in (r.body.get("events") or [])
+           if e.get("severity") in ("warning", "critical")] if r.status == 200 else ["?"]
     renders = benchlib.metric(m1, "hapanel_ui_renders_total") - benchlib.metric(
         m0, "hapanel_ui_renders_total")
     res = {
@@ -160,7 +168,7 @@ def run_case(env, label, args, nclusters, events):
         "renders": renders, "size": statistics.median(load.sizes) if load.sizes else 0,
         "health_p50": statistics.median(load.health) if load.health else -1,
         "health_p99": pct(load.health, 99) if load.health else -1, "rss_mb": rss / 1024.0,
-        "wall": wall,
+        "wall": wall, "bad_events": bad,
     }
     hp.stop()
     topo.close()
@@ -177,13 +185,17 @@ def bench(env, lines, args):
         out.append(run_case(env, label, args, n, ev))
     lines.append("%d dashboards, %d s each case (GET /ui/clusters every 1 s, /ui/notifications "
                  "every 5 s, new connection per request)" % (args.dashboards, args.seconds))
-    lines.append("%-30s %7s %6s %8s %14s %8s %9s %10s %10s %7s" % (
+    lines.append("%-30s %7s %6s %8s %14s %8s %9s %10s %10s %7s %8s" % (
         "case", "pages", "errors", "cpu s", "cpu ms/dash/min", "renders", "page KB",
-        "health p50", "health p99", "RSS MB"))
+        "health p50", "health p99", "RSS MB", "warn ev"))
     for r in out:
-        lines.append("%-30s %7d %6d %8.2f %14.1f %8d %9.1f %10.2f %10.2f %7.1f" % (
+        lines.append("%-30s %7d %6d %8.2f %14.1f %8d %9.1f %10.2f %10.2f %7.1f %8d" % (
             r["label"], r["pages"], r["errors"], r["cpu_s"], r["cpu_ms_dash_min"], r["renders"],
-            r["size"] / 1024.0, r["health_p50"], r["health_p99"], r["rss_mb"]))
+            r["size"] / 1024.0, r["health_p50"], r["health_p99"], r["rss_mb"],
+            len(r["bad_events"])))
+        if r["bad_events"]:
+            lines.append("  warning/critical events in the window: %s" % dict(
+                collections.Counter(r["bad_events"])))
     by = {r["label"].split(",")[1].strip(): r for r in out if r["label"].startswith("1 cluster")}
     if len(by) == 2:
         empty, full = by["0 events"], [v for k, v in by.items() if k != "0 events"][0]
