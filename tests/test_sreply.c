@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "redis/reader.h"
 #include "redis/sreply.h"
 
 static redisReply *parse_resp(const char *resp)
@@ -30,6 +31,22 @@ static const char replicas_resp[] =
     "*1\r\n*12\r\n$4\r\nname\r\n$14\r\n127.0.0.1:6380\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n"
     "$4\r\nport\r\n$4\r\n6380\r\n$5\r\nflags\r\n$12\r\nslave,s_down\r\n"
     "$14\r\nslave-priority\r\n$3\r\n100\r\n$17\r\nslave-repl-offset\r\n$5\r\n12345\r\n";
+
+/* What a reader limited as hapanel's connections are (redis/reader.h) makes
+ * of resp: 1 a reply, 0 not complete yet, -1 an error (the connection is
+ * dropped). */
+static int limited_parses(const char *resp)
+{
+    redisReader *rd = redisReaderCreate();
+    void *reply = NULL;
+    int rc;
+    resp_limit_reader(rd);
+    redisReaderFeed(rd, resp, strlen(resp));
+    rc = redisReaderGetReply(rd, &reply) != REDIS_OK ? -1 : reply != NULL;
+    freeReplyObject(reply);
+    redisReaderFree(rd);
+    return rc;
+}
 
 int main(void)
 {
@@ -85,5 +102,15 @@ int main(void)
     CHECK(sreply_event("+new-epoch", "7", &ev) == -1);
     CHECK(ev.cluster[0] == '\0');
     CHECK(sreply_event("+switch-master", "short", &ev) == -1);
+
+    /* A hostile array header is refused before hiredis allocates its vector
+     * (found by tests/fuzz/fuzz_sreply: "*1745915854" asked for 14 GB). */
+    CHECK(limited_parses("*1745915854\r\n$5\r\nflags\r\n") == -1);
+    CHECK(limited_parses("*65537\r\n") == -1);
+    CHECK(limited_parses("*2\r\n*70000\r\n") == -1); /* nested too */
+    CHECK(limited_parses("*65536\r\n") == 0);        /* at the limit: waits for elements */
+    CHECK(limited_parses(masters_resp) == 1);
+    CHECK(limited_parses("*3\r\n:1\r\n:2\r\n:3\r\n") == 1);
+    CHECK(limited_parses("*0\r\n") == 1);
     return check_done();
 }

@@ -298,7 +298,7 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
     const snap_sentinel *s;
     const snap_node *m;
     char list[400] = "", why_all[400] = "";
-    int i, ncand = 0, nup = 0, sup = 0;
+    int i, ncand = 0, sup = 0;
 
     memset(p, 0, sizeof(*p));
     p->rq = *rq;
@@ -374,7 +374,6 @@ void plan_build(const cluster_snap *c, const plan_req *rq, int64_t now_ms, plan 
         if (!strcmp(n->addr, c->master)) continue;
         why = rq->force ? (n->up ? NULL : "is down")
                         : policy_promotable(n, c->master, p->rq.max_lag_bytes);
-        nup += n->up;
         if (why) {
             add_reason(why_all, sizeof(why_all), n->addr, why);
         } else {

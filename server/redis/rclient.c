@@ -1,6 +1,7 @@
 /* rclient.c — blocking client with timeouts (see rclient.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "redis/rclient.h"
+#include "redis/reader.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -50,6 +51,7 @@ rclient *rclient_connect(const char *addr, const char *password, int timeout_ms,
         snprintf(err, errsz, "%s: %s", addr, c->c ? c->c->errstr : "out of memory");
         goto fail;
     }
+    resp_limit_reader(c->c->reader);
     c->timeout_ms = timeout_ms;
     c->bound_ms = -1;
     set_timeout(c, timeout_ms);

@@ -9,6 +9,7 @@
  * which runs every outstanding callback with a NULL reply. */
 #define _POSIX_C_SOURCE 200809L
 #include "redis/rconn.h"
+#include "redis/reader.h"
 
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
@@ -161,6 +162,7 @@ static int ensure(rconn *c)
         return -1;
     }
     ac->data = c;
+    resp_limit_reader(ac->c.reader);
     c->connects++;
     redisLibeventAttach(ac, c->base);
     redisAsyncSetConnectCallback(ac, on_connect);
