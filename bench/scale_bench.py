@@ -152,21 +152,11 @@ class ScaleTopology(harness.Topology):
     BATCH = 50
 
     def _spawn(self, kind, conf_fn, binary, used):
-        self._seq += 1
         port = harness.free_port()
         while port in used:
             port = harness.free_port()
         used.add(port)
-        name = "%s%d-%d" % (kind, self._seq, port)
-        d = os.path.join(self.tmpdir, name)
-        os.makedirs(d, exist_ok=True)
-        logpath = os.path.join(d, "%s.log" % kind)
-        conf = os.path.join(d, "%s.conf" % kind)
-        with open(conf, "w") as f:
-            f.write(conf_fn(port, d, logpath))
-        p = harness.Proc(kind, name, port, conf, logpath)
-        p.argv = [binary, conf]
-        p.popen = harness.spawn(p.argv, os.path.join(d, "stdout.log"))
+        p = self._spawn_proc(kind, conf_fn, binary, port)
         STARTED_PIDS.append(p.popen.pid)
         return p
 

@@ -149,29 +149,36 @@ class Topology:
                 lines.append(self.extra_sentinel_conf.replace("{name}", name))
         return "\n".join(lines) + "\n"
 
+    def _spawn_proc(self, kind, conf_fn, binary, port):
+        """Writes the config of a server on port into a directory of its own
+        and spawns it; does not wait for it."""
+        self._seq += 1
+        name = "%s%d-%d" % (kind, self._seq, port)
+        d = os.path.join(self.tmpdir, name)
+        os.makedirs(d, exist_ok=True)
+        logpath = os.path.join(d, "%s.log" % kind)
+        conf = os.path.join(d, "%s.conf" % kind)
+        with open(conf, "w") as f:
+            f.write(conf_fn(port, d, logpath))
+        p = Proc(kind, name, port, conf, logpath)
+        p.argv = [binary, conf]
+        if kind == "redis" and self.no_config_file:
+            p.argv = [binary] + self._conf_as_args(conf)
+        p.popen = spawn(p.argv, os.path.join(d, "stdout.log"))
+        return p
+
     def _start_proc(self, kind, conf_fn, binary):
         """Starts one server on a free port; retries with another port when
         the chosen one was taken meanwhile. Waits until it answers PING."""
         last = None
         for attempt in range(4):
-            self._seq += 1
             port = free_port()
-            name = "%s%d-%d" % (kind, self._seq, port)
-            d = os.path.join(self.tmpdir, name)
-            os.makedirs(d, exist_ok=True)
-            logpath = os.path.join(d, "%s.log" % kind)
-            conf = os.path.join(d, "%s.conf" % kind)
-            with open(conf, "w") as f:
-                f.write(conf_fn(port, d, logpath))
-            p = Proc(kind, name, port, conf, logpath)
-            p.argv = [binary, conf]
-            if kind == "redis" and self.no_config_file:
-                p.argv = [binary] + self._conf_as_args(conf)
-            p.popen = spawn(p.argv, os.path.join(d, "stdout.log"))
+            p = self._spawn_proc(kind, conf_fn, binary, port)
             if self._wait_ping(p, 10):
                 return p
+            d = os.path.dirname(p.logpath)
             last = "%s on port %d did not start:\n%s\n%s" % (
-                kind, port, tail(logpath, 15), tail(os.path.join(d, "stdout.log"), 15))
+                kind, port, tail(p.logpath, 15), tail(os.path.join(d, "stdout.log"), 15))
             if p.alive():
                 p.popen.kill()
                 p.popen.wait()
