@@ -109,6 +109,31 @@ def test(env):
     assert len(ev) == 1, "a restarted Sentinel counted as lost events: %s" % ev
     assert sub_id(inj) is not None, "the injector's subscription is gone"
 
+    # A burst: every event is stored, at most 200 a second are logged one per
+    # line, and one line says how many were not.
+    n = 1500
+    with Redis.at(inj) as r:
+        got = r.pipeline([("PUBLISH", "+sdown", "slave 10.8.%d.%d:6379 10.8.%d.%d 6379 @ burst "
+                           "127.0.0.1 6379" % (i >> 8, i & 255, i >> 8, i & 255))
+                          for i in range(n)])
+    assert got == [1] * n, "not every PUBLISH reached hapanel"
+
+    def burst_stored():
+        total, before = 0, None
+        for _ in range(5):
+            body = hp.events(cluster="burst", limit=1000, before=before)
+            total += len(body["events"])
+            before = body.get("next_before")
+            if not before:
+                break
+        return total
+    wait_for(lambda: burst_stored() == n, 15, 0.2, msg="all %d burst events stored" % n)
+    wait_for(lambda: "Sentinel events in the last" in hp.log_since_start(), 10, 0.1,
+             msg="the log's line about events it left out")
+    lines = [l for l in hp.log_since_start().splitlines() if " event burst +sdown " in l]
+    log("burst of %d: %d logged one per line" % (n, len(lines)))
+    assert 0 < len(lines) <= 400, "%d of %d burst events logged one per line" % (len(lines), n)
+
 
 if __name__ == "__main__":
     run_test(test)
