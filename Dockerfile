@@ -13,7 +13,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcivetweb1 libhiredis0.14 libcjson1 libsqlite3-0 libevent-2.1-7 \
-      libevent-pthreads-2.1-7 libinih1 ca-certificates \
+      libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libssl3 libinih1 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/hapanel --shell /usr/sbin/nologin hapanel \
  && mkdir -p /var/lib/hapanel && chown hapanel:hapanel /var/lib/hapanel

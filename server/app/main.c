@@ -4,6 +4,7 @@
  * sigwait, so no handler runs in the middle of other code. */
 #define _POSIX_C_SOURCE 200809L
 #include <malloc.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,6 +84,17 @@ static void malloc_defaults(void)
     if (!env_get("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
+/* Every client connection is a descriptor: the soft limit (often 1024) is
+ * raised to the hard one, so that the edge's max_conns can be met. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static void print_routes(void)
 {
     size_t i;
@@ -112,6 +124,7 @@ int main(int argc, char **argv)
     hp_event ev;
 
     malloc_defaults();
+    raise_nofile();
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -154,7 +167,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hapanel: config: %s\n", err);
         return 2;
     }
-    if (want_probe) return http_probe(cfg.listen, 3000) == 0 ? 0 : 1;
+    if (want_probe) return http_probe(cfg.listen, cfg.tls_cert[0] != 0, 3000) == 0 ? 0 : 1;
     /* Block the stop signals before any thread exists; all threads inherit it. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -256,8 +269,9 @@ int main(int argc, char **argv)
     evq_push(q, &ev);
     log_info("hapanel %s: %d Sentinel address(es), history in %s/hapanel.db (schema %d)",
              HP_VERSION, cfg.nsentinels, cfg.data_dir, db_schema_version(d));
-    log_info("listening on http://%.*s:%d/", (int)strcspn(cfg.listen, ":"), cfg.listen,
-             http_port(srv));
+    log_info("listening on %s://%.*s:%d/%s", cfg.tls_cert[0] ? "https" : "http",
+             (int)strcspn(cfg.listen, ":"), cfg.listen, http_port(srv),
+             cfg.tls_client_ca[0] ? " (client certificates required)" : "");
     if (dm) {
         char host[64];
         snprintf(host, sizeof(host), "%.*s", (int)strcspn(cfg.listen, ":"), cfg.listen);

@@ -46,7 +46,23 @@ static const cfg_key keys[] = {
     S("http", "listen", "HAPANEL_LISTEN", listen, K_STR, "127.0.0.1:8080",
       "address the dashboard and API listen on, host:port"),
     I("http", "threads", "HAPANEL_HTTP_THREADS", http_threads, 1, 1024, "32",
-      "HTTP worker threads; an open keep-alive connection (a dashboard tab) holds one"),
+      "HTTP worker threads: they serve complete requests only (connections wait in the edge)"),
+    I("http", "header_timeout_ms", "HAPANEL_HTTP_HEADER_TIMEOUT_MS", http_header_timeout_ms, 100,
+      600000, "5000", "a request's headers (and a TLS handshake) must arrive within this"),
+    I("http", "body_timeout_ms", "HAPANEL_HTTP_BODY_TIMEOUT_MS", http_body_timeout_ms, 100, 600000,
+      "10000", "a request's body (at most 64 KiB) must arrive within this after its headers"),
+    I("http", "keepalive_ms", "HAPANEL_HTTP_KEEPALIVE_MS", http_keepalive_ms, 0, 3600000, "30000",
+      "an idle keep-alive connection is closed after this"),
+    I("http", "max_conns", "HAPANEL_HTTP_MAX_CONNS", http_max_conns, 16, 1000000, "4096",
+      "open client connections at most (also bounded by the open-files limit); more get 503"),
+    I("http", "max_conns_per_addr", "HAPANEL_HTTP_MAX_CONNS_PER_ADDR", http_max_conns_per_addr, 1,
+      1000000, "128",
+      "open connections from one source address at most; more get 503 (raise it behind a proxy)"),
+    S("http", "tls_cert", "HAPANEL_TLS_CERT", tls_cert, K_STR, "",
+      "PEM certificate (chain); with tls_key set, the listen port speaks only TLS 1.2+"),
+    S("http", "tls_key", "HAPANEL_TLS_KEY", tls_key, K_STR, "", "PEM private key of tls_cert"),
+    S("http", "tls_client_ca", "HAPANEL_TLS_CLIENT_CA", tls_client_ca, K_STR, "",
+      "PEM CA certificates: when set, clients must present a certificate they signed (mTLS)"),
     S("auth", "tokens", "HAPANEL_API_TOKENS", api_tokens, K_SECRET, "",
       "API tokens, role:token or role:name:token, comma separated; roles viewer, operator "
       "(required)"),
@@ -461,6 +477,17 @@ int config_finish(config *c, char *err, size_t errsz)
     }
     if (!listen_ok(c->listen)) {
         snprintf(err, errsz, "[http] listen (HAPANEL_LISTEN): '%s' is not host:port", c->listen);
+        return -1;
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        snprintf(err, errsz,
+                 "[http] tls_cert (HAPANEL_TLS_CERT) and tls_key (HAPANEL_TLS_KEY) go together: "
+                 "set both or neither");
+        return -1;
+    }
+    if (c->tls_client_ca[0] && !c->tls_cert[0]) {
+        snprintf(err, errsz,
+                 "[http] tls_client_ca (HAPANEL_TLS_CLIENT_CA) needs tls_cert and tls_key");
         return -1;
     }
     if (!c->data_dir[0]) {

@@ -49,6 +49,14 @@ typedef struct config {
     char sentinel_password[256];
     char listen[128];
     int http_threads;
+    int http_header_timeout_ms;
+    int http_body_timeout_ms;
+    int http_keepalive_ms;
+    int http_max_conns;
+    int http_max_conns_per_addr;
+    char tls_cert[1024];
+    char tls_key[1024];
+    char tls_client_ca[1024];
     char data_dir[1024];
     char api_tokens[4096];
     int poll_interval_ms;

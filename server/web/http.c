@@ -8,11 +8,14 @@
 #include <civetweb.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,8 @@
 #include <strings.h>
 
 #include "web/auth.h"
+#include "web/edge.h"
+#include "web/edge_parse.h"
 #include "core/config.h"
 #include "core/jsonscan.h"
 #include "core/log.h"
@@ -27,56 +32,17 @@
 #include "core/utf8.h"
 #include "core/banned.h" /* last: after every system header */
 
-#define HTTP_MAX_BODY (64 * 1024) /* requests carry small JSON objects */
+#define HTTP_MAX_BODY EDGE_MAX_BODY
 
 extern const route api_routes[];
 extern const size_t api_nroutes;
 
 struct http_server {
     struct mg_context *ctx;
+    edge *edge;
     app *a;
-    int port;
+    char secret[40]; /* hex: proves a request came through the edge */
 };
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 202:
-        return "Accepted";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Payload Too Large";
-    case 414:
-        return "URI Too Long";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return status < 400 ? "OK" : "Error";
-    }
-}
 
 /* Sends status line, headers and body. extra: more header lines, each ending
  * in \r\n, or NULL. A small response goes out in one write: two writes on a
@@ -87,9 +53,8 @@ static int send_full(struct mg_connection *conn, int status, const char *ctype, 
     char head[1024];
     int hl = snprintf(head, sizeof(head),
                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-                      "X-Frame-Options: DENY\r\n%s\r\n",
-                      status, reason(status), ctype, len, extra ? extra : "");
+                      "Cache-Control: no-store\r\n" EDGE_SECURITY_HEADERS "%s\r\n",
+                      status, http_reason(status), ctype, len, extra ? extra : "");
     char *one;
 
     if (hl < 0 || (size_t)hl >= sizeof(head)) return 500;
@@ -108,12 +73,7 @@ static int send_full(struct mg_connection *conn, int status, const char *ctype, 
 
 int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len)
 {
-    const char *extra = NULL;
-    if (!strncmp(ctype, "text/html", 9))
-        extra =
-            "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
-            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'\r\n";
-    return send_full(r->conn, status, ctype, extra, body, len);
+    return send_full(r->conn, status, ctype, NULL, body, len);
 }
 
 int http_send_file(hreq *r, const char *path, const char *ctype, const char *name)
@@ -136,7 +96,7 @@ int http_send_file(hreq *r, const char *path, const char *ctype, const char *nam
     snprintf(hdr, sizeof(hdr), "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
     mg_printf(r->conn,
               "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n"
-              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+              "Cache-Control: no-store\r\n" EDGE_SECURITY_HEADERS "%s\r\n",
               ctype, (long long)st.st_size, hdr);
     while ((n = read(fd, buf, 65536)) > 0)
         if (mg_write(r->conn, buf, (size_t)n) <= 0) break;
@@ -306,6 +266,18 @@ out:
     return st;
 }
 
+/* The client's address from the edge's header "SECRET ADDRESS", or -1 when
+ * the header is missing or its secret wrong: a request made straight to the
+ * workers' loopback port, which would skip the edge's limits and carry no
+ * trustworthy address. */
+static int edge_peer(const http_server *s, const char *v, char *peer, size_t peersz)
+{
+    size_t sl = strlen(s->secret);
+    if (!v || strlen(v) <= sl || v[sl] != ' ' || !auth_equal(v, sl, s->secret, sl)) return -1;
+    hp_strlcpy(peer, v + sl + 1, peersz);
+    return 0;
+}
+
 static int dispatch(struct mg_connection *conn, void *cbdata)
 {
     http_server *s = cbdata;
@@ -319,6 +291,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     r.conn = conn;
     r.ri = ri;
     r.app = s->a;
+    if (edge_peer(s, mg_get_header(conn, EDGE_HEADER), r.peer, sizeof(r.peer)) < 0)
+        return send_error(conn, 403, NULL, "forbidden",
+                          "requests must come through hapanel's listen address");
     m = route_match(api_routes, api_nroutes, ri->request_method, ri->local_uri, &rt, r.params,
                     &r.nparams, allow, sizeof(allow));
     if (m == ROUTE_NOT_FOUND) return send_error(conn, 404, NULL, "not_found", "no such path");
@@ -351,71 +326,101 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
                        : status < 500  ? "bad_request"
                                        : "internal";
     mg_disable_connection_keep_alive(conn); /* what the header says; civetweb's page did too */
-    send_error(conn, status, "Connection: close\r\n", code, msg && *msg ? msg : reason(status));
+    send_error(conn, status, "Connection: close\r\n", code,
+               msg && *msg ? msg : http_reason(status));
     return 0;
 }
 
 http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz)
 {
+    const config *c = a->cfg;
     char nthreads[16];
+    /* the workers' own port, for the edge only: complete requests, one per
+     * connection, from loopback */
     const char *opts[] = {"listening_ports",
-                          listen,
+                          "127.0.0.1:0",
                           "num_threads",
                           nthreads,
                           "request_timeout_ms",
                           "10000",
                           "enable_keep_alive",
-                          "yes",
-                          "keep_alive_timeout_ms",
-                          "5000",
+                          "no",
                           "tcp_nodelay",
                           "1",
                           NULL};
     struct mg_callbacks cb;
     struct mg_server_port ports[4];
+    unsigned char rnd[16];
+    edge_opts eo;
     http_server *s = calloc(1, sizeof(*s));
 
     if (!s) {
         snprintf(err, errsz, "out of memory");
         return NULL;
     }
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        snprintf(err, errsz, "no random bytes for the edge secret");
+        free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(s->secret + 2 * i, 3, "%02x", rnd[i]);
     snprintf(nthreads, sizeof(nthreads), "%d", threads);
     memset(&cb, 0, sizeof(cb));
     cb.http_error = on_http_error;
     s->a = a;
     s->ctx = mg_start(&cb, s, opts);
-    if (!s->ctx) {
-        snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this host)",
-                 listen);
-        free(s);
+    if (!s->ctx || mg_get_server_ports(s->ctx, 4, ports) < 1) {
+        snprintf(err, errsz, "cannot start the HTTP workers on a loopback port");
+        http_stop(s);
         return NULL;
     }
     mg_set_request_handler(s->ctx, "/", dispatch, s);
-    if (mg_get_server_ports(s->ctx, 4, ports) > 0) s->port = ports[0].port;
+    memset(&eo, 0, sizeof(eo));
+    eo.listen = listen;
+    eo.upstream_port = ports[0].port;
+    eo.secret = s->secret;
+    eo.header_timeout_ms = c->http_header_timeout_ms;
+    eo.body_timeout_ms = c->http_body_timeout_ms;
+    eo.keepalive_ms = c->http_keepalive_ms;
+    eo.max_conns = c->http_max_conns;
+    eo.max_conns_per_addr = c->http_max_conns_per_addr;
+    eo.tls_cert = c->tls_cert;
+    eo.tls_key = c->tls_key;
+    eo.tls_client_ca = c->tls_client_ca;
+    s->edge = edge_start(&eo, err, errsz);
+    if (!s->edge) {
+        http_stop(s);
+        return NULL;
+    }
     return s;
 }
 
 int http_port(const http_server *s)
 {
-    return s->port;
+    return edge_port(s->edge);
 }
 
 void http_stop(http_server *s)
 {
     if (!s) return;
-    mg_stop(s->ctx);
+    edge_stop(s->edge); /* first: no request reaches the workers after */
+    if (s->ctx) mg_stop(s->ctx);
+    memset(s->secret, 0, sizeof(s->secret));
     free(s);
 }
 
-int http_probe(const char *listen, int timeout_ms)
+int http_probe(const char *listen, int tls, int timeout_ms)
 {
     char host[128], port[16], buf[64];
     const char *colon = strrchr(listen, ':');
     struct addrinfo hints, *ai = NULL;
     struct pollfd pfd;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
     size_t hl;
-    int fd = -1, rc = -1;
-    ssize_t n;
+    int fd = -1, rc = -1, n;
     static const char req[] = "GET /api/v1/health HTTP/1.0\r\n\r\n";
 
     if (!colon) return -1;
@@ -433,15 +438,27 @@ int http_probe(const char *listen, int timeout_ms)
     if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
     fd = socket(ai->ai_family, SOCK_STREAM, 0);
     if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) goto out;
-    if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) goto out;
-    pfd.fd = fd;
-    pfd.events = POLLIN;
-    if (poll(&pfd, 1, timeout_ms) != 1) goto out;
-    n = read(fd, buf, sizeof(buf) - 1);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (tls) {
+        if (!(ctx = SSL_CTX_new(TLS_client_method())) || !(ssl = SSL_new(ctx)) ||
+            SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1 ||
+            SSL_write(ssl, req, (int)sizeof(req) - 1) != (int)sizeof(req) - 1)
+            goto out;
+        n = SSL_read(ssl, buf, (int)sizeof(buf) - 1);
+    } else {
+        if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) goto out;
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, timeout_ms) != 1) goto out;
+        n = (int)read(fd, buf, sizeof(buf) - 1);
+    }
     if (n < 12) goto out;
     buf[n] = '\0';
     rc = strncmp(buf + 8, " 200", 4) == 0 ? 0 : -1;
 out:
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
     if (fd >= 0) close(fd);
     freeaddrinfo(ai);
     return rc;

@@ -39,6 +39,7 @@ typedef struct hreq {
     app *app;
     int role;                          /* the caller's role (ROLE_NONE on open routes) */
     char actor[64];                    /* the token's name, for audit; never the token */
+    char peer[48];                     /* the client's address, as the edge saw it */
     char params[HREQ_MAX_PARAMS][256]; /* {name} segments of the path, decoded */
     int nparams;
 } hreq;
@@ -63,7 +64,8 @@ int http_body_json(hreq *r, struct cJSON **out);
 int http_query(const hreq *r, const char *name, char *buf, size_t bufsz);
 
 typedef struct http_server http_server;
-/* Starts civetweb on listen ("host:port") with the given worker threads.
+/* Starts civetweb's workers on a loopback port of their own and the edge
+ * (edge.h) on listen ("host:port"), with the [http] settings of a->cfg.
  * Returns NULL and writes the reason into err on failure. */
 http_server *http_start(app *a, const char *listen, int threads, char *err, size_t errsz);
 /* The port actually bound (useful when listen asked for port 0). */
@@ -71,8 +73,9 @@ int http_port(const http_server *s);
 void http_stop(http_server *s);
 
 /* GETs /api/v1/health from a server listening on listen ("host:port"; a
- * wildcard host means loopback), for container health checks. Returns 0 when
- * it answers 200 within timeout_ms, else -1. */
-int http_probe(const char *listen, int timeout_ms);
+ * wildcard host means loopback), over TLS when tls is set (the certificate is
+ * not checked: this is a liveness probe of the local process), for container
+ * health checks. Returns 0 when it answers 200 within timeout_ms, else -1. */
+int http_probe(const char *listen, int tls, int timeout_ms);
 
 #endif

@@ -68,7 +68,10 @@ class Response:
 class Hapanel:
     """The hapanel binary running against a Topology."""
 
-    def __init__(self, topology, tmpdir, env_extra=None, extra_sentinel_hosts=(), port=None):
+    def __init__(self, topology, tmpdir, env_extra=None, extra_sentinel_hosts=(), port=None,
+                 ssl_context=None):
+        """ssl_context: an ssl.SSLContext to speak HTTPS with (hapanel run
+        with HAPANEL_TLS_CERT); it may carry a client certificate."""
         self.topo = topology
         self.tmpdir = tmpdir
         self.bin = os.environ.get("HAPANEL_BIN") or DEFAULT_BIN
@@ -79,10 +82,16 @@ class Hapanel:
         self.port = port
         self.popen = None
         self.starts = 0
+        self.ssl_context = ssl_context
+        self._opener = _opener
+        if ssl_context is not None:
+            self._opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), _NoRedirect(),
+                urllib.request.HTTPSHandler(context=ssl_context))
 
     @property
     def base(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.ssl_context else "http", self.port)
 
     def env(self):
         env = {k: v for k, v in os.environ.items()
@@ -221,7 +230,7 @@ class Hapanel:
         hdrs.update(headers or {})
         req = urllib.request.Request(self.base + path, data=data, headers=hdrs, method=method)
         try:
-            with _opener.open(req, timeout=timeout) as resp:
+            with self._opener.open(req, timeout=timeout) as resp:
                 return Response(resp.status, resp.headers, resp.read())
         except urllib.error.HTTPError as e:
             try:

@@ -1,0 +1,742 @@
+/* edge.c — the event-driven HTTP edge in front of civetweb (see edge.h).
+ * Everything here runs on the edge's one thread, so nothing is locked. */
+#define _POSIX_C_SOURCE 200809L
+#include "web/edge.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/common.h"
+#include "web/edge_parse.h"
+#include "core/banned.h" /* last: after every system header */
+
+#define ADDR_BUCKETS 1024
+#define OUT_HIGH (1024 * 1024) /* a client's unsent answer: civetweb waits above it */
+#define OUT_LOW (256 * 1024)
+#define LINGER_MS 2000      /* reading what a refused client still sends */
+#define UPSTREAM_IDLE_S 120 /* civetweb silent this long: 504 */
+#define REQ_CAP (EDGE_MAX_HEAD + EDGE_MAX_BODY + 8192) /* chunk framing on top */
+
+typedef struct addr_slot {
+    struct addr_slot *next;
+    char ip[INET6_ADDRSTRLEN];
+    int n;
+} addr_slot;
+
+enum { S_HEAD, S_BODY, S_UPSTREAM, S_CLOSING };
+
+typedef struct econn {
+    struct econn *prev, *next;
+    struct edge *e;
+    struct bufferevent *bev; /* the client */
+    struct bufferevent *up;  /* civetweb, while a request is in flight */
+    struct event *timer;
+    addr_slot *slot; /* NULL for a refused connection */
+    char ip[INET6_ADDRSTRLEN];
+    char *req; /* the client's bytes not yet forwarded */
+    size_t len, cap;
+    edge_head h;
+    edge_chunks ch;
+    int state;
+    int got_bytes;   /* S_HEAD: something of the next request came */
+    int client_eof;  /* the client shut its write side */
+    int close_after; /* close once the answer is out */
+    int sent_continue;
+    int resp_head_done;
+    int up_paused;
+    char *resp; /* civetweb's answer head, until complete */
+    size_t rlen;
+} econn;
+
+struct edge {
+    edge_opts o;
+    char listen[256], secret[80], cert[1024], key[1024], ca[1024];
+    struct event_base *base;
+    struct evconnlistener *lis;
+    struct event *resume;
+    SSL_CTX *tls;
+    pthread_t thr;
+    int started;
+    int port;
+    struct sockaddr_in up_addr;
+    int nconns; /* written by the edge thread only */
+    econn *conns;
+    addr_slot *buckets[ADDR_BUCKETS];
+};
+
+static void process(econn *c);
+
+/* --- per-address counts --------------------------------------------------- */
+
+static addr_slot **addr_find(edge *e, const char *ip)
+{
+    unsigned h = 5381;
+    addr_slot **p;
+    for (const char *s = ip; *s; s++)
+        h = h * 33 + (unsigned char)*s;
+    for (p = &e->buckets[h % ADDR_BUCKETS]; *p; p = &(*p)->next)
+        if (!strcmp((*p)->ip, ip)) break;
+    return p;
+}
+
+static addr_slot *addr_get(edge *e, const char *ip)
+{
+    addr_slot **p = addr_find(e, ip);
+    if (!*p) {
+        *p = calloc(1, sizeof(**p));
+        if (*p) hp_strlcpy((*p)->ip, ip, sizeof((*p)->ip));
+    }
+    return *p;
+}
+
+static void addr_put(edge *e, addr_slot *s)
+{
+    addr_slot **p;
+    if (--s->n > 0) return;
+    p = addr_find(e, s->ip);
+    if (*p == s) {
+        *p = s->next;
+        free(s);
+    }
+}
+
+/* --- connections ---------------------------------------------------------- */
+
+/* A connection on its way out no longer counts against its address (its
+ * descriptor still counts against max_conns until it is closed). */
+static void release_slot(econn *c)
+{
+    if (c->slot) addr_put(c->e, c->slot);
+    c->slot = NULL;
+}
+
+static void conn_free(econn *c)
+{
+    edge *e = c->e;
+    if (c->up) bufferevent_free(c->up);
+    if (c->bev) bufferevent_free(c->bev);
+    if (c->timer) event_free(c->timer);
+    release_slot(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        e->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    e->nconns--;
+    free(c->req);
+    free(c->resp);
+    free(c);
+}
+
+static void arm(econn *c, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* Answers an error the edge found itself and closes once it is out. msg is
+ * one of the edge's fixed messages: nothing of the request is echoed. */
+static void reply(econn *c, int status, const char *code, const char *msg)
+{
+    char body[512], head[1024];
+    int bl =
+        snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                      "Cache-Control: no-store\r\nConnection: close\r\n%s%s\r\n",
+                      status, http_reason(status), bl, EDGE_SECURITY_HEADERS,
+                      c->e->tls ? EDGE_HSTS_HEADER : "");
+    if (c->up) {
+        bufferevent_free(c->up);
+        c->up = NULL;
+    }
+    bufferevent_write(c->bev, head, (size_t)hl);
+    bufferevent_write(c->bev, body, (size_t)bl);
+    c->state = S_CLOSING;
+    c->close_after = 1;
+    c->len = 0;
+    release_slot(c);
+    evtimer_del(c->timer);
+    arm(c, c->e->o.header_timeout_ms); /* a client that reads nothing is not kept */
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* The answer is out and the connection ends: shut our side, then read (and
+ * drop) what the client may still be sending for a moment, so that closing
+ * with unread bytes does not reset the connection and destroy the answer in
+ * the client's receive buffer. */
+static void finish(econn *c)
+{
+    int fd = bufferevent_getfd(c->bev);
+    if (c->client_eof || fd < 0) {
+        conn_free(c);
+        return;
+    }
+    c->state = S_CLOSING;
+    c->close_after = 2; /* shut */
+    release_slot(c);
+    shutdown(fd, SHUT_WR);
+    evtimer_del(c->timer);
+    arm(c, LINGER_MS);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+static int out_empty(econn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
+/* --- the answer from civetweb --------------------------------------------- */
+
+/* Rewrites civetweb's answer head for the client: its Connection header
+ * becomes ours (keep-alive when the client wants it and the answer's end is
+ * known), with HSTS under TLS. Returns -1 when the head is not HTTP. */
+static int relay_head(econn *c, const char *h, size_t hl)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    const char *p = memchr(h, '\n', hl), *end = h + hl - 2;
+    int status, has_len = 0, keep;
+
+    if (!p || hl < 12 || strncmp(h, "HTTP/1.", 7)) return -1;
+    status = atoi(h + 9);
+    evbuffer_add(out, h, (size_t)(p + 1 - h));
+    for (p++; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end + 2 - p));
+        size_t l;
+        if (!nl) return -1;
+        l = (size_t)(nl + 1 - p);
+        if (!strncasecmp(p, "Content-Length:", 15)) has_len = 1;
+        if (strncasecmp(p, "Connection:", 11) && strncasecmp(p, "Keep-Alive:", 11))
+            evbuffer_add(out, p, l);
+        p = nl + 1;
+    }
+    keep = c->h.keep_alive && !c->client_eof &&
+           (has_len || c->h.is_head || status == 204 || status == 304);
+    if (!keep) c->close_after = 1;
+    evbuffer_add_printf(out, "Connection: %s\r\n%s\r\n", keep ? "keep-alive" : "close",
+                        c->e->tls ? EDGE_HSTS_HEADER : "");
+    return 0;
+}
+
+static void up_read(struct bufferevent *up, void *arg)
+{
+    econn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(up);
+
+    if (!c->resp_head_done) {
+        struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+        size_t hl;
+        if (pos.pos < 0) {
+            if (evbuffer_get_length(in) > EDGE_MAX_HEAD)
+                reply(c, 502, "bad_gateway", "the answer of the worker is malformed");
+            return;
+        }
+        hl = (size_t)pos.pos + 4;
+        c->resp = malloc(hl);
+        if (!c->resp || evbuffer_remove(in, c->resp, hl) != (int)hl || relay_head(c, c->resp, hl)) {
+            reply(c, 502, "bad_gateway", "the answer of the worker is malformed");
+            return;
+        }
+        free(c->resp);
+        c->resp = NULL;
+        c->resp_head_done = 1;
+    }
+    bufferevent_write_buffer(c->bev, in);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
+        bufferevent_disable(up, EV_READ); /* until the client took some */
+        c->up_paused = 1;
+    }
+}
+
+static void up_event(struct bufferevent *up, short what, void *arg)
+{
+    econn *c = arg;
+
+    if (what & BEV_EVENT_CONNECTED) return;
+    if (what & BEV_EVENT_EOF) {
+        up_read(up, c);
+        if (c->state != S_UPSTREAM) return; /* up_read refused it */
+        if (!c->resp_head_done) {
+            reply(c, 502, "bad_gateway", "the worker closed without an answer");
+            return;
+        }
+        bufferevent_free(c->up);
+        c->up = NULL;
+        if (c->close_after) {
+            c->state = S_CLOSING;
+            if (out_empty(c)) finish(c);
+            return;
+        }
+        c->state = S_HEAD;
+        c->got_bytes = 0;
+        arm(c, c->e->o.keepalive_ms);
+        bufferevent_enable(c->bev, EV_READ);
+        process(c); /* a pipelined request may be waiting */
+        return;
+    }
+    if (!c->resp_head_done) {
+        if (what & BEV_EVENT_TIMEOUT)
+            reply(c, 504, "gateway_timeout", "the worker did not answer in time");
+        else
+            reply(c, 502, "bad_gateway", "the worker cannot be reached");
+        return;
+    }
+    conn_free(c); /* cut in the middle of an answer: the client sees it cut */
+}
+
+/* Sends the complete request (head and body) to civetweb on a new connection. */
+static void forward(econn *c, size_t body_len)
+{
+    edge *e = c->e;
+    struct evbuffer *out;
+    const char *p = c->req, *end = c->req + c->h.head_len - 2, *nl;
+    size_t total = c->h.head_len + body_len;
+    struct timeval idle = {UPSTREAM_IDLE_S, 0};
+
+    c->up = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->up ||
+        bufferevent_socket_connect(c->up, (struct sockaddr *)&e->up_addr, sizeof(e->up_addr)) < 0) {
+        reply(c, 502, "bad_gateway", "the worker cannot be reached");
+        return;
+    }
+    out = bufferevent_get_output(c->up);
+    nl = memchr(p, '\n', (size_t)(end - p));
+    evbuffer_add(out, p, (size_t)(nl + 1 - p));
+    for (p = nl + 1; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end + 2 - p));
+        if (strncasecmp(p, "Connection:", 11) && strncasecmp(p, "Keep-Alive:", 11) &&
+            strncasecmp(p, "Expect:", 7) && strncasecmp(p, "Proxy-Connection:", 17))
+            evbuffer_add(out, p, (size_t)(nl + 1 - p));
+    }
+    evbuffer_add_printf(out, "Connection: close\r\n" EDGE_HEADER ": %s %s\r\n\r\n", e->secret,
+                        c->ip);
+    evbuffer_add(out, c->req + c->h.head_len, body_len);
+    /* what the client sent after this request (pipelined) stays for later */
+    memmove(c->req, c->req + total, c->len - total);
+    c->len -= total;
+    c->state = S_UPSTREAM;
+    c->resp_head_done = 0;
+    c->up_paused = 0;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ); /* one request at a time */
+    bufferevent_setcb(c->up, up_read, NULL, up_event, c);
+    bufferevent_set_timeouts(c->up, &idle, &idle);
+    bufferevent_enable(c->up, EV_READ | EV_WRITE);
+}
+
+/* --- the client ------------------------------------------------------------ */
+
+static void process(econn *c)
+{
+    const edge_opts *o = &c->e->o;
+    size_t avail, body_len;
+    int r;
+
+    if (c->state == S_HEAD) {
+        if (c->len == 0) {
+            if (c->client_eof) finish(c);
+            return;
+        }
+        if (!c->got_bytes) {
+            c->got_bytes = 1;
+            arm(c, o->header_timeout_ms);
+        }
+        r = edge_parse_head(c->req, c->len, &c->h);
+        if (r < 0) {
+            reply(c, c->h.status,
+                  c->h.status == 413   ? "payload_too_large"
+                  : c->h.status == 414 ? "uri_too_long"
+                  : c->h.status == 431 ? "headers_too_large"
+                                       : "bad_request",
+                  c->h.why);
+            return;
+        }
+        if (r == 0) {
+            if (c->client_eof) reply(c, 400, "bad_request", "the request head is cut short");
+            return;
+        }
+        c->state = S_BODY;
+        memset(&c->ch, 0, sizeof(c->ch));
+        c->sent_continue = 0;
+        if (c->h.chunked || c->h.content_length > 0) arm(c, o->body_timeout_ms);
+    }
+    if (c->state != S_BODY) return;
+    avail = c->len - c->h.head_len;
+    if (c->h.chunked) {
+        r = edge_chunks_feed(&c->ch, c->req + c->h.head_len, avail, EDGE_MAX_BODY);
+        if (r < 0) {
+            int big = !strncmp(c->ch.why, "request body", 12);
+            reply(c, big ? 413 : 400, big ? "payload_too_large" : "bad_request", c->ch.why);
+            return;
+        }
+        body_len = c->ch.off;
+    } else {
+        r = avail >= (size_t)(c->h.content_length > 0 ? c->h.content_length : 0);
+        body_len = c->h.content_length > 0 ? (size_t)c->h.content_length : 0;
+    }
+    if (!r) {
+        if (c->client_eof) {
+            reply(c, 400, "bad_request",
+                  c->h.chunked ? "the chunked request body is malformed or cut short"
+                               : "the request body is cut short");
+        } else if (c->len >= REQ_CAP) {
+            reply(c, 413, "payload_too_large", "request body larger than 64 KiB");
+        } else if (c->h.expect_continue && !c->sent_continue && c->h.minor == 1) {
+            c->sent_continue = 1;
+            bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        }
+        return;
+    }
+    forward(c, body_len);
+}
+
+static void client_read(struct bufferevent *bev, void *arg)
+{
+    econn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+
+    if (c->state == S_CLOSING || c->state == S_UPSTREAM) {
+        if (c->state == S_CLOSING) evbuffer_drain(in, n);
+        return;
+    }
+    if (n > REQ_CAP - c->len) n = REQ_CAP - c->len;
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 1024;
+        char *p;
+        while (cap < c->len + n)
+            cap *= 2;
+        if (cap > REQ_CAP) cap = REQ_CAP;
+        p = realloc(c->req, cap);
+        if (!p) {
+            conn_free(c);
+            return;
+        }
+        c->req = p;
+        c->cap = cap;
+    }
+    evbuffer_remove(in, c->req + c->len, n);
+    c->len += n;
+    process(c);
+}
+
+static void client_write(struct bufferevent *bev, void *arg)
+{
+    econn *c = arg;
+    (void)bev;
+    if (c->up && c->up_paused) {
+        c->up_paused = 0;
+        bufferevent_enable(c->up, EV_READ);
+    }
+    if (c->state == S_CLOSING && c->close_after == 1 && !c->up && out_empty(c)) finish(c);
+}
+
+static void client_event(struct bufferevent *bev, short what, void *arg)
+{
+    econn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) return; /* the TLS handshake is done */
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+        c->client_eof = 1;
+        if (c->state == S_CLOSING) {
+            if (c->close_after == 2 || out_empty(c)) conn_free(c);
+            return;
+        }
+        if (c->state == S_UPSTREAM) {
+            c->close_after = 1;
+            return;
+        }
+        bufferevent_disable(c->bev, EV_READ);
+        process(c);
+        return;
+    }
+    conn_free(c); /* reset, TLS handshake failure, write timeout */
+}
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+    econn *c = arg;
+    char msg[96];
+    (void)fd;
+    (void)what;
+    if (c->state == S_HEAD && c->got_bytes) {
+        snprintf(msg, sizeof(msg), "the request headers did not arrive within %d ms",
+                 c->e->o.header_timeout_ms);
+        reply(c, 408, "request_timeout", msg);
+    } else if (c->state == S_BODY) {
+        snprintf(msg, sizeof(msg), "the request body did not arrive within %d ms",
+                 c->e->o.body_timeout_ms);
+        reply(c, 408, "request_timeout", msg);
+    } else if (c->state != S_UPSTREAM) {
+        conn_free(c); /* idle, or a client that does not read its answer */
+    }
+}
+
+static void accepted(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                     void *arg)
+{
+    edge *e = arg;
+    econn *c = calloc(1, sizeof(*c));
+    struct timeval wtv = {30, 0};
+    int one = 1, full;
+    (void)lis;
+    (void)salen;
+
+    if (!c) {
+        close(fd);
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, c->ip, sizeof(c->ip));
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->ip, sizeof(c->ip));
+    c->e = e;
+    if (e->tls) {
+        SSL *ssl = SSL_new(e->tls);
+        c->bev = ssl ? bufferevent_openssl_socket_new(e->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (c->bev) bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    } else {
+        c->bev = bufferevent_socket_new(e->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    c->timer = evtimer_new(e->base, timer_fired, c);
+    e->nconns++;
+    c->next = e->conns;
+    if (e->conns) e->conns->prev = c;
+    e->conns = c;
+    if (!c->bev || !c->timer) {
+        if (!c->bev) close(fd);
+        conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
+    bufferevent_set_timeouts(c->bev, NULL, &wtv); /* an answer nobody reads */
+    full = e->nconns > e->o.max_conns;
+    if (!full) {
+        c->slot = addr_get(e, c->ip);
+        if (c->slot && c->slot->n >= e->o.max_conns_per_addr) {
+            c->slot = NULL; /* counted by the connections that hold it */
+            full = 2;
+        }
+        if (c->slot) c->slot->n++;
+    }
+    if (full) {
+        reply(c, 503, "too_many_connections",
+              full == 2 ? "too many connections from this address; close some and retry"
+                        : "too many connections; retry later");
+        return;
+    }
+    c->state = S_HEAD;
+    arm(c, e->o.header_timeout_ms);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* accept() failing (out of descriptors) would wake the loop again at once:
+ * stop listening for a moment. */
+static void accept_error(struct evconnlistener *lis, void *arg)
+{
+    edge *e = arg;
+    struct timeval tv = {0, 100000};
+    log_warn("http: accept: %s; pausing new connections for 100 ms", strerror(errno));
+    evconnlistener_disable(lis);
+    evtimer_add(e->resume, &tv);
+}
+
+static void resume_listening(evutil_socket_t fd, short what, void *arg)
+{
+    edge *e = arg;
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(e->lis);
+}
+
+static void *edge_main(void *arg)
+{
+    edge *e = arg;
+    event_base_dispatch(e->base);
+    return NULL;
+}
+
+static SSL_CTX *tls_context(const edge_opts *o, char *err, size_t errsz)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errsz, "TLS: cannot create a context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1) {
+        snprintf(err, errsz,
+                 "[http] tls_cert (HAPANEL_TLS_CERT): cannot read a PEM certificate from %s",
+                 o->tls_cert);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errsz,
+                 "[http] tls_key (HAPANEL_TLS_KEY): cannot read a PEM key matching the "
+                 "certificate from %s",
+                 o->tls_key);
+        goto fail;
+    }
+    if (o->tls_client_ca && o->tls_client_ca[0]) {
+        if (SSL_CTX_load_verify_locations(ctx, o->tls_client_ca, NULL) != 1) {
+            snprintf(err, errsz,
+                     "[http] tls_client_ca (HAPANEL_TLS_CLIENT_CA): cannot read PEM certificates "
+                     "from %s",
+                     o->tls_client_ca);
+            goto fail;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    return ctx;
+fail:
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* "host:port" or "[v6]:port" into a bound address. */
+static int resolve(const char *listen, struct addrinfo **ai)
+{
+    char host[256], port[16];
+    const char *colon = strrchr(listen, ':');
+    struct addrinfo hints;
+    size_t hl;
+    if (!colon) return -1;
+    hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl >= 2) {
+        listen++;
+        hl -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    return getaddrinfo(host[0] ? host : NULL, port, &hints, ai) ? -1 : 0;
+}
+
+edge *edge_start(const edge_opts *o, char *err, size_t errsz)
+{
+    edge *e = calloc(1, sizeof(*e));
+    struct addrinfo *ai = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    struct rlimit rl;
+
+    if (!e) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    e->o = *o;
+    hp_strlcpy(e->listen, o->listen, sizeof(e->listen));
+    hp_strlcpy(e->secret, o->secret, sizeof(e->secret));
+    hp_strlcpy(e->cert, o->tls_cert ? o->tls_cert : "", sizeof(e->cert));
+    hp_strlcpy(e->key, o->tls_key ? o->tls_key : "", sizeof(e->key));
+    hp_strlcpy(e->ca, o->tls_client_ca ? o->tls_client_ca : "", sizeof(e->ca));
+    e->o.listen = e->listen;
+    e->o.secret = e->secret;
+    e->o.tls_cert = e->cert;
+    e->o.tls_key = e->key;
+    e->o.tls_client_ca = e->ca;
+    /* a client and, while its request is served, the worker's connection */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)e->o.max_conns * 2 + 256 > rl.rlim_cur) {
+        int n = rl.rlim_cur > 512 ? (int)((rl.rlim_cur - 256) / 2) : 128;
+        log_warn("http: %d open files allowed: at most %d connections (not max_conns %d)",
+                 (int)rl.rlim_cur, n, e->o.max_conns);
+        e->o.max_conns = n;
+    }
+    e->up_addr.sin_family = AF_INET;
+    e->up_addr.sin_port = htons((unsigned short)o->upstream_port);
+    e->up_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (e->cert[0] && !(e->tls = tls_context(&e->o, err, errsz))) goto fail;
+    if (evthread_use_pthreads() < 0 || !(e->base = event_base_new())) {
+        snprintf(err, errsz, "cannot start the event loop");
+        goto fail;
+    }
+    if (resolve(e->listen, &ai) < 0) {
+        snprintf(err, errsz, "cannot listen on %s (not host:port)", e->listen);
+        goto fail;
+    }
+    e->lis = evconnlistener_new_bind(
+        e->base, accepted, e, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        1024, ai->ai_addr, (int)ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (!e->lis) {
+        snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this host)",
+                 e->listen);
+        goto fail;
+    }
+    evconnlistener_set_error_cb(e->lis, accept_error);
+    e->resume = evtimer_new(e->base, resume_listening, e);
+    if (getsockname(evconnlistener_get_fd(e->lis), (struct sockaddr *)&ss, &sl) == 0)
+        e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    if (pthread_create(&e->thr, NULL, edge_main, e) != 0) {
+        snprintf(err, errsz, "cannot start the HTTP edge thread");
+        goto fail;
+    }
+    e->started = 1;
+    return e;
+fail:
+    edge_stop(e);
+    return NULL;
+}
+
+int edge_port(const edge *e)
+{
+    return e->port;
+}
+
+int edge_conns(edge *e)
+{
+    return __atomic_load_n(&e->nconns, __ATOMIC_RELAXED);
+}
+
+void edge_stop(edge *e)
+{
+    if (!e) return;
+    if (e->started) {
+        event_base_loopbreak(e->base);
+        pthread_join(e->thr, NULL);
+    }
+    while (e->conns)
+        conn_free(e->conns);
+    for (int i = 0; i < ADDR_BUCKETS; i++)
+        while (e->buckets[i]) {
+            addr_slot *s = e->buckets[i];
+            e->buckets[i] = s->next;
+            free(s);
+        }
+    if (e->resume) event_free(e->resume);
+    if (e->lis) evconnlistener_free(e->lis);
+    if (e->base) event_base_free(e->base);
+    if (e->tls) SSL_CTX_free(e->tls);
+    free(e);
+}
