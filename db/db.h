@@ -140,4 +140,27 @@ int db_recent_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, v
  * cluster's): what a cache of the rendered page keys on. */
 uint64_t db_recent_version(db *d, const char *cluster);
 
+/* --- audit ------------------------------------------------------------- */
+
+typedef struct audit_rec {
+    int64_t id, ts;
+    char actor[64], role[16], via[16], source[48];
+    char action[128], target[256];
+    char *params; /* JSON text; owned by the caller when writing, by db when reading */
+    int status;
+    char outcome[16];
+} audit_rec;
+
+typedef struct audit_query {
+    const char *actor, *action, *outcome; /* NULL = any; exact matches */
+    int64_t since, until;                 /* ts bounds in ms, 0 = open */
+    int64_t before;                       /* id < before, 0 = from the newest */
+    int limit;
+} audit_query;
+
+typedef void db_audit_fn(void *ctx, const audit_rec *a);
+/* Calls fn for each matching record, newest first (a->params valid during
+ * the call only). Returns the number of rows or -1. Safe from any thread. */
+int db_query_audit(db *d, const audit_query *q, db_audit_fn *fn, void *ctx);
+
 #endif

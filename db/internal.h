@@ -83,6 +83,10 @@ void db__failovers_qb(const failover_query *fq, qb *q);
 void db__backups_qb(const char *cluster, int limit, qb *q);
 void db__alerts_qb(int active_only, const char *cluster, int64_t before, int limit, qb *q);
 void db__outbox_qb(const char *state, int64_t before, int limit, qb *q);
+void db__audit_qb(const audit_query *aq, qb *q);
+/* Stores a (sets its id) and, at most hourly, deletes records older than
+ * keep_days. */
+int db__audit_insert(db *d, audit_rec *a, int keep_days);
 
 void db__col_text(sqlite3_stmt *st, int i, char *dst, size_t dstsz);
 char *db__col_dup(sqlite3_stmt *st, int i);

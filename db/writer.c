@@ -725,3 +725,28 @@ int evq_alert_ack(evq *q, int64_t id, const char *who, const char *comment, int6
     free(o);
     return rc;
 }
+
+typedef struct audit_in {
+    audit_rec *a;
+    int keep_days;
+} audit_in;
+
+static int64_t do_audit(evq *q, op *o)
+{
+    const audit_in *in = o->in;
+    return db__audit_insert(q->d, in->a, in->keep_days);
+}
+
+int evq_audit(evq *q, audit_rec *a, int keep_days)
+{
+    audit_in in = {a, keep_days};
+    op *o = calloc(1, sizeof(*o));
+    int rc;
+    if (!o) return -1;
+    o->type = OP_CALL;
+    o->fn = do_audit;
+    o->in = &in;
+    rc = (int)run_waiting(q, o);
+    free(o);
+    return rc;
+}

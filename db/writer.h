@@ -67,6 +67,9 @@ int evq_outbox_add(evq *q, const char *channel, const char *key, const char *sev
                    const char *payload, const char *text, int64_t now);
 int evq_outbox_mark(evq *q, int64_t id, const char *state, int attempts, int64_t next_at,
                     const char *last_error, int64_t delivered_at);
+/* Stores an audit record (a->params: JSON text or NULL); records older
+ * than keep_days go. Waits until stored: 0, or -1. */
+int evq_audit(evq *q, audit_rec *a, int keep_days);
 /* 1 acknowledged, 0 no such alert, -1 error. */
 int evq_alert_ack(evq *q, int64_t id, const char *who, const char *comment, int64_t at);
 

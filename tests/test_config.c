@@ -77,7 +77,7 @@ int main(void)
     active_env = bad_env;
     CHECK(config_load_env(&c, getenv_fake, err, sizeof(err)) < 0);
     CHECK(strstr(err, "HAPANEL_TIMEOUT_MS") != NULL);
-    hp_strlcpy(c.api_tokens, "admin:supersecret", sizeof(c.api_tokens));
+    hp_strlcpy(c.api_tokens, "root:supersecret", sizeof(c.api_tokens));
     CHECK(config_finish(&c, err, sizeof(err)) < 0);
     CHECK(strstr(err, "HAPANEL_API_TOKENS") != NULL);
     CHECK(strstr(err, "supersecret") == NULL);

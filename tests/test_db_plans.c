@@ -126,7 +126,22 @@ int main(void)
         snprintf(what, sizeof(what), "outbox filters %#x", m);
         check_plan(what, &q, m != 0);
     }
-    CHECK(plans == 64 + 8 + 4 + 2 + 8 + 4);
+    /* audit: actor, action, outcome, since, until, before */
+    for (m = 0; m < 64; m++) {
+        audit_query aq;
+        memset(&aq, 0, sizeof(aq));
+        aq.actor = m & 1 ? "alice" : NULL;
+        aq.action = m & 2 ? "login" : NULL;
+        aq.outcome = m & 4 ? "refused" : NULL;
+        aq.since = m & 8 ? 1000 : 0;
+        aq.until = m & 16 ? 2000 : 0;
+        aq.before = m & 32 ? 10 : 0;
+        aq.limit = 50;
+        db__audit_qb(&aq, &q);
+        snprintf(what, sizeof(what), "audit filters %#x", m);
+        check_plan(what, &q, m != 0);
+    }
+    CHECK(plans == 64 + 8 + 4 + 2 + 8 + 4 + 64);
 
     sqlite3_close(conn);
     db_free(d);

@@ -50,10 +50,16 @@ int main(void)
         for (j = i + 1; j < api_nroutes; j++)
             CHECK(!(strcmp(api_routes[i].pattern, api_routes[j].pattern) == 0 &&
                     strcmp(api_routes[i].method, api_routes[j].method) == 0));
+        int open_api = !strcmp(api_routes[i].pattern, "/api/v1/health") ||
+                       !strcmp(api_routes[i].pattern, "/api/v1/login");
         if (!strncmp(api_routes[i].pattern, "/api/", 5))
-            CHECK((api_routes[i].role == ROLE_NONE) ==
-                  (strcmp(api_routes[i].pattern, "/api/v1/health") == 0));
-        if (!strcmp(api_routes[i].method, "POST")) CHECK(api_routes[i].role == ROLE_OPERATOR);
+            CHECK((api_routes[i].role == ROLE_NONE) == open_api);
+        /* what changes something is an operator's, but logging in and out */
+        if (strcmp(api_routes[i].method, "GET") && !open_api &&
+            strcmp(api_routes[i].pattern, "/api/v1/logout"))
+            CHECK(api_routes[i].role >= ROLE_OPERATOR);
+        if (!strcmp(api_routes[i].pattern, "/api/v1/audit"))
+            CHECK(api_routes[i].role == ROLE_ADMIN);
     }
     CHECK(route_match(api_routes, api_nroutes, "GET", "/api/v1/clusters/mymaster", &rt, params, &np,
                       allow, sizeof(allow)) == ROUTE_FOUND);

@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <malloc.h>
 #include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
 #include <time.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "core/dirlock.h"
 #include "model/event.h"
 #include "web/http.h"
+#include "web/auth.h"
 #include "actions/jobs.h"
 #include "core/log.h"
 #include "monitor/monitor.h"
@@ -36,13 +39,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hapanel [--config FILE] [--demo]\n"
-            "       hapanel --help | --version | --sample-config | --routes | --healthcheck\n\n"
+            "       hapanel --help | --version | --sample-config | --routes | --healthcheck\n"
+            "       hapanel --hash-password | --hash-token < secret\n\n"
             "A control panel for Redis Sentinel: dashboard, REST API and history.\n\n"
             "  --config FILE     read settings from an INI file (environment variables win)\n"
             "  --demo            start a local 1 master + 2 replicas + 3 Sentinels topology on\n"
             "                    free loopback ports and watch it (needs redis-server)\n"
             "  --sample-config   print a configuration file documenting every key\n"
             "  --routes          print the HTTP route table\n"
+            "  --hash-password   read a password on stdin, print its stored form for [auth] users\n"
+            "  --hash-token      read a token on stdin, print its stored form for [auth] tokens\n"
             "  --healthcheck     exit 0 if the hapanel at HAPANEL_LISTEN answers its health check\n"
             "  --verify-rdb FILE check an RDB file's header and CRC64, print its sha256\n"
             "  --version         print the version\n\n"
@@ -98,10 +104,44 @@ static void raise_nofile(void)
 static void print_routes(void)
 {
     size_t i;
-    static const char *const roles[] = {"open", "viewer", "operator"};
     for (i = 0; i < api_nroutes; i++)
         printf("%-6s %-40s %-8s %s\n", api_routes[i].method, api_routes[i].pattern,
-               roles[api_routes[i].role], api_routes[i].summary);
+               access_role_name(api_routes[i].role), api_routes[i].summary);
+}
+
+/* --hash-password / --hash-token: reads one line (the secret) from stdin,
+ * without echo on a terminal, and prints its stored form. */
+static int hash_secret(int iter)
+{
+    char line[1024], out[AUTH_HASH_MAX];
+    struct termios old, quiet;
+    int tty = isatty(0) && tcgetattr(0, &old) == 0;
+    size_t n;
+
+    if (tty) {
+        fprintf(stderr, "%s: ", iter ? "password" : "token");
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(0, TCSANOW, &quiet);
+    }
+    if (!fgets(line, sizeof(line), stdin)) line[0] = '\0';
+    if (tty) {
+        tcsetattr(0, TCSANOW, &old);
+        fputc('\n', stderr);
+    }
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    if (n == 0) {
+        fprintf(stderr, "hapanel: nothing to hash (give the secret on stdin)\n");
+        return 2;
+    }
+    if (auth_hash(line, n, iter, out) < 0) {
+        fprintf(stderr, "hapanel: no random bytes for a salt\n");
+        return 1;
+    }
+    memset(line, 0, sizeof(line));
+    printf("%s\n", out);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -135,6 +175,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--sample-config")) {
             config_write_sample(stdout);
             return 0;
+        } else if (!strcmp(argv[i], "--hash-password")) {
+            return hash_secret(AUTH_PBKDF2_ITER);
+        } else if (!strcmp(argv[i], "--hash-token")) {
+            return hash_secret(0);
         } else if (!strcmp(argv[i], "--routes")) {
             print_routes();
             return 0;
@@ -190,6 +234,11 @@ int main(int argc, char **argv)
         goto out;
     }
     log_set_level(log_level_parse(cfg.log_level));
+    for (i = 0; i < cfg.ntokens; i++)
+        if (!cfg.tokens[i].hashed)
+            log_warn("auth: token %s is stored in plain text; store what `hapanel --hash-token` "
+                     "prints for it instead",
+                     cfg.tokens[i].name);
 
     /* Before the database and the job recovery: a second panel on this
      * data dir would store every event twice and "recover" (undo) the first

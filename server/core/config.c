@@ -37,6 +37,10 @@ static const cfg_key keys[] = {
       "master names to watch, comma separated; empty watches every master the Sentinels monitor"),
     S("sentinel", "password", "REDIS_SENTINEL_PASSWORD", sentinel_password, K_SECRET, "",
       "password of the Sentinels (requirepass of sentinel.conf); never shown"),
+    S("sentinel", "user", "REDIS_SENTINEL_USERNAME", sentinel_user, K_SECRET, "",
+      "ACL user of the Sentinels (AUTH user password); empty: the default user"),
+    S("redis", "user", "REDIS_USERNAME", redis_user, K_SECRET, "",
+      "ACL user of the Redis nodes (AUTH user password); empty: the default user"),
     S("redis", "password", "REDIS_PASSWORD", redis_password, K_SECRET, "",
       "password of the Redis nodes (requirepass); never shown"),
     I("monitor", "poll_interval_ms", "HAPANEL_POLL_INTERVAL_MS", poll_interval_ms, 50, 60000,
@@ -64,8 +68,22 @@ static const cfg_key keys[] = {
     S("http", "tls_client_ca", "HAPANEL_TLS_CLIENT_CA", tls_client_ca, K_STR, "",
       "PEM CA certificates: when set, clients must present a certificate they signed (mTLS)"),
     S("auth", "tokens", "HAPANEL_API_TOKENS", api_tokens, K_SECRET, "",
-      "API tokens, role:token or role:name:token, comma separated; roles viewer, operator "
-      "(required)"),
+      "API tokens, role:token or role:name:token, comma separated; roles viewer, operator, "
+      "admin; the token stored as hapanel --hash-token prints it (plain text is warned about)"),
+    S("auth", "users", "HAPANEL_USERS", users_raw, K_SECRET, "",
+      "dashboard logins, role:name:hash, comma separated; the hash from hapanel --hash-password"),
+    I("auth", "metrics_open", "HAPANEL_METRICS_OPEN", metrics_open, 0, 1, "0",
+      "1: /metrics needs no credential (for a Prometheus without one); 0: viewer or above"),
+    I("auth", "anonymous_read", "HAPANEL_ANONYMOUS_READ", anonymous_read, 0, 1, "0",
+      "1: reading the dashboard and the API needs no credential (actions still do)"),
+    I("auth", "session_idle_s", "HAPANEL_SESSION_IDLE_S", session_idle_s, 60, 86400 * 7, "1800",
+      "a dashboard login ends after this long without a request"),
+    I("auth", "session_max_s", "HAPANEL_SESSION_MAX_S", session_max_s, 60, 86400 * 30, "43200",
+      "and after this long in any case"),
+    I("auth", "login_max_failures", "HAPANEL_LOGIN_MAX_FAILURES", login_max_failures, 1, 1000, "5",
+      "failed logins per source address, and per user, per minute before 429"),
+    I("audit", "keep_days", "HAPANEL_AUDIT_KEEP_DAYS", audit_keep_days, 1, 36500, "365",
+      "audit records older than this are deleted"),
     S("storage", "data_dir", "HAPANEL_DATA_DIR", data_dir, K_STR, "/var/lib/hapanel",
       "where hapanel.db (the history) lives"),
     S("log", "level", "HAPANEL_LOG_LEVEL", log_level, K_STR, "info", "error, warn, info or debug"),
@@ -320,28 +338,34 @@ static int add_master(config *c, const char *item, char *err, size_t errsz)
     return 0;
 }
 
-/* "role:token" or "role:name:token". The token itself is never echoed back. */
-static int add_token(config *c, const char *item, char *err, size_t errsz)
+static int parse_role(const char *s, size_t l)
 {
+    if (l == 6 && !memcmp(s, "viewer", 6)) return ROLE_VIEWER;
+    if (l == 8 && !memcmp(s, "operator", 8)) return ROLE_OPERATOR;
+    if (l == 5 && !memcmp(s, "admin", 5)) return ROLE_ADMIN;
+    return ROLE_NONE;
+}
+
+/* A credential, "role:secret" or "role:name:secret" (a token), or
+ * "role:name:hash" (a user, name required, the password hashed). The secret
+ * itself is never echoed back. */
+static int add_cred(cfg_token *list, int *n, int user, const char *item, char *err, size_t errsz)
+{
+    const char *what = user ? "[auth] users (HAPANEL_USERS)" : "[auth] tokens (HAPANEL_API_TOKENS)";
     const char *c1 = strchr(item, ':'), *c2;
     cfg_token *t;
     size_t rl;
 
-    if (c->ntokens == CFG_MAX_TOKENS) {
-        snprintf(err, errsz, "[auth] tokens (HAPANEL_API_TOKENS): more than %d", CFG_MAX_TOKENS);
+    if (*n == CFG_MAX_TOKENS) {
+        snprintf(err, errsz, "%s: more than %d", what, CFG_MAX_TOKENS);
         return -1;
     }
-    t = &c->tokens[c->ntokens];
+    t = &list[*n];
+    memset(t, 0, sizeof(*t));
     rl = c1 ? (size_t)(c1 - item) : 0;
-    if (rl == 6 && !memcmp(item, "viewer", 6))
-        t->role = ROLE_VIEWER;
-    else if (rl == 8 && !memcmp(item, "operator", 8))
-        t->role = ROLE_OPERATOR;
-    else {
-        snprintf(err, errsz,
-                 "[auth] tokens (HAPANEL_API_TOKENS): item %d must be role:token with role "
-                 "viewer or operator",
-                 c->ntokens + 1);
+    if ((t->role = parse_role(item, rl)) == ROLE_NONE) {
+        snprintf(err, errsz, "%s: item %d must be %s with role viewer, operator or admin", what,
+                 *n + 1, user ? "role:name:hash" : "role:token");
         return -1;
     }
     c2 = strchr(c1 + 1, ':');
@@ -350,20 +374,42 @@ static int add_token(config *c, const char *item, char *err, size_t errsz)
         if (nl == 0 || nl >= sizeof(t->name)) goto bad;
         memcpy(t->name, c1 + 1, nl);
         t->name[nl] = '\0';
+    } else if (user) {
+        goto bad;
     } else {
-        snprintf(t->name, sizeof(t->name), "%.*s-%d", (int)rl, item, c->ntokens + 1);
+        snprintf(t->name, sizeof(t->name), "%.*s-%d", (int)rl, item, *n + 1);
         c2 = c1;
     }
     if (!c2[1] || strlen(c2 + 1) >= sizeof(t->secret)) goto bad;
     hp_strlcpy(t->secret, c2 + 1, sizeof(t->secret));
-    c->ntokens++;
+    t->hashed = !strncmp(t->secret, "$sha256$", 8) || !strncmp(t->secret, "$pbkdf2-sha256$", 15);
+    if (user && !t->hashed) {
+        snprintf(err, errsz,
+                 "%s: user %s: the password must be stored hashed (the output of hapanel "
+                 "--hash-password)",
+                 what, t->name);
+        return -1;
+    }
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(list[i].name, t->name)) {
+            snprintf(err, errsz, "%s: the name %s is used twice", what, t->name);
+            return -1;
+        }
+    (*n)++;
     return 0;
 bad:
-    snprintf(err, errsz,
-             "[auth] tokens (HAPANEL_API_TOKENS): item %d has an empty or too long "
-             "name or token",
-             c->ntokens + 1);
+    snprintf(err, errsz, "%s: item %d has an empty or too long name or secret", what, *n + 1);
     return -1;
+}
+
+static int add_token(config *c, const char *item, char *err, size_t errsz)
+{
+    return add_cred(c->tokens, &c->ntokens, 0, item, err, errsz);
+}
+
+static int add_user(config *c, const char *item, char *err, size_t errsz)
+{
+    return add_cred(c->users, &c->nusers, 1, item, err, errsz);
 }
 
 int severity_parse(const char *s)
@@ -460,7 +506,7 @@ static int listen_ok(const char *l)
 
 int config_finish(config *c, char *err, size_t errsz)
 {
-    c->nsentinels = c->nmasters = c->ntokens = 0;
+    c->nsentinels = c->nmasters = c->ntokens = c->nusers = 0;
     if (each_item(c->sentinel_hosts, add_sentinel, c, err, errsz) < 0) return -1;
     if (c->nsentinels == 0) {
         snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS) is required");
@@ -468,11 +514,12 @@ int config_finish(config *c, char *err, size_t errsz)
     }
     if (each_item(c->master_names, add_master, c, err, errsz) < 0) return -1;
     if (each_item(c->api_tokens, add_token, c, err, errsz) < 0) return -1;
+    if (each_item(c->users_raw, add_user, c, err, errsz) < 0) return -1;
     if (finish_channels(c, err, errsz) < 0) return -1;
-    if (c->ntokens == 0) {
+    if (c->ntokens == 0 && c->nusers == 0) {
         snprintf(err, errsz,
-                 "[auth] tokens (HAPANEL_API_TOKENS) is required: the API is never "
-                 "open without a token");
+                 "[auth] tokens (HAPANEL_API_TOKENS) or users (HAPANEL_USERS) is required: the "
+                 "API is never open without a credential");
         return -1;
     }
     if (!listen_ok(c->listen)) {
@@ -543,4 +590,18 @@ void config_each_key(void (*fn)(void *ctx, const char *section, const char *key,
     size_t i;
     for (i = 0; i < NKEYS; i++)
         fn(ctx, keys[i].section, keys[i].key, keys[i].env);
+}
+
+void config_each_setting(const config *c, config_setting_fn *fn, void *ctx)
+{
+    char num[24];
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *v = (const char *)c + keys[i].off;
+        if (keys[i].kind == K_INT) {
+            snprintf(num, sizeof(num), "%d", *(const int *)(const void *)v);
+            v = num;
+        }
+        fn(ctx, keys[i].section, keys[i].key, keys[i].env, keys[i].kind == K_SECRET ? NULL : v,
+           keys[i].kind == K_SECRET && v[0]);
+    }
 }

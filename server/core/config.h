@@ -15,9 +15,10 @@
 #define CFG_MAX_TOKENS 32
 
 typedef struct cfg_token {
-    int role;      /* ROLE_VIEWER or ROLE_OPERATOR (http.h) */
-    char name[64]; /* for audit; "viewer-1" when not given */
-    char secret[256];
+    int role;         /* ROLE_* (roles.h) */
+    char name[64];    /* for audit; "viewer-1" when not given */
+    char secret[256]; /* plain text, $sha256$salt$hash or $pbkdf2-sha256$iter$salt$hash */
+    int hashed;
 } cfg_token;
 
 #define CFG_MAX_CHANNELS 16
@@ -46,6 +47,8 @@ typedef struct config {
     char sentinel_hosts[2048];
     char master_names[2048];
     char redis_password[256];
+    char redis_user[128];
+    char sentinel_user[128];
     char sentinel_password[256];
     char listen[128];
     int http_threads;
@@ -59,6 +62,13 @@ typedef struct config {
     char tls_client_ca[1024];
     char data_dir[1024];
     char api_tokens[4096];
+    char users_raw[4096];
+    int metrics_open;
+    int anonymous_read;
+    int session_idle_s;
+    int session_max_s;
+    int login_max_failures;
+    int audit_keep_days;
     int poll_interval_ms;
     int timeout_ms;
     char log_level[16];
@@ -90,6 +100,8 @@ typedef struct config {
     int nmasters;
     cfg_token tokens[CFG_MAX_TOKENS];
     int ntokens;
+    cfg_token users[CFG_MAX_TOKENS]; /* dashboard logins */
+    int nusers;
     cfg_channel channels[CFG_MAX_CHANNELS]; /* [webhook NAME], [telegram NAME], environment */
     int nchannels;
     int nfile_channels; /* how many of them came from the file's sections */
@@ -109,4 +121,9 @@ void config_write_sample(FILE *f);
 void config_each_key(void (*fn)(void *ctx, const char *section, const char *key, const char *env),
                      void *ctx);
 
+/* Calls fn for each key with its current value; a secret's value is NULL
+ * (only whether it is set is told). */
+typedef void config_setting_fn(void *ctx, const char *section, const char *key, const char *env,
+                               const char *value, int secret_set);
+void config_each_setting(const config *c, config_setting_fn *fn, void *ctx);
 #endif

@@ -223,7 +223,8 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     hp_strlcpy(n->addr, addr, sizeof(n->addr));
     hp_strlcpy(n->cluster, cluster, sizeof(n->cluster));
     n->seen_ms = hp_mono_ms();
-    n->conn = rconn_new(m->base, host, port, m->cfg->redis_password, m->cfg->timeout_ms);
+    n->conn = rconn_new(m->base, host, port, m->cfg->redis_user, m->cfg->redis_password,
+                        m->cfg->timeout_ms);
     if (!n->conn) {
         free(n);
         return NULL;
@@ -255,8 +256,10 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
     hp_strlcpy(s->addr, addr, sizeof(s->addr));
     s->seed = seed;
     s->seen_ms = hp_mono_ms();
-    s->conn = rconn_new(m->base, host, port, m->cfg->sentinel_password, m->cfg->timeout_ms);
-    s->sub = rconn_new(m->base, host, port, m->cfg->sentinel_password, m->cfg->timeout_ms);
+    s->conn = rconn_new(m->base, host, port, m->cfg->sentinel_user, m->cfg->sentinel_password,
+                        m->cfg->timeout_ms);
+    s->sub = rconn_new(m->base, host, port, m->cfg->sentinel_user, m->cfg->sentinel_password,
+                       m->cfg->timeout_ms);
     if (!s->conn || !s->sub) {
         rconn_free(s->conn);
         rconn_free(s->sub);

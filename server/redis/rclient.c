@@ -28,8 +28,8 @@ static void set_timeout(rclient *c, int ms)
     c->bound_ms = ms;
 }
 
-rclient *rclient_connect(const char *addr, const char *password, int timeout_ms, char *err,
-                         size_t errsz)
+rclient *rclient_connect(const char *addr, const char *user, const char *password, int timeout_ms,
+                         char *err, size_t errsz)
 {
     char host[HP_HOST_MAX];
     int port;
@@ -56,7 +56,8 @@ rclient *rclient_connect(const char *addr, const char *password, int timeout_ms,
     c->bound_ms = -1;
     set_timeout(c, timeout_ms);
     if (password && password[0]) {
-        redisReply *r = redisCommand(c->c, "AUTH %s", password);
+        redisReply *r = user && user[0] ? redisCommand(c->c, "AUTH %s %s", user, password)
+                                        : redisCommand(c->c, "AUTH %s", password);
         int ok = r && r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
         if (!ok) {

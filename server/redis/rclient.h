@@ -14,8 +14,8 @@ typedef struct rclient rclient;
 
 /* Connects to addr ("host:port") and AUTHs when password is not empty.
  * Returns NULL with the reason in err. Caller frees with rclient_free. */
-rclient *rclient_connect(const char *addr, const char *password, int timeout_ms, char *err,
-                         size_t errsz);
+rclient *rclient_connect(const char *addr, const char *user, const char *password, int timeout_ms,
+                         char *err, size_t errsz);
 void rclient_free(rclient *c);
 const char *rclient_addr(const rclient *c);
 /* The socket, for a caller that takes over the connection's raw stream (a

@@ -29,6 +29,7 @@ struct rconn {
     struct event *timer;
     char host[HP_HOST_MAX];
     int port;
+    char user[128];
     char password[256];
     int timeout_ms;
     int pending;       /* replies outstanding, the AUTH included */
@@ -175,7 +176,8 @@ static int ensure(rconn *c)
         p->c = c;
         p->cb = on_auth;
         p->priv = NULL;
-        if (redisAsyncCommand(ac, on_reply, p, "AUTH %s", c->password) != REDIS_OK) {
+        if ((c->user[0] ? redisAsyncCommand(ac, on_reply, p, "AUTH %s %s", c->user, c->password)
+                        : redisAsyncCommand(ac, on_reply, p, "AUTH %s", c->password)) != REDIS_OK) {
             free(p);
             drop(c, "cannot queue AUTH");
             return -1;
@@ -185,14 +187,15 @@ static int ensure(rconn *c)
     return 0;
 }
 
-rconn *rconn_new(struct event_base *base, const char *host, int port, const char *password,
-                 int timeout_ms)
+rconn *rconn_new(struct event_base *base, const char *host, int port, const char *user,
+                 const char *password, int timeout_ms)
 {
     rconn *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     c->base = base;
     hp_strlcpy(c->host, host, sizeof(c->host));
     c->port = port;
+    hp_strlcpy(c->user, user ? user : "", sizeof(c->user));
     hp_strlcpy(c->password, password ? password : "", sizeof(c->password));
     c->timeout_ms = timeout_ms;
     c->timer = evtimer_new(base, on_timeout, c);
@@ -209,6 +212,7 @@ void rconn_free(rconn *c)
     drop(c, "closing");
     event_free(c->timer);
     memset(c->password, 0, sizeof(c->password));
+    memset(c->user, 0, sizeof(c->user));
     free(c);
 }
 

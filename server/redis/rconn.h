@@ -19,8 +19,8 @@ typedef struct rconn rconn;
 typedef void rconn_cb(rconn *c, struct redisReply *reply, void *priv);
 
 /* password may be NULL or "" (no AUTH). Caller frees with rconn_free. */
-rconn *rconn_new(struct event_base *base, const char *host, int port, const char *password,
-                 int timeout_ms);
+rconn *rconn_new(struct event_base *base, const char *host, int port, const char *user,
+                 const char *password, int timeout_ms);
 /* Drops the connection (outstanding callbacks run with NULL) and frees c.
  * Must not be called from inside one of c's own callbacks. NULL is a no-op. */
 void rconn_free(rconn *c);

@@ -74,9 +74,9 @@ int h_alerts(hreq *r)
 
 int h_alert_ack(hreq *r)
 {
-    static const field_spec spec[] = {{"comment", cJSON_String}};
+    static const field_spec spec[] = {{"comment", cJSON_String}, {"as", cJSON_String}};
     cJSON *body = NULL, *root;
-    const char *comment;
+    const char *comment, *as, *who;
     char *end;
     long long id = strtoll(r->params[0], &end, 10);
     int st, rc;
@@ -89,7 +89,19 @@ int h_alert_ack(hreq *r)
         st = http_error(r, 400, "bad_request", "comment is longer than 500 characters");
         goto out;
     }
-    rc = evq_alert_ack(r->app->q, id, r->actor, comment ? comment : "", hp_now_ms());
+    /* acknowledging in someone else's name is an admin's; the audit keeps
+     * who really did it */
+    as = api__str_field(body, "as");
+    who = as && *as ? as : r->actor;
+    if (strcmp(who, r->actor) && r->role < ROLE_ADMIN) {
+        st = http_error(r, 403, "forbidden", "acknowledging for someone else needs the admin role");
+        goto out;
+    }
+    if (strlen(who) > 63) {
+        st = http_error(r, 400, "bad_request", "as is longer than 63 characters");
+        goto out;
+    }
+    rc = evq_alert_ack(r->app->q, id, who, comment ? comment : "", hp_now_ms());
     if (rc < 0)
         st = http_error(r, 503, "unavailable", "the database is not writable");
     else if (rc == 0)
@@ -97,7 +109,7 @@ int h_alert_ack(hreq *r)
     else {
         root = cJSON_CreateObject();
         cJSON_AddNumberToObject(root, "id", (double)id);
-        cJSON_AddStringToObject(root, "acked_by", r->actor);
+        cJSON_AddStringToObject(root, "acked_by", who);
         st = http_json(r, 200, root);
         cJSON_Delete(root);
     }

@@ -41,6 +41,17 @@ int h_alerts(hreq *r);
 int h_notifications(hreq *r);
 int h_notify_test(hreq *r);
 
+/* api_auth.c */
+int h_login(hreq *r);
+int h_logout(hreq *r);
+int h_session(hreq *r);
+int h_audit(hreq *r);
+int h_settings(hreq *r);
+int h_users(hreq *r);
+/* ?actor=&action=&outcome=&since=&until=&before=&limit= of the audit: 0 or the 400 sent. */
+int api__read_audit_query(hreq *r, audit_query *q, char *actor, char *action, char *outcome,
+                          size_t sz, int64_t *limit);
+
 /* api_backups.c */
 int h_backup_create(hreq *r);
 int h_backup_delete(hreq *r);

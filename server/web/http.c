@@ -23,6 +23,9 @@
 #include <strings.h>
 
 #include "web/auth.h"
+#include "db/writer.h"
+#include "web/session.h"
+#include "core/roles.h"
 #include "web/edge.h"
 #include "web/edge_parse.h"
 #include "core/config.h"
@@ -105,7 +108,7 @@ int http_send_file(hreq *r, const char *path, const char *ctype, const char *nam
     return 200;
 }
 
-int http_json(hreq *r, int status, cJSON *root)
+int http_json_extra(hreq *r, int status, const char *extra, cJSON *root)
 {
     char *s;
     /* cJSON prints string bytes as they are; a name from Redis may not be
@@ -113,9 +116,56 @@ int http_json(hreq *r, int status, cJSON *root)
     hp_json_fix_utf8(root);
     s = cJSON_PrintUnformatted(root);
     if (!s) return http_error(r, 500, "internal", "out of memory");
-    send_full(r->conn, status, "application/json", NULL, s, strlen(s));
+    send_full(r->conn, status, "application/json", extra, s, strlen(s));
     cJSON_free(s);
     return status;
+}
+
+int http_json(hreq *r, int status, cJSON *root)
+{
+    return http_json_extra(r, status, NULL, root);
+}
+
+const char *http_header(const hreq *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+/* Is a field of this name a secret, to be kept out of the audit trail? */
+static int secret_name(const char *n)
+{
+    static const char *const words[] = {"password", "passwd", "secret", "token", "auth", "key"};
+    char low[64];
+    size_t i;
+    for (i = 0; n[i] && i < sizeof(low) - 1; i++)
+        low[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] + 32 : n[i]);
+    low[i] = '\0';
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(low, words[i])) return 1;
+    return 0;
+}
+
+static void redact(cJSON *o)
+{
+    cJSON *it, *next;
+    for (it = o->child; it; it = next) {
+        next = it->next; /* it may be replaced (and freed) below */
+        if (it->string && secret_name(it->string) && !cJSON_IsObject(it) && !cJSON_IsArray(it))
+            cJSON_ReplaceItemViaPointer(o, it, cJSON_CreateString("(removed)"));
+        else if (cJSON_IsObject(it) || cJSON_IsArray(it))
+            redact(it);
+    }
+}
+
+/* Keeps the body, its secrets replaced, for the request's audit record. */
+static void keep_for_audit(hreq *r, const cJSON *body)
+{
+    cJSON *copy = cJSON_Duplicate(body, 1);
+    if (!copy) return;
+    redact(copy);
+    free(r->body_text);
+    r->body_text = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
 }
 
 /* The error body, with extra headers; message is data, never markup. */
@@ -260,6 +310,8 @@ int http_body_json(hreq *r, cJSON **out)
         cJSON_Delete(*out);
         *out = NULL;
         st = http_error(r, 400, "bad_request", "the body must be a JSON object");
+    } else {
+        keep_for_audit(r, *out);
     }
 out:
     free(buf);
@@ -278,6 +330,102 @@ static int edge_peer(const http_server *s, const char *v, char *peer, size_t pee
     return 0;
 }
 
+void http_cookie(hreq *r, const char *id, int max_age, char *out, size_t outsz)
+{
+    snprintf(out, outsz,
+             "Set-Cookie: hp_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n", id,
+             max_age, r->app->cfg->tls_cert[0] ? "; Secure" : "");
+}
+
+void http_clear_cookie(hreq *r, char *out, size_t outsz)
+{
+    http_cookie(r, "", 0, out, outsz);
+}
+
+/* The record every state-changing request leaves. */
+void http_audit(hreq *r, const char *method, const char *pattern, int status)
+{
+    audit_rec a;
+    size_t off = 0;
+    memset(&a, 0, sizeof(a));
+    a.ts = hp_now_ms();
+    hp_strlcpy(a.actor, r->actor, sizeof(a.actor));
+    hp_strlcpy(a.role, access_role_name(r->role), sizeof(a.role));
+    hp_strlcpy(a.via, r->via ? r->via : "none", sizeof(a.via));
+    hp_strlcpy(a.source, r->peer, sizeof(a.source));
+    snprintf(a.action, sizeof(a.action), "%s %s", method, pattern);
+    for (int i = 0; i < r->nparams && off < sizeof(a.target); i++)
+        off += (size_t)snprintf(a.target + off, sizeof(a.target) - off, "%s%s", i ? "/" : "",
+                                r->params[i]);
+    a.params = r->body_text;
+    a.status = status;
+    hp_strlcpy(a.outcome,
+               status < 400                                      ? "ok"
+               : status == 401 || status == 403 || status == 429 ? "refused"
+                                                                 : "failed",
+               sizeof(a.outcome));
+    if (evq_audit(r->app->q, &a, r->app->cfg->audit_keep_days) < 0)
+        log_warn("audit: cannot store the record of %s %s", method, pattern);
+}
+
+static int is_safe(const char *method)
+{
+    return !strcmp(method, "GET") || !strcmp(method, "HEAD");
+}
+
+/* Who is asking, in this order: a bearer token (automation), the session
+ * cookie of a dashboard login (with its CSRF token on anything but a read),
+ * anonymous reading when allowed. Sets r->role, r->actor, r->via; returns 0,
+ * or sends the 401/403 and returns it. */
+static int authenticate(http_server *s, hreq *r, const route *rt)
+{
+    const config *c = s->a->cfg;
+    const char *authz = mg_get_header(r->conn, "Authorization");
+    const char *cookie = mg_get_header(r->conn, "Cookie"), *csrf;
+    char sid[128], extra[256];
+    session_info si;
+
+    r->via = "none";
+    if (rt->role == ROLE_NONE || (c->metrics_open && !strcmp(rt->pattern, "/metrics"))) return 0;
+    if (authz) {
+        r->role = auth_role(c, authz, r->actor, sizeof(r->actor));
+        if (r->role == ROLE_NONE)
+            return send_error(r->conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
+                              "unknown bearer token");
+        r->via = "token";
+    } else if (cookie && cookie_value(cookie, "hp_session", sid, sizeof(sid))) {
+        if (session_get(sid, hp_now_ms(), c->session_idle_s, c->session_max_s, &si) < 0) {
+            snprintf(extra, sizeof(extra), "WWW-Authenticate: Bearer\r\n");
+            http_clear_cookie(r, extra + strlen(extra), sizeof(extra) - strlen(extra));
+            return send_error(r->conn, 401, extra, "session_expired",
+                              "the session expired or was ended: log in again");
+        }
+        r->role = si.role;
+        r->via = "session";
+        hp_strlcpy(r->actor, si.user, sizeof(r->actor));
+        hp_strlcpy(r->session, si.id, sizeof(r->session));
+        csrf = mg_get_header(r->conn, "X-CSRF-Token");
+        if (!is_safe(r->ri->request_method) &&
+            (!csrf || !auth_equal(csrf, strlen(csrf), si.csrf, SESSION_ID_LEN)))
+            return send_error(r->conn, 403, NULL, "csrf",
+                              "missing or wrong X-CSRF-Token for this session");
+    } else if (c->anonymous_read && rt->role == ROLE_VIEWER && is_safe(r->ri->request_method)) {
+        r->role = ROLE_VIEWER;
+        r->via = "anonymous";
+        hp_strlcpy(r->actor, "anonymous", sizeof(r->actor));
+    } else {
+        return send_error(r->conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
+                          "log in, or send Authorization: Bearer <token>");
+    }
+    if (r->role < rt->role) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "this needs the %s role; yours is %s",
+                 access_role_name(rt->role), access_role_name(r->role));
+        return send_error(r->conn, 403, NULL, "forbidden", msg);
+    }
+    return 0;
+}
+
 static int dispatch(struct mg_connection *conn, void *cbdata)
 {
     http_server *s = cbdata;
@@ -285,12 +433,13 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     const route *rt = NULL;
     hreq r;
     char allow[64], extra[96];
-    int m;
+    int m, st;
 
     memset(&r, 0, sizeof(r));
     r.conn = conn;
     r.ri = ri;
     r.app = s->a;
+    r.via = "none";
     if (edge_peer(s, mg_get_header(conn, EDGE_HEADER), r.peer, sizeof(r.peer)) < 0)
         return send_error(conn, 403, NULL, "forbidden",
                           "requests must come through hapanel's listen address");
@@ -304,16 +453,11 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     if (ri->content_length > HTTP_MAX_BODY)
         return send_error(conn, 413, "Connection: close\r\n", "payload_too_large",
                           "request body larger than 64 KiB");
-    if (rt->role > ROLE_NONE) {
-        r.role =
-            auth_role(s->a->cfg, mg_get_header(conn, "Authorization"), r.actor, sizeof(r.actor));
-        if (r.role == ROLE_NONE)
-            return send_error(conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
-                              "missing or unknown bearer token");
-        if (r.role < rt->role)
-            return send_error(conn, 403, NULL, "forbidden", "this action needs the operator role");
-    }
-    return rt->fn(&r);
+    if (!(st = authenticate(s, &r, rt))) st = rt->fn(&r);
+    /* every action, login and logout leaves a record, refused ones too */
+    if (!is_safe(ri->request_method)) http_audit(&r, rt->method, rt->pattern, st);
+    free(r.body_text);
+    return st;
 }
 
 /* Errors civetweb answers itself, before any handler (a request line it

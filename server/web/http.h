@@ -40,6 +40,9 @@ typedef struct hreq {
     int role;                          /* the caller's role (ROLE_NONE on open routes) */
     char actor[64];                    /* the token's name, for audit; never the token */
     char peer[48];                     /* the client's address, as the edge saw it */
+    const char *via;                   /* "token", "session", "anonymous" or "none" */
+    char session[72];                  /* the session id, when via a session */
+    char *body_text;                   /* the JSON body, for the audit (http_body_json) */
     char params[HREQ_MAX_PARAMS][256]; /* {name} segments of the path, decoded */
     int nparams;
 } hreq;
@@ -59,6 +62,17 @@ int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
  * cJSON_Delete); an empty body is an empty object. Returns 0, or sends 400/413
  * and returns that status. */
 int http_body_json(hreq *r, struct cJSON **out);
+/* The value of header name, or NULL. */
+const char *http_header(const hreq *r, const char *name);
+/* Sends status with the extra header lines (each ending in CRLF) and a JSON
+ * body; root is not freed. */
+int http_json_extra(hreq *r, int status, const char *extra, struct cJSON *root);
+/* The Set-Cookie line (CRLF included) of session id with Max-Age max_age;
+ * http_clear_cookie's ends the cookie. */
+void http_cookie(hreq *r, const char *id, int max_age, char *out, size_t outsz);
+void http_clear_cookie(hreq *r, char *out, size_t outsz);
+/* Stores the audit record of a state-changing request after its answer. */
+void http_audit(hreq *r, const char *method, const char *pattern, int status);
 /* Copies query parameter name (URL-decoded) into buf. Returns 1 when present,
  * 0 when absent, -1 when too long. */
 int http_query(const hreq *r, const char *name, char *buf, size_t bufsz);

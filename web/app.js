@@ -1,0 +1,713 @@
+/* app.js — the dashboard's script (served as /static/app.js; the page's
+ * Content-Security-Policy allows no inline script). See the comment at the top
+ * of index.html for what it does. */
+(function () {
+  'use strict';
+
+  var KEY = 'hapanel.token';
+  var STALE_MS = 3000; /* one missed poll is noise; three are an outage */
+  var token = '';
+  var lastOk = 0;
+  var since = Date.now();
+  var rejected = false;
+  var lastErr = '';
+  var heldAt = 0; /* last poll skipped because the pointer was on a button */
+  /* With many clusters the page lists them compactly; these are the ones the
+     user expanded (sent as ?open=, names separated by newlines). */
+  var openSet = [];
+  var forceNext = false; /* the next poll answers an expand click: not held */
+
+  var conn = document.getElementById('conn');
+  var form = document.getElementById('tokenform');
+  var input = document.getElementById('tokeninput');
+  var msg = document.getElementById('tokenmsg');
+  var pause = document.getElementById('pause');
+  var forgetBtn = document.getElementById('forget');
+  var clusters = document.getElementById('clusters');
+  var tabLive = document.getElementById('tab-live');
+  var tabHistory = document.getElementById('tab-history');
+  var liveView = document.getElementById('liveview');
+  var historyView = document.getElementById('historyview');
+  var history_ = document.getElementById('history');
+  var jobPanel = document.getElementById('jobpanel');
+  var jobBody = document.getElementById('jobbody');
+  var notifyEl = document.getElementById('notify');
+  var dlStatus = document.getElementById('dlstatus');
+
+  function store(t) {
+    try { if (t) localStorage.setItem(KEY, t); else localStorage.removeItem(KEY); } catch (e) { /* private mode: memory only */ }
+  }
+
+  function load() {
+    var h = location.hash.replace(/^#/, '');
+    if (h) {
+      var p = new URLSearchParams(h);
+      if (p.has('token')) {
+        var t = (p.get('token') || '').trim();
+        if (t) { token = t; store(t); }
+        /* keep the token out of the address bar, history and screenshots */
+        history.replaceState(null, '', location.pathname + location.search);
+      }
+    }
+    if (!token) {
+      try { token = (localStorage.getItem(KEY) || '').trim(); } catch (e) { token = ''; }
+    }
+  }
+
+  function setConn(kind, text) {
+    conn.className = 'conn conn-' + kind;
+    conn.textContent = text;
+  }
+
+  function showForm(text) {
+    msg.textContent = text || '';
+    msg.hidden = !text;
+    form.hidden = false;
+    forgetBtn.hidden = true;
+    input.value = '';
+    input.focus();
+  }
+
+  function useToken(t) {
+    token = t;
+    store(t);
+    rejected = false;
+    since = Date.now();
+    lastOk = 0;
+    form.hidden = true;
+    forgetBtn.hidden = false;
+    setConn('wait', 'connecting\u2026');
+    htmx.trigger(notifyEl, 'refresh'); /* now, not in up to 5 s */
+    if (!historyView.hidden && !history_.firstChild) loadHistory();
+  }
+
+  function dropToken(text) {
+    token = '';
+    store('');
+    /* never leave a stale picture under the form */
+    clusters.textContent = '';
+    history_.textContent = '';
+    notifyEl.textContent = '';
+    closeJob();
+    if (dlg.open) dlg.close();
+    document.title = 'hapanel';
+    showForm(text);
+  }
+
+  function hhmmss(d) {
+    function two(n) { return (n < 10 ? '0' : '') + n; }
+    return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
+  }
+
+  /* The 1 s refresh replaces every button in #clusters. A click that spans a
+     swap would be lost and a keyboard user's focus thrown away, so the poll
+     waits while the pointer is on a button there, or it has keyboard focus. */
+  function holding() {
+    try {
+      return !!clusters.querySelector('button:not([disabled]):hover, button:focus-visible');
+    } catch (e) { return false; }
+  }
+
+  /* Every htmx request carries the token; without one (or when paused) the
+     poll is cancelled rather than sent to fail. */
+  document.addEventListener('htmx:configRequest', function (evt) {
+    if (!token || (pause.checked && (evt.detail.elt === clusters || evt.detail.elt === notifyEl))) {
+      evt.preventDefault();
+      return;
+    }
+    if (evt.detail.elt === clusters && openSet.length) evt.detail.parameters['open'] = openSet.join('\n');
+    if (evt.detail.elt === clusters && forceNext) {
+      forceNext = false;
+    } else if (evt.detail.elt === clusters && holding()) {
+      heldAt = Date.now();
+      evt.preventDefault();
+      return;
+    }
+    evt.detail.headers['Authorization'] = 'Bearer ' + token;
+  });
+
+  /* The history and job fragments answer 400/404/503 with HTML that says what
+     is wrong (a bad filter, an unknown job): show it rather than nothing. */
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    var x = evt.detail.xhr;
+    var tgt = evt.detail.target;
+    if (!x || x.status < 400 || !tgt) return;
+    var ct = x.getResponseHeader('Content-Type') || '';
+    if (ct.indexOf('text/html') === 0 && (history_.contains(tgt) || jobBody.contains(tgt))) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
+  /* 401 is an unknown token. 403 on the read-only poll means the token has no
+     role at all; a 403 on an operator action only means "viewer", which is no
+     reason to drop the token (the action dialog says so itself). */
+  document.addEventListener('htmx:responseError', function (evt) {
+    var s = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    var sent = evt.detail.requestConfig && evt.detail.requestConfig.headers
+      ? evt.detail.requestConfig.headers['Authorization'] : undefined;
+    if (sent !== undefined && sent !== 'Bearer ' + token) return; /* an old token's late answer */
+    if (s === 401 || (s === 403 && evt.detail.elt === clusters)) {
+      rejected = true;
+      setConn('bad', 'token rejected');
+      dropToken('token rejected (HTTP ' + s + ') \u2014 paste a valid token');
+    } else if (s === 403) {
+      setConn('bad', 'not allowed with this token (operator role needed)');
+    } else {
+      lastErr = 'HTTP ' + s;
+      setConn('bad', 'hapanel answered HTTP ' + s);
+    }
+  });
+
+  document.addEventListener('htmx:sendError', function () {
+    lastErr = 'hapanel unreachable';
+    setConn('bad', lastErr);
+  });
+
+  document.addEventListener('htmx:afterSwap', function (evt) {
+    if (evt.detail.target !== clusters) return;
+    lastOk = Date.now();
+    lastErr = '';
+    clusters.classList.remove('stale');
+    setConn('ok', 'live \u00b7 updated ' + hhmmss(new Date(lastOk)));
+    var ov = clusters.querySelector('.overview');
+    var worst = ov ? ov.getAttribute('data-worst') : '';
+    var label = { down: '[DOWN] ', degraded: '[DEGRADED] ', unknown: '[?] ' }[worst] || '';
+    document.title = label + 'hapanel';
+  });
+
+  /* A dashboard that silently stops updating looks healthy: say so. */
+  setInterval(function () {
+    if (!token || rejected) return;
+    if (pause.checked) { setConn('wait', 'paused'); return; }
+    if (Date.now() - heldAt < 1500) { setConn('wait', 'refresh held while on a button'); return; }
+    var ref = Math.max(lastOk || since, heldAt);
+    var age = Date.now() - ref;
+    if (age > STALE_MS) {
+      setConn('bad', (lastOk ? 'no update for ' : 'no answer for ') + Math.round(age / 1000) + ' s' +
+              (lastErr ? ' (' + lastErr + ')' : '') + (lastOk ? ' \u2014 view is stale' : ''));
+      clusters.classList.add('stale');
+    } else {
+      clusters.classList.remove('stale');
+    }
+  }, 1000);
+
+  form.addEventListener('submit', function (evt) {
+    evt.preventDefault();
+    var t = input.value.trim();
+    if (!t) return;
+    useToken(t); /* the next poll (within 1 s) uses it */
+  });
+
+  /* after a pause, count the outage from now, not from the last update */
+  pause.addEventListener('change', function () {
+    if (!pause.checked) { lastOk = 0; since = Date.now(); clusters.classList.remove('stale'); }
+  });
+
+  forgetBtn.addEventListener('click', function () {
+    dropToken('');
+    setConn('wait', 'no token');
+  });
+
+  /* --- views --------------------------------------------------------------- */
+
+  function loadHistory() {
+    var f = document.getElementById('hfilters');
+    if (f) { htmx.trigger(f, 'submit'); return; } /* keep the filters */
+    htmx.ajax('GET', '/ui/history', { target: '#history', swap: 'innerHTML' });
+  }
+
+  function showView(v) {
+    var live = v === 'live';
+    liveView.hidden = !live;
+    historyView.hidden = live;
+    tabLive.setAttribute('aria-selected', live ? 'true' : 'false');
+    tabHistory.setAttribute('aria-selected', live ? 'false' : 'true');
+    if (!live && !history_.firstChild) loadHistory();
+  }
+
+  tabLive.addEventListener('click', function () { showView('live'); });
+  tabHistory.addEventListener('click', function () { showView('history'); });
+  document.getElementById('histreload').addEventListener('click', loadHistory);
+
+  /* --- the job panel ---------------------------------------------------------- */
+
+  function closeJob() {
+    jobBody.textContent = ''; /* removes the polling element: polling stops */
+    jobPanel.hidden = true;
+  }
+
+  function openJob(id) {
+    id = String(id);
+    if (!/^[0-9]{1,15}$/.test(id)) return;
+    var d = document.createElement('div');
+    d.className = 'jobview job-loading';
+    d.setAttribute('hx-get', '/ui/jobs/' + id);
+    d.setAttribute('hx-trigger', 'load');
+    d.setAttribute('hx-swap', 'outerHTML');
+    d.textContent = 'loading job #' + id + '\u2026';
+    jobBody.textContent = '';
+    jobBody.appendChild(d);
+    jobPanel.hidden = false;
+    htmx.process(d);
+  }
+
+  document.getElementById('jobclose').addEventListener('click', closeJob);
+
+  /* --- actions: the confirmation dialog --------------------------------------- */
+
+  var dlg = document.getElementById('actdlg');
+  var actForm = document.getElementById('actform');
+  var actTitle = document.getElementById('acttitle');
+  var fFailover = document.getElementById('f-failover');
+  var fResync = document.getElementById('f-resync');
+  var fAck = document.getElementById('f-ack');
+  var actComment = document.getElementById('actcomment');
+  var reasonLabel = document.getElementById('reasonlabel');
+  var actMode = document.getElementById('actmode');
+  var actTarget = document.getElementById('acttarget');
+  var actPause = document.getElementById('actpause');
+  var actFull = document.getElementById('actfull');
+  var actWhat = document.getElementById('actwhat');
+  var actReason = document.getElementById('actreason');
+  var actErr = document.getElementById('acterr');
+  var actGo = document.getElementById('actgo');
+  var actPlan = document.getElementById('actplan');
+  var planChecks = document.getElementById('planchecks');
+  var planChoice = document.getElementById('planchoice');
+  var planBlock = ''; /* why confirm is disabled, from the last plan */
+  var planSeq = 0, planTimer = null;
+  var cur = null; /* what the dialog is about, copied from the clicked button */
+  var ACTS = ['failover', 'resync', 'reset', 'bgsave', 'backup', 'delete-backup', 'ack'];
+  var sending = false;
+
+  function attr(el, name) { return el.getAttribute(name) || ''; }
+
+  function showErr(text) {
+    actErr.textContent = text;
+    actErr.hidden = !text;
+  }
+
+  /* The replicas a failover could promote, from the clicked cluster's rows. */
+  function fillTargets(btn) {
+    var sec = btn.closest('section.cluster');
+    var rows = sec ? sec.querySelectorAll('tr.node[data-addr]') : [];
+    actTarget.textContent = '';
+    var best = document.createElement('option');
+    best.value = '';
+    best.textContent = 'the best replica (Sentinel chooses)';
+    actTarget.appendChild(best);
+    for (var i = 0; i < rows.length; i++) {
+      var cand = attr(rows[i], 'data-cand');
+      if (cand === 'master') continue;
+      var o = document.createElement('option');
+      o.value = attr(rows[i], 'data-addr');
+      o.textContent = o.value + (cand && cand !== 'ok' ? ' \u2014 ' + cand : '');
+      o.setAttribute('data-cand', cand);
+      actTarget.appendChild(o);
+    }
+  }
+
+  /* The failover plan for what the dialog says now: each check, Sentinel's
+   * choice, and confirm disabled (with the reason) when it would fail. */
+  var MARK = { ok: '\u2713', warn: '\u26a0', wait: '\u23f3', fail: '\u2717' };
+  function showPlan(p) {
+    planChecks.textContent = '';
+    (p.checks || []).forEach(function (c) {
+      var li = document.createElement('li');
+      li.className = 'pc-' + (MARK[c.state] ? c.state : 'fail');
+      li.textContent = (MARK[c.state] || '?') + ' ' + c.message;
+      planChecks.appendChild(li);
+    });
+    var t = '';
+    if (p.state === 'fail') {
+      planBlock = 'Cannot start: ' + (p.blocker || 'a check fails');
+      t = planBlock;
+    } else {
+      planBlock = '';
+      if (p.choice) t = 'Sentinel ' + p.sentinel + ' would promote ' + p.choice + ' (' + p.choice_why + ').';
+      if (p.state === 'wait') t += ' The job first waits (up to 15 s, changing nothing) for: ' + p.blocker;
+    }
+    planChoice.textContent = t;
+    planChoice.className = 'planchoice' + (p.state === 'fail' ? ' bad' : '');
+    actPlan.hidden = false;
+    if (!sending) actGo.disabled = !!planBlock;
+  }
+  function loadPlan() {
+    if (!cur || cur.act !== 'failover' || !token) return;
+    var q = '?mode=' + encodeURIComponent(actMode.value);
+    if (actMode.value === 'graceful' && actTarget.value) q += '&target=' + encodeURIComponent(actTarget.value);
+    var pz = actPause.value.trim();
+    if (/^[0-9]+$/.test(pz) && Number(pz) >= 50 && Number(pz) <= 30000) q += '&max_pause_ms=' + pz;
+    var seq = ++planSeq;
+    fetch('/api/v1/clusters/' + encodeURIComponent(cur.cluster) + '/failover/plan' + q, {
+      headers: { 'Authorization': 'Bearer ' + token }, cache: 'no-store', credentials: 'omit'
+    }).then(function (res) { return res.ok ? res.json() : null; }).then(function (p) {
+      if (seq === planSeq && p && cur && cur.act === 'failover') showPlan(p);
+    }).catch(function () { /* the dialog still works without the dry run */ });
+  }
+  function planSoon() {
+    if (planTimer) clearTimeout(planTimer);
+    planTimer = setTimeout(loadPlan, 150);
+  }
+
+  /* Says concretely what the confirmed action does; called on every change. */
+  function describe() {
+    if (!cur) return;
+    var m = cur.master || 'the current master';
+    var text = '', go = '';
+    if (cur.act === 'failover') {
+      var graceful = actMode.value === 'graceful';
+      /* force ignores a target (Sentinel elects) */
+      actTarget.disabled = !graceful;
+      for (var i = 0; i < actTarget.options.length; i++) {
+        var c = actTarget.options[i].getAttribute('data-cand');
+        actTarget.options[i].disabled = graceful && !!c && c !== 'ok';
+      }
+      if (!graceful) actTarget.value = '';
+      if (actTarget.selectedOptions.length && actTarget.selectedOptions[0].disabled) actTarget.value = '';
+      if (graceful) {
+        var t = actTarget.value || 'the best replica';
+        var p = actPause.value.trim();
+        var pauseText = p ? p + ' ms' : 'half of Sentinel\u2019s down-after-milliseconds (5000 ms at most)';
+        text = 'Writes to ' + m + ' will pause for at most ' + pauseText + ' while ' + t +
+          ' catches up; Sentinel then promotes it and ' + m + ' becomes its replica. ' +
+          'No acknowledged write is lost.';
+        if (actTarget.value) text += ' ' + t + '\u2019s replica-priority is lowered for the election and restored afterwards.';
+        text += ' If the replica does not catch up in time, writes are unpaused and nothing changes.';
+        go = 'Switch over';
+      } else {
+        text = 'Sentinel promotes a replica now, without waiting for it to catch up and without ' +
+          'a quorum check. If ' + m + ' still answers, its writes pause (bounded, as above) until the ' +
+          'promotion and it is demoted at once, so writes it acknowledged meanwhile are not lost; ' +
+          'writes a lagging replica had not received are.';
+        go = 'Force failover';
+      }
+    } else if (cur.act === 'resync') {
+      if (actFull.checked) {
+        text = cur.node + ' drops its data and copies everything from ' + m + ' (full sync). ' +
+          'It never becomes a writable master in between; the copy loads the master and the network.';
+        go = 'Full resync';
+      } else {
+        text = cur.node + ' is pointed at ' + m + ' again (REPLICAOF) and catches up: a partial ' +
+          'sync when ' + m + '\u2019s backlog still covers it, else a full sync.';
+        go = 'Resync';
+      }
+    } else if (cur.act === 'reset') {
+      text = 'Each Sentinel forgets and rediscovers the replicas and Sentinels of ' + cur.cluster +
+        ', one at a time' + (cur.sentinels ? ' (' + cur.sentinels + ' Sentinels)' : '') +
+        '; hapanel waits until one sees them all again before resetting the next.';
+      go = 'Reset Sentinels';
+    } else if (cur.act === 'backup') {
+      text = 'Streams an RDB snapshot from ' + cur.source +
+        (cur.role === 'master' ? ' (the master: no healthy replica is available)' : ' (the healthiest replica)') +
+        ' to the backup directory and verifies it (RDB header, CRC64 when the file has one, SHA-256). ' +
+        cur.source + ' forks to write the snapshot, as for a replica\u2019s full sync; nothing else changes.';
+      go = 'Back up now';
+    } else if (cur.act === 'bgsave') {
+      text = 'Runs BGSAVE on ' + cur.node + (cur.role === 'master' ? ' (the master)' : '') +
+        ': it forks and writes its own RDB file in its data directory; the job waits until the save ' +
+        'ends and checks rdb_last_bgsave_status. The fork costs memory (copy-on-write) and can stall a ' +
+        'large instance briefly. Nothing is copied to hapanel: use \u201cback up now\u201d for that.';
+      go = 'Run BGSAVE';
+    } else if (cur.act === 'delete-backup') {
+      text = 'Deletes backup #' + cur.backup + ' of ' + cur.cluster + ' (taken ' + cur.created +
+        ' from ' + cur.node + ', ' + cur.size + '): its RDB file is removed from the backup ' +
+        'directory and from the catalogue. This cannot be undone.';
+      go = 'Delete backup';
+    } else if (cur.act === 'ack') {
+      text = (cur.severity || 'alert').toUpperCase() + ' ' + cur.rule + (cur.node ? ' on ' + cur.node : '') +
+        ': ' + cur.message + '. Acknowledging records your token\u2019s name, the time and the comment with the alert' +
+        (cur.ackedBy ? ', replacing the acknowledgement by ' + cur.ackedBy : '') + '. It sends no ' +
+        'message and does not resolve the alert: it stays active until its condition clears.';
+      go = 'Acknowledge';
+    }
+    actWhat.textContent = text;
+    if (!sending) actGo.textContent = go;
+    if (cur.act === 'failover') planSoon();
+  }
+
+  function openAction(btn) {
+    var act = attr(btn, 'data-act');
+    if (ACTS.indexOf(act) < 0) return;
+    cur = {
+      act: act,
+      cluster: attr(btn, 'data-cluster'),
+      master: attr(btn, 'data-master'),
+      node: attr(btn, 'data-node'),
+      sentinels: attr(btn, 'data-sentinels'),
+      source: attr(btn, 'data-source'),
+      role: attr(btn, 'data-role'),
+      backup: attr(btn, 'data-backup'),
+      created: attr(btn, 'data-created'),
+      size: attr(btn, 'data-size'),
+      alert: attr(btn, 'data-alert'),
+      rule: attr(btn, 'data-rule'),
+      severity: attr(btn, 'data-severity'),
+      message: attr(btn, 'data-message'),
+      ackedBy: attr(btn, 'data-acked-by')
+    };
+    if ((act === 'delete-backup' && !/^[0-9]{1,15}$/.test(cur.backup)) ||
+        (act === 'ack' && !/^[0-9]{1,15}$/.test(cur.alert))) { cur = null; return; }
+    fFailover.hidden = act !== 'failover';
+    fResync.hidden = act !== 'resync';
+    fAck.hidden = act !== 'ack';
+    /* an ack has its comment; a delete takes nothing; the rest a reason */
+    reasonLabel.hidden = act === 'ack' || act === 'delete-backup';
+    actMode.value = 'graceful';
+    actPause.value = '';
+    actFull.checked = false;
+    actReason.value = '';
+    actComment.value = act === 'ack' ? attr(btn, 'data-comment') : '';
+    showErr('');
+    sending = false;
+    actGo.disabled = false;
+    planBlock = '';
+    actPlan.hidden = true;
+    planChecks.textContent = '';
+    planChoice.textContent = '';
+    if (act === 'failover') fillTargets(btn);
+    actTitle.textContent = act === 'failover' ? 'Failover of ' + cur.cluster
+      : act === 'resync' ? 'Resync replica ' + cur.node + ' (' + cur.cluster + ')'
+      : act === 'reset' ? 'Reset the Sentinels of ' + cur.cluster
+      : act === 'backup' ? 'Back up ' + cur.cluster
+      : act === 'bgsave' ? 'BGSAVE on ' + cur.node + ' (' + cur.cluster + ')'
+      : act === 'delete-backup' ? 'Delete backup #' + cur.backup + ' of ' + cur.cluster
+      : 'Acknowledge alert #' + cur.alert + ' (' + cur.cluster + ')';
+    /* red for what changes a node or deletes; an ack only records */
+    actGo.className = act === 'ack' ? 'primary' : 'danger';
+    describe();
+    dlg.showModal();
+    if (act === 'ack') actComment.focus();
+  }
+
+  [actMode, actTarget, actFull].forEach(function (el) { el.addEventListener('change', describe); });
+  actPause.addEventListener('input', describe);
+  document.getElementById('actcancel').addEventListener('click', function () { dlg.close(); });
+
+  /* Enter in a text field never confirms an action: only the button does. */
+  [actReason, actPause].forEach(function (el) {
+    el.addEventListener('keydown', function (e) { if (e.key === 'Enter') e.preventDefault(); });
+  });
+
+  actForm.addEventListener('submit', function (evt) {
+    evt.preventDefault(); /* method=dialog would close it before we know */
+    if (!cur || sending) return;
+    if (planBlock) { showErr(planBlock); return; }
+    var base = '/api/v1/clusters/' + encodeURIComponent(cur.cluster);
+    var body = {}, url, method = 'POST';
+    var reason = actReason.value.trim();
+    if (reason && !reasonLabel.hidden) body.reason = reason;
+    if (cur.act === 'failover') {
+      url = base + '/failover';
+      body.mode = actMode.value;
+      if (body.mode === 'graceful' && actTarget.value) body.target = actTarget.value;
+      {
+        var p = actPause.value.trim();
+        if (p) {
+          var n = Number(p);
+          if (!/^[0-9]+$/.test(p) || n < 50 || n > 30000) {
+            showErr('The longest write pause must be a whole number of ms from 50 to 30000.');
+            return;
+          }
+          body.max_pause_ms = n;
+        }
+      }
+    } else if (cur.act === 'resync') {
+      url = base + '/nodes/' + encodeURIComponent(cur.node) + '/resync';
+      body.full = actFull.checked;
+    } else if (cur.act === 'reset') {
+      url = base + '/sentinels/reset';
+    } else if (cur.act === 'backup') {
+      url = base + '/backups';
+      if (cur.source) body.node = cur.source; /* the node the dialog named */
+    } else if (cur.act === 'bgsave') {
+      url = base + '/nodes/' + encodeURIComponent(cur.node) + '/bgsave';
+    } else if (cur.act === 'delete-backup') {
+      url = '/api/v1/backups/' + cur.backup;
+      method = 'DELETE';
+      body = null;
+    } else {
+      url = '/api/v1/alerts/' + cur.alert + '/ack';
+      var c = actComment.value.trim();
+      if (c.length > 500) { showErr('The comment is longer than 500 characters.'); return; }
+      body = { comment: c };
+    }
+    if (!token) { showErr('No token: paste one first.'); return; }
+    sending = true;
+    actGo.disabled = true;
+    actGo.textContent = 'sending\u2026';
+    showErr('');
+    var act = cur.act; /* the dialog may be closed (Escape) before the answer */
+    var hdrs = { 'Authorization': 'Bearer ' + token };
+    if (body) hdrs['Content-Type'] = 'application/json';
+    fetch(url, {
+      method: method,
+      headers: hdrs,
+      body: body ? JSON.stringify(body) : undefined,
+      cache: 'no-store',
+      credentials: 'omit'
+    }).then(function (res) {
+      return res.text().then(function (txt) {
+        var j = null;
+        try { j = JSON.parse(txt); } catch (e) { j = null; }
+        return { status: res.status, json: j };
+      });
+    }).then(function (r) {
+      if (r.status === 202 && r.json && r.json.job_id) {
+        if (dlg.open) dlg.close();
+        openJob(r.json.job_id);
+        return;
+      }
+      if (r.status === 200 && (act === 'ack' || act === 'delete-backup')) {
+        if (dlg.open) dlg.close();
+        refresh(); /* show the ack or the gone backup now, not in a second */
+        return;
+      }
+      var m = r.json && r.json.error && r.json.error.message ? r.json.error.message : '';
+      if (r.status === 403) {
+        showErr('This needs an operator token. The token in use is a viewer token: it can watch ' +
+                'but not act. Nothing was changed.');
+      } else if (r.status === 401) {
+        showErr('The token was rejected (HTTP 401). Nothing was changed.');
+      } else {
+        showErr('Refused (HTTP ' + r.status + ')' + (m ? ': ' + m : '') + '. Nothing was changed.');
+      }
+    }, function () {
+      showErr('No answer from hapanel. The request may or may not have been taken: look at ' +
+              'the cluster\u2019s recent jobs before trying again.');
+    }).then(function () {
+      sending = false;
+      actGo.disabled = false;
+      describe();
+    });
+  });
+
+  dlg.addEventListener('close', function () { cur = null; });
+
+  function refresh() {
+    htmx.trigger(clusters, 'refresh');
+    htmx.trigger(notifyEl, 'refresh');
+    if (!historyView.hidden) loadHistory();
+  }
+
+  /* --- backup downloads ------------------------------------------------------ */
+
+  /* The download needs the token, which a plain link would not send (and a
+     token in the URL would end up in logs and history). So: fetch with the
+     Authorization header, collect the body, save it from a Blob URL. The
+     whole file passes through this tab's memory. */
+  var dlBusy = {};
+  var dlTimer = 0;
+
+  function fmtBytes(n) {
+    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+  }
+
+  function dlShow(kind, text, hideAfter) {
+    clearTimeout(dlTimer);
+    dlStatus.className = 'dlstatus dl-' + kind;
+    dlStatus.textContent = text;
+    dlStatus.hidden = false;
+    if (hideAfter) dlTimer = setTimeout(function () { dlStatus.hidden = true; }, hideAfter);
+  }
+
+  /* The file name from Content-Disposition, when it is a plain one; the
+     server makes it from the cluster, node and time. */
+  function dlName(cd, id) {
+    var m = /filename="([^"]+)"/.exec(cd || '');
+    var n = m ? m[1] : '';
+    return /^[A-Za-z0-9._-]{1,200}$/.test(n) && n[0] !== '.' ? n : 'hapanel-backup-' + id + '.rdb';
+  }
+
+  function download(id) {
+    id = String(id);
+    if (!/^[0-9]{1,15}$/.test(id) || dlBusy[id]) return;
+    if (!token) { dlShow('bad', 'No token: paste one first.', 6000); return; }
+    dlBusy[id] = true;
+    dlShow('wait', 'Downloading backup #' + id + '\u2026');
+    fetch('/api/v1/backups/' + id + '/download', {
+      headers: { 'Authorization': 'Bearer ' + token },
+      cache: 'no-store',
+      credentials: 'omit'
+    }).then(function (res) {
+      if (!res.ok) {
+        return res.text().then(function (t) {
+          var m = '';
+          try { m = JSON.parse(t).error.message || ''; } catch (e) { m = ''; }
+          throw new Error('HTTP ' + res.status + (m ? ': ' + m : ''));
+        });
+      }
+      var total = Number(res.headers.get('Content-Length')) || 0;
+      var name = dlName(res.headers.get('Content-Disposition'), id);
+      var parts = [], got = 0, shown = 0;
+      function done() {
+        if (total && got !== total) throw new Error('the transfer ended after ' + fmtBytes(got) + ' of ' + fmtBytes(total));
+        return { blob: new Blob(parts, { type: 'application/octet-stream' }), name: name, size: got };
+      }
+      if (!res.body || !res.body.getReader) {
+        return res.blob().then(function (b) { parts = [b]; got = b.size; return done(); });
+      }
+      var reader = res.body.getReader();
+      function pump() {
+        return reader.read().then(function (r) {
+          if (r.done) return done();
+          parts.push(r.value);
+          got += r.value.length;
+          if (Date.now() - shown > 250) {
+            shown = Date.now();
+            dlShow('wait', 'Downloading backup #' + id + ': ' + fmtBytes(got) +
+                   (total ? ' of ' + fmtBytes(total) + ' (' + Math.floor(100 * got / total) + '%)' : ''));
+          }
+          return pump();
+        });
+      }
+      return pump();
+    }).then(function (x) {
+      var u = URL.createObjectURL(x.blob);
+      var a = document.createElement('a');
+      a.href = u;
+      a.download = x.name;
+      a.rel = 'noopener';
+      a.hidden = true;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(u); }, 60000);
+      dlShow('ok', 'Backup #' + id + ' saved as ' + x.name + ' (' + fmtBytes(x.size) + ').', 8000);
+    }, function (e) {
+      dlShow('bad', 'Download of backup #' + id + ' failed: ' + (e && e.message ? e.message : 'no answer from hapanel') + '.', 15000);
+    }).then(function () { delete dlBusy[id]; });
+  }
+
+  dlStatus.addEventListener('click', function () { dlStatus.hidden = true; });
+
+  function toggleOpen(name) {
+    var i = openSet.indexOf(name);
+    if (i >= 0) openSet.splice(i, 1); else openSet.push(name);
+    forceNext = true;
+    htmx.trigger(clusters, 'refresh');
+  }
+
+  /* One listener for every button in the swapped fragments: they are
+     re-created each second, the listener is not. */
+  document.addEventListener('click', function (evt) {
+    var t = evt.target && evt.target.closest ? evt.target.closest('button.act, button.joblink, button.dl, button.expand') : null;
+    if (!t || t.disabled) return;
+    evt.preventDefault();
+    if (t.classList.contains('expand')) toggleOpen(attr(t, 'data-cluster'));
+    else if (t.classList.contains('joblink')) openJob(attr(t, 'data-job'));
+    else if (t.classList.contains('dl')) download(attr(t, 'data-backup'));
+    else openAction(t);
+  });
+
+  load();
+  if (token) {
+    useToken(token);
+  } else {
+    setConn('wait', 'no token');
+    showForm('');
+  }
+})();
