@@ -9,12 +9,13 @@ expired one, and one from another CA.
     /api/v1/clusters, with Strict-Transport-Security on the answer;
   - a client that offers at most TLS 1.1 is refused, and plain HTTP on the
     port gets no HTTP answer;
-  - hapanel --healthcheck speaks TLS to it;
+  - hapanel --healthcheck speaks TLS to it, and a login's cookie is Secure;
   - under mTLS: no client certificate, an expired one and another CA's are
     refused; the right one is served;
   - a certificate without its key, or a file that does not exist, stops
     hapanel at start with a message naming the setting."""
 
+import http.client
 import os
 import socket
 import ssl
@@ -110,7 +111,11 @@ def test(env):
     make_certs(d)
     tls = {"HAPANEL_TLS_CERT": os.path.join(d, "server.pem"),
            "HAPANEL_TLS_KEY": os.path.join(d, "server.key")}
-    hp = env.hapanel(topo, env_extra=tls, ssl_context=ctx(d))
+    binary = os.environ.get("HAPANEL_BIN") or os.path.join(os.path.dirname(__file__), "..", "build", "hapanel")
+    pwhash = subprocess.run([binary, "--hash-password"], input=b"tls-pw\n", capture_output=True,
+                            check=True).stdout.decode().strip()
+    tls_login = dict(tls, HAPANEL_USERS="viewer:tess:" + pwhash)
+    hp = env.hapanel(topo, env_extra=tls_login, ssl_context=ctx(d))
 
     line, head = https_get(hp.port, ctx(d))
     check(line == "HTTP/1.1 200 OK", "Python ssl: %s" % line)
@@ -123,6 +128,16 @@ def test(env):
                           "https://127.0.0.1:%d/api/v1/clusters" % hp.port],
                          capture_output=True, text=True, timeout=20)
     check(out.stdout.strip() == "200 0", "curl over TLS: %r %r" % (out.stdout, out.stderr))
+    # under TLS the session cookie is Secure
+    c = http.client.HTTPSConnection("127.0.0.1", hp.port, context=ctx(d), timeout=10)
+    c.request("POST", "/api/v1/login", body='{"user":"tess","password":"tls-pw"}',
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    sc = r.getheader("Set-Cookie") or ""
+    c.close()
+    check(r.status == 200 and "secure" in [a.strip().lower() for a in sc.split(";")],
+          "login over TLS: %d, cookie %r" % (r.status, sc))
     refused(hp.port, ctx(d, max_version=ssl.TLSVersion.TLSv1_1), "a client of TLS 1.1 at most")
     # plain HTTP on the TLS port: no HTTP answer comes back
     with socket.create_connection(("127.0.0.1", hp.port), timeout=5) as s:

@@ -7,6 +7,10 @@
   var KEY = 'hapanel.token';
   var STALE_MS = 3000; /* one missed poll is noise; three are an outage */
   var token = '';
+  /* A dashboard login (POST /api/v1/login): the cookie travels by itself;
+     writes carry the session's CSRF token in X-CSRF-Token. */
+  var session = null;
+  var myRole = '';
   var lastOk = 0;
   var since = Date.now();
   var rejected = false;
@@ -33,6 +37,99 @@
   var jobBody = document.getElementById('jobbody');
   var notifyEl = document.getElementById('notify');
   var dlStatus = document.getElementById('dlstatus');
+  var loginForm = document.getElementById('loginform');
+  var loginMsg = document.getElementById('loginmsg');
+  var loginUser = document.getElementById('loginuser');
+  var loginPass = document.getElementById('loginpass');
+  var whoEl = document.getElementById('who');
+  var logoutBtn = document.getElementById('logout');
+
+  /* The credentials of a request: the token, or for a write under a login
+     the session's CSRF token (the cookie goes by itself). */
+  function authHeaders(write) {
+    var h = {};
+    if (token) h['Authorization'] = 'Bearer ' + token;
+    else if (session && write) h['X-CSRF-Token'] = session.csrf;
+    return h;
+  }
+
+  function authed() { return !!token || !!session; }
+
+  /* Who we are, as the server says (GET /api/v1/session): shown in the
+     header; a viewer is not offered the actions (the server refuses them
+     anyway). */
+  function showWho(j) {
+    myRole = j && j.role ? j.role : '';
+    whoEl.textContent = j ? (j.user + ' \u00b7 ' + j.role) : '';
+    whoEl.hidden = !j;
+    document.body.classList.toggle('cannot-act', !(j && j.can_act));
+    logoutBtn.hidden = !(j && j.via === 'session');
+  }
+
+  function whoami(then) {
+    fetch('/api/v1/session', { headers: authHeaders(false), cache: 'no-store', credentials: 'same-origin' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (j) {
+        if (j && j.via === 'session' && j.csrf) session = { user: j.user, role: j.role, csrf: j.csrf };
+        showWho(j);
+        if (then) then(j);
+      })
+      .catch(function () { if (then) then(null); });
+  }
+
+  function showLogin(text) {
+    loginMsg.textContent = text || '';
+    loginMsg.hidden = !text;
+    loginForm.hidden = false;
+  }
+
+  function startSession(j) {
+    session = { user: j.user, role: j.role, csrf: j.csrf };
+    token = '';
+    loginForm.hidden = true;
+    form.hidden = true;
+    rejected = false;
+    since = Date.now();
+    lastOk = 0;
+    setConn('wait', 'connecting\u2026');
+    whoami(null);
+    htmx.trigger(notifyEl, 'refresh');
+    htmx.trigger(clusters, 'refresh');
+  }
+
+  loginForm.addEventListener('submit', function (evt) {
+    evt.preventDefault();
+    var u = loginUser.value.trim();
+    if (!u || !loginPass.value) return;
+    fetch('/api/v1/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: u, password: loginPass.value }),
+      cache: 'no-store', credentials: 'same-origin'
+    }).then(function (res) {
+      return res.json().then(function (j) { return { status: res.status, json: j }; },
+                            function () { return { status: res.status, json: null }; });
+    }).then(function (r) {
+      loginPass.value = '';
+      if (r.status === 200 && r.json) { startSession(r.json); return; }
+      showLogin(r.json && r.json.error ? r.json.error.message : 'login failed (HTTP ' + r.status + ')');
+    }).catch(function () { showLogin('hapanel unreachable'); });
+  });
+
+  logoutBtn.addEventListener('click', function () {
+    fetch('/api/v1/logout', { method: 'POST', headers: authHeaders(true), cache: 'no-store', credentials: 'same-origin' })
+      .then(function () { endSession(''); }, function () { endSession(''); });
+  });
+
+  function endSession(text) {
+    session = null;
+    showWho(null);
+    clusters.textContent = '';
+    history_.textContent = '';
+    notifyEl.textContent = '';
+    setConn('wait', 'logged out');
+    showLogin(text);
+    showForm('');
+  }
 
   function store(t) {
     try { if (t) localStorage.setItem(KEY, t); else localStorage.removeItem(KEY); } catch (e) { /* private mode: memory only */ }
@@ -75,8 +172,11 @@
     since = Date.now();
     lastOk = 0;
     form.hidden = true;
+    loginForm.hidden = true;
     forgetBtn.hidden = false;
+    session = null;
     setConn('wait', 'connecting\u2026');
+    whoami(null);
     htmx.trigger(notifyEl, 'refresh'); /* now, not in up to 5 s */
     if (!historyView.hidden && !history_.firstChild) loadHistory();
   }
@@ -111,7 +211,7 @@
   /* Every htmx request carries the token; without one (or when paused) the
      poll is cancelled rather than sent to fail. */
   document.addEventListener('htmx:configRequest', function (evt) {
-    if (!token || (pause.checked && (evt.detail.elt === clusters || evt.detail.elt === notifyEl))) {
+    if (!authed() || (pause.checked && (evt.detail.elt === clusters || evt.detail.elt === notifyEl))) {
       evt.preventDefault();
       return;
     }
@@ -123,7 +223,8 @@
       evt.preventDefault();
       return;
     }
-    evt.detail.headers['Authorization'] = 'Bearer ' + token;
+    var ah = authHeaders(evt.detail.verb !== 'get');
+    for (var k in ah) evt.detail.headers[k] = ah[k];
   });
 
   /* The history and job fragments answer 400/404/503 with HTML that says what
@@ -147,6 +248,10 @@
     var sent = evt.detail.requestConfig && evt.detail.requestConfig.headers
       ? evt.detail.requestConfig.headers['Authorization'] : undefined;
     if (sent !== undefined && sent !== 'Bearer ' + token) return; /* an old token's late answer */
+    if (session && !token && s === 401) {
+      endSession('the session ended (HTTP 401): log in again');
+      return;
+    }
     if (s === 401 || (s === 403 && evt.detail.elt === clusters)) {
       rejected = true;
       setConn('bad', 'token rejected');
@@ -178,7 +283,7 @@
 
   /* A dashboard that silently stops updating looks healthy: say so. */
   setInterval(function () {
-    if (!token || rejected) return;
+    if (!authed() || rejected) return;
     if (pause.checked) { setConn('wait', 'paused'); return; }
     if (Date.now() - heldAt < 1500) { setConn('wait', 'refresh held while on a button'); return; }
     var ref = Math.max(lastOk || since, heldAt);
@@ -341,7 +446,7 @@
     if (/^[0-9]+$/.test(pz) && Number(pz) >= 50 && Number(pz) <= 30000) q += '&max_pause_ms=' + pz;
     var seq = ++planSeq;
     fetch('/api/v1/clusters/' + encodeURIComponent(cur.cluster) + '/failover/plan' + q, {
-      headers: { 'Authorization': 'Bearer ' + token }, cache: 'no-store', credentials: 'omit'
+      headers: authHeaders(false), cache: 'no-store', credentials: 'same-origin'
     }).then(function (res) { return res.ok ? res.json() : null; }).then(function (p) {
       if (seq === planSeq && p && cur && cur.act === 'failover') showPlan(p);
     }).catch(function () { /* the dialog still works without the dry run */ });
@@ -533,20 +638,20 @@
       if (c.length > 500) { showErr('The comment is longer than 500 characters.'); return; }
       body = { comment: c };
     }
-    if (!token) { showErr('No token: paste one first.'); return; }
+    if (!authed()) { showErr('Not logged in: log in or paste a token first.'); return; }
     sending = true;
     actGo.disabled = true;
     actGo.textContent = 'sending\u2026';
     showErr('');
     var act = cur.act; /* the dialog may be closed (Escape) before the answer */
-    var hdrs = { 'Authorization': 'Bearer ' + token };
+    var hdrs = authHeaders(true);
     if (body) hdrs['Content-Type'] = 'application/json';
     fetch(url, {
       method: method,
       headers: hdrs,
       body: body ? JSON.stringify(body) : undefined,
       cache: 'no-store',
-      credentials: 'omit'
+      credentials: 'same-origin'
     }).then(function (res) {
       return res.text().then(function (txt) {
         var j = null;
@@ -629,9 +734,9 @@
     dlBusy[id] = true;
     dlShow('wait', 'Downloading backup #' + id + '\u2026');
     fetch('/api/v1/backups/' + id + '/download', {
-      headers: { 'Authorization': 'Bearer ' + token },
+      headers: authHeaders(false),
       cache: 'no-store',
-      credentials: 'omit'
+      credentials: 'same-origin'
     }).then(function (res) {
       if (!res.ok) {
         return res.text().then(function (t) {
@@ -707,7 +812,12 @@
   if (token) {
     useToken(token);
   } else {
-    setConn('wait', 'no token');
-    showForm('');
+    /* a login cookie from before, or the login form */
+    whoami(function (j) {
+      if (j) { startSession({ user: j.user, role: j.role, csrf: j.csrf || '' }); return; }
+      setConn('wait', 'not logged in');
+      showLogin('');
+      showForm('');
+    });
   }
 })();

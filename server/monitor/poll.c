@@ -54,7 +54,10 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
     } else {
         __atomic_add_fetch(&m->poll_failures, 1, __ATOMIC_RELAXED);
         n->up = 0;
-        hp_strlcpy(n->error, r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c),
+        hp_strlcpy(n->error,
+                   rconn_auth_error(c)                 ? rconn_auth_error(c)
+                   : r && r->type == REDIS_REPLY_ERROR ? r->str
+                                                       : rconn_error(c),
                    sizeof(n->error));
     }
     if (n->mc)
@@ -67,14 +70,14 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
 
 static void sentinel_failed(msentinel *s, redisReply *r, rconn *c)
 {
-    if (!s->polled || s->up)
-        log_warn("monitor: Sentinel %s: %s", s->addr,
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c));
+    const char *why = rconn_auth_error(c)                 ? rconn_auth_error(c)
+                      : r && r->type == REDIS_REPLY_ERROR ? r->str
+                                                          : rconn_error(c);
+    if (!s->polled || s->up) log_warn("monitor: Sentinel %s: %s", s->addr, why);
     s->polled = 1;
     s->up = 0;
     if (s->sub_lost_ms && !r) s->sub_gap_down = 1; /* unreachable: not a slow subscriber */
-    hp_strlcpy(s->error, r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c),
-               sizeof(s->error));
+    hp_strlcpy(s->error, why, sizeof(s->error));
     mon__all_sentinel_clusters_dirty(s->m, s);
 }
 

@@ -38,6 +38,7 @@ struct rconn {
     rconn_cb *sub_cb;  /* message callback of the subscription */
     void *sub_priv;
     char err[128];
+    int auth_failed; /* the AUTH of this connection was refused */
     int timed_out;
 };
 
@@ -141,7 +142,10 @@ static void on_auth(rconn *c, redisReply *reply, void *priv)
 {
     (void)priv;
     /* A wrong password shows as NOAUTH on the next command; say it plainly. */
-    if (reply && reply->type == REDIS_REPLY_ERROR) set_err(c, "AUTH failed (password rejected)");
+    c->auth_failed = reply && reply->type == REDIS_REPLY_ERROR;
+    if (c->auth_failed)
+        set_err(c, c->user[0] ? "AUTH failed (user or password rejected)"
+                              : "AUTH failed (password rejected)");
 }
 
 /* Makes sure a connection exists or is being made. Returns 0 or -1. */
@@ -165,6 +169,7 @@ static int ensure(rconn *c)
     ac->data = c;
     resp_limit_reader(ac->c.reader);
     c->connects++;
+    c->auth_failed = 0;
     redisLibeventAttach(ac, c->base);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -295,6 +300,13 @@ int rconn_pending(const rconn *c)
 int rconn_active(const rconn *c)
 {
     return c->ac != NULL;
+}
+
+const char *rconn_auth_error(const rconn *c)
+{
+    if (!c->auth_failed) return NULL;
+    return c->user[0] ? "AUTH failed (user or password rejected)"
+                      : "AUTH failed (password rejected)";
 }
 
 const char *rconn_error(const rconn *c)

@@ -39,6 +39,9 @@ int rconn_pending(const rconn *c);
 /* 1 while a connection exists or is being made. */
 int rconn_active(const rconn *c);
 const char *rconn_error(const rconn *c);
+/* "AUTH failed (...)" while this connection's AUTH stands refused (what the
+ * commands after it then say, NOAUTH, hides the cause), else NULL. */
+const char *rconn_auth_error(const rconn *c);
 /* 1 when the last failure was the deadline (a hung peer), not a refused or
  * dropped connection. */
 int rconn_timed_out(const rconn *c);

@@ -151,7 +151,7 @@ static void redact(cJSON *o)
     for (it = o->child; it; it = next) {
         next = it->next; /* it may be replaced (and freed) below */
         if (it->string && secret_name(it->string) && !cJSON_IsObject(it) && !cJSON_IsArray(it))
-            cJSON_ReplaceItemViaPointer(o, it, cJSON_CreateString("(removed)"));
+            cJSON_ReplaceItemInObjectCaseSensitive(o, it->string, cJSON_CreateString("(removed)"));
         else if (cJSON_IsObject(it) || cJSON_IsArray(it))
             redact(it);
     }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/roles.h"
 #include "core/banned.h" /* last: after every system header */
 
 /* ---------------------------------------------------------------------------
@@ -467,6 +468,71 @@ void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_qu
     sbuf_puts(b, "</div>\n");
 }
 
+typedef struct audit_ctx {
+    sbuf *b;
+    int64_t now_ms;
+} audit_ctx;
+
+static void render_audit_row(void *ctx, const audit_rec *a)
+{
+    audit_ctx *x = ctx;
+    sbuf *b = x->b;
+    sbuf_printf(b, "<tr class=\"audit audit-%s\"><td class=\"time\" title=\"",
+                !strcmp(a->outcome, "ok")        ? "ok"
+                : !strcmp(a->outcome, "refused") ? "refused"
+                                                 : "failed");
+    ui__put_utc(b, a->ts, x->now_ms, 1);
+    sbuf_puts(b, "\">");
+    ui__put_utc(b, a->ts, x->now_ms, 0);
+    sbuf_puts(b, "</td><td>");
+    sbuf_html(b, a->actor);
+    sbuf_puts(b, " <span class=\"muted\">");
+    sbuf_html(b, a->role);
+    sbuf_puts(b, ", ");
+    sbuf_html(b, a->via);
+    sbuf_puts(b, "</span></td><td>");
+    sbuf_html(b, a->source);
+    sbuf_puts(b, "</td><td>");
+    sbuf_html(b, a->action);
+    if (a->target[0]) {
+        sbuf_puts(b, " <span class=\"muted\">");
+        sbuf_html(b, a->target);
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_printf(b, "</td><td>%d ", a->status);
+    sbuf_html(b, a->outcome);
+    sbuf_puts(b, "</td><td class=\"params\">");
+    sbuf_html(b, a->params ? a->params : "");
+    sbuf_puts(b, "</td></tr>\n");
+}
+
+/* The audit trail's newest records (within the form's time window), for
+ * an admin: who did what, from where, with which answer. */
+static void render_history_audit(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms)
+{
+    audit_query q;
+    audit_ctx x = {b, now_ms};
+    int n = -1;
+    memset(&q, 0, sizeof q);
+    q.since = h->since;
+    q.until = h->until;
+    q.limit = UI_HIST_AUDIT;
+    sbuf_printf(b,
+                "<h3>Audit trail <span class=\"note\">(the newest %d actions and logins; "
+                "all of them: GET /api/v1/audit)</span></h3>\n"
+                "<div class=\"scroll\"><table class=\"audit\"><thead><tr><th>time (UTC)</th>"
+                "<th>actor</th><th>source</th><th>action</th><th>answer</th><th>parameters</th>"
+                "</tr></thead><tbody>\n",
+                UI_HIST_AUDIT);
+    if (d) n = db_query_audit(d, &q, render_audit_row, &x);
+    if (n == 0)
+        sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty\">no action recorded</td></tr>\n");
+    else if (n < 0)
+        sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty bad\">audit trail unavailable "
+                     "(database error)</td></tr>\n");
+    sbuf_puts(b, "</tbody></table></div>\n");
+}
+
 int ui_history(hreq *r)
 {
     sbuf b = SBUF_INIT;
@@ -478,6 +544,7 @@ int ui_history(hreq *r)
 
     status = ui__parse_history_query(r, &h, err, sizeof err) < 0 ? 400 : 200;
     ui__render_history(&b, d, t, &h, status == 400 ? err : NULL, hp_now_ms());
+    if (status == 200 && r->role >= ROLE_ADMIN) render_history_audit(&b, d, &h, hp_now_ms());
     if (t) topo_release(t);
     status = ui__send_fragment(r, status, &b);
     sbuf_release(&b);

@@ -25,6 +25,7 @@
 #define UI_JOBS 5              /* latest jobs shown per cluster */
 #define UI_HIST_EVENTS 50      /* events per history page (limit= overrides) */
 #define UI_HIST_FAILOVERS 20   /* failovers per history page */
+#define UI_HIST_AUDIT 50       /* audit records on History, for an admin */
 #define UI_HIST_ALERTS 20      /* alerts per history page */
 #define UI_ALERTS 10           /* active alerts shown per cluster */
 #define UI_ALERTS_COUNT 100    /* active alerts counted per cluster */

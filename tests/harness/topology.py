@@ -56,7 +56,10 @@ class Topology:
 
     def __init__(self, tmpdir, masters=("mymaster",), replicas=2, sentinels=3,
                  down_after_ms=1000, failover_timeout_ms=3000, password=None, extra_conf="",
-                 quorum=2, no_config_file=False, extra_sentinel_conf=""):
+                 quorum=2, no_config_file=False, extra_sentinel_conf="", acl_user=None):
+        """acl_user: (name, password) of an ACL user added to every node and
+        Sentinel beside the default one (whose password is password), with
+        every permission; hapanel can be given it instead of the default."""
         self.tmpdir = tmpdir
         self.masters = tuple(masters)
         self.nreplicas = replicas
@@ -64,6 +67,7 @@ class Topology:
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.password = password
+        self.acl_user = acl_user
         self.extra_conf = extra_conf
         self.quorum = quorum
         # nodes started with their settings as arguments, so CONFIG REWRITE
@@ -121,6 +125,8 @@ class Topology:
         if self.password:
             lines.append("requirepass %s" % self.password)
             lines.append("masterauth %s" % self.password)
+        if self.acl_user:
+            lines.append("user %s on >%s ~* &* +@all" % self.acl_user)
         if self.extra_conf:
             lines.append(self.extra_conf)
         return "\n".join(lines) + "\n"
@@ -137,6 +143,8 @@ class Topology:
         if self.password:
             lines.append("requirepass %s" % self.password)
             lines.append("sentinel sentinel-pass %s" % self.password)
+        if self.acl_user:
+            lines.append("user %s on >%s ~* &* +@all" % self.acl_user)
         for name, maddr in monitored:
             h, p = split_addr(maddr)
             lines.append("sentinel monitor %s %s %d %d" % (name, h, p, self.quorum))
