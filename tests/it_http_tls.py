@@ -24,6 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import VIEWER_TOKEN, log, run_test  # noqa: E402
+from harness.certs import make_ca, make_cert, make_expired  # noqa: E402
 
 failures = []
 
@@ -35,37 +36,16 @@ def check(cond, what):
     return cond
 
 
-def sh(*args, cwd):
-    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 def make_certs(d):
     """ca.pem/ca.key, server.pem/server.key (127.0.0.1), client.pem/.key,
-    expired.pem (same key as client), other-ca and other.pem/.key."""
-    for ca in ("ca", "otherca"):
-        sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
-           "-out", ca + ".pem", "-days", "2", "-subj", "/CN=hapanel test " + ca, cwd=d)
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
-    for name, ca in (("server", "ca"), ("client", "ca"), ("other", "otherca")):
-        sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
-           name + ".csr", "-subj", "/CN=" + name, cwd=d)
-        args = ["openssl", "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey",
-                ca + ".key", "-CAcreateserial", "-out", name + ".pem", "-days", "2"]
-        if name == "server":
-            args += ["-extfile", "san.ext"]
-        sh(*args, cwd=d)
-    # an expired client certificate: openssl ca can set the dates
-    os.makedirs(os.path.join(d, "cadb"), exist_ok=True)
-    open(os.path.join(d, "cadb", "index.txt"), "w").close()
-    with open(os.path.join(d, "cadb", "serial"), "w") as f:
-        f.write("1000\n")
-    with open(os.path.join(d, "ca.cnf"), "w") as f:
-        f.write("[ca]\ndefault_ca=c\n[c]\ndatabase=cadb/index.txt\nserial=cadb/serial\n"
-                "new_certs_dir=cadb\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n")
-    sh("openssl", "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
-       "-in", "client.csr", "-out", "expired.pem", "-startdate", "20200101000000Z",
-       "-enddate", "20210101000000Z", "-notext", cwd=d)
+    expired.pem (the client's request, valid in 2020 only), otherca and
+    other.pem/.key."""
+    make_ca(d, "ca")
+    make_ca(d, "otherca")
+    make_cert(d, "server", server=True)
+    make_cert(d, "client")
+    make_cert(d, "other", ca="otherca")
+    make_expired(d, "client", "expired")
 
 
 def ctx(d, cert=None, key=None, max_version=None):
@@ -116,6 +96,7 @@ def test(env):
                             check=True).stdout.decode().strip()
     tls_login = dict(tls, HAPANEL_USERS="viewer:tess:" + pwhash)
     hp = env.hapanel(topo, env_extra=tls_login, ssl_context=ctx(d))
+    hp.wait_nodes_up([topo.current_master()] + topo.initial_replicas(), "mymaster", 10)
 
     line, head = https_get(hp.port, ctx(d))
     check(line == "HTTP/1.1 200 OK", "Python ssl: %s" % line)

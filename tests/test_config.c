@@ -100,6 +100,20 @@ int main(void)
     CHECK(config_load_file(&c, "/nonexistent/hapanel.ini", err, sizeof(err)) < 0);
     unlink(path);
 
+    /* The address map: announced addresses to reachable ones. */
+    hp_strlcpy(c.listen, "127.0.0.1:8080", sizeof(c.listen));
+    hp_strlcpy(c.address_map_raw, "10.0.0.5:6379=127.0.0.1:16379, [::1]:7000=127.0.0.1:17000",
+               sizeof(c.address_map_raw));
+    CHECK(config_finish(&c, err, sizeof(err)) == 0);
+    CHECK(c.namap == 2);
+    CHECK_STR(config_map_addr(&c, "10.0.0.5:6379"), "127.0.0.1:16379");
+    CHECK_STR(config_map_addr(&c, "10.0.0.5:6380"), "10.0.0.5:6380");
+    hp_strlcpy(c.address_map_raw, "10.0.0.5:6379", sizeof(c.address_map_raw));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_ADDRESS_MAP"));
+    hp_strlcpy(c.address_map_raw, "10.0.0.5:6379=nohost", sizeof(c.address_map_raw));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0);
+    hp_strlcpy(c.address_map_raw, "", sizeof(c.address_map_raw));
+
     /* The sample in the repository documents every key. */
     f = fopen(HP_SOURCE_DIR "/hapanel.sample.ini", "r");
     CHECK(f != NULL);

@@ -41,6 +41,9 @@ static const cfg_key keys[] = {
       "ACL user of the Sentinels (AUTH user password); empty: the default user"),
     S("redis", "user", "REDIS_USERNAME", redis_user, K_SECRET, "",
       "ACL user of the Redis nodes (AUTH user password); empty: the default user"),
+    S("redis", "address_map", "HAPANEL_ADDRESS_MAP", address_map_raw, K_STR, "",
+      "announced=reachable address pairs, comma separated: connect to the second where "
+      "Sentinel or a node names the first (NAT, a port forward, a TLS tunnel such as stunnel)"),
     S("redis", "password", "REDIS_PASSWORD", redis_password, K_SECRET, "",
       "password of the Redis nodes (requirepass); never shown"),
     I("monitor", "poll_interval_ms", "HAPANEL_POLL_INTERVAL_MS", poll_interval_ms, 50, 60000,
@@ -327,6 +330,41 @@ static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
     return 0;
 }
 
+/* "host:port=host:port" */
+static int add_amap(config *c, const char *item, char *err, size_t errsz)
+{
+    const char *eq = strchr(item, '=');
+    char from[HP_ADDR_MAX], host[HP_HOST_MAX];
+    int port;
+    if (!eq || (size_t)(eq - item) >= sizeof(from)) goto bad;
+    memcpy(from, item, (size_t)(eq - item));
+    from[eq - item] = '\0';
+    if (hp_addr_parse(from, host, sizeof(host), &port) < 0) goto bad;
+    hp_addr_fmt(from, sizeof(from), host, port);
+    if (hp_addr_parse(eq + 1, host, sizeof(host), &port) < 0) goto bad;
+    if (c->namap == CFG_MAX_AMAP) {
+        snprintf(err, errsz, "[redis] address_map (HAPANEL_ADDRESS_MAP): more than %d pairs",
+                 CFG_MAX_AMAP);
+        return -1;
+    }
+    hp_strlcpy(c->amap_from[c->namap], from, HP_ADDR_MAX);
+    hp_addr_fmt(c->amap_to[c->namap], HP_ADDR_MAX, host, port);
+    c->namap++;
+    return 0;
+bad:
+    snprintf(err, errsz,
+             "[redis] address_map (HAPANEL_ADDRESS_MAP): '%.200s' is not host:port=host:port",
+             item);
+    return -1;
+}
+
+const char *config_map_addr(const config *c, const char *addr)
+{
+    for (int i = 0; i < c->namap; i++)
+        if (!strcmp(c->amap_from[i], addr)) return c->amap_to[i];
+    return addr;
+}
+
 static int add_master(config *c, const char *item, char *err, size_t errsz)
 {
     if (strlen(item) >= HP_NAME_MAX || c->nmasters == CFG_MAX_MASTERS) {
@@ -506,7 +544,8 @@ static int listen_ok(const char *l)
 
 int config_finish(config *c, char *err, size_t errsz)
 {
-    c->nsentinels = c->nmasters = c->ntokens = c->nusers = 0;
+    c->nsentinels = c->nmasters = c->ntokens = c->nusers = c->namap = 0;
+    if (each_item(c->address_map_raw, add_amap, c, err, errsz) < 0) return -1;
     if (each_item(c->sentinel_hosts, add_sentinel, c, err, errsz) < 0) return -1;
     if (c->nsentinels == 0) {
         snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS) is required");

@@ -13,6 +13,7 @@
 #define CFG_MAX_SENTINELS 32
 #define CFG_MAX_MASTERS 64
 #define CFG_MAX_TOKENS 32
+#define CFG_MAX_AMAP 128
 
 typedef struct cfg_token {
     int role;         /* ROLE_* (roles.h) */
@@ -48,6 +49,7 @@ typedef struct config {
     char master_names[2048];
     char redis_password[256];
     char redis_user[128];
+    char address_map_raw[8192];
     char sentinel_user[128];
     char sentinel_password[256];
     char listen[128];
@@ -102,6 +104,9 @@ typedef struct config {
     int ntokens;
     cfg_token users[CFG_MAX_TOKENS]; /* dashboard logins */
     int nusers;
+    char amap_from[CFG_MAX_AMAP][HP_ADDR_MAX]; /* [redis] address_map */
+    char amap_to[CFG_MAX_AMAP][HP_ADDR_MAX];
+    int namap;
     cfg_channel channels[CFG_MAX_CHANNELS]; /* [webhook NAME], [telegram NAME], environment */
     int nchannels;
     int nfile_channels; /* how many of them came from the file's sections */
@@ -121,6 +126,9 @@ void config_write_sample(FILE *f);
 void config_each_key(void (*fn)(void *ctx, const char *section, const char *key, const char *env),
                      void *ctx);
 
+/* The address to connect to for addr ("host:port", as Sentinel or a node
+ * announces it): its [redis] address_map entry, else addr itself. */
+const char *config_map_addr(const config *c, const char *addr);
 /* Calls fn for each key with its current value; a secret's value is NULL
  * (only whether it is set is told). */
 typedef void config_setting_fn(void *ctx, const char *section, const char *key, const char *env,

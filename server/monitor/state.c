@@ -223,8 +223,14 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     hp_strlcpy(n->addr, addr, sizeof(n->addr));
     hp_strlcpy(n->cluster, cluster, sizeof(n->cluster));
     n->seen_ms = hp_mono_ms();
-    n->conn = rconn_new(m->base, host, port, m->cfg->redis_user, m->cfg->redis_password,
-                        m->cfg->timeout_ms);
+    {
+        /* shown as announced, reached where the address map says */
+        char mh[HP_HOST_MAX];
+        int mp;
+        if (hp_addr_parse(config_map_addr(m->cfg, addr), mh, sizeof(mh), &mp) == 0)
+            n->conn = rconn_new(m->base, mh, mp, m->cfg->redis_user, m->cfg->redis_password,
+                                m->cfg->timeout_ms);
+    }
     if (!n->conn) {
         free(n);
         return NULL;
@@ -246,7 +252,7 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
             m->sentinels[i]->seen_ms = hp_mono_ms();
             return m->sentinels[i];
         }
-    if (hp_addr_parse(addr, host, sizeof(host), &port) < 0) return NULL;
+    if (hp_addr_parse(config_map_addr(m->cfg, addr), host, sizeof(host), &port) < 0) return NULL;
     ns = realloc(m->sentinels, sizeof(*ns) * (size_t)(m->nsentinels + 1));
     if (!ns) return NULL;
     m->sentinels = ns;

@@ -3,7 +3,8 @@
  * bytes: the head through edge_parse_head, at every length up to the whole
  * (as it would arrive in pieces: each prefix must be "need more" or the same
  * verdict), then a chunked body through edge_chunks_feed, fed in two pieces
- * and whole, which must agree. */
+ * and whole, which must agree; and the input as a Cookie header through
+ * cookie_value (web/session.h), whose value must fit and come from it. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "web/edge_parse.h"
+#include "web/session.h"
 #include "core/banned.h" /* last: after every system header */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,6 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     edge_chunks a, b;
     int r = edge_parse_head(buf, size, &whole), ra, rb;
     size_t cut;
+    char *hdr = malloc(size + 1), val[80];
+
+    if (hdr) {
+        memcpy(hdr, data, size);
+        hdr[size] = '\0';
+        if (cookie_value(hdr, "hp_session", val, sizeof(val)) &&
+            (strlen(val) >= sizeof(val) || !strstr(hdr, val)))
+            abort();
+        free(hdr);
+    }
 
     /* a prefix is never "complete" where the whole is not, nor refused for
      * a reason other than the whole's (the edge decides on prefixes) */

@@ -56,10 +56,15 @@ class Topology:
 
     def __init__(self, tmpdir, masters=("mymaster",), replicas=2, sentinels=3,
                  down_after_ms=1000, failover_timeout_ms=3000, password=None, extra_conf="",
-                 quorum=2, no_config_file=False, extra_sentinel_conf="", acl_user=None):
+                 quorum=2, no_config_file=False, extra_sentinel_conf="", acl_user=None,
+                 tls=None):
         """acl_user: (name, password) of an ACL user added to every node and
         Sentinel beside the default one (whose password is password), with
-        every permission; hapanel can be given it instead of the default."""
+        every permission; hapanel can be given it instead of the default.
+        tls: {"cert":, "key":, "ca":} PEM files: every node also serves TLS
+        on a port of its own (tls_ports: node address -> TLS address),
+        client certificates not required; the plain port stays (for the
+        harness and the Sentinels)."""
         self.tmpdir = tmpdir
         self.masters = tuple(masters)
         self.nreplicas = replicas
@@ -68,6 +73,8 @@ class Topology:
         self.failover_timeout_ms = failover_timeout_ms
         self.password = password
         self.acl_user = acl_user
+        self.tls = tls
+        self.tls_ports = {}
         self.extra_conf = extra_conf
         self.quorum = quorum
         # nodes started with their settings as arguments, so CONFIG REWRITE
@@ -127,6 +134,13 @@ class Topology:
             lines.append("masterauth %s" % self.password)
         if self.acl_user:
             lines.append("user %s on >%s ~* &* +@all" % self.acl_user)
+        if self.tls:
+            tp = self.tls_ports.get("127.0.0.1:%d" % port)
+            if not tp:
+                tp = self.tls_ports["127.0.0.1:%d" % port] = "127.0.0.1:%d" % free_port()
+            lines += ["tls-port %s" % tp.split(":")[1], "tls-cert-file %s" % self.tls["cert"],
+                      "tls-key-file %s" % self.tls["key"], "tls-ca-cert-file %s" % self.tls["ca"],
+                      "tls-auth-clients no"]
         if self.extra_conf:
             lines.append(self.extra_conf)
         return "\n".join(lines) + "\n"
