@@ -234,11 +234,6 @@ int main(int argc, char **argv)
         goto out;
     }
     log_set_level(log_level_parse(cfg.log_level));
-    for (i = 0; i < cfg.ntokens; i++)
-        if (!cfg.tokens[i].hashed)
-            log_warn("auth: token %s is stored in plain text; store what `hapanel --hash-token` "
-                     "prints for it instead",
-                     cfg.tokens[i].name);
 
     /* Before the database and the job recovery: a second panel on this
      * data dir would store every event twice and "recover" (undo) the first
@@ -257,6 +252,11 @@ int main(int argc, char **argv)
         log_error("storage: %s", err);
         goto out;
     }
+    for (i = 0; i < cfg.ntokens; i++)
+        if (!cfg.tokens[i].hashed)
+            log_warn("auth: token %s is stored in plain text; store what `hapanel --hash-token` "
+                     "prints for it instead",
+                     cfg.tokens[i].name);
     d = db_open(cfg.data_dir, err, sizeof(err));
     if (!d) {
         log_error("storage: %s", err);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@
 #define LINGER_MS 2000      /* reading what a refused client still sends */
 #define UPSTREAM_IDLE_S 120 /* civetweb silent this long: 504 */
 #define REQ_CAP (EDGE_MAX_HEAD + EDGE_MAX_BODY + 8192) /* chunk framing on top */
+#define POOL_IDLE_MS 20000 /* civetweb's keep_alive_timeout_ms is 40000 (http.c) */
 
 typedef struct addr_slot {
     struct addr_slot *next;
@@ -66,7 +68,17 @@ typedef struct econn {
     int up_paused;
     char *resp; /* civetweb's answer head, until complete */
     size_t rlen;
+    long long resp_left; /* body bytes still to come; -1: until civetweb closes */
+    int up_keep;         /* civetweb keeps the connection: it can be pooled */
 } econn;
+
+/* An idle connection to civetweb, kept for the next request. */
+typedef struct pooled {
+    struct pooled *next;
+    struct edge *e;
+    struct bufferevent *bev;
+    int64_t since_ms;
+} pooled;
 
 struct edge {
     edge_opts o;
@@ -82,9 +94,84 @@ struct edge {
     int nconns; /* written by the edge thread only */
     econn *conns;
     addr_slot *buckets[ADDR_BUCKETS];
+    pooled *pool; /* idle connections to civetweb, newest first */
+    int npool;
 };
 
 static void process(econn *c);
+static void answer_done(econn *c);
+
+/* --- idle connections to civetweb ----------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pool_remove(edge *e, pooled *pc)
+{
+    pooled **p;
+    for (p = &e->pool; *p; p = &(*p)->next)
+        if (*p == pc) {
+            *p = pc->next;
+            e->npool--;
+            break;
+        }
+    bufferevent_free(pc->bev);
+    free(pc);
+}
+
+/* civetweb closed an idle one (its keep-alive timeout, a stop) */
+static void pooled_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    pool_remove(((pooled *)arg)->e, arg);
+}
+
+static void pooled_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    pool_remove(((pooled *)arg)->e, arg); /* bytes nobody asked for */
+}
+
+/* Keeps bev for the next request, or frees it when the pool is full. */
+static void pool_put(edge *e, struct bufferevent *bev)
+{
+    pooled *pc = e->npool < e->o.upstream_pool ? calloc(1, sizeof(*pc)) : NULL;
+    if (!pc) {
+        bufferevent_free(bev);
+        return;
+    }
+    pc->e = e;
+    pc->bev = bev;
+    pc->since_ms = mono_ms();
+    pc->next = e->pool;
+    e->pool = pc;
+    e->npool++;
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    bufferevent_setcb(bev, pooled_read, NULL, pooled_event, pc);
+    bufferevent_enable(bev, EV_READ);
+}
+
+/* An idle connection kept less than POOL_IDLE_MS (civetweb keeps it twice
+ * as long, so it is not closing it now), or NULL. */
+static struct bufferevent *pool_take(edge *e)
+{
+    while (e->pool) {
+        pooled *pc = e->pool;
+        struct bufferevent *bev = pc->bev;
+        int fresh = mono_ms() - pc->since_ms < POOL_IDLE_MS;
+        e->pool = pc->next;
+        e->npool--;
+        free(pc);
+        if (fresh) return bev;
+        bufferevent_free(bev);
+    }
+    return NULL;
+}
 
 /* --- per-address counts --------------------------------------------------- */
 
@@ -206,6 +293,14 @@ static int out_empty(econn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
+/* Closes once what is queued for the client is out (client_write). */
+static void close_when_flushed(econn *c)
+{
+    c->state = S_CLOSING;
+    c->close_after = 1;
+    if (out_empty(c)) finish(c);
+}
+
 /* --- the answer from civetweb --------------------------------------------- */
 
 /* Rewrites civetweb's answer head for the client: its Connection header
@@ -215,7 +310,8 @@ static int relay_head(econn *c, const char *h, size_t hl)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     const char *p = memchr(h, '\n', hl), *end = h + hl - 2;
-    int status, has_len = 0, keep;
+    int status, has_len = 0, keep, up_close = 0;
+    long long len = -1;
 
     if (!p || hl < 12 || strncmp(h, "HTTP/1.", 7)) return -1;
     status = atoi(h + 9);
@@ -225,13 +321,23 @@ static int relay_head(econn *c, const char *h, size_t hl)
         size_t l;
         if (!nl) return -1;
         l = (size_t)(nl + 1 - p);
-        if (!strncasecmp(p, "Content-Length:", 15)) has_len = 1;
+        if (!strncasecmp(p, "Content-Length:", 15)) {
+            has_len = 1;
+            len = strtoll(p + 15, NULL, 10);
+        }
+        if (!strncasecmp(p, "Connection:", 11) && strstr(p, "close") && strstr(p, "close") < nl)
+            up_close = 1;
         if (strncasecmp(p, "Connection:", 11) && strncasecmp(p, "Keep-Alive:", 11))
             evbuffer_add(out, p, l);
         p = nl + 1;
     }
     keep = c->h.keep_alive && !c->client_eof &&
            (has_len || c->h.is_head || status == 204 || status == 304);
+    /* where civetweb's answer ends: its length, or its close */
+    c->resp_left = c->h.is_head || status == 204 || status == 304 ? 0
+                   : has_len && len >= 0                          ? len
+                                                                  : -1;
+    c->up_keep = !up_close && c->resp_left >= 0;
     if (!keep) c->close_after = 1;
     evbuffer_add_printf(out, "Connection: %s\r\n%s\r\n", keep ? "keep-alive" : "close",
                         c->e->tls ? EDGE_HSTS_HEADER : "");
@@ -261,7 +367,22 @@ static void up_read(struct bufferevent *up, void *arg)
         c->resp = NULL;
         c->resp_head_done = 1;
     }
-    bufferevent_write_buffer(c->bev, in);
+    if (c->resp_left >= 0) {
+        size_t n = evbuffer_get_length(in);
+        if ((long long)n > c->resp_left) { /* more than it said: not reusable */
+            c->up_keep = 0;
+            n = (size_t)c->resp_left;
+        }
+        evbuffer_remove_buffer(in, bufferevent_get_output(c->bev), n);
+        c->resp_left -= (long long)n;
+        if (c->resp_left == 0) {
+            evbuffer_drain(in, evbuffer_get_length(in));
+            answer_done(c);
+            return;
+        }
+    } else {
+        bufferevent_write_buffer(c->bev, in);
+    }
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
         bufferevent_disable(up, EV_READ); /* until the client took some */
         c->up_paused = 1;
@@ -280,18 +401,12 @@ static void up_event(struct bufferevent *up, short what, void *arg)
             reply(c, 502, "bad_gateway", "the worker closed without an answer");
             return;
         }
-        bufferevent_free(c->up);
-        c->up = NULL;
-        if (c->close_after) {
-            c->state = S_CLOSING;
-            if (out_empty(c)) finish(c);
+        if (c->resp_left > 0) { /* cut short: the client sees it cut */
+            conn_free(c);
             return;
         }
-        c->state = S_HEAD;
-        c->got_bytes = 0;
-        arm(c, c->e->o.keepalive_ms);
-        bufferevent_enable(c->bev, EV_READ);
-        process(c); /* a pipelined request may be waiting */
+        c->up_keep = 0;
+        answer_done(c);
         return;
     }
     if (!c->resp_head_done) {
@@ -304,7 +419,29 @@ static void up_event(struct bufferevent *up, short what, void *arg)
     conn_free(c); /* cut in the middle of an answer: the client sees it cut */
 }
 
-/* Sends the complete request (head and body) to civetweb on a new connection. */
+/* civetweb's answer is complete: its connection goes back to the pool (or
+ * away), and the client's waits for its next request or closes. */
+static void answer_done(econn *c)
+{
+    struct bufferevent *up = c->up;
+    c->up = NULL;
+    if (c->up_keep && !c->up_paused)
+        pool_put(c->e, up);
+    else
+        bufferevent_free(up);
+    if (c->close_after) {
+        close_when_flushed(c);
+        return;
+    }
+    c->state = S_HEAD;
+    c->got_bytes = 0;
+    arm(c, c->e->o.keepalive_ms);
+    bufferevent_enable(c->bev, EV_READ);
+    process(c); /* a pipelined request may be waiting */
+}
+
+/* Sends the complete request (head and body) to civetweb on a pooled
+ * connection, or a new one. */
 static void forward(econn *c, size_t body_len)
 {
     edge *e = c->e;
@@ -313,9 +450,10 @@ static void forward(econn *c, size_t body_len)
     size_t total = c->h.head_len + body_len;
     struct timeval idle = {UPSTREAM_IDLE_S, 0};
 
-    c->up = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->up ||
-        bufferevent_socket_connect(c->up, (struct sockaddr *)&e->up_addr, sizeof(e->up_addr)) < 0) {
+    c->up = pool_take(e);
+    if (!c->up && (!(c->up = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE)) ||
+                   bufferevent_socket_connect(c->up, (struct sockaddr *)&e->up_addr,
+                                              sizeof(e->up_addr)) < 0)) {
         reply(c, 502, "bad_gateway", "the worker cannot be reached");
         return;
     }
@@ -328,7 +466,7 @@ static void forward(econn *c, size_t body_len)
             strncasecmp(p, "Expect:", 7) && strncasecmp(p, "Proxy-Connection:", 17))
             evbuffer_add(out, p, (size_t)(nl + 1 - p));
     }
-    evbuffer_add_printf(out, "Connection: close\r\n" EDGE_HEADER ": %s %s\r\n\r\n", e->secret,
+    evbuffer_add_printf(out, "Connection: keep-alive\r\n" EDGE_HEADER ": %s %s\r\n\r\n", e->secret,
                         c->ip);
     evbuffer_add(out, c->req + c->h.head_len, body_len);
     /* what the client sent after this request (pipelined) stays for later */
@@ -337,6 +475,8 @@ static void forward(econn *c, size_t body_len)
     c->state = S_UPSTREAM;
     c->resp_head_done = 0;
     c->up_paused = 0;
+    c->resp_left = -1;
+    c->up_keep = 0;
     evtimer_del(c->timer);
     bufferevent_disable(c->bev, EV_READ); /* one request at a time */
     bufferevent_setcb(c->up, up_read, NULL, up_event, c);
@@ -354,7 +494,7 @@ static void process(econn *c)
 
     if (c->state == S_HEAD) {
         if (c->len == 0) {
-            if (c->client_eof) finish(c);
+            if (c->client_eof) close_when_flushed(c);
             return;
         }
         if (!c->got_bytes) {
@@ -728,6 +868,8 @@ void edge_stop(edge *e)
     }
     while (e->conns)
         conn_free(e->conns);
+    while (e->pool)
+        pool_remove(e, e->pool);
     for (int i = 0; i < ADDR_BUCKETS; i++)
         while (e->buckets[i]) {
             addr_slot *s = e->buckets[i];

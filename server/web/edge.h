@@ -10,9 +10,10 @@
  * (body_timeout_ms, whole, at most 64 KiB), holds idle keep-alive
  * connections, does TLS, caps connections per source address (503), refuses
  * what it cannot frame (edge_parse.h), and only then forwards the complete
- * request to civetweb on a loopback port of its own, on a fresh connection
- * ("Connection: close") that carries X-Hapanel-Edge: a per-process secret and
- * the client's address. The answer is read back as fast as civetweb writes it
+ * request to civetweb on a loopback port of its own, over a connection kept
+ * from an earlier request when one is idle (a few are kept: each holds a
+ * worker), with X-Hapanel-Edge: a per-process secret and the client's
+ * address. The answer is read back as fast as civetweb writes it
  * (up to 1 MiB is buffered per client), so a client that reads slowly does
  * not hold the worker either. */
 #ifndef HP_EDGE_H
@@ -29,6 +30,7 @@ typedef struct edge_opts {
     int keepalive_ms;      /* an idle connection between requests */
     int max_conns;         /* all clients */
     int max_conns_per_addr;
+    int upstream_pool; /* idle connections to civetweb kept (each holds a worker) */
     const char *tls_cert, *tls_key, *tls_client_ca; /* PEM files; empty: plain HTTP */
 } edge_opts;
 

@@ -479,8 +479,8 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
 {
     const config *c = a->cfg;
     char nthreads[16];
-    /* the workers' own port, for the edge only: complete requests, one per
-     * connection, from loopback */
+    /* the workers' own port, for the edge only: complete requests from
+     * loopback, on connections the edge keeps (edge.c, POOL_IDLE_MS) */
     const char *opts[] = {"listening_ports",
                           "127.0.0.1:0",
                           "num_threads",
@@ -488,7 +488,9 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
                           "request_timeout_ms",
                           "10000",
                           "enable_keep_alive",
-                          "no",
+                          "yes",
+                          "keep_alive_timeout_ms",
+                          "40000",
                           "tcp_nodelay",
                           "1",
                           NULL};
@@ -529,6 +531,7 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
     eo.keepalive_ms = c->http_keepalive_ms;
     eo.max_conns = c->http_max_conns;
     eo.max_conns_per_addr = c->http_max_conns_per_addr;
+    eo.upstream_pool = threads / 4 > 0 ? threads / 4 : 1; /* the rest take new connections */
     eo.tls_cert = c->tls_cert;
     eo.tls_key = c->tls_key;
     eo.tls_client_ca = c->tls_client_ca;
