@@ -2,19 +2,23 @@
 # debian:12-slim with only the shared libraries, as a non-root user.
 FROM debian:12 AS build
 WORKDIR /src
-COPY scripts/deps scripts/deps
-RUN ./scripts/deps
+COPY scripts/deps scripts/runtime-deps scripts/
+RUN ./scripts/deps build
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DHAPANEL_SANITIZE=OFF \
  && cmake --build /build -j"$(nproc)" --target hapanel \
- && strip /build/hapanel
+ && strip /build/hapanel \
+ && scripts/runtime-deps /build/hapanel > /build/runtime-packages
 
 FROM debian:12-slim
+# The shared libraries the binary was linked with, as the build stage found
+# them (scripts/runtime-deps): a library added to the build cannot be
+# forgotten here.
+COPY --from=build /build/runtime-packages /tmp/runtime-packages
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcivetweb1 libhiredis0.14 libcjson1 libsqlite3-0 libevent-2.1-7 \
-      libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libssl3 libinih1 ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+      $(cat /tmp/runtime-packages) ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages \
  && useradd --system --uid 10001 --home-dir /var/lib/hapanel --shell /usr/sbin/nologin hapanel \
  && mkdir -p /var/lib/hapanel && chown hapanel:hapanel /var/lib/hapanel
 COPY --from=build /build/hapanel /usr/local/bin/hapanel

@@ -7,7 +7,9 @@ session writing without (or with a wrong) X-CSRF-Token. The expectation
 comes from the route's role alone: an open route is never 401/403; no
 credential and an unknown token get 401; a role below the route's gets 403;
 a session's write without the right CSRF token gets 403 with code csrf;
-everyone else gets past authentication (any status but 401/403).
+everyone else gets past authentication (any status but 401/403). Every
+answer carries the security headers (a CSP without inline script,
+X-Frame-Options DENY, nosniff, no referrer).
 
 Writes are sent with a body that names an unknown field (or a path that
 names nothing), so that passing authentication starts nothing. Then the
@@ -28,6 +30,8 @@ from harness import OPERATOR_TOKEN, VIEWER_TOKEN, log, run_test  # noqa: E402
 NAME = "mymaster"
 ADMIN_TOKEN = "admin-matrix-token-1"
 RANK = {"open": 0, "viewer": 1, "operator": 2, "admin": 3}
+SECURITY = {"content-security-policy": "script-src 'self';", "x-frame-options": "DENY",
+            "x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 failures = []
 
 
@@ -121,6 +125,9 @@ def test(env):
             st, h, j = call(hp.port, method, path, headers, body)
             n += 1
             what = "%s %s as %s -> %d %r" % (method, pattern, cname, st, j)
+            # every answer, refusals included, carries the security headers
+            missing = [k for k, v in SECURITY.items() if v not in h.get(k, "")]
+            check(not missing, what + ": without %r" % missing)
             write = method not in ("GET", "HEAD")
             if need == 0:
                 check(st not in (401, 403), what + ": an open route refused")

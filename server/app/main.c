@@ -39,7 +39,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hapanel [--config FILE] [--demo]\n"
-            "       hapanel --help | --version | --sample-config | --routes | --healthcheck\n"
+            "       hapanel --help | --version | --sample-config | --routes | --healthcheck |\n"
+            "       hapanel --check-config\n"
             "       hapanel --hash-password | --hash-token < secret\n\n"
             "A control panel for Redis Sentinel: dashboard, REST API and history.\n\n"
             "  --config FILE     read settings from an INI file (environment variables win)\n"
@@ -50,6 +51,7 @@ static void usage(FILE *f)
             "  --hash-password   read a password on stdin, print its stored form for [auth] users\n"
             "  --hash-token      read a token on stdin, print its stored form for [auth] tokens\n"
             "  --healthcheck     exit 0 if the hapanel at HAPANEL_LISTEN answers its health check\n"
+            "  --check-config    check the settings (file and environment) and exit: 0 or 2\n"
             "  --verify-rdb FILE check an RDB file's header and CRC64, print its sha256\n"
             "  --version         print the version\n\n"
             "Required: REDIS_SENTINEL_HOSTS (or [sentinel] hosts) and HAPANEL_API_TOKENS\n"
@@ -149,7 +151,8 @@ int main(int argc, char **argv)
     static config cfg;
     const char *cfg_path = NULL;
     char err[512];
-    int i, want_demo = 0, want_probe = 0, rc = 1, sig, curl_ready = 0, lock_fd = -1, lrc;
+    int i, want_demo = 0, want_probe = 0, want_check = 0, rc = 1, sig, curl_ready = 0, lock_fd = -1,
+           lrc;
     long holder = 0;
     sigset_t sigs;
     demo *dm = NULL;
@@ -194,6 +197,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--healthcheck")) {
             want_probe = 1;
+        } else if (!strcmp(argv[i], "--check-config")) {
+            want_check = 1;
         } else if (!strcmp(argv[i], "--demo")) {
             want_demo = 1;
         } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -212,6 +217,17 @@ int main(int argc, char **argv)
         return 2;
     }
     if (want_probe) return http_probe(cfg.listen, cfg.tls_cert[0] != 0, 3000) == 0 ? 0 : 1;
+    if (want_check) {
+        if (config_finish(&cfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "hapanel: config: %s\n", err);
+            return 2;
+        }
+        printf("hapanel: config ok: %d Sentinel address(es), %d token(s), %d user(s), %d "
+               "notification channel(s), listen %s%s\n",
+               cfg.nsentinels, cfg.ntokens, cfg.nusers, cfg.nchannels, cfg.listen,
+               cfg.tls_cert[0] ? " (TLS)" : "");
+        return 0;
+    }
     /* Block the stop signals before any thread exists; all threads inherit it. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);

@@ -41,7 +41,7 @@ static const cfg_key keys[] = {
       "ACL user of the Sentinels (AUTH user password); empty: the default user"),
     S("redis", "user", "REDIS_USERNAME", redis_user, K_SECRET, "",
       "ACL user of the Redis nodes (AUTH user password); empty: the default user"),
-    S("redis", "address_map", "HAPANEL_ADDRESS_MAP", address_map_raw, K_STR, "",
+    S("sentinel", "address_map", "HAPANEL_ADDRESS_MAP", address_map_raw, K_STR, "",
       "announced=reachable address pairs, comma separated: connect to the second where "
       "Sentinel or a node names the first (NAT, a port forward, a TLS tunnel such as stunnel)"),
     S("redis", "password", "REDIS_PASSWORD", redis_password, K_SECRET, "",
@@ -343,7 +343,7 @@ static int add_amap(config *c, const char *item, char *err, size_t errsz)
     hp_addr_fmt(from, sizeof(from), host, port);
     if (hp_addr_parse(eq + 1, host, sizeof(host), &port) < 0) goto bad;
     if (c->namap == CFG_MAX_AMAP) {
-        snprintf(err, errsz, "[redis] address_map (HAPANEL_ADDRESS_MAP): more than %d pairs",
+        snprintf(err, errsz, "[sentinel] address_map (HAPANEL_ADDRESS_MAP): more than %d pairs",
                  CFG_MAX_AMAP);
         return -1;
     }
@@ -353,7 +353,7 @@ static int add_amap(config *c, const char *item, char *err, size_t errsz)
     return 0;
 bad:
     snprintf(err, errsz,
-             "[redis] address_map (HAPANEL_ADDRESS_MAP): '%.200s' is not host:port=host:port",
+             "[sentinel] address_map (HAPANEL_ADDRESS_MAP): '%.200s' is not host:port=host:port",
              item);
     return -1;
 }

@@ -104,7 +104,7 @@ typedef struct config {
     int ntokens;
     cfg_token users[CFG_MAX_TOKENS]; /* dashboard logins */
     int nusers;
-    char amap_from[CFG_MAX_AMAP][HP_ADDR_MAX]; /* [redis] address_map */
+    char amap_from[CFG_MAX_AMAP][HP_ADDR_MAX]; /* [sentinel] address_map */
     char amap_to[CFG_MAX_AMAP][HP_ADDR_MAX];
     int namap;
     cfg_channel channels[CFG_MAX_CHANNELS]; /* [webhook NAME], [telegram NAME], environment */
@@ -127,7 +127,7 @@ void config_each_key(void (*fn)(void *ctx, const char *section, const char *key,
                      void *ctx);
 
 /* The address to connect to for addr ("host:port", as Sentinel or a node
- * announces it): its [redis] address_map entry, else addr itself. */
+ * announces it): its [sentinel] address_map entry, else addr itself. */
 const char *config_map_addr(const config *c, const char *addr);
 /* Calls fn for each key with its current value; a secret's value is NULL
  * (only whether it is set is told). */

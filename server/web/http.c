@@ -531,7 +531,7 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
     eo.keepalive_ms = c->http_keepalive_ms;
     eo.max_conns = c->http_max_conns;
     eo.max_conns_per_addr = c->http_max_conns_per_addr;
-    eo.upstream_pool = threads / 4 > 0 ? threads / 4 : 1; /* the rest take new connections */
+    eo.upstream_pool = threads > 2 ? threads - 2 : 1; /* two workers stay for new connections */
     eo.tls_cert = c->tls_cert;
     eo.tls_key = c->tls_key;
     eo.tls_client_ca = c->tls_client_ca;
