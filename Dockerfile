@@ -5,7 +5,7 @@ WORKDIR /src
 COPY scripts/deps scripts/runtime-deps scripts/
 RUN ./scripts/deps build
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DHAPANEL_SANITIZE=OFF \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DHAPANEL_SANITIZE=OFF -DHAPANEL_TESTS=OFF \
  && cmake --build /build -j"$(nproc)" --target hapanel \
  && strip /build/hapanel \
  && scripts/runtime-deps /build/hapanel > /build/runtime-packages
