@@ -13,8 +13,8 @@ the image's own libraries, as the image's user (10001).
     image exits 0 (and 1 once it is stopped).
 podman and mmdebstrap are installed with apt-get when missing (as root);
 where that cannot be done the test exits 77, which ctest reports as
-skipped, not passed. The base images are kept between runs
-(/var/tmp/hapanel-image-base.tar); the build takes a few minutes."""
+skipped, not passed. The base root is kept between runs (harness/debroot.py);
+the build takes a few minutes."""
 
 import os
 import shutil
@@ -25,36 +25,16 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import VIEWER_TOKEN, OPERATOR_TOKEN, log, run_test, wait_for  # noqa: E402
+from harness.debroot import SKIP, base_tar, tools  # noqa: E402
 from harness.procs import free_port  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 TAG = "localhost/hapanel:test"
-BASE_TAR = "/var/tmp/hapanel-image-base.tar"
-SKIP = 77
 
 
 def sh(*args, timeout=1800, check=True, **kw):
     log("$ " + " ".join(args))
     return subprocess.run(args, timeout=timeout, check=check, **kw)
-
-
-def tools():
-    """podman and mmdebstrap, installed when missing; False when they cannot be."""
-    if shutil.which("podman") and shutil.which("mmdebstrap"):
-        return True
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return False
-    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "podman",
-                        "mmdebstrap", "buildah", "uidmap"], env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=900)
-    if r.returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], timeout=600, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "podman",
-                            "mmdebstrap", "buildah", "uidmap"],
-                           env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=900)
-    return r.returncode == 0 and bool(shutil.which("podman")) and bool(shutil.which("mmdebstrap"))
 
 
 def podman(*args, **kw):
@@ -65,16 +45,12 @@ def base_images():
     have = subprocess.run(["podman", "image", "exists", "docker.io/library/debian:12-slim"]).returncode == 0
     if have:
         return
-    if not os.path.exists(BASE_TAR):
-        sh("mmdebstrap", "--variant=minbase", "--format=tar", "bookworm", BASE_TAR + ".part",
-           stdout=subprocess.DEVNULL)
-        os.rename(BASE_TAR + ".part", BASE_TAR)
-    podman("import", BASE_TAR, "docker.io/library/debian:12-slim", stdout=subprocess.DEVNULL)
+    podman("import", base_tar(), "docker.io/library/debian:12-slim", stdout=subprocess.DEVNULL)
     podman("tag", "docker.io/library/debian:12-slim", "docker.io/library/debian:12")
 
 
 def test(env):
-    if not tools():
+    if not tools("podman", "mmdebstrap"):
         print("SKIP it_image: podman and mmdebstrap are not installed and cannot be (not root, "
               "or apt-get failed)")
         sys.exit(SKIP)
