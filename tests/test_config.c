@@ -43,7 +43,7 @@ static void key_in_sample(void *ctx, const char *section, const char *key, const
 int main(void)
 {
     config c;
-    char err[512], path[] = "/tmp/hapanel-test-config-XXXXXX";
+    char err[512], path[] = "/tmp/hapanel-test-config-XXXXXX", mb[HP_ADDR_MAX];
     FILE *f;
     int fd;
     size_t n;
@@ -102,12 +102,18 @@ int main(void)
 
     /* The address map: announced addresses to reachable ones. */
     hp_strlcpy(c.listen, "127.0.0.1:8080", sizeof(c.listen));
-    hp_strlcpy(c.address_map_raw, "10.0.0.5:6379=127.0.0.1:16379, [::1]:7000=127.0.0.1:17000",
+    hp_strlcpy(c.address_map_raw,
+               "10.0.0.5:6379=127.0.0.1:16379, [::1]:7000=127.0.0.1:17000,10.0.0.5=gw.local,"
+               "redis-1=10.9.9.9",
                sizeof(c.address_map_raw));
     CHECK(config_finish(&c, err, sizeof(err)) == 0);
-    CHECK(c.namap == 2);
-    CHECK_STR(config_map_addr(&c, "10.0.0.5:6379"), "127.0.0.1:16379");
-    CHECK_STR(config_map_addr(&c, "10.0.0.5:6380"), "10.0.0.5:6380");
+    CHECK(c.namap == 4);
+    CHECK_STR(config_map_addr(&c, "10.0.0.5:6379", mb, sizeof(mb)), "127.0.0.1:16379");
+    CHECK_STR(config_map_addr(&c, "10.0.0.5:6380", mb, sizeof(mb)), "gw.local:6380");
+    CHECK_STR(config_map_addr(&c, "redis-1:26379", mb, sizeof(mb)), "10.9.9.9:26379");
+    CHECK_STR(config_map_addr(&c, "redis-2:6379", mb, sizeof(mb)), "redis-2:6379");
+    hp_strlcpy(c.address_map_raw, "10.0.0.5=127.0.0.1:1", sizeof(c.address_map_raw));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0); /* a host for an address */
     hp_strlcpy(c.address_map_raw, "10.0.0.5:6379", sizeof(c.address_map_raw));
     CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_ADDRESS_MAP"));
     hp_strlcpy(c.address_map_raw, "10.0.0.5:6379=nohost", sizeof(c.address_map_raw));

@@ -225,9 +225,10 @@ static int stream_eof(xfer *x, unsigned char *buf, const char *mark)
  * open file x->out. Returns 0 or -1 with x->err. */
 static int transfer(xfer *x, const config *cfg, const char *node)
 {
-    char err[256], line[128];
-    rclient *rc = rclient_connect(config_map_addr(cfg, node), cfg->redis_user, cfg->redis_password,
-                                  cfg->timeout_ms, err, sizeof(err));
+    char err[256], line[128], mapbuf[HP_ADDR_MAX];
+    rclient *rc =
+        rclient_connect(config_map_addr(cfg, node, mapbuf, sizeof(mapbuf)), cfg->redis_user,
+                        cfg->redis_password, cfg->timeout_ms, err, sizeof(err));
     unsigned char *buf = NULL;
     struct timeval tv = {BACKUP_POLL_S, 0};
     int ret = -1;
@@ -467,10 +468,11 @@ int recipe_bgsave(job *jb)
 {
     const config *cfg = job_config(jb);
     const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(job_params(jb), "node"));
-    char err[256];
-    rclient *n = node ? rclient_connect(config_map_addr(cfg, node), cfg->redis_user,
-                                        cfg->redis_password, cfg->timeout_ms, err, sizeof(err))
-                      : NULL;
+    char err[256], mapbuf[HP_ADDR_MAX];
+    rclient *n =
+        node ? rclient_connect(config_map_addr(cfg, node, mapbuf, sizeof(mapbuf)), cfg->redis_user,
+                               cfg->redis_password, cfg->timeout_ms, err, sizeof(err))
+             : NULL;
     node_info before, in;
     int64_t deadline;
     int rc = -1;

@@ -49,15 +49,17 @@ void step__ctx_release(ctx *x)
 rclient *step__node_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
                             size_t errsz)
 {
-    return rclient_connect(config_map_addr(cfg, addr), cfg->redis_user, cfg->redis_password,
-                           timeout_ms, err, errsz);
+    char buf[HP_ADDR_MAX];
+    return rclient_connect(config_map_addr(cfg, addr, buf, sizeof(buf)), cfg->redis_user,
+                           cfg->redis_password, timeout_ms, err, errsz);
 }
 
 rclient *step__sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
                                 size_t errsz)
 {
-    return rclient_connect(config_map_addr(cfg, addr), cfg->sentinel_user, cfg->sentinel_password,
-                           timeout_ms, err, errsz);
+    char buf[HP_ADDR_MAX];
+    return rclient_connect(config_map_addr(cfg, addr, buf, sizeof(buf)), cfg->sentinel_user,
+                           cfg->sentinel_password, timeout_ms, err, errsz);
 }
 
 int step__ms_until(int64_t deadline, int cap)

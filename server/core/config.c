@@ -48,6 +48,8 @@ static const cfg_key keys[] = {
       "password of the Redis nodes (requirepass); never shown"),
     I("monitor", "poll_interval_ms", "HAPANEL_POLL_INTERVAL_MS", poll_interval_ms, 50, 60000,
       "1000", "how often every node and Sentinel is polled"),
+    S("monitor", "resolv_conf", "HAPANEL_RESOLV_CONF", resolv_conf, K_STR, "",
+      "resolver file to read instead of /etc/resolv.conf (name servers, search domains)"),
     I("monitor", "timeout_ms", "HAPANEL_TIMEOUT_MS", timeout_ms, 50, 60000, "1000",
       "connect and request timeout; a node missing it twice in a row is shown down"),
     S("http", "listen", "HAPANEL_LISTEN", listen, K_STR, "127.0.0.1:8080",
@@ -330,38 +332,61 @@ static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
     return 0;
 }
 
-/* "host:port=host:port" */
+/* One side of a pair: "host:port" (normalised) or a host alone (every
+ * port). Returns 1 with a port, 0 without, -1 when malformed. */
+static int amap_side(const char *s, char *out, size_t outsz)
+{
+    char host[HP_HOST_MAX];
+    int port;
+    if (strchr(s, ':') || s[0] == '[') {
+        if (hp_addr_parse(s, host, sizeof(host), &port) < 0) return -1;
+        hp_addr_fmt(out, outsz, host, port);
+        return 1;
+    }
+    if (!*s || strlen(s) >= HP_HOST_MAX || strpbrk(s, " \t/")) return -1;
+    hp_strlcpy(out, s, outsz);
+    return 0;
+}
+
+/* "host:port=host:port", or "host=host" for every port */
 static int add_amap(config *c, const char *item, char *err, size_t errsz)
 {
     const char *eq = strchr(item, '=');
-    char from[HP_ADDR_MAX], host[HP_HOST_MAX];
-    int port;
+    char from[HP_ADDR_MAX];
+    int a, b;
     if (!eq || (size_t)(eq - item) >= sizeof(from)) goto bad;
     memcpy(from, item, (size_t)(eq - item));
     from[eq - item] = '\0';
-    if (hp_addr_parse(from, host, sizeof(host), &port) < 0) goto bad;
-    hp_addr_fmt(from, sizeof(from), host, port);
-    if (hp_addr_parse(eq + 1, host, sizeof(host), &port) < 0) goto bad;
     if (c->namap == CFG_MAX_AMAP) {
         snprintf(err, errsz, "[sentinel] address_map (HAPANEL_ADDRESS_MAP): more than %d pairs",
                  CFG_MAX_AMAP);
         return -1;
     }
-    hp_strlcpy(c->amap_from[c->namap], from, HP_ADDR_MAX);
-    hp_addr_fmt(c->amap_to[c->namap], HP_ADDR_MAX, host, port);
+    a = amap_side(from, c->amap_from[c->namap], HP_ADDR_MAX);
+    b = amap_side(eq + 1, c->amap_to[c->namap], HP_ADDR_MAX);
+    if (a < 0 || b < 0 || a != b) goto bad;
     c->namap++;
     return 0;
 bad:
     snprintf(err, errsz,
-             "[sentinel] address_map (HAPANEL_ADDRESS_MAP): '%.200s' is not host:port=host:port",
+             "[sentinel] address_map (HAPANEL_ADDRESS_MAP): '%.200s' is not host:port=host:port "
+             "or host=host",
              item);
     return -1;
 }
 
-const char *config_map_addr(const config *c, const char *addr)
+const char *config_map_addr(const config *c, const char *addr, char *buf, size_t bufsz)
 {
-    for (int i = 0; i < c->namap; i++)
+    char host[HP_HOST_MAX];
+    int port, i;
+    for (i = 0; i < c->namap; i++) /* an address first: it wins over its host's entry */
         if (!strcmp(c->amap_from[i], addr)) return c->amap_to[i];
+    if (!c->namap || hp_addr_parse(addr, host, sizeof(host), &port) < 0) return addr;
+    for (i = 0; i < c->namap; i++)
+        if (!strchr(c->amap_from[i], ':') && !strcmp(c->amap_from[i], host)) {
+            hp_addr_fmt(buf, bufsz, c->amap_to[i], port);
+            return buf;
+        }
     return addr;
 }
 

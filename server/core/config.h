@@ -72,6 +72,7 @@ typedef struct config {
     int login_max_failures;
     int audit_keep_days;
     int poll_interval_ms;
+    char resolv_conf[1024];
     int timeout_ms;
     char log_level[16];
     char backup_dir[1024];
@@ -127,8 +128,9 @@ void config_each_key(void (*fn)(void *ctx, const char *section, const char *key,
                      void *ctx);
 
 /* The address to connect to for addr ("host:port", as Sentinel or a node
- * announces it): its [sentinel] address_map entry, else addr itself. */
-const char *config_map_addr(const config *c, const char *addr);
+ * announces it): its [sentinel] address_map entry (the address's own, else
+ * its host's, with addr's port, written into buf), else addr itself. */
+const char *config_map_addr(const config *c, const char *addr, char *buf, size_t bufsz);
 /* Calls fn for each key with its current value; a secret's value is NULL
  * (only whether it is set is told). */
 typedef void config_setting_fn(void *ctx, const char *section, const char *key, const char *env,

@@ -244,6 +244,7 @@ static cJSON *render_node(const snap_node *n)
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "addr", n->addr);
+    str_or_null(o, "reached_at", n->reach[0] ? n->reach : NULL);
     cJSON_AddStringToObject(o, "role", role_name(n->role));
     cJSON_AddStringToObject(o, "sentinel_role", role_name(n->sentinel_role));
     /* Not polled yet: neither up nor down. */
@@ -294,6 +295,7 @@ static cJSON *render_sentinel(const snap_sentinel *s)
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "addr", s->addr);
+    str_or_null(o, "reached_at", s->reach[0] ? s->reach : NULL);
     if (s->polled)
         cJSON_AddBoolToObject(o, "up", s->up);
     else
@@ -520,8 +522,9 @@ static void diff_nodes(const cluster_snap *old, const cluster_snap *nw, topo_eve
         const snap_node *o = cluster_snap_node(old, n->addr);
         int is_master = n->sentinel_role == ROLE_MASTER;
         if (!o) {
-            emitf(fn, ctx, nw, "node-added", "info", n->addr, "%s %s discovered",
-                  is_master ? "master" : "replica", n->addr);
+            emitf(fn, ctx, nw, "node-added", "info", n->addr, "%s %s discovered%s%s%s",
+                  is_master ? "master" : "replica", n->addr, n->reach[0] ? " (reached at " : "",
+                  n->reach, n->reach[0] ? ")" : "");
             if (n->polled && !n->up)
                 emitf(fn, ctx, nw, "node-down", is_master ? "critical" : "warning", n->addr,
                       "%s unreachable: %s", n->addr, n->error);
@@ -530,7 +533,8 @@ static void diff_nodes(const cluster_snap *old, const cluster_snap *nw, topo_eve
         if (!n->polled) continue;
         if ((o->up || !o->polled) && !n->up) {
             emitf(fn, ctx, nw, "node-down", is_master ? "critical" : "warning", n->addr,
-                  "%s %s unreachable: %s", is_master ? "master" : "replica", n->addr, n->error);
+                  "%s %s unreachable%s%s%s: %s", is_master ? "master" : "replica", n->addr,
+                  n->reach[0] ? " at " : "", n->reach, "", n->error);
             continue;
         }
         if (o->polled && !o->up && n->up)

@@ -15,12 +15,13 @@
 /* One Redis node as the panel sees it: its own INFO, plus what the Sentinels
  * say of it. Numbers that are not known are -1. */
 typedef struct snap_node {
-    char addr[HP_ADDR_MAX];
-    int role;          /* from the node's own INFO; ROLE_UNKNOWN when down */
-    int sentinel_role; /* what the Sentinels' consensus says it is */
-    int polled;        /* at least one INFO was tried: up/error mean something */
-    int up;            /* answered its last INFO */
-    char error[128];   /* why it is down (connection refused, timeout, ...) */
+    char addr[HP_ADDR_MAX];  /* as Sentinel announces it */
+    char reach[HP_ADDR_MAX]; /* where hapanel reaches it ([sentinel] address_map), or "" */
+    int role;                /* from the node's own INFO; ROLE_UNKNOWN when down */
+    int sentinel_role;       /* what the Sentinels' consensus says it is */
+    int polled;              /* at least one INFO was tried: up/error mean something */
+    int up;                  /* answered its last INFO */
+    char error[128];         /* why it is down (connection refused, timeout, ...) */
     int64_t last_ok_ms;
     /* replication (replica side) */
     int link_up; /* master_link_status:up; -1 for a master */
@@ -59,6 +60,7 @@ typedef struct snap_node {
 /* One Sentinel and what it reports about the cluster. */
 typedef struct snap_sentinel {
     char addr[HP_ADDR_MAX];
+    char reach[HP_ADDR_MAX]; /* where hapanel reaches it ([sentinel] address_map), or "" */
     int polled;
     int up;
     char error[128];

@@ -54,9 +54,12 @@ typedef struct sview {
     int queried;        /* asked once already (a new one is asked at once) */
 } sview;
 
+struct evdns_base;
+
 typedef struct msentinel {
     monitor *m;
     char addr[HP_ADDR_MAX];
+    char reach[HP_ADDR_MAX]; /* where it is reached, when the address map says; else "" */
     int seed;
     rconn *conn, *sub;
     int polled, up;
@@ -83,6 +86,7 @@ typedef struct mcluster mcluster;
 typedef struct mnode {
     monitor *m;
     char addr[HP_ADDR_MAX];
+    char reach[HP_ADDR_MAX]; /* where it is reached, when the address map says; else "" */
     char cluster[HP_NAME_MAX];
     mcluster *mc; /* the cluster of that name, when it exists */
     rconn *conn;
@@ -118,6 +122,7 @@ struct monitor {
     const config *cfg;
     evq *q;
     struct event_base *base;
+    struct evdns_base *dns; /* host names, looked up on the loop (rconn_set_resolver) */
     struct event *tick, *burst, *publish;
     int slot, next_slot; /* the slot the next tick polls; the next new node's */
     uint64_t rounds;     /* whole intervals polled */

@@ -16,6 +16,7 @@
 #include "monitor/internal.h"
 
 #include <cjson/cJSON.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <hiredis/hiredis.h>
@@ -148,6 +149,15 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+/* libevent's own messages (evdns: "Nameserver ... has failed") go to the
+ * log at debug level rather than to stderr: each lookup's outcome is shown on
+ * its node. */
+static void libevent_log(int severity, const char *msg)
+{
+    (void)severity;
+    log_debug("libevent: %s", msg);
+}
+
 monitor *monitor_new(const config *cfg, evq *q)
 {
     monitor *m;
@@ -160,8 +170,30 @@ monitor *monitor_new(const config *cfg, evq *q)
     m->cfg = cfg;
     m->q = q;
     m->alerts = alerts_new(cfg);
+    event_set_log_callback(libevent_log);
     m->base = event_base_new();
     if (!m->base || !m->alerts) goto fail;
+    /* resolv.conf and the hosts file; without them (a bare container) names
+     * go to hiredis, which looks them up inline */
+    if (cfg->resolv_conf[0]) {
+        m->dns = evdns_base_new(m->base, 0);
+        if (m->dns && evdns_base_resolv_conf_parse(m->dns, DNS_OPTIONS_ALL, cfg->resolv_conf)) {
+            log_warn("monitor: cannot read the resolver file %s", cfg->resolv_conf);
+            evdns_base_free(m->dns, 0);
+            m->dns = NULL;
+        }
+    } else {
+        m->dns = evdns_base_new(m->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    }
+    if (m->dns) {
+        char t[16];
+        snprintf(t, sizeof(t), "%d", cfg->timeout_ms / 1000 > 0 ? cfg->timeout_ms / 1000 : 1);
+        evdns_base_set_option(m->dns, "timeout:", t);
+        evdns_base_set_option(m->dns, "attempts:", "2");
+        rconn_set_resolver(m->dns);
+    } else {
+        log_warn("monitor: no DNS resolver configuration: host names are looked up inline");
+    }
     m->tick = event_new(m->base, -1, EV_PERSIST, on_tick, m);
     m->burst = event_new(m->base, -1, 0, on_burst, m);
     m->publish = evtimer_new(m->base, mon__on_publish, m);
@@ -230,6 +262,13 @@ void monitor_free(monitor *m)
     mon__index_free(&m->node_ix);
     mon__index_free(&m->cluster_ix);
     alerts_free(m->alerts);
+    if (m->dns) {
+        /* the lookups cancelled by rconn_free end in callbacks the loop runs */
+        event_base_loop(m->base, EVLOOP_NONBLOCK);
+        rconn_set_resolver(NULL);
+        evdns_base_free(m->dns, 1); /* what is still in flight ends as failed */
+        event_base_loop(m->base, EVLOOP_NONBLOCK);
+    }
     if (m->tick) event_free(m->tick);
     if (m->burst) event_free(m->burst);
     if (m->publish) event_free(m->publish);

@@ -59,6 +59,7 @@ static void fill_node(snap_node *sn, const mnode *n, const members *ms)
     const node_info *in = &n->info;
     memset(sn, 0, sizeof(*sn));
     hp_strlcpy(sn->addr, n->addr, sizeof(sn->addr));
+    hp_strlcpy(sn->reach, n->reach, sizeof(sn->reach));
     sn->polled = n->polled;
     sn->up = n->up;
     hp_strlcpy(sn->error, n->error, sizeof(sn->error));
@@ -114,6 +115,7 @@ static void fill_sentinel(snap_sentinel *ss, const msentinel *s, const sview *v)
 {
     memset(ss, 0, sizeof(*ss));
     hp_strlcpy(ss->addr, s->addr, sizeof(ss->addr));
+    hp_strlcpy(ss->reach, s->reach, sizeof(ss->reach));
     ss->polled = s->polled;
     ss->up = s->up;
     hp_strlcpy(ss->error, s->error, sizeof(ss->error));

@@ -227,7 +227,10 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
         /* shown as announced, reached where the address map says */
         char mh[HP_HOST_MAX];
         int mp;
-        if (hp_addr_parse(config_map_addr(m->cfg, addr), mh, sizeof(mh), &mp) == 0)
+        char mb[HP_ADDR_MAX];
+        const char *reach = config_map_addr(m->cfg, addr, mb, sizeof(mb));
+        if (reach != addr) hp_strlcpy(n->reach, reach, sizeof(n->reach));
+        if (hp_addr_parse(reach, mh, sizeof(mh), &mp) == 0)
             n->conn = rconn_new(m->base, mh, mp, m->cfg->redis_user, m->cfg->redis_password,
                                 m->cfg->timeout_ms);
     }
@@ -236,7 +239,8 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
         return NULL;
     }
     m->nodes[m->nnodes++] = n;
-    log_info("monitor: %s: node %s discovered", cluster, addr);
+    log_info("monitor: %s: node %s discovered%s%s", cluster, addr,
+             n->reach[0] ? ", reached at " : "", n->reach);
     mon__mark_dirty(m, cluster);
     return n;
 }
@@ -252,7 +256,9 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
             m->sentinels[i]->seen_ms = hp_mono_ms();
             return m->sentinels[i];
         }
-    if (hp_addr_parse(config_map_addr(m->cfg, addr), host, sizeof(host), &port) < 0) return NULL;
+    char mb[HP_ADDR_MAX];
+    const char *reach = config_map_addr(m->cfg, addr, mb, sizeof(mb));
+    if (hp_addr_parse(reach, host, sizeof(host), &port) < 0) return NULL;
     ns = realloc(m->sentinels, sizeof(*ns) * (size_t)(m->nsentinels + 1));
     if (!ns) return NULL;
     m->sentinels = ns;
@@ -260,6 +266,7 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
     if (!s) return NULL;
     s->m = m;
     hp_strlcpy(s->addr, addr, sizeof(s->addr));
+    if (reach != addr) hp_strlcpy(s->reach, reach, sizeof(s->reach));
     s->seed = seed;
     s->seen_ms = hp_mono_ms();
     s->conn = rconn_new(m->base, host, port, m->cfg->sentinel_user, m->cfg->sentinel_password,

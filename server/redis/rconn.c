@@ -11,7 +11,12 @@
 #include "redis/rconn.h"
 #include "redis/reader.h"
 
+#include <arpa/inet.h>
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
+#include <netdb.h>
+#include <time.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -39,8 +44,99 @@ struct rconn {
     void *sub_priv;
     char err[128];
     int auth_failed; /* the AUTH of this connection was refused */
+    /* a host name, resolved without blocking the loop (evdns) */
+    char ip[INET6_ADDRSTRLEN];
+    int64_t resolved_ms;
+    struct dns_req *dreq; /* in flight */
+    char dns_err[128];    /* why the last lookup failed, "" when it did not */
     int timed_out;
 };
+
+/* One evdns lookup: the rconn it is for, NULL once that is freed (the
+ * cancelled lookup's callback may still come, later). */
+typedef struct dns_req {
+    rconn *c;
+    struct evdns_getaddrinfo_request *h;
+} dns_req;
+
+static struct evdns_base *g_dns;
+#define RESOLVED_TTL_MS 60000 /* a name is looked up again after a minute */
+
+void rconn_set_resolver(struct evdns_base *dns)
+{
+    g_dns = dns;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int numeric_host(const char *h)
+{
+    unsigned char b[16];
+    return inet_pton(AF_INET, h, b) == 1 || inet_pton(AF_INET6, h, b) == 1;
+}
+
+static void set_err(rconn *c, const char *msg);
+
+static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+    dns_req *r = arg;
+    rconn *c = r->c;
+    struct evutil_addrinfo *a, *pick = NULL;
+
+    if (c) {
+        c->dreq = NULL;
+        for (a = res; a; a = a->ai_next) /* IPv4 first: a name often has ::1 too */
+            if (!pick || (a->ai_family == AF_INET && pick->ai_family != AF_INET)) pick = a;
+        if (result == 0 && pick) {
+            const void *sa =
+                pick->ai_family == AF_INET6
+                    ? (const void *)&((struct sockaddr_in6 *)(void *)pick->ai_addr)->sin6_addr
+                    : (const void *)&((struct sockaddr_in *)(void *)pick->ai_addr)->sin_addr;
+            inet_ntop(pick->ai_family, sa, c->ip, sizeof(c->ip));
+            c->resolved_ms = now_ms();
+            c->dns_err[0] = '\0';
+        } else if (result != EVUTIL_EAI_CANCEL) {
+            snprintf(c->dns_err, sizeof(c->dns_err), "cannot resolve %.60s: %s", c->host,
+                     result == 0 ? "no address" : evutil_gai_strerror(result));
+            set_err(c, c->dns_err);
+        }
+    }
+    if (res) evutil_freeaddrinfo(res);
+    free(r);
+}
+
+/* The address to connect to: the host itself when it is numeric (or no
+ * resolver is set), else its looked-up address; NULL while the first lookup
+ * runs (started here; c->err says so, or why it failed). A looked-up address
+ * older than RESOLVED_TTL_MS is used while it is looked up again. */
+static const char *target(rconn *c)
+{
+    struct evutil_addrinfo hints;
+    dns_req *r;
+    int fresh = c->ip[0] && now_ms() - c->resolved_ms < RESOLVED_TTL_MS;
+
+    if (!g_dns || numeric_host(c->host)) return c->host;
+    if (!fresh && !c->dreq && (r = calloc(1, sizeof(*r)))) {
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        r->c = c;
+        c->dreq = r;
+        /* until an answer: why the last one failed, or that it is pending */
+        if (!c->ip[0]) set_err(c, c->dns_err[0] ? c->dns_err : "resolving the host name");
+        /* the callback may run at once (the hosts file): then r is gone */
+        struct evdns_getaddrinfo_request *h =
+            evdns_getaddrinfo(g_dns, c->host, NULL, &hints, on_resolved, r);
+        if (h && c->dreq == r) r->h = h;
+    }
+    if (!c->ip[0] && c->dns_err[0]) set_err(c, c->dns_err);
+    return c->ip[0] ? c->ip : NULL;
+}
 
 /* The privdata of one command: who to call. */
 typedef struct pend {
@@ -152,11 +248,13 @@ static void on_auth(rconn *c, redisReply *reply, void *priv)
 static int ensure(rconn *c)
 {
     redisAsyncContext *ac;
+    const char *host;
     pend *p;
 
     if (c->ac) return 0;
     c->timed_out = 0;
-    ac = redisAsyncConnect(c->host, c->port);
+    if (!(host = target(c))) return -1; /* looking the name up: the next try connects */
+    ac = redisAsyncConnect(host, c->port);
     if (!ac) {
         set_err(c, "out of memory");
         return -1;
@@ -215,6 +313,12 @@ void rconn_free(rconn *c)
 {
     if (!c) return;
     drop(c, "closing");
+    if (c->dreq) {
+        dns_req *r = c->dreq;
+        r->c = NULL; /* its callback frees it */
+        c->dreq = NULL;
+        if (r->h) evdns_getaddrinfo_cancel(r->h);
+    }
     event_free(c->timer);
     memset(c->password, 0, sizeof(c->password));
     memset(c->user, 0, sizeof(c->user));

@@ -39,6 +39,12 @@ int rconn_pending(const rconn *c);
 /* 1 while a connection exists or is being made. */
 int rconn_active(const rconn *c);
 const char *rconn_error(const rconn *c);
+struct evdns_base;
+/* Host names are looked up with dns (libevent's evdns, on the loop) rather
+ * than by hiredis, whose async connect calls getaddrinfo inline and would
+ * stop the loop as long as the DNS server takes. Set once, before the first
+ * connection; without it names are passed to hiredis. */
+void rconn_set_resolver(struct evdns_base *dns);
 /* "AUTH failed (...)" while this connection's AUTH stands refused (what the
  * commands after it then say, NOAUTH, hides the cause), else NULL. */
 const char *rconn_auth_error(const rconn *c);
