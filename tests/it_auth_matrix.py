@@ -18,13 +18,12 @@ same hapanel restarted with [auth] metrics_open=1 and anonymous_read=1:
 else still needs one. At the end, every refused write is in the audit
 trail as refused."""
 
-import http.client
-import json
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.checks import Checks, binary, call, hashed  # noqa: E402
 from harness import OPERATOR_TOKEN, VIEWER_TOKEN, log, run_test  # noqa: E402
 
 NAME = "mymaster"
@@ -32,34 +31,9 @@ ADMIN_TOKEN = "admin-matrix-token-1"
 RANK = {"open": 0, "viewer": 1, "operator": 2, "admin": 3}
 SECURITY = {"content-security-policy": "script-src 'self';", "x-frame-options": "DENY",
             "x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
-failures = []
+check = Checks()
 
 
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        log("FAILED: %s" % what)
-    return cond
-
-
-def call(port, method, path, headers=None, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        raw = r.read()
-        try:
-            j = json.loads(raw)
-        except ValueError:
-            j = None
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), j
-    finally:
-        c.close()
 
 
 def fill(pattern):
@@ -81,18 +55,13 @@ def routes(binary):
     return rows
 
 
-def hashed(binary, secret, flag):
-    return subprocess.run([binary, flag], input=(secret + "\n").encode(), capture_output=True,
-                          check=True).stdout.decode().strip()
-
 
 def test(env):
     topo = env.topology(replicas=1, sentinels=1, quorum=1)
-    binary = os.environ.get("HAPANEL_BIN") or os.path.join(os.path.dirname(__file__), "..", "build", "hapanel")
-    pw = hashed(binary, "matrix-pw", "--hash-password")
+    pw = hashed("matrix-pw", "--hash-password")
     extra = {
         "HAPANEL_API_TOKENS": "viewer:%s,operator:%s,admin:root:%s" % (
-            VIEWER_TOKEN, OPERATOR_TOKEN, hashed(binary, ADMIN_TOKEN, "--hash-token")),
+            VIEWER_TOKEN, OPERATOR_TOKEN, hashed(ADMIN_TOKEN, "--hash-token")),
         "HAPANEL_USERS": "viewer:vera:%s,admin:ada:%s" % (pw, pw),
         "HAPANEL_LOGIN_MAX_FAILURES": "1000",
     }
@@ -111,7 +80,7 @@ def test(env):
         ("admin session with a wrong CSRF", dict(asess, **{"X-CSRF-Token": "0" * 64}), "admin-nocsrf"),
         ("expired session", {"Cookie": "hp_session=" + "a" * 64}, None),
     ]
-    table = routes(binary)
+    table = routes(binary())
     n = 0
     refused_writes = 0
     for method, pattern, role in table:
@@ -172,7 +141,7 @@ def test(env):
             check(st not in (401, 403), what + ": want open")
         else:
             check(st == 401, what + ": want 401")
-    assert not failures, "%d checks failed:\n  - %s" % (len(failures), "\n  - ".join(failures[:40]))
+    check.done()
 
 
 if __name__ == "__main__":

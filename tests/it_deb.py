@@ -22,15 +22,13 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import VIEWER_TOKEN, log, run_test, wait_for  # noqa: E402
-from harness.debroot import SKIP, base_tar, tools  # noqa: E402
+from harness import VIEWER_TOKEN, log, run_test  # noqa: E402
+from harness.debroot import CHROOT, SKIP, base_tar, run_in_root, tools  # noqa: E402
 from harness.procs import free_port  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 
 
 def sh(*args, timeout=1800, check=True, **kw):
@@ -121,30 +119,10 @@ def test(env):
     r = sh(CHROOT, "--userspec=hapanel:hapanel", root, "/usr/bin/hapanel", "--config",
            "/etc/hapanel/hapanel.ini", "--check-config", env=e, capture_output=True, text=True)
     log(r.stdout.strip())
-    logf = open(os.path.join(env.tmpdir, "deb-hapanel.log"), "wb")
-    p = subprocess.Popen([CHROOT, "--userspec=hapanel:hapanel", root, "/usr/bin/hapanel", "--config",
-                          "/etc/hapanel/hapanel.ini"], env=e, stdout=logf, stderr=subprocess.STDOUT)
-
-    def stop():
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    env.on_cleanup(stop)
-
-    def serves():
-        try:
-            req = urllib.request.Request("http://127.0.0.1:%d/api/v1/clusters" % port,
-                                         headers={"Authorization": "Bearer " + VIEWER_TOKEN})
-            with urllib.request.urlopen(req, timeout=2) as resp:
-                return '"name":"mymaster"' in resp.read().decode()
-        except OSError:
-            return False
-    wait_for(serves, 20, 0.3, msg="the installed hapanel to serve the cluster")
-    stop()
+    p = run_in_root(env, root, "hapanel:hapanel", ["/usr/bin/hapanel", "--config",
+                                                   "/etc/hapanel/hapanel.ini"], e, port,
+                    VIEWER_TOKEN, "deb-hapanel.log")
+    p.stop()
     assert p.returncode == 0, "the installed hapanel exited %s on SIGTERM" % p.returncode
     assert os.path.exists(os.path.join(root, "var/lib/hapanel/hapanel.db")), "no history written"
 

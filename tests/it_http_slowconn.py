@@ -21,19 +21,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.checks import Checks  # noqa: E402
 from harness import VIEWER_TOKEN, log, run_test  # noqa: E402
 from harness.slowconn import Holders  # noqa: E402
 
 N = 150
 PER_ADDR = 25
-failures = []
+check = Checks()
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        log("FAILED: %s" % what)
-    return cond
 
 
 def rss_kb(pid):
@@ -155,7 +150,7 @@ def test(env):
     check(st == 200, "health from 127.0.0.1 while 127.0.9.9 is at its cap: %d" % st)
     for c in held:
         c.close()
-    assert not failures, "%d checks failed:\n  - %s" % (len(failures), "\n  - ".join(failures))
+    check.done()
 
 
 if __name__ == "__main__":

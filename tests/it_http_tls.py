@@ -23,17 +23,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.checks import Checks  # noqa: E402
 from harness import VIEWER_TOKEN, log, run_test  # noqa: E402
 from harness.certs import make_ca, make_cert, make_expired  # noqa: E402
 
-failures = []
+check = Checks()
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        log("FAILED: %s" % what)
-    return cond
 
 
 def make_certs(d):
@@ -160,7 +155,7 @@ def test(env):
         p = subprocess.run([hp.bin], env=e, timeout=20, capture_output=True, text=True)
         check(p.returncode != 0 and want in p.stderr,
               "start with %s: exit %d, stderr %r" % (sorted(extra), p.returncode, p.stderr[-300:]))
-    assert not failures, "%d checks failed:\n  - %s" % (len(failures), "\n  - ".join(failures))
+    check.done()
 
 
 if __name__ == "__main__":

@@ -17,15 +17,13 @@ skipped, not passed. The base root is kept between runs (harness/debroot.py);
 the build takes a few minutes."""
 
 import os
-import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import VIEWER_TOKEN, OPERATOR_TOKEN, log, run_test, wait_for  # noqa: E402
-from harness.debroot import SKIP, base_tar, tools  # noqa: E402
+from harness import VIEWER_TOKEN, OPERATOR_TOKEN, log, run_test  # noqa: E402
+from harness.debroot import CHROOT, SKIP, base_tar, run_in_root, tools  # noqa: E402
 from harness.procs import free_port  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -85,44 +83,13 @@ def test(env):
     os.chown(data, 10001, 10001)
     sh("mount", "--bind", data, root + "/var/lib/hapanel")
     env.on_cleanup(lambda: subprocess.run(["umount", root + "/var/lib/hapanel"]))
-    logf = open(os.path.join(env.tmpdir, "image-hapanel.log"), "wb")
-    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
-    p = subprocess.Popen([chroot, "--userspec=10001:10001", root, binary], env=e, stdout=logf,
-                         stderr=subprocess.STDOUT)
-
-    def stop():
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    env.on_cleanup(stop)
-    seen = {}
-
-    def serves():
-        try:
-            req = urllib.request.Request("http://127.0.0.1:%d/api/v1/clusters" % port,
-                                         headers={"Authorization": "Bearer " + VIEWER_TOKEN})
-            with urllib.request.urlopen(req, timeout=2) as r:
-                seen["body"] = r.read().decode()
-                return '"name":"mymaster"' in seen["body"] and '"status":"ok"' in seen["body"]
-        except OSError as ex:
-            seen["body"] = str(ex)
-            return False
-    try:
-        wait_for(serves, 20, 0.3, msg="the image's hapanel to serve the cluster")
-    except AssertionError:
-        logf.flush()
-        log("image hapanel log:\n" + open(logf.name, errors="replace").read()[-2000:])
-        raise
-    log("GET /api/v1/clusters from the image's hapanel: %s" % seen["body"][:200])
+    p = run_in_root(env, root, "10001:10001", [binary], e, port, VIEWER_TOKEN, "image-hapanel.log")
+    chroot = CHROOT
     r = sh(chroot, "--userspec=10001:10001", root, binary, "--healthcheck", env=e, check=False)
     assert r.returncode == 0, "--healthcheck in the image exited %d" % r.returncode
     st = os.stat(os.path.join(data, "hapanel.db"))
     assert st.st_uid == 10001, "the history belongs to uid %d, not the image's user" % st.st_uid
-    stop()
+    p.stop()
     assert p.returncode == 0, "the image's hapanel exited %s on SIGTERM" % p.returncode
     r = sh(chroot, "--userspec=10001:10001", root, binary, "--healthcheck", env=e, check=False)
     assert r.returncode == 1, "--healthcheck with hapanel stopped exited %d, want 1" % r.returncode

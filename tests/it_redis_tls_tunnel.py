@@ -20,19 +20,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import log, run_test, wait_for  # noqa: E402
+from harness.checks import Checks  # noqa: E402
+from harness import run_test, wait_for  # noqa: E402
 from harness.certs import make_ca, make_cert  # noqa: E402
 from harness.procs import free_port  # noqa: E402
 
 NAME = "mymaster"
-failures = []
+check = Checks()
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        log("FAILED: %s" % what)
-    return cond
 
 
 def start_stunnel(env, d, services):
@@ -95,7 +90,7 @@ def test(env):
     check(topo.role(nodes[0]) == "master", "the master itself is fine without the tunnel")
     start_stunnel(env, d, services)
     hp.wait_nodes_up(nodes, NAME, 15)
-    assert not failures, "%d checks failed:\n  - %s" % (len(failures), "\n  - ".join(failures))
+    check.done()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ The package, by concern (each module's docstring says what it is and is not):
              redis_check_rdb, hapanel_verify_rdb, file_sha256, backup_list,
              backup_download
   receiver   Receiver, Received, start_receiver, start_blackhole
+  checks     Checks, call, hashed (tests that collect many checks)
+  slowconn, tcpproxy, certs, debroot  (imported by module: harness.slowconn ...)
   runner     TestEnv, run_test
   selftest   the harness's own check (run by __main__.py)
 This file only re-exports those names, so `from harness import X` and

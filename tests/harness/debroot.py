@@ -7,8 +7,9 @@ be (not root, no apt-get): the tests then exit 77, reported as skipped."""
 import os
 import shutil
 import subprocess
+import urllib.request
 
-from .procs import log
+from .procs import log, wait_for
 
 BASE_TAR = "/var/tmp/hapanel-debian12-minbase.tar"
 SKIP = 77
@@ -43,3 +44,46 @@ def base_tar():
                         BASE_TAR + ".part"], check=True, timeout=1800, stdout=subprocess.DEVNULL)
         os.rename(BASE_TAR + ".part", BASE_TAR)
     return BASE_TAR
+
+
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
+
+
+def run_in_root(env, root, userspec, argv, environ, port, token, logname):
+    """Starts argv in root (chroot, as userspec) with environ, waits until
+    it serves the cluster mymaster on port (GET /api/v1/clusters with the
+    viewer token), and returns its Popen; the test's cleanup stops it."""
+    logf = open(os.path.join(env.tmpdir, logname), "wb")
+    p = subprocess.Popen([CHROOT, "--userspec=" + userspec, root] + argv, env=environ, stdout=logf,
+                         stderr=subprocess.STDOUT)
+
+    def stop():
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    p.stop = stop
+    env.on_cleanup(stop)
+    seen = {}
+
+    def serves():
+        try:
+            req = urllib.request.Request("http://127.0.0.1:%d/api/v1/clusters" % port,
+                                         headers={"Authorization": "Bearer " + token})
+            with urllib.request.urlopen(req, timeout=2) as r:
+                seen["body"] = r.read().decode()
+                return '"name":"mymaster"' in seen["body"] and '"status":"ok"' in seen["body"]
+        except OSError as ex:
+            seen["body"] = str(ex)
+            return False
+    try:
+        wait_for(serves, 20, 0.3, msg="hapanel in %s to serve the cluster" % root)
+    except AssertionError:
+        logf.flush()
+        log("its log:\n" + open(logf.name, errors="replace").read()[-2000:])
+        raise
+    log("GET /api/v1/clusters: %s" % seen["body"][:200])
+    return p
