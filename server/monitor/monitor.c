@@ -252,6 +252,19 @@ void monitor_free(monitor *m)
         mon__views_free(m->sentinels[i]);
         free(m->sentinels[i]);
     }
+    /* the monitor's own events go before the loop runs once more, below:
+     * their callbacks would read what is freed here */
+    if (m->tick) event_free(m->tick);
+    if (m->burst) event_free(m->burst);
+    if (m->publish) event_free(m->publish);
+    if (m->dns) {
+        /* the lookups cancelled by rconn_free end in callbacks the loop
+         * runs; no other event is left on it (every connection is freed) */
+        event_base_loop(m->base, EVLOOP_NONBLOCK);
+        rconn_set_resolver(NULL);
+        evdns_base_free(m->dns, 1); /* what is still in flight ends as failed */
+        event_base_loop(m->base, EVLOOP_NONBLOCK);
+    }
     for (i = 0; i < m->nclusters; i++) {
         cluster_snap_unref(m->clusters[i]->last);
         free(m->clusters[i]);
@@ -262,16 +275,6 @@ void monitor_free(monitor *m)
     mon__index_free(&m->node_ix);
     mon__index_free(&m->cluster_ix);
     alerts_free(m->alerts);
-    if (m->dns) {
-        /* the lookups cancelled by rconn_free end in callbacks the loop runs */
-        event_base_loop(m->base, EVLOOP_NONBLOCK);
-        rconn_set_resolver(NULL);
-        evdns_base_free(m->dns, 1); /* what is still in flight ends as failed */
-        event_base_loop(m->base, EVLOOP_NONBLOCK);
-    }
-    if (m->tick) event_free(m->tick);
-    if (m->burst) event_free(m->burst);
-    if (m->publish) event_free(m->publish);
     if (m->base) event_base_free(m->base);
     free(m);
 }
