@@ -1,7 +1,10 @@
 /* fuzz_request.c — libFuzzer target: the request path before a handler runs.
  * The input is "METHOD PATH\nBODY": the method and path through route_match
- * over the real route table, the body through jsonscan_check (depth, NUL,
- * UTF-8) and, when it passes, through cJSON as the handlers parse it. */
+ * over the real route table, the query (after '?') through the history
+ * screen's parser (every filter: texts, whole numbers, UTC times, through
+ * civetweb's mg_get_var as the handlers read it), the body through
+ * jsonscan_check (depth, NUL, UTF-8) and, when it passes, through cJSON as
+ * the handlers parse it. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +14,8 @@
 
 #include "core/jsonscan.h"
 #include "web/route.h"
+#include "web/ui_internal.h"
+#include <civetweb.h>
 #include "core/banned.h" /* last: after every system header */
 
 extern const route api_routes[];
@@ -37,6 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         method[sp - line] = '\0';
         route_match(api_routes, api_nroutes, method, sp + 1, &rt, params, &np, allow,
                     sizeof(allow));
+    }
+    if (sp && (sp = strchr(sp, '?'))) { /* through a request with only a query */
+        struct mg_request_info ri;
+        hreq r;
+        hist_query h;
+        memset(&ri, 0, sizeof(ri));
+        memset(&r, 0, sizeof(r));
+        ri.query_string = sp + 1;
+        r.ri = &ri;
+        ui__parse_history_query(&r, &h, err, sizeof(err));
     }
     if (nl) {
         const char *body = (const char *)nl + 1;
