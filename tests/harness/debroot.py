@@ -4,6 +4,8 @@ machine's own apt sources) and kept as a tar in /var/tmp; the tools are
 installed with apt-get when missing. tools() says False where they cannot
 be (not root, no apt-get): the tests then exit 77, reported as skipped."""
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -12,12 +14,30 @@ import urllib.request
 from .procs import log, wait_for
 
 BASE_TAR = "/var/tmp/hapanel-debian12-minbase.tar"
+LOCK = "/var/tmp/hapanel-debroot.lock"
 SKIP = 77
+
+
+@contextlib.contextmanager
+def _locked():
+    """it_image and it_deb start together (ctest -j2): one apt-get and one
+    mmdebstrap at a time."""
+    with open(LOCK, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def tools(*names):
     """The commands names (and the packages of the same names), installed
     when missing; False when they cannot be."""
+    with _locked():
+        return _tools(names)
+
+
+def _tools(names):
     pkgs = {"podman": ["podman", "buildah", "uidmap"], "mmdebstrap": ["mmdebstrap"]}
     missing = [n for n in names if not shutil.which(n)]
     if not missing:
@@ -38,6 +58,11 @@ def tools(*names):
 
 def base_tar():
     """The path of the minbase tar, made when it does not exist yet."""
+    with _locked():
+        return _base_tar()
+
+
+def _base_tar():
     if not os.path.exists(BASE_TAR):
         log("$ mmdebstrap --variant=minbase --format=tar bookworm %s" % BASE_TAR)
         subprocess.run(["mmdebstrap", "--variant=minbase", "--format=tar", "bookworm",
