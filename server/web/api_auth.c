@@ -25,7 +25,7 @@ int h_login(hreq *r)
     char ka[96], ku[96], extra[256];
     session_info si;
     int64_t now = hp_now_ms();
-    int st, wa, wu, role;
+    int st, wa, wu, role, known;
 
     if ((st = http_body_json(r, &body))) return st;
     if ((st = api__check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
@@ -37,9 +37,14 @@ int h_login(hreq *r)
     }
     hp_strlcpy(r->actor, user, sizeof(r->actor));
     snprintf(ka, sizeof(ka), "a:%s", r->peer);
-    snprintf(ku, sizeof(ku), "u:%s", user);
+    /* per user only for configured users: made-up names would otherwise
+     * push the counters of real ones out of the table */
+    known = 0;
+    for (int i = 0; i < c->nusers; i++)
+        if (!strcmp(c->users[i].name, user)) known = 1;
+    snprintf(ku, sizeof(ku), "u:%s", known ? user : "");
     wa = login_blocked(ka, c->login_max_failures, now);
-    wu = login_blocked(ku, c->login_max_failures, now);
+    wu = known ? login_blocked(ku, c->login_max_failures, now) : 0;
     if (wa || wu) {
         int wait = wa > wu ? wa : wu;
         snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", wait);
@@ -56,7 +61,7 @@ int h_login(hreq *r)
     role = auth_user(c, user, pw, strlen(pw));
     if (role == ROLE_NONE) {
         login_failed(ka, now);
-        login_failed(ku, now);
+        if (known) login_failed(ku, now);
         st = http_error(r, 401, "unauthorized", "unknown user or wrong password");
         goto out;
     }

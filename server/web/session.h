@@ -2,9 +2,9 @@
  * everyone out), each with a random id (the cookie hp_session), a random
  * CSRF token (sent back in X-CSRF-Token on every state-changing request),
  * an idle and an absolute expiry; and the counter of failed logins per
- * source address and per user name that turns the next attempts away for
- * a minute. Thread-safe (one lock); ids and tokens are 32 random bytes in
- * hex, compared in constant time. */
+ * source address and per configured user that turns the next attempts away
+ * for a minute (1,024 counters, the oldest replaced). Thread-safe (one lock); ids and tokens are 32
+ * random bytes in hex, compared in constant time. */
 #ifndef HP_SESSION_H
 #define HP_SESSION_H
 
