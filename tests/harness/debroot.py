@@ -38,7 +38,8 @@ def tools(*names):
 
 
 def _tools(names):
-    pkgs = {"podman": ["podman", "buildah", "uidmap"], "mmdebstrap": ["mmdebstrap"]}
+    pkgs = {"podman": ["podman", "buildah", "uidmap"], "mmdebstrap": ["mmdebstrap"],
+            "promtool": ["prometheus"]}
     missing = [n for n in names if not shutil.which(n)]
     if not missing:
         return True
