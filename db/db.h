@@ -163,4 +163,11 @@ typedef void db_audit_fn(void *ctx, const audit_rec *a);
  * the call only). Returns the number of rows or -1. Safe from any thread. */
 int db_query_audit(db *d, const audit_query *q, db_audit_fn *fn, void *ctx);
 
+/* --- counts for /metrics ------------------------------------------------ */
+
+enum { DB_COUNT_JOBS_BY_STATE, DB_COUNT_FAILOVERS_BY_KIND, DB_COUNT_OUTBOX_BY_STATE };
+typedef void db_count_fn(void *ctx, const char *key, int64_t n);
+/* Calls fn for each value of the column what names with its row count.
+ * Returns the number of values or -1. Safe from any thread. */
+int db_count_by(db *d, int what, db_count_fn *fn, void *ctx);
 #endif

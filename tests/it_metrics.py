@@ -6,7 +6,8 @@ part): redis_up 1 for each node, redis_connected_slaves 2 on the master,
 redis_master_link_up 1 on each replica, redis_instance_info with the role,
 the master's per-replica offsets labelled slave_ip/slave_port, each
 Sentinel seeing 3 Sentinels and 2 replicas; hapanel's per-cluster quorum
-families. A replica then killed shows redis_up 0. A cluster name with a
+families; answers counted by class (a worker's 404 and the edge's 400),
+jobs by state after a backup. A replica then killed shows redis_up 0. A cluster name with a
 quote, a backslash and a newline would break the text: label values are
 escaped (checked by promtool on a hostile master name). promtool comes from
 Debian's prometheus package, installed when missing (exit 77, skipped, only
@@ -84,6 +85,25 @@ def test(env):
     check(value(text, "hapanel_quorum_reachable", cluster=NAME) == 3, "quorum reachable")
     check(value(text, "hapanel_failover_in_progress", cluster=NAME) == 0, "failover in progress")
     check(value(text, "redis_memory_used_bytes", addr=master) > 0, "memory of the master")
+
+    # answers by class, the edge's own refusals included; jobs and
+    # notifications by state, failovers by kind
+    before4 = value(text, "hapanel_http_responses_total", code="4xx") or 0
+    hp.get("/api/v1/nope")
+    st, _, _ = hp.raw(b"BAD REQUEST LINE\r\n\r\n")
+    check(st == 400, "a malformed request line: %d" % st)
+    text = hp.get("/metrics").text
+    check(value(text, "hapanel_http_responses_total", code="2xx") >= 3, "2xx answers counted")
+    check(value(text, "hapanel_http_responses_total", code="4xx") >= before4 + 2,
+          "4xx answers (a 404 of a worker, a 400 of the edge): %r -> %r" % (
+              before4, value(text, "hapanel_http_responses_total", code="4xx")))
+    for fam in ("hapanel_jobs", "hapanel_failovers_total", "hapanel_notifications"):
+        check("# TYPE %s " % fam in text, "no %s family" % fam)
+    r = hp.post("/api/v1/clusters/%s/backups" % NAME, body={})
+    if check(r.status == 202, "backup: %r" % r):
+        hp.wait_job(r.body["job_id"], 60)
+        check(value(hp.get("/metrics").text, "hapanel_jobs", state="succeeded") == 1,
+              "hapanel_jobs{state=succeeded} after a backup")
 
     topo.kill(replicas[0])
     wait_for(lambda: value(hp.get("/metrics").text, "redis_up", addr=replicas[0]) == 0, 10, 0.2,

@@ -143,7 +143,7 @@ int h_metrics(hreq *r)
     size_t len;
     int st;
 
-    metrics_render(r->app->mon, r->app->q, &b);
+    metrics_render(r->app->mon, r->app->q, r->app->db, &b);
     if (sbuf_failed(&b)) {
         sbuf_release(&b);
         return http_error(r, 500, "internal", "out of memory");

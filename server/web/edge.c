@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/common.h"
 #include "web/edge_parse.h"
+#include "web/httpstats.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define ADDR_BUCKETS 1024
@@ -257,6 +258,7 @@ static void reply(econn *c, int status, const char *code, const char *msg)
         bufferevent_free(c->up);
         c->up = NULL;
     }
+    httpstats_count(status);
     bufferevent_write(c->bev, head, (size_t)hl);
     bufferevent_write(c->bev, body, (size_t)bl);
     c->state = S_CLOSING;

@@ -27,6 +27,7 @@
 #include "web/session.h"
 #include "core/roles.h"
 #include "web/edge.h"
+#include "web/httpstats.h"
 #include "web/edge_parse.h"
 #include "core/config.h"
 #include "core/jsonscan.h"
@@ -426,7 +427,7 @@ static int authenticate(http_server *s, hreq *r, const route *rt)
     return 0;
 }
 
-static int dispatch(struct mg_connection *conn, void *cbdata)
+static int route_request(struct mg_connection *conn, void *cbdata)
 {
     http_server *s = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -457,6 +458,14 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     /* every action, login and logout leaves a record, refused ones too */
     if (!is_safe(ri->request_method)) http_audit(&r, rt->method, rt->pattern, st);
     free(r.body_text);
+    return st;
+}
+
+/* civetweb's handler: every answer is counted by its class (/metrics). */
+static int dispatch(struct mg_connection *conn, void *cbdata)
+{
+    int st = route_request(conn, cbdata);
+    httpstats_count(st);
     return st;
 }
 

@@ -14,7 +14,9 @@
 
 #include <string.h>
 
+#include "db/db.h"
 #include "db/writer.h"
+#include "web/httpstats.h"
 #include "model/topology.h"
 #include "web/ui.h"
 #include "core/banned.h" /* last: after every system header */
@@ -146,10 +148,33 @@ static void counter(sbuf *b, const char *name, const char *help, unsigned long l
     sbuf_printf(b, "%s %llu\n", name, v);
 }
 
-void metrics_render(const monitor *m, struct evq *q, sbuf *b)
+typedef struct count_ctx {
+    sbuf *b;
+    const char *name, *label;
+} count_ctx;
+
+static void count_sample(void *ctx, const char *key, int64_t n)
+{
+    count_ctx *x = ctx;
+    sbuf_printf(x->b, "%s{%s=\"", x->name, x->label);
+    label_value(x->b, key);
+    sbuf_printf(x->b, "\"} %lld\n", (long long)n);
+}
+
+/* A family of the database's rows grouped by a column. */
+static void db_family(sbuf *b, struct db *d, int what, const char *name, const char *type,
+                      const char *label, const char *help)
+{
+    count_ctx x = {b, name, label};
+    family(b, name, type, help);
+    db_count_by(d, what, count_sample, &x);
+}
+
+void metrics_render(const monitor *m, struct evq *q, struct db *d, sbuf *b)
 {
     topo_snap *t = topo_acquire();
     monitor_stats ms;
+    uint64_t http[5];
     int i, j;
 
     if (m) {
@@ -165,6 +190,20 @@ void metrics_render(const monitor *m, struct evq *q, sbuf *b)
                 "events dropped because the history's queue was full", evq_dropped(q));
     counter(b, "hapanel_ui_renders_total", "dashboard pages rendered (the rest came from cache)",
             ui_renders());
+    httpstats_get(http);
+    family(b, "hapanel_http_responses_total", "counter",
+           "HTTP answers by status class, the edge's own refusals included");
+    for (i = 0; i < 5; i++)
+        sbuf_printf(b, "hapanel_http_responses_total{code=\"%dxx\"} %llu\n", i + 1,
+                    (unsigned long long)http[i]);
+    if (d) {
+        db_family(b, d, DB_COUNT_JOBS_BY_STATE, "hapanel_jobs", "gauge", "state", "jobs by state");
+        /* the history keeps every failover: the count only grows */
+        db_family(b, d, DB_COUNT_FAILOVERS_BY_KIND, "hapanel_failovers_total", "counter", "kind",
+                  "failovers recorded, by kind (automatic, graceful, forced)");
+        db_family(b, d, DB_COUNT_OUTBOX_BY_STATE, "hapanel_notifications", "gauge", "state",
+                  "notifications by state (pending, delivered, failed)");
+    }
     cluster_family(b, t, "hapanel_cluster_ok", "1 when the cluster's status is ok", 0);
     cluster_family(b, t, "hapanel_quorum_ok", "1 when enough Sentinels agree to fail over", 1);
     cluster_family(b, t, "hapanel_quorum_configured",
