@@ -27,7 +27,6 @@ pipelined SETs on the master; the replicas catch up. Then:
 
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -35,6 +34,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Hapanel, backup_list, fill_random, free_port, log, run_test,  # noqa: E402
                      wait_for)
+from harness.tcpproxy import Proxy  # noqa: E402
 
 NAME = "mymaster"
 DATA = 128 << 20
@@ -42,7 +42,7 @@ AT = 8 << 20  # where the proxy flips or cuts, in bytes after the SYNC
 DISKLESS_CONF = "repl-diskless-sync yes\nrepl-diskless-sync-delay 0"
 
 
-class SyncProxy:
+class SyncProxy(Proxy):
     """127.0.0.1:listen_port -> 127.0.0.1:target_port, every connection
     forwarded both ways by two threads. On a connection whose client sent
     "SYNC\\r\\n", the mode set at that moment applies to what the server sends
@@ -51,58 +51,17 @@ class SyncProxy:
     every SYNC connection when it ends."""
 
     def __init__(self, listen_port, target_port):
-        self.target = target_port
         self.mode = None
         self.done = []
-        self.socks = []
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", listen_port))
-        self.lsock.listen(64)
-        self.lsock.settimeout(0.2)
-        self.port = listen_port
-        threading.Thread(target=self._accept, daemon=True).start()
+        Proxy.__init__(self, "127.0.0.1:%d" % target_port, port=listen_port)
 
     def close(self):
-        self.halt.set()
-        with self.lock:
-            socks = list(self.socks)
-        for s in socks + [self.lsock]:
-            try:
-                s.close()
-            except OSError:
-                pass
+        self.stop()
 
-    def _accept(self):
-        while not self.halt.is_set():
-            try:
-                c, _ = self.lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                s = socket.create_connection(("127.0.0.1", self.target), timeout=5)
-            except OSError:
-                c.close()
-                continue
-            c.settimeout(None)
-            s.settimeout(None)
-            with self.lock:
-                self.socks += [c, s]
-            st = {"sync": False, "mode": None, "n": 0, "tail": b""}
-            threading.Thread(target=self._up, args=(c, s, st), daemon=True).start()
-            threading.Thread(target=self._down, args=(c, s, st), daemon=True).start()
-
-    @staticmethod
-    def _shut(*socks):
-        for x in socks:
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def serve(self, c, s):
+        st = {"sync": False, "mode": None, "n": 0, "tail": b""}
+        threading.Thread(target=self._up, args=(c, s, st), daemon=True).start()
+        threading.Thread(target=self._down, args=(c, s, st), daemon=True).start()
 
     def _up(self, c, s, st):
         try:
@@ -117,7 +76,7 @@ class SyncProxy:
                 s.sendall(data)
         except OSError:
             pass
-        self._shut(c, s)
+        self.shut(c, s)
 
     def _down(self, c, s, st):
         try:
@@ -143,7 +102,7 @@ class SyncProxy:
             pass
         if st["sync"]:
             self.done.append((st["mode"], st["n"]))
-        self._shut(c, s)
+        self.shut(c, s)
 
 
 def bdir_files(hp):

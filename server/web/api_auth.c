@@ -48,14 +48,9 @@ int h_login(hreq *r)
     if (wa || wu) {
         int wait = wa > wu ? wa : wu;
         snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", wait);
-        root = cJSON_CreateObject();
-        cJSON *e = cJSON_AddObjectToObject(root, "error");
-        cJSON_AddStringToObject(e, "code", "too_many_attempts");
-        snprintf(ka, sizeof(ka), "too many failed logins %s; retry in %d s",
-                 wa ? "from this address" : "for this user", wait);
-        cJSON_AddStringToObject(e, "message", ka);
-        st = http_json_extra(r, 429, extra, root);
-        cJSON_Delete(root);
+        st = http_error_extra(r, 429, extra, "too_many_attempts",
+                              "too many failed logins %s; retry in %d s",
+                              wa ? "from this address" : "for this user", wait);
         goto out;
     }
     role = auth_user(c, user, pw, strlen(pw));
@@ -139,8 +134,9 @@ static void add_audit(void *ctx, const audit_rec *a)
     cJSON_AddItemToArray(ctx, o);
 }
 
-int api__read_audit_query(hreq *r, audit_query *q, char *actor, char *action, char *outcome,
-                          size_t sz, int64_t *limit)
+/* ?actor=&action=&outcome=&since=&until=&before=&limit=: 0, or the 400 sent. */
+static int read_audit_query(hreq *r, audit_query *q, char *actor, char *action, char *outcome,
+                            size_t sz, int64_t *limit)
 {
     int64_t since = 0, until = 0, before = 0;
     int st, has;
@@ -172,8 +168,7 @@ int h_audit(hreq *r)
     cJSON *root, *arr;
     int st, n;
 
-    if ((st = api__read_audit_query(r, &q, actor, action, outcome, sizeof(actor), &limit)))
-        return st;
+    if ((st = read_audit_query(r, &q, actor, action, outcome, sizeof(actor), &limit))) return st;
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "audit");
     n = db_query_audit(r->app->db, &q, add_audit, arr);

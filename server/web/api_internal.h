@@ -48,9 +48,6 @@ int h_session(hreq *r);
 int h_audit(hreq *r);
 int h_settings(hreq *r);
 int h_users(hreq *r);
-/* ?actor=&action=&outcome=&since=&until=&before=&limit= of the audit: 0 or the 400 sent. */
-int api__read_audit_query(hreq *r, audit_query *q, char *actor, char *action, char *outcome,
-                          size_t sz, int64_t *limit);
 
 /* api_backups.c */
 int h_backup_create(hreq *r);

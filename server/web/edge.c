@@ -67,8 +67,6 @@ typedef struct econn {
     int sent_continue;
     int resp_head_done;
     int up_paused;
-    char *resp; /* civetweb's answer head, until complete */
-    size_t rlen;
     long long resp_left; /* body bytes still to come; -1: until civetweb closes */
     int up_keep;         /* civetweb keeps the connection: it can be pooled */
 } econn;
@@ -232,7 +230,6 @@ static void conn_free(econn *c)
     if (c->next) c->next->prev = c->prev;
     e->nconns--;
     free(c->req);
-    free(c->resp);
     free(c);
 }
 
@@ -350,6 +347,7 @@ static void up_read(struct bufferevent *up, void *arg)
 {
     econn *c = arg;
     struct evbuffer *in = bufferevent_get_input(up);
+    const char *head;
 
     if (!c->resp_head_done) {
         struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
@@ -360,13 +358,12 @@ static void up_read(struct bufferevent *up, void *arg)
             return;
         }
         hl = (size_t)pos.pos + 4;
-        c->resp = malloc(hl);
-        if (!c->resp || evbuffer_remove(in, c->resp, hl) != (int)hl || relay_head(c, c->resp, hl)) {
+        head = (const char *)evbuffer_pullup(in, (ev_ssize_t)hl);
+        if (!head || relay_head(c, head, hl)) {
             reply(c, 502, "bad_gateway", "the answer of the worker is malformed");
             return;
         }
-        free(c->resp);
-        c->resp = NULL;
+        evbuffer_drain(in, hl);
         c->resp_head_done = 1;
     }
     if (c->resp_left >= 0) {
@@ -854,11 +851,6 @@ fail:
 int edge_port(const edge *e)
 {
     return e->port;
-}
-
-int edge_conns(edge *e)
-{
-    return __atomic_load_n(&e->nconns, __ATOMIC_RELAXED);
 }
 
 void edge_stop(edge *e)

@@ -40,8 +40,6 @@ typedef struct edge edge;
  * into err on failure (address in use, a TLS file that cannot be read). */
 edge *edge_start(const edge_opts *o, char *err, size_t errsz);
 int edge_port(const edge *e);
-/* Connections open now (for the health check and the benchmark). */
-int edge_conns(edge *e);
 void edge_stop(edge *e);
 
 /* The headers every response carries (each line ends in CRLF). */

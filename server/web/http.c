@@ -127,11 +127,6 @@ int http_json(hreq *r, int status, cJSON *root)
     return http_json_extra(r, status, NULL, root);
 }
 
-const char *http_header(const hreq *r, const char *name)
-{
-    return mg_get_header(r->conn, name);
-}
-
 /* Is a field of this name a secret, to be kept out of the audit trail? */
 static int secret_name(const char *n)
 {
@@ -186,14 +181,32 @@ static int send_error(struct mg_connection *conn, int status, const char *extra,
     return status;
 }
 
-int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
+static int verror(hreq *r, int status, const char *extra, const char *code, const char *fmt,
+                  va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    return send_error(r->conn, status, extra, code, msg);
+}
+
+int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    int st;
+    va_start(ap, fmt);
+    st = verror(r, status, NULL, code, fmt, ap);
     va_end(ap);
-    return send_error(r->conn, status, NULL, code, msg);
+    return st;
+}
+
+int http_error_extra(hreq *r, int status, const char *extra, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    int st;
+    va_start(ap, fmt);
+    st = verror(r, status, extra, code, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 int http_query(const hreq *r, const char *name, char *buf, size_t bufsz)

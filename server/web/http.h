@@ -58,12 +58,13 @@ int http_send_file(hreq *r, const char *path, const char *ctype, const char *nam
 /* Sends {"error":{"code":code,"message":...}} with status. */
 int http_error(hreq *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with extra header lines (each ending in CRLF), e.g. Retry-After. */
+int http_error_extra(hreq *r, int status, const char *extra, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Reads the request body as a JSON object into *out (caller frees with
  * cJSON_Delete); an empty body is an empty object. Returns 0, or sends 400/413
  * and returns that status. */
 int http_body_json(hreq *r, struct cJSON **out);
-/* The value of header name, or NULL. */
-const char *http_header(const hreq *r, const char *name);
 /* Sends status with the extra header lines (each ending in CRLF) and a JSON
  * body; root is not freed. */
 int http_json_extra(hreq *r, int status, const char *extra, struct cJSON *root);

@@ -1,7 +1,8 @@
 """harness.tcpproxy — TCP forwarders on loopback, for tests that put nodes
-behind addresses hapanel must map (it_address_map): each Proxy listens on a
-free port, connects every client it accepts to its target and copies bytes
-both ways, counting the connections it carried. Threads; start_proxy stops
+behind addresses hapanel must map (it_address_map), or that tamper with a
+stream (it_backup_cut overrides serve()): each Proxy listens on a free port
+(or the one given), connects every client it accepts to its target and
+copies bytes both ways, counting the connections it carried. Threads; start_proxy stops
 it in the test's cleanup."""
 
 import socket
@@ -46,8 +47,21 @@ class Proxy:
             with self._lock:
                 self.accepted += 1
                 self._socks += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            self.serve(c, u)
+
+    def serve(self, c, u):
+        """Forwards one accepted connection c to its upstream u: a thread
+        each way. A subclass that inspects the bytes overrides it."""
+        for a, b in ((c, u), (u, c)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def shut(*socks):
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _pipe(self, a, b):
         try:
@@ -58,11 +72,7 @@ class Proxy:
                 b.sendall(d)
         except OSError:
             pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.shut(a, b)
 
     def stop(self):
         self._stop.set()
