@@ -12,7 +12,7 @@ static const char master_info[] =
     "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:12\r\nrdb_bgsave_in_progress:0\r\n"
     "rdb_last_save_time:1700000000\r\nrdb_last_bgsave_status:ok\r\naof_enabled:1\r\n"
     "aof_last_write_status:ok\r\n"
-    "# Stats\r\nsync_full:3\r\n"
+    "# Stats\r\nsync_full:3\r\ntotal_commands_processed:12345\r\ninstantaneous_ops_per_sec:17\r\n"
     "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
     "slave0:ip=127.0.0.1,port=6380,state=online,offset=1000,lag=0\r\n"
     "slave1:ip=127.0.0.1,port=6381,state=wait_bgsave,offset=0,lag=3\r\n"
@@ -43,6 +43,8 @@ int main(void)
     CHECK_STR(in.rdb_last_bgsave_status, "ok");
     CHECK(in.aof_enabled == 1);
     CHECK(in.sync_full == 3);
+    CHECK(in.total_commands_processed == 12345);
+    CHECK(in.ops_per_sec == 17);
     CHECK(in.master_repl_offset == 1200);
     CHECK(in.connected_slaves == 2);
     CHECK(in.nreplicas == 2);

@@ -286,6 +286,8 @@ static cJSON *render_node(const snap_node *n)
     str_or_null(o, "redis_version", n->redis_version);
     num_or_null(o, "uptime_s", (double)n->uptime_s);
     num_or_null(o, "sync_full", (double)n->sync_full);
+    num_or_null(o, "total_commands_processed", (double)n->total_commands_processed);
+    num_or_null(o, "ops_per_sec", (double)n->ops_per_sec);
     str_or_null(o, "sentinel_flags", n->sentinel_flags);
     return o;
 }

@@ -47,7 +47,9 @@ typedef struct snap_node {
     int priority; /* replica-priority */
     char redis_version[16];
     int64_t uptime_s;
-    int64_t sync_full; /* stats: full syncs served (master side) */
+    int64_t sync_full;                /* stats: full syncs served (master side) */
+    int64_t total_commands_processed; /* stats: since the node started */
+    int64_t ops_per_sec;              /* stats: instantaneous_ops_per_sec */
     /* Sentinel flags for this node (s_down, o_down, disconnected), from the
      * Sentinel that saw it most recently */
     char sentinel_flags[64];

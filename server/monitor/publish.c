@@ -78,6 +78,7 @@ static void fill_node(snap_node *sn, const mnode *n, const members *ms)
         sn->connected_replicas = sn->priority = -1;
         sn->aof_enabled = -1;
         sn->uptime_s = sn->sync_full = -1;
+        sn->total_commands_processed = sn->ops_per_sec = -1;
         master_view(sn, n, ms, -1);
         return;
     }
@@ -105,6 +106,8 @@ static void fill_node(snap_node *sn, const mnode *n, const members *ms)
     sn->no_config_file = in->redis_version[0] && !in->config_file[0];
     sn->uptime_s = in->uptime_s;
     sn->sync_full = in->sync_full;
+    sn->total_commands_processed = in->total_commands_processed;
+    sn->ops_per_sec = in->ops_per_sec;
 
     if (in->role == ROLE_REPLICA) master_view(sn, n, ms, in->slave_repl_offset);
     if (in->role == ROLE_REPLICA && in->link_up == 0 && in->link_down_since_s >= 0)

@@ -47,6 +47,8 @@ static const info_field fields[] = {
     FLD("aof_enabled", F_BOOL, aof_enabled),
     FLD("aof_last_write_status", F_STR, aof_last_write_status),
     FLD("sync_full", F_I64, sync_full),
+    FLD("total_commands_processed", F_I64, total_commands_processed),
+    FLD("instantaneous_ops_per_sec", F_I64, ops_per_sec),
     FLD("loading", F_BOOL, loading),
 };
 
@@ -71,6 +73,7 @@ static void info_reset(node_info *o)
     o->rdb_changes_since_last_save = -1;
     o->aof_enabled = -1;
     o->sync_full = -1;
+    o->total_commands_processed = o->ops_per_sec = -1;
 }
 
 /* Copies the value [v, v+vl) into a field; numbers that do not parse are left

@@ -51,6 +51,8 @@ typedef struct node_info {
     int aof_enabled;
     char aof_last_write_status[8];
     int64_t sync_full;
+    int64_t total_commands_processed; /* stats: since start */
+    int64_t ops_per_sec;              /* stats: instantaneous_ops_per_sec */
     int loading;
     info_replica replicas[INFO_MAX_REPLICAS];
     int nreplicas;       /* entries filled */
