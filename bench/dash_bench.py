@@ -16,11 +16,17 @@ dashboard per minute, pages actually rendered (hapanel_ui_renders_total:
 the rest came from the page cache), the page size, /api/v1/health p50/p99
 and hapanel's RSS.
 
+With --mode stream each dashboard does what the page does when its live
+stream is up (issue 13): one GET /ui/stream held open (the page pushed on
+change, counted as pages received), and GET /ui/notifications every 5 s.
+--mode both runs each case both ways and prints the ratio.
+
 Goals (issue 10): the cost does not depend on history size (the 1M case
 within 1.5x of the empty one), and health p99 stays under 100 ms.
 
 usage: python3 bench/dash_bench.py [--dashboards 100] [--seconds 60]
                                    [--cases one,one-1m,many] [--clusters 300]
+                                   [--mode poll|stream|both]
 """
 
 import argparse
@@ -37,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 from benchlib import harness  # noqa: E402
 from history_bench import fill, pct  # noqa: E402
+from harness.sse import Stream  # noqa: E402
 
 GOAL_HISTORY_RATIO = 1.5
 GOAL_HEALTH_P99_MS = 100.0
@@ -60,8 +67,9 @@ def get(port, path, timeout=10):
 class Load:
     """D dashboards and a health probe, until stop is set."""
 
-    def __init__(self, port, dashboards):
+    def __init__(self, port, dashboards, mode="poll"):
         self.port = port
+        self.mode = mode
         self.dashboards = dashboards
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -71,7 +79,33 @@ class Load:
         self.counting = False
         self.threads = []
 
+    def streamed(self, rnd):
+        time.sleep(rnd.random())
+        s = Stream(self.port, "/ui/stream", benchlib.BENCH_TOKEN)
+        if s.status != 200:
+            with self.lock:
+                self.errors += 1
+            return
+        last = 0.0
+        while not self.stop.is_set():
+            e = s.next(0.5, "clusters")
+            if e is not None:
+                with self.lock:
+                    if self.counting:
+                        self.pages += 1
+                        if len(self.sizes) < 1000:
+                            self.sizes.append(len(e.data))
+            if time.monotonic() - last >= 5:
+                last = time.monotonic()
+                try:
+                    get(self.port, "/ui/notifications")
+                except OSError:
+                    pass
+        s.close()
+
     def dashboard(self, rnd):
+        if self.mode == "stream":
+            return self.streamed(rnd)
         time.sleep(rnd.random())
         n = 0
         while not self.stop.is_set():
@@ -120,7 +154,7 @@ class Load:
             t.join(15)
 
 
-def run_case(env, label, args, nclusters, events):
+def run_case(env, label, args, nclusters, events, mode="poll"):
     if nclusters == 1:
         topo = env.topology()
     else:
@@ -137,7 +171,7 @@ def run_case(env, label, args, nclusters, events):
         r = hp.get("/api/v1/clusters", token=benchlib.BENCH_TOKEN)
         return r.status == 200 and len(r.body.get("clusters") or []) == nclusters
     harness.wait_for(listed, 120, 0.5, msg="%d clusters listed" % nclusters)
-    load = Load(hp.port, args.dashboards)
+    load = Load(hp.port, args.dashboards, mode)
     load.start()
     time.sleep(WARMUP_S)
     m0 = hp.get("/metrics", token=benchlib.BENCH_TOKEN).text
@@ -163,7 +197,7 @@ def run_case(env, label, args, nclusters, events):
     renders = benchlib.metric(m1, "hapanel_ui_renders_total") - benchlib.metric(
         m0, "hapanel_ui_renders_total")
     res = {
-        "label": label, "pages": load.pages, "errors": load.errors, "cpu_s": cpu,
+        "label": label + (" [stream]" if mode == "stream" else " [poll]"), "pages": load.pages, "errors": load.errors, "cpu_s": cpu,
         "cpu_ms_dash_min": cpu * 1000 / (wall / 60.0) / args.dashboards,
         "renders": renders, "size": statistics.median(load.sizes) if load.sizes else 0,
         "health_p50": statistics.median(load.health) if load.health else -1,
@@ -181,22 +215,33 @@ def bench(env, lines, args):
     for name in args.cases.split(","):
         n, ev = cases[name]
         label = "%d cluster%s, %s events" % (n, "" if n == 1 else "s", "{:,}".format(ev))
-        harness.log("case %s" % label)
-        out.append(run_case(env, label, args, n, ev))
+        for mode in (("poll", "stream") if args.mode == "both" else (args.mode,)):
+            harness.log("case %s, %s" % (label, mode))
+            out.append(run_case(env, label, args, n, ev, mode))
     lines.append("%d dashboards, %d s each case (GET /ui/clusters every 1 s, /ui/notifications "
                  "every 5 s, new connection per request)" % (args.dashboards, args.seconds))
-    lines.append("%-30s %7s %6s %8s %14s %8s %9s %10s %10s %7s %8s" % (
+    lines.append("%-39s %7s %6s %8s %14s %8s %9s %10s %10s %7s %8s" % (
         "case", "pages", "errors", "cpu s", "cpu ms/dash/min", "renders", "page KB",
         "health p50", "health p99", "RSS MB", "warn ev"))
     for r in out:
-        lines.append("%-30s %7d %6d %8.2f %14.1f %8d %9.1f %10.2f %10.2f %7.1f %8d" % (
+        lines.append("%-39s %7d %6d %8.2f %14.1f %8d %9.1f %10.2f %10.2f %7.1f %8d" % (
             r["label"], r["pages"], r["errors"], r["cpu_s"], r["cpu_ms_dash_min"], r["renders"],
             r["size"] / 1024.0, r["health_p50"], r["health_p99"], r["rss_mb"],
             len(r["bad_events"])))
         if r["bad_events"]:
             lines.append("  warning/critical events in the window: %s" % dict(
                 collections.Counter(r["bad_events"])))
-    by = {r["label"].split(",")[1].strip(): r for r in out if r["label"].startswith("1 cluster")}
+    polls = [r for r in out if r["label"].endswith("[poll]")]
+    for r in out:
+        if not r["label"].endswith("[stream]"):
+            continue
+        base = [p for p in polls if p["label"][:-7] == r["label"][:-9]]
+        if base and r["cpu_ms_dash_min"]:
+            lines.append("stream_vs_poll: %s: %.1f vs %.1f CPU ms per page per minute (%.1fx less)"
+                         % (r["label"][:-9], r["cpu_ms_dash_min"], base[0]["cpu_ms_dash_min"],
+                            base[0]["cpu_ms_dash_min"] / r["cpu_ms_dash_min"]))
+    by = {r["label"].split(",")[1].split("[")[0].strip(): r for r in polls
+          if r["label"].startswith("1 cluster")}
     if len(by) == 2:
         empty, full = by["0 events"], [v for k, v in by.items() if k != "0 events"][0]
         ratio = full["cpu_ms_dash_min"] / empty["cpu_ms_dash_min"] if empty["cpu_ms_dash_min"] else 0
@@ -214,6 +259,7 @@ def main():
     p.add_argument("--cases", default="one,one-1m,many")
     p.add_argument("--clusters", type=int, default=300, help="clusters of the 'many' case (300)")
     p.add_argument("--events", type=int, default=1000000, help="history of the 'one-1m' case")
+    p.add_argument("--mode", default="poll", choices=("poll", "stream", "both"))
     a = p.parse_args()
     if not (1 <= a.dashboards <= 500 and 5 <= a.seconds <= 900 and 2 <= a.clusters <= 1000):
         p.error("out of range: dashboards 1-500, seconds 5-900, clusters 2-1000")

@@ -25,8 +25,38 @@ typedef struct event_query {
     const char *cluster, *type, *node; /* NULL = any */
     int64_t since, until;              /* ts bounds in ms, 0 = open */
     int64_t before;                    /* id < before, 0 = from the newest */
+    int64_t after;                     /* id > after, 0 = any */
+    int oldest_first;                  /* 1: ascending ids (the event stream's backlog) */
     int limit;                         /* 1..1000 */
+    const char *severity;              /* NULL = any */
+    /* Several values, comma-separated (NULL = any): types are terms that
+     * match as db_type_matches says, severities words of info, warning,
+     * critical. Each exact (type, severity) pair is one indexed search; the
+     * results are merged by id. */
+    const char *types, *severities;
 } event_query;
+
+/* A comma-separated filter split into its terms (blanks around a term
+ * dropped, empty terms skipped). */
+#define DB_TERMS_MAX 8
+#define DB_TERM_LEN 48
+typedef struct db_terms {
+    int n;
+    char t[DB_TERMS_MAX][DB_TERM_LEN];
+} db_terms;
+/* Returns the number of terms, or -1 when there are more than DB_TERMS_MAX
+ * or one is DB_TERM_LEN bytes or longer. */
+int db_terms_split(const char *s, db_terms *out);
+/* 1 when type matches one of the terms of the comma-separated list (an
+ * empty list matches everything). A term that starts with + or - is a
+ * prefix of the type as written ("+s": +sdown, +switch-master); one that
+ * does not is a prefix of the type without its leading + or - ("sdown":
+ * +sdown and -sdown; "node": node-down and node-up). A term that ends with
+ * $ is the whole type ("+failover-end$": not +failover-end-for-timeout). */
+int db_type_matches(const char *terms, const char *type);
+/* The severities of a comma-separated list as a mask (1 info, 2 warning,
+ * 4 critical; 0 for an empty list), or -1 when a word is none of them. */
+int db_severity_mask(const char *list);
 
 typedef void db_event_fn(void *ctx, const hp_event *e);
 /* Calls fn for each matching event, newest first. Returns the number of rows or
@@ -44,6 +74,13 @@ typedef struct failover_query {
     const char *cluster; /* NULL = any */
     int64_t before;      /* id < before, 0 = newest */
     int limit;
+    const char *node;     /* the old or the new master, NULL = any */
+    int64_t since, until; /* started_at bounds in ms, 0 = open */
+    /* As event_query's. A type term matches a failover's kind or the words
+     * "failover" and "+switch-master"; a failover's severity is critical when
+     * it failed or was aborted, else warning (automatic, forced) or info
+     * (graceful). */
+    const char *types, *severities;
 } failover_query;
 
 typedef void db_failover_fn(void *ctx, const hp_failover *f);
@@ -114,6 +151,10 @@ typedef struct alert_row {
     char severity[12];
     char message[512];
     int64_t started_at, resolved_at; /* resolved_at 0: active */
+    /* started_at is when the rule's condition began to hold, fired_at when
+     * the rule fired (after its hold time); before migration 0008 both are
+     * the firing time */
+    int64_t fired_at;
     char acked_by[64];
     int64_t acked_at;
     char ack_comment[512];
@@ -122,6 +163,20 @@ typedef struct alert_row {
 typedef void db_alert_fn(void *ctx, const alert_row *a);
 int db_query_alerts(db *d, int active_only, const char *cluster, int64_t before, int limit,
                     db_alert_fn *fn, void *ctx);
+
+/* The history's alert filters. A type term matches the rule (master_down,
+ * replica_down, ...) as a prefix, or every alert when it matches the event
+ * types alert-fired / alert-resolved (db_type_matches); since/until keep the
+ * alerts active at some time in the window. */
+typedef struct alert_query {
+    int active_only;
+    const char *cluster, *node;     /* NULL = any */
+    const char *types, *severities; /* comma-separated, NULL = any */
+    int64_t since, until;           /* ms, 0 = open */
+    int64_t before;                 /* id < before, 0 = newest */
+    int limit;
+} alert_query;
+int db_find_alerts(db *d, const alert_query *q, db_alert_fn *fn, void *ctx);
 
 /* --- the live page's sets (recent.c) --------------------------------------
  * What the dashboard shows of a cluster, from memory: its latest events and
@@ -170,4 +225,68 @@ typedef void db_count_fn(void *ctx, const char *key, int64_t n);
 /* Calls fn for each value of the column what names with its row count.
  * Returns the number of values or -1. Safe from any thread. */
 int db_count_by(db *d, int what, db_count_fn *fn, void *ctx);
+
+/* --- samples: the history charts (samples.c) ------------------------------
+ * One row per node per poll, stored by the writer (evq_push_samples), rolled
+ * up into minute and hour buckets as each completes and deleted past each
+ * resolution's retention, by the writer too, a minute's work at a time. */
+
+/* One node's figures at one poll; -1 where unknown (a master's lag). */
+typedef struct db_sample {
+    char cluster[HP_NAME_MAX];
+    char node[HP_ADDR_MAX];
+    int64_t ts; /* seconds since the epoch */
+    int64_t lag_bytes, lag_ms, used_memory, maxmemory, clients, ops;
+} db_sample;
+
+/* How long each resolution is kept, in seconds. */
+typedef struct db_samples_keep {
+    int64_t raw_s, minute_s, hour_s;
+} db_samples_keep;
+/* Sets the retention ([history] settings); call before the writer starts.
+ * Until then: raw 1 h, minutes 2 days, hours 90 days. */
+void db_samples_set_keep(db *d, const db_samples_keep *k);
+void db_samples_get_keep(db *d, db_samples_keep *k);
+
+/* The metrics a series can show. */
+enum {
+    DB_METRIC_LAG_BYTES,
+    DB_METRIC_LAG_SECONDS,
+    DB_METRIC_MEMORY,
+    DB_METRIC_CLIENTS,
+    DB_METRIC_OPS,
+    DB_METRIC_COUNT
+};
+/* "lag_bytes" ... "ops" -> DB_METRIC_*, or -1. */
+int db_metric_parse(const char *name);
+const char *db_metric_name(int metric);
+
+#define DB_STEP_RAW 1 /* every poll (at most one point per second) */
+#define DB_STEP_MINUTE 60
+#define DB_STEP_HOUR 3600
+/* The finest step whose rows are still kept back to from (now: the clock,
+ * seconds) and whose points over [from, to] number at most max_points; 0
+ * when not even hours fit. */
+int db_series_auto_step(db *d, int64_t from, int64_t to, int64_t now, int max_points);
+
+typedef struct series_query {
+    const char *cluster;
+    const char *node; /* NULL: every node of the cluster */
+    int metric;       /* DB_METRIC_* */
+    int step;         /* DB_STEP_* */
+    int64_t from, to; /* seconds, inclusive */
+    int max_points;   /* per node, at most */
+} series_query;
+
+/* Called once per node that has samples of the cluster, in address order,
+ * with its n points (n may be 0), oldest first; ts in seconds, v in the
+ * metric's unit (bytes, seconds, clients, ops/s). The arrays are valid
+ * during the call only. */
+typedef void db_series_fn(void *ctx, const char *node, const int64_t *ts, const double *v, int n);
+/* Returns the number of nodes given to fn, or -1 on error. Safe from any
+ * thread. */
+int db_query_series(db *d, const series_query *q, db_series_fn *fn, void *ctx);
+/* 1 when samples of cluster were ever stored (and not all expired), 0 not,
+ * -1 error. */
+int db_samples_known(db *d, const char *cluster);
 #endif

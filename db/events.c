@@ -81,6 +81,7 @@ void db__events_qb(db *d, const event_query *eq, qb *q)
     db__qb_text(q, "cluster = ?", eq->cluster);
     db__qb_text(q, "type = ?", eq->type);
     db__qb_text(q, "node = ?", eq->node);
+    db__qb_text(q, "severity = ?", eq->severity);
     if (eq->since) {
         db__qb_num(q, "id >= ?", d ? id_at(d, eq->since, 1) : 1);
         db__qb_num(q, "+ts >= ?", eq->since);
@@ -90,13 +91,194 @@ void db__events_qb(db *d, const event_query *eq, qb *q)
         db__qb_num(q, "+ts <= ?", eq->until);
     }
     if (eq->before) db__qb_num(q, "id < ?", eq->before);
-    db__qb_limit(q, "ORDER BY id DESC", eq->limit);
+    if (eq->after) db__qb_num(q, "id > ?", eq->after);
+    db__qb_limit(q, eq->oldest_first ? "ORDER BY id" : "ORDER BY id DESC", eq->limit);
+}
+
+/* ---------------------------------------------------------------------------
+ * Filters by several values
+ * ------------------------------------------------------------------------ */
+
+int db_terms_split(const char *s, db_terms *out)
+{
+    out->n = 0;
+    while (s && *s) {
+        size_t len;
+        s += strspn(s, " ,");
+        len = strcspn(s, ",");
+        while (len > 0 && s[len - 1] == ' ')
+            len--;
+        if (len == 0) break;
+        if (out->n == DB_TERMS_MAX || len >= DB_TERM_LEN) return -1;
+        memcpy(out->t[out->n], s, len);
+        out->t[out->n++][len] = '\0';
+        s += len;
+        s += strcspn(s, ",");
+    }
+    return out->n;
+}
+
+static int term_matches(const char *t, const char *type)
+{
+    size_t n = strlen(t);
+    int exact = n > 0 && t[n - 1] == '$';
+    if (t[0] != '+' && t[0] != '-' && (type[0] == '+' || type[0] == '-')) type++;
+    if (exact) return strlen(type) == n - 1 && strncmp(type, t, n - 1) == 0;
+    return strncmp(type, t, n) == 0;
+}
+
+int db_type_matches(const char *terms, const char *type)
+{
+    db_terms ts;
+    int i;
+    if (db_terms_split(terms, &ts) <= 0) return ts.n == 0;
+    for (i = 0; i < ts.n; i++)
+        if (term_matches(ts.t[i], type)) return 1;
+    return 0;
+}
+
+int db_severity_mask(const char *list)
+{
+    static const char *const words[] = {"info", "warning", "critical"};
+    db_terms ts;
+    int i, k, mask = 0;
+    if (db_terms_split(list, &ts) < 0) return -1;
+    for (i = 0; i < ts.n; i++) {
+        for (k = 0; k < 3 && strcmp(ts.t[i], words[k]) != 0; k++)
+            ;
+        if (k == 3) return -1;
+        mask |= 1 << k;
+    }
+    return mask;
+}
+
+#define TYPES_MAX 256 /* distinct event types looked at for a prefix */
+
+/* The distinct types stored that match terms, by a skip-scan of the type
+ * index (one search per distinct type, not a walk of every row). Fills
+ * out (n at most TYPES_MAX); returns n or -1. */
+static int matching_types(db *d, const char *terms, char (*out)[48])
+{
+    sqlite3 *c = db__reader_get(d);
+    sqlite3_stmt *st = NULL;
+    int n = 0, rc = -1;
+
+    if (!c) return -1;
+    if (sqlite3_prepare_v2(c,
+                           "WITH RECURSIVE t(x) AS (SELECT (SELECT min(type) FROM events) "
+                           "UNION ALL SELECT (SELECT min(type) FROM events WHERE type > t.x) "
+                           "FROM t WHERE t.x IS NOT NULL) SELECT x FROM t WHERE x IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    while (sqlite3_step(st) == SQLITE_ROW && n < TYPES_MAX) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strlen(t) < 48 && db_type_matches(terms, t)) hp_strlcpy(out[n++], t, 48);
+    }
+    rc = n;
+out:
+    sqlite3_finalize(st);
+    db__reader_put(d, c);
+    return rc;
+}
+
+typedef struct ids {
+    int64_t *v;
+    int n, cap, failed;
+} ids;
+
+static void collect_id(void *ctx, const hp_event *e)
+{
+    ids *x = ctx;
+    if (x->n == x->cap) {
+        int cap = x->cap ? x->cap * 2 : 64;
+        int64_t *nv = realloc(x->v, sizeof(*nv) * (size_t)cap);
+        if (!nv) {
+            x->failed = 1;
+            return;
+        }
+        x->v = nv;
+        x->cap = cap;
+    }
+    x->v[x->n++] = e->id;
+}
+
+static int id_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Several types and severities: one search per exact pair, each at most
+ * limit rows, merged by id (newest first, or oldest with oldest_first),
+ * the first limit of them read again by id for fn. */
+static int query_merged(db *d, const event_query *eq, db_event_fn *fn, void *ctx)
+{
+    static const char *const sevs[] = {"info", "warning", "critical"};
+    char(*types)[48] = NULL;
+    event_query sub = *eq;
+    ids x = {NULL, 0, 0, 0};
+    int ntypes = 1, mask = 7, i, k, n = 0, rc = -1;
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+
+    if (eq->severities && (mask = db_severity_mask(eq->severities)) <= 0) mask = mask < 0 ? 0 : 7;
+    if (eq->types) {
+        types = malloc(sizeof(*types) * TYPES_MAX);
+        if (!types || (ntypes = matching_types(d, eq->types, types)) < 0) goto out;
+    }
+    sub.types = sub.severities = NULL;
+    for (i = 0; i < ntypes; i++) {
+        if (types) sub.type = types[i];
+        for (k = 0; k < 3; k++) {
+            qb q;
+            rd r;
+            if (!(mask & (1 << k)) && eq->severities) continue;
+            sub.severity = eq->severities ? sevs[k] : eq->severity;
+            db__events_qb(d, &sub, &q);
+            if (db__qb_open(d, &r, &q) < 0 ||
+                db__rd_rows(&r, event_row, (rd_fn)collect_id, &x) < 0 || x.failed)
+                goto out;
+            if (!eq->severities) break;
+        }
+    }
+    if (x.n > 1) qsort(x.v, (size_t)x.n, sizeof(*x.v), id_desc);
+    if (eq->oldest_first)
+        for (i = 0; i < x.n / 2; i++) {
+            int64_t t = x.v[i];
+            x.v[i] = x.v[x.n - 1 - i];
+            x.v[x.n - 1 - i] = t;
+        }
+    if (x.n > 0) {
+        if (!(c = db__reader_get(d))) goto out;
+        if (sqlite3_prepare_v2(c,
+                               "SELECT id, ts, cluster, type, severity, source, node, message, "
+                               "details FROM events WHERE id = ?",
+                               -1, &st, NULL) != SQLITE_OK)
+            goto out;
+    }
+    for (i = 0; i < x.n && n < eq->limit; i++) {
+        if (i > 0 && x.v[i] == x.v[i - 1]) continue;
+        sqlite3_bind_int64(st, 1, x.v[i]);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            event_row(st, (rd_fn)fn, ctx);
+            n++;
+        }
+        sqlite3_reset(st);
+    }
+    rc = n;
+out:
+    sqlite3_finalize(st);
+    if (c) db__reader_put(d, c);
+    free(x.v);
+    free(types);
+    return rc;
 }
 
 int db_query_events(db *d, const event_query *eq, db_event_fn *fn, void *ctx)
 {
     qb q;
     rd r;
+    if (eq->types || eq->severities) return query_merged(d, eq, fn, ctx);
     db__events_qb(d, eq, &q);
     if (db__qb_open(d, &r, &q) < 0) return -1;
     return db__rd_rows(&r, event_row, (rd_fn)fn, ctx);

@@ -101,12 +101,72 @@ static void failover_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
     ((db_failover_fn *)fn)(ctx, &f);
 }
 
+/* " OR cond" with one more bind: the second half of a two-column test. */
+static void qb_or_text(qb *q, const char *cond, const char *text)
+{
+    size_t n = strlen(cond);
+    if (q->nbind == QB_MAX_BINDS || q->len + n + 5 > sizeof(q->sql)) {
+        q->overflow = 1;
+        return;
+    }
+    memcpy(q->sql + q->len, " OR ", 4);
+    memcpy(q->sql + q->len + 4, cond, n + 1);
+    q->len += n + 4;
+    q->bind[q->nbind].text = text;
+    q->bind[q->nbind].num = 0;
+    q->nbind++;
+}
+
+/* The kinds the type terms match (see failover_query), as a condition of
+ * fixed words: never text from the request. */
+static const char *kinds_cond(const char *types)
+{
+    static const char *const conds[8] = {"0",
+                                         "kind = 'automatic'",
+                                         "kind = 'forced'",
+                                         "kind IN ('automatic', 'forced')",
+                                         "kind = 'graceful'",
+                                         "kind IN ('automatic', 'graceful')",
+                                         "kind IN ('forced', 'graceful')",
+                                         "1"};
+    static const char *const kinds[] = {"automatic", "forced", "graceful"};
+    int i, mask = 0;
+    if (db_type_matches(types, "failover") || db_type_matches(types, "+switch-master")) return "1";
+    for (i = 0; i < 3; i++)
+        if (db_type_matches(types, kinds[i])) mask |= 1 << i;
+    return conds[mask];
+}
+
+/* The severities (see failover_query) as a condition of fixed words. */
+static const char *severities_cond(const char *list)
+{
+    static const char *const conds[8] = {
+        "0",
+        "(status NOT IN ('failed', 'aborted') AND kind = 'graceful')",
+        "(status NOT IN ('failed', 'aborted') AND kind <> 'graceful')",
+        "status NOT IN ('failed', 'aborted')",
+        "status IN ('failed', 'aborted')",
+        "(status IN ('failed', 'aborted') OR kind = 'graceful')",
+        "(status IN ('failed', 'aborted') OR kind <> 'graceful')",
+        "1"};
+    int mask = db_severity_mask(list);
+    return conds[mask < 0 ? 0 : mask == 0 ? 7 : mask];
+}
+
 void db__failovers_qb(const failover_query *fq, qb *q)
 {
     db__qb_init(q, "SELECT id, cluster, kind, old_master, new_master, started_at, ended_at, "
                    "duration_ms, writes_paused_ms, status, actor, reason, job_id FROM failovers");
     db__qb_text(q, "cluster = ?", fq->cluster);
     if (fq->before) db__qb_num(q, "id < ?", fq->before);
+    if (fq->node) {
+        db__qb_text(q, "(old_master = ?", fq->node);
+        qb_or_text(q, "new_master = ?)", fq->node);
+    }
+    if (fq->since) db__qb_num(q, "started_at >= ?", fq->since);
+    if (fq->until) db__qb_num(q, "started_at <= ?", fq->until);
+    if (fq->types) db__qb_cond(q, kinds_cond(fq->types));
+    if (fq->severities) db__qb_cond(q, severities_cond(fq->severities));
     db__qb_limit(q, "ORDER BY id DESC", fq->limit);
 }
 

@@ -26,7 +26,8 @@ struct db {
     pthread_mutex_t pool_lock;
     sqlite3 *pool[DB_POOL_MAX];
     int npool;
-    db_recent *recent; /* the dashboard's sets (recent.c) */
+    db_recent *recent;            /* the dashboard's sets (recent.c) */
+    db_samples_keep samples_keep; /* the charts' retention (samples.c) */
 };
 
 /* Runs sql on c; 0, or -1 with the reason in err. */
@@ -132,6 +133,16 @@ void db__recent_mark_alert(db *d, int64_t id);
 void db__recent_commit(db *d);
 /* Sets read from the table since the start (for the tests). */
 uint64_t db__recent_fills(db *d);
+
+/* --- samples (samples.c) ------------------------------------------------ */
+/* Stores n samples of one poll, then, when a minute has completed since the
+ * last call, rolls up what completed into minute and hour buckets and deletes
+ * what is past its retention. 0, or -1 with the batch's changes to undo. */
+int db__samples_store(db *d, const db_sample *s, int n);
+/* The SQL of one node's points at step for metric, and the i-th statement
+ * of the rollup and retention (NULL past the last), for the plan test. */
+void db__series_sql(char *sql, size_t sqlsz, int step, int metric);
+const char *db__samples_sql(int i);
 
 /* 1 acknowledged, 0 no such alert, -1 error. */
 int db__alert_ack(db *d, int64_t id, const char *who, const char *comment, int64_t at);

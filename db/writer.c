@@ -62,9 +62,11 @@ struct evq {
     int stop;
     int64_t last_ts;        /* of the last event stored */
     int nqueued;            /* events queued, not yet taken by the writer */
+    int nsamples;           /* samples queued, not yet stored (evq_push_samples) */
     op *coal[COAL_SLOTS];   /* queued events by key, once past COALESCE_AT */
     uint64_t dropped;       /* dropped since the last events-dropped event */
     uint64_t dropped_total; /* since the start */
+    uint64_t written;       /* events committed since the start (atomic) */
     int64_t last_drop_ms;   /* monotonic; 0 when the events_dropped alert is clear */
     int64_t clear_ms;       /* DROPPED_CLEAR_MS (tests shorten it) */
     /* the batch being stored, handed to the hook */
@@ -115,7 +117,10 @@ static int store_event(evq *q, hp_event *e)
             hp_strlcpy(a.severity, e->kind == EV_ALERT_FIRED ? e->severity : "warning",
                        sizeof(a.severity));
             hp_strlcpy(a.message, e->message, sizeof(a.message));
-            a.started_at = e->ts;
+            /* the alert started when its condition began, before the hold */
+            a.started_at =
+                e->kind == EV_ALERT_FIRED && e->since > 0 && e->since <= e->ts ? e->since : e->ts;
+            a.fired_at = e->ts;
             ch[i].id = db__alert_open(q->d, &a, &ch[i].changed);
         } else {
             ch[i].id = db__alert_resolve(q->d, e->cluster, ch[i].rule, ch[i].node, e->ts);
@@ -248,6 +253,7 @@ static void *writer_main(void *arg)
         list = q->head;
         q->head = q->tail = NULL;
         q->nqueued = 0;
+        q->nsamples = 0; /* taken: the bound counts the samples still waiting */
         memset(q->coal, 0, sizeof(q->coal));
         dropped = q->dropped;
         q->dropped = 0;
@@ -272,6 +278,8 @@ static void *writer_main(void *arg)
             }
             nanosleep(&ts, NULL);
         }
+        /* q->nev: the events the committed batch stored (0 when dropped) */
+        __atomic_add_fetch(&q->written, (uint64_t)q->nev, __ATOMIC_RELAXED);
         for (o = list; o; o = o->next)
             if (o->after) o->after(o);
         if (q->hook && (q->nev || q->nfo)) q->hook(q->hook_ctx, q->evs, q->nev, q->fos, q->nfo);
@@ -426,6 +434,11 @@ void evq__set_dropped_clear_ms(evq *q, int64_t ms)
     q->clear_ms = ms;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
+}
+
+uint64_t evq_written(evq *q)
+{
+    return __atomic_load_n(&q->written, __ATOMIC_RELAXED);
 }
 
 uint64_t evq_dropped(evq *q)
@@ -724,6 +737,49 @@ int evq_alert_ack(evq *q, int64_t id, const char *who, const char *comment, int6
     rc = (int)run_waiting(q, o);
     free(o);
     return rc;
+}
+
+/* ----------------------------------------------------------------- samples */
+
+#define SAMPLES_BOUND 100000 /* samples waiting at most (a stalled disk) */
+
+typedef struct samples_in {
+    int n;
+    db_sample s[];
+} samples_in;
+
+static int64_t do_samples(evq *q, op *o)
+{
+    const samples_in *in = o->own;
+    return db__samples_store(q->d, in->s, in->n);
+}
+
+void evq_push_samples(evq *q, const db_sample *s, int n)
+{
+    samples_in *in;
+    op *o;
+
+    if (n <= 0) return;
+    in = malloc(sizeof(*in) + sizeof(in->s[0]) * (size_t)n);
+    o = calloc(1, sizeof(*o));
+    if (!in || !o) goto drop;
+    in->n = n;
+    memcpy(in->s, s, sizeof(in->s[0]) * (size_t)n);
+    o->type = OP_CALL;
+    o->fn = do_samples;
+    o->own = in; /* freed with the op */
+    pthread_mutex_lock(&q->lock);
+    if (q->nsamples + n > SAMPLES_BOUND) { /* the writer is stuck: a gap in the charts */
+        pthread_mutex_unlock(&q->lock);
+        goto drop;
+    }
+    q->nsamples += n;
+    append(q, o);
+    pthread_mutex_unlock(&q->lock);
+    return;
+drop:
+    free(in);
+    free(o);
 }
 
 typedef struct audit_in {

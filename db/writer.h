@@ -30,6 +30,8 @@ void evq_free(evq *q);
 void evq_push(evq *q, const hp_event *e);
 /* Events dropped since the start (the queue was full). */
 uint64_t evq_dropped(evq *q);
+/* Events stored since the start: counted after each committed batch. */
+uint64_t evq_written(evq *q);
 /* For the tests: how long without a drop before the events_dropped alert
  * resolves (default a minute). */
 void evq__set_dropped_clear_ms(evq *q, int64_t ms);
@@ -37,6 +39,12 @@ void evq__set_dropped_clear_ms(evq *q, int64_t ms);
  * failover already stored (every Sentinel publishes +switch-master) is
  * dropped: its id stays 0 and the hook skips it. */
 void evq_push_failover(evq *q, const hp_failover *f);
+/* Queues a copy of one poll's n samples (db.h), stored in the batch's one
+ * transaction, where the writer also rolls up completed minutes and hours
+ * and deletes what is past its retention. Thread-safe; never blocks on I/O.
+ * Past the queue's bound of waiting samples, a poll's samples are dropped
+ * (a gap in the charts, nothing else). */
+void evq_push_samples(evq *q, const db_sample *s, int n);
 /* Called on the writer thread after each batch is stored (ids and alert
  * changes set), in the order they were pushed. */
 typedef void evq_hook_fn(void *ctx, const hp_event *evs, int n, const hp_failover *fs, int nf);

@@ -7,7 +7,19 @@ redis_master_link_up 1 on each replica, redis_instance_info with the role,
 the master's per-replica offsets labelled slave_ip/slave_port, each
 Sentinel seeing 3 Sentinels and 2 replicas; hapanel's per-cluster quorum
 families; answers counted by class (a worker's 404 and the edge's 400),
-jobs by state after a backup. A replica then killed shows redis_up 0. A cluster name with a
+jobs by state after a backup. Issue 13, item 4, the rest: a node's
+redis_commands_processed_total grows after 200 commands are sent to it;
+the poll-duration histogram is well formed (buckets cumulative and
+monotonic, _count equal to the +Inf bucket) and its _count grows between
+two scrapes; hapanel_notifications has pending and failed even at zero;
+the backup's hapanel_backup_last_success_timestamp_seconds is the backup's
+time; replicas carry master_host/master_port and Sentinels
+master_name/master_address as redis_exporter labels them; each Sentinel
+watches one master (redis_sentinel_masters 1). A replica stopped (SIGSTOP)
+is down to hapanel while its master's lag for it grows past 3 s in
+redis_connected_slave_lag_seconds (the lag alert's input). A replica then killed shows
+redis_up 0, its Sentinels' ok_slaves drop to 1, and
+hapanel_events_written_total grows (node-down is stored). A cluster name with a
 quote, a backslash and a newline would break the text: label values are
 escaped (checked by promtool on a hostile master name). promtool comes from
 Debian's prometheus package, installed when missing (exit 77, skipped, only
@@ -43,6 +55,38 @@ def value(text, name, **labels):
         if all('%s="%s"' % (k, v) in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     return None
+
+
+def samples(text, name):
+    """Every sample of name (exactly that name) as (labels text, value)."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^%s(\{[^}]*\})? (\S+)$" % re.escape(name), line)
+        if m:
+            out.append((m.group(1) or "", float(m.group(2))))
+    return out
+
+
+def histogram(text, name):
+    """(buckets [(le, cumulative count)], sum, count) of a histogram."""
+    buckets = [(float(re.search(r'le="([^"]+)"', lb).group(1).replace("+Inf", "inf")), v)
+               for lb, v in samples(text, name + "_bucket")]
+    s = samples(text, name + "_sum")
+    c = samples(text, name + "_count")
+    return buckets, s[0][1] if s else None, c[0][1] if c else None
+
+
+def check_histogram(text, name):
+    buckets, total, count = histogram(text, name)
+    les = [le for le, _ in buckets]
+    counts = [v for _, v in buckets]
+    check(len(buckets) >= 5 and les == sorted(les) and les[-1] == float("inf"),
+          "%s buckets: %r" % (name, les))
+    check(counts == sorted(counts), "%s buckets not cumulative: %r" % (name, counts))
+    check(count is not None and counts and counts[-1] == count,
+          "%s _count %r != +Inf bucket %r" % (name, count, counts[-1:]))
+    check(total is not None and total >= 0, "%s _sum %r" % (name, total))
+    return count or 0
 
 
 def test(env):
@@ -85,6 +129,44 @@ def test(env):
     check(value(text, "hapanel_quorum_reachable", cluster=NAME) == 3, "quorum reachable")
     check(value(text, "hapanel_failover_in_progress", cluster=NAME) == 0, "failover in progress")
     check(value(text, "redis_memory_used_bytes", addr=master) > 0, "memory of the master")
+    for a in replicas:
+        mh, mp = master.rsplit(":", 1)
+        check(value(text, "redis_master_link_up", addr=a, master_host=mh, master_port=mp) == 1,
+              "redis_master_link_up of %s names its master" % a)
+        check(value(text, "redis_slave_repl_offset", addr=a) is not None, "offset of %s" % a)
+    for s in topo.sentinel_addrs:
+        check(value(text, "redis_sentinel_masters", addr=s) == 1, "masters of Sentinel %s" % s)
+        check(value(text, "redis_sentinel_master_status", addr=s, master_name=NAME,
+                    master_address=master, master_status="ok") == 1, "master status on %s" % s)
+        check(value(text, "redis_sentinel_master_setting_ckquorum", addr=s) == 2,
+              "quorum setting on %s" % s)
+    check(value(text, "hapanel_cluster_master", cluster=NAME, addr=master) == 1, "cluster master")
+    for st in ("pending", "delivered", "failed"):
+        check(value(text, "hapanel_notifications", state=st) == 0,
+              "hapanel_notifications{state=%s} present at 0" % st)
+    for k in ("automatic", "graceful", "forced"):
+        check(value(text, "hapanel_failovers_total", kind=k) == 0, "failovers %s at 0" % k)
+
+    # commands processed: 200 PINGs to the master show in its counter
+    before = value(text, "redis_commands_processed_total", cluster=NAME, addr=master)
+    check(before is not None and before > 0, "redis_commands_processed_total of the master: %r"
+          % before)
+    check("# TYPE redis_commands_processed_total counter" in text, "commands counter's type")
+    with Redis.at(master) as c:
+        for _ in range(200):
+            c.cmd("PING")
+    wait_for(lambda: (value(hp.get("/metrics").text, "redis_commands_processed_total",
+                            addr=master) or 0) >= before + 200, 10, 0.2,
+             msg="redis_commands_processed_total grows by the 200 commands sent")
+
+    # the poll histogram: well formed, and it keeps counting
+    text = hp.get("/metrics").text
+    n1 = check_histogram(text, "hapanel_poll_duration_seconds")
+    check(n1 > 0, "poll histogram counted nothing: %r" % n1)
+    wait_for(lambda: histogram(hp.get("/metrics").text, "hapanel_poll_duration_seconds")[2] > n1,
+             10, 0.2, msg="hapanel_poll_duration_seconds_count grows")
+    n2 = check_histogram(hp.get("/metrics").text, "hapanel_poll_duration_seconds")
+    log("poll histogram: %d then %d round trips" % (n1, n2))
 
     # answers by class, the edge's own refusals included; jobs and
     # notifications by state, failovers by kind
@@ -102,12 +184,47 @@ def test(env):
     r = hp.post("/api/v1/clusters/%s/backups" % NAME, body={})
     if check(r.status == 202, "backup: %r" % r):
         hp.wait_job(r.body["job_id"], 60)
-        check(value(hp.get("/metrics").text, "hapanel_jobs", state="succeeded") == 1,
+        text = hp.get("/metrics").text
+        check(value(text, "hapanel_jobs", state="succeeded") == 1,
               "hapanel_jobs{state=succeeded} after a backup")
+        bks = hp.get("/api/v1/clusters/%s/backups" % NAME).body["backups"]
+        ts = value(text, "hapanel_backup_last_success_timestamp_seconds", cluster=NAME)
+        check(ts is not None and bks and abs(ts * 1000 - bks[0]["created_at"]) < 1000,
+              "backup timestamp %r against the catalogue's %r" % (ts, bks[:1]))
+        check((value(text, "hapanel_backup_last_size_bytes", cluster=NAME) or 0) > 0,
+              "backup size")
 
+    # a hung replica: down to hapanel, still listed by its master, whose
+    # view of its lag keeps growing (what the lag alert reads)
+    hung = replicas[1]
+    hh, hport = hung.rsplit(":", 1)
+    topo.stop(hung)
+    try:
+        def hung_lag():
+            t = hp.get("/metrics").text
+            lag = value(t, "redis_connected_slave_lag_seconds", addr=master, slave_ip=hh,
+                        slave_port=hport)
+            seen["hung"] = (value(t, "redis_up", addr=hung), lag)
+            return value(t, "redis_up", addr=hung) == 0 and lag is not None and lag >= 3
+        wait_for(hung_lag, 15, 0.3, msg=lambda: "a hung replica's lag grows on its master "
+                 "(redis_up, lag): %r" % (seen.get("hung"),))
+    finally:
+        topo.cont(hung)
+    wait_for(lambda: value(hp.get("/metrics").text, "redis_up", addr=hung) == 1, 15, 0.3,
+             msg="the hung replica back")
+
+    written = samples(hp.get("/metrics").text, "hapanel_events_written_total")[0][1]
     topo.kill(replicas[0])
     wait_for(lambda: value(hp.get("/metrics").text, "redis_up", addr=replicas[0]) == 0, 10, 0.2,
              msg="redis_up 0 for the killed replica")
+    wait_for(lambda: samples(hp.get("/metrics").text, "hapanel_events_written_total")[0][1]
+             > written, 10, 0.2, msg="hapanel_events_written_total grows after a replica kill")
+    wait_for(lambda: all(value(hp.get("/metrics").text, "redis_sentinel_master_ok_slaves", addr=s)
+                         == 1 for s in topo.sentinel_addrs), 15, 0.3,
+             msg="each Sentinel's ok_slaves drops to 1 once it has the replica down")
+    text = hp.get("/metrics").text
+    check(value(text, "redis_sentinel_master_slaves", addr=topo.sentinel_addrs[0]) == 2,
+          "the killed replica is still known to the Sentinels")
     check.done()
 
     # a master name that would break an unescaped label: Sentinel takes

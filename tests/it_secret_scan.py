@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness.checks import Checks, hashed  # noqa: E402
+from harness.checks import Checks, hashed, read_body  # noqa: E402
 from harness import OPERATOR_TOKEN, VIEWER_TOKEN, log, run_test, wait_for  # noqa: E402
 from harness.receiver import start_receiver  # noqa: E402
 
@@ -45,7 +45,7 @@ def raw_call(port, method, path, headers=None, body=None):
         c.request(method, path, body=json.dumps(body) if body is not None else None,
                   headers=dict(headers or {}, **({"Content-Type": "application/json"} if body is not None else {})))
         r = c.getresponse()
-        return r.status, r.getheaders(), r.read()
+        return r.status, r.getheaders(), read_body(r, c)
     finally:
         c.close()
 

@@ -10,12 +10,14 @@
 typedef struct rec {
     int fired, resolved;
     char last_rule[32], last_sev[12];
+    int64_t last_since; /* the condition's start (or its clearing's) */
 } rec;
 
 static void on_alert(void *ctx, const char *cluster, const char *rule, const char *node,
-                     const char *severity, int firing, const char *message)
+                     const char *severity, int firing, const char *message, int64_t since_ms)
 {
     rec *r = ctx;
+    r->last_since = since_ms;
     (void)cluster;
     (void)node;
     (void)message;
@@ -93,6 +95,7 @@ int main(void)
     CHECK(r.fired == 1);
     CHECK_STR(r.last_rule, "master_down");
     CHECK_STR(r.last_sev, "critical");
+    CHECK(r.last_since == 0); /* it fired at 10 s; the master went down at 0 s */
     /* back up: resolves only after 30 s clear, with the firing's severity */
     for (t = 12000; t < 42000; t += 1000)
         eval(a, snap(1, 1, 0, -1, -1), t, &r);
@@ -100,6 +103,7 @@ int main(void)
     eval(a, snap(1, 1, 0, -1, -1), 42000, &r);
     CHECK(r.resolved == 1);
     CHECK_STR(r.last_sev, "critical");
+    CHECK(r.last_since == 12000); /* clear since 12 s, resolved at 42 s */
     alerts_free(a);
 
     /* flapping master (down 12 s, up 5 s, ...): one page, no resolution */

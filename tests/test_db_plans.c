@@ -94,6 +94,12 @@ int main(void)
         db__events_qb(d, &eq, &q);
         snprintf(what, sizeof(what), "events filters %#x", m);
         check_plan(what, &q, m != 0);
+        /* the same with a severity (several types and severities are
+         * searches of one exact pair each, merged by id) */
+        eq.severity = "critical";
+        db__events_qb(d, &eq, &q);
+        snprintf(what, sizeof(what), "events filters %#x + severity", m);
+        check_plan(what, &q, 1);
     }
     /* jobs: cluster, unfinished, before */
     for (m = 0; m < 8; m++) {
@@ -101,9 +107,14 @@ int main(void)
         snprintf(what, sizeof(what), "jobs filters %#x", m);
         check_plan(what, &q, m != 0);
     }
-    /* failovers: cluster, before */
+    /* failovers: cluster, before (node, time, kind and severity are checks on
+     * top: the table has a row per failover) */
     for (m = 0; m < 4; m++) {
-        failover_query fq = {m & 1 ? "c" : NULL, m & 2 ? 10 : 0, 50};
+        failover_query fq;
+        memset(&fq, 0, sizeof(fq));
+        fq.cluster = m & 1 ? "c" : NULL;
+        fq.before = m & 2 ? 10 : 0;
+        fq.limit = 50;
         db__failovers_qb(&fq, &q);
         snprintf(what, sizeof(what), "failovers filters %#x", m);
         check_plan(what, &q, m != 0);
@@ -141,7 +152,7 @@ int main(void)
         snprintf(what, sizeof(what), "audit filters %#x", m);
         check_plan(what, &q, m != 0);
     }
-    CHECK(plans == 64 + 8 + 4 + 2 + 8 + 4 + 64);
+    CHECK(plans == 2 * 64 + 8 + 4 + 2 + 8 + 4 + 64);
 
     sqlite3_close(conn);
     db_free(d);

@@ -232,7 +232,7 @@ static void test_history(db *d, const char *name)
 
     CHECK(parse_qs("cluster=nope&type=%3Ct%3E", &h, err, sizeof err) == 0);
     ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
-    CHECK(strstr(b.buf, "no event matches") && strstr(b.buf, "no failover recorded"));
+    CHECK(strstr(b.buf, "no event matches") && strstr(b.buf, "no failover matches"));
     CHECK(strstr(b.buf, "value=\"&lt;t&gt;\"") != NULL && strstr(b.buf, "<t>") == NULL);
     sbuf_release(&b);
 }
@@ -373,7 +373,8 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
     {
         char want[200];
         snprintf(want, sizeof want,
-                 "data-act=\"ack\" data-alert=\"%lld\" data-cluster=\"&lt;script&gt;",
+                 "data-act=\"ack\" data-needs=\"operator\" data-alert=\"%lld\" "
+                 "data-cluster=\"&lt;script&gt;",
                  (long long)warn_id);
         CHECK(strstr(b.buf, want) != NULL);
     }
@@ -394,10 +395,10 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
     CHECK(strstr(b.buf, "data-job=\"5\"") != NULL);
     CHECK(strstr(b.buf, "data-size=\"1.5 KiB\"") != NULL);
     /* back up now: from the healthy replica (the other one is down) */
-    CHECK(strstr(b.buf,
-                 "data-act=\"backup\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
-                 "data-source=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" "
-                 "data-role=\"replica\" title=") != NULL);
+    CHECK(strstr(b.buf, "data-act=\"backup\" data-needs=\"operator\" "
+                        "data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
+                        "data-source=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" "
+                        "data-role=\"replica\" title=") != NULL);
     /* BGSAVE on every node, disabled on the down one */
     CHECK(count(b.buf, "data-act=\"bgsave\"") == 3);
     CHECK(strstr(b.buf, "data-role=\"master\" title=\"BGSAVE") != NULL);
@@ -442,8 +443,9 @@ static void test_backup_busy(db *d)
     CHECK(count(b.buf, want) == 2); /* back up now, the master's BGSAVE */
     CHECK(strstr(b.buf, "data-role=\"replica\" disabled title=\"a BGSAVE is already running") !=
           NULL);
-    CHECK(strstr(b.buf, "data-act=\"failover\" data-cluster=\"bk\" data-master=\"10.0.0.1:1\" "
-                        "title=") != NULL); /* not disabled by a backup */
+    CHECK(strstr(b.buf,
+                 "data-act=\"failover\" data-needs=\"operator\" data-cluster=\"bk\" "
+                 "data-master=\"10.0.0.1:1\" title=") != NULL); /* not disabled by a backup */
     CHECK(strstr(b.buf, "no backup of this cluster yet") != NULL);
     CHECK(strstr(b.buf, "alertstrip") == NULL); /* no alert, no strip */
     /* persistence: every INFO field, statuses escaped with fixed classes */
@@ -552,6 +554,396 @@ static void test_history_alerts(db *d, const char *name)
     CHECK(parse_qs("abefore=x", &h, err, sizeof err) < 0 && strstr(err, "abefore must be"));
 }
 
+/* The y of the first <rect> after the node box whose data-addr is addr. */
+static double box_y(const char *buf, const char *addr)
+{
+    char want[120];
+    const char *p;
+    double x = -1, y = -1;
+    snprintf(want, sizeof want, "data-addr=\"%s\"", addr);
+    p = strstr(buf, want);
+    if (p) p = strstr(p, "<rect x=\"");
+    if (!p || sscanf(p, "<rect x=\"%lf\" y=\"%lf\"", &x, &y) != 2) return -1;
+    return y;
+}
+
+static void add_sentinel(cluster_snap *c, const char *addr, const char *sees, int up)
+{
+    snap_sentinel *s = &c->sentinels[c->nsentinels++];
+    memset(s, 0, sizeof(*s));
+    hp_strlcpy(s->addr, addr, sizeof(s->addr));
+    s->polled = 1;
+    s->up = up;
+    hp_strlcpy(s->sees_master, sees, sizeof(s->sees_master));
+    hp_strlcpy(s->flags, "master", sizeof(s->flags));
+    s->quorum = 2;
+    s->down_after_ms = s->s_down_ms = s->views_at_ms = -1;
+}
+
+/* The topology drawing: a master, a replica of it and a replica chained to
+ * that one (down), three Sentinels, a hostile cluster name: six boxes with
+ * their state classes, two arrows (one broken), the Sentinels above the
+ * master above its replica above the chained one, the quorum in words,
+ * everything escaped. Then many replicas: rows wrap at UI_TOPO_ROW. */
+static void test_topology(void)
+{
+    const char *name = "t<&>\"q";
+    cluster_snap *c = cluster_snap_new(name);
+    sbuf b = SBUF_INIT;
+    double ys, ym, y1, y2;
+    int i;
+
+    c->nodes = calloc(3, sizeof(*c->nodes));
+    c->sentinels = calloc(3, sizeof(*c->sentinels));
+    add_node(c, "10.0.0.1:6379", ROLE_MASTER, 1, "");
+    add_node(c, "10.0.0.2:6379", ROLE_REPLICA, 1, "");
+    add_node(c, "10.0.0.3:6379", ROLE_REPLICA, 0, "connection refused <x>");
+    c->nodes[0].used_memory = 1048576;
+    c->nodes[0].maxmemory = 104857600;
+    c->nodes[0].connected_replicas = 1;
+    hp_strlcpy(c->nodes[1].master_addr, "10.0.0.1:6379", sizeof c->nodes[1].master_addr);
+    c->nodes[1].lag_bytes = 2048;
+    c->nodes[1].lag_seconds = 0.4;
+    c->nodes[1].used_memory = 1048576;
+    c->nodes[1].maxmemory = 0;
+    hp_strlcpy(c->nodes[2].master_addr, "10.0.0.2:6379", sizeof c->nodes[2].master_addr);
+    hp_strlcpy(c->nodes[2].sentinel_flags, "slave,s_down", sizeof c->nodes[2].sentinel_flags);
+    for (i = 0; i < 3; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "10.0.0.9:2637%d", 9 - i);
+        add_sentinel(c, a, "10.0.0.1:6379", 1);
+    }
+    CHECK(cluster_snap_finish(c, hp_now_ms()) == 0);
+    c->failover_in_progress = 1;
+
+    ui__render_topology(&b, c, hp_now_ms());
+    CHECK(!sbuf_failed(&b));
+    CHECK(count(b.buf, "<svg class=\"topo\" role=\"img\" aria-label=\"") == 1);
+    CHECK(strstr(b.buf, "aria-label=\"t&lt;&amp;&gt;&quot;q topology: master 10.0.0.1:6379, 2 "
+                        "replicas (1 down), 3 of 3 Sentinels up, 2 needed, failover in "
+                        "progress\"") != NULL);
+    CHECK(strstr(b.buf, "viewBox=\"0 0 ") && strstr(b.buf, "width=\"100%\""));
+    CHECK(count(b.buf, "<g class=\"tnode ") == 6 && count(b.buf, "<title>") == 6);
+    CHECK(count(b.buf, "data-role=\"sentinel\"") == 3 &&
+          count(b.buf, "data-role=\"master\"") == 1 && count(b.buf, "data-role=\"replica\"") == 2);
+    CHECK(strstr(b.buf, "<g class=\"tnode st-ok\" data-addr=\"10.0.0.1:6379\" "
+                        "data-role=\"master\"><title>master 10.0.0.1:6379: up") != NULL);
+    CHECK(strstr(b.buf,
+                 "<g class=\"tnode st-ok\" data-addr=\"10.0.0.2:6379\" "
+                 "data-role=\"replica\"><title>replica 10.0.0.2:6379 of 10.0.0.1:6379: up") !=
+          NULL);
+    CHECK(strstr(b.buf, "<g class=\"tnode st-down\" data-addr=\"10.0.0.3:6379\" "
+                        "data-role=\"replica\"><title>replica 10.0.0.3:6379 of 10.0.0.2:6379: "
+                        "down (connection refused &lt;x&gt;)") != NULL);
+    CHECK(count(b.buf, "class=\"tnode st-ok\" data-addr=\"10.0.0.9:2637") == 3);
+    CHECK(count(b.buf, "<g class=\"tlink") == 2 && count(b.buf, "<g class=\"tlink broken\"") == 1);
+    CHECK(strstr(b.buf, "lag 2.0 KiB \xc2\xb7 0.4 s") != NULL);
+    CHECK(strstr(b.buf, "mem 1.0 MiB / 100.0 MiB") && strstr(b.buf, "mem 1.0 MiB / no limit"));
+    CHECK(strstr(b.buf, ">3 of 3 Sentinels up, 2 needed</text>") != NULL);
+    CHECK(strstr(b.buf, "failover in progress</text></g>") != NULL);
+    CHECK(strstr(b.buf, "Sentinel flags s_down") && strstr(b.buf, "slave") == NULL);
+    CHECK(strstr(b.buf, "t<&>") == NULL && strstr(b.buf, "<x>") == NULL);
+    ys = box_y(b.buf, "10.0.0.9:26379");
+    ym = box_y(b.buf, "10.0.0.1:6379");
+    y1 = box_y(b.buf, "10.0.0.2:6379");
+    y2 = box_y(b.buf, "10.0.0.3:6379");
+    CHECK(ys >= 0 && ys < ym && ym < y1 && y1 < y2); /* Sentinels, master, replica, chained */
+    CHECK(box_y(b.buf, "10.0.0.9:26377") == ys);     /* the Sentinels in one row */
+    sbuf_release(&b);
+
+    /* a Sentinel down and one that sees another master: the quorum says so */
+    for (i = 0; i < c->nsentinels; i++) {
+        snap_sentinel *s = &c->sentinels[i];
+        if (!strcmp(s->addr, "10.0.0.9:26378")) s->up = 0;
+        if (!strcmp(s->addr, "10.0.0.9:26377"))
+            hp_strlcpy(s->sees_master, "10.0.0.2:6379", sizeof s->sees_master);
+    }
+    c->quorum_reachable = 1;
+    c->quorum_ok = 0;
+    ui__render_topology(&b, c, hp_now_ms());
+    CHECK(strstr(b.buf, "2 of 3 Sentinels up (1 agree on the master), 2 needed") != NULL);
+    CHECK(strstr(b.buf, "class=\"tquorum bad\"") && strstr(b.buf, "quorum LOST"));
+    CHECK(strstr(b.buf, "<g class=\"tnode st-down\" data-addr=\"10.0.0.9:26378\"") != NULL);
+    CHECK(strstr(b.buf, "<g class=\"tnode st-warn\" data-addr=\"10.0.0.9:26377\"") != NULL);
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+
+    /* nine replicas of one master: four boxes a row, so the drawing is four
+     * boxes wide and the replicas take three rows */
+    c = cluster_snap_new("wide");
+    c->nodes = calloc(10, sizeof(*c->nodes));
+    c->sentinels = calloc(1, sizeof(*c->sentinels));
+    add_node(c, "10.1.0.1:6379", ROLE_MASTER, 1, "");
+    for (i = 0; i < 9; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "10.1.0.%d:6379", 10 + i);
+        add_node(c, a, ROLE_REPLICA, 1, "");
+        hp_strlcpy(c->nodes[c->nnodes - 1].master_addr, "10.1.0.1:6379",
+                   sizeof c->nodes[0].master_addr);
+    }
+    add_sentinel(c, "10.1.0.9:26379", "10.1.0.1:6379", 1);
+    CHECK(cluster_snap_finish(c, hp_now_ms()) == 0);
+    ui__render_topology(&b, c, hp_now_ms());
+    CHECK(strstr(b.buf, "viewBox=\"0 0 686 ") != NULL); /* 2*10 + 4*156 + 3*14 */
+    CHECK(strstr(b.buf, "style=\"max-width:686px\"") != NULL);
+    CHECK(count(b.buf, "<g class=\"tlink\"") == 9);
+    CHECK(box_y(b.buf, "10.1.0.10:6379") == box_y(b.buf, "10.1.0.13:6379"));
+    CHECK(box_y(b.buf, "10.1.0.14:6379") > box_y(b.buf, "10.1.0.13:6379")); /* wrapped */
+    CHECK(box_y(b.buf, "10.1.0.18:6379") > box_y(b.buf, "10.1.0.17:6379"));
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+
+    /* two replicas that name each other as their master: drawn, the loop cut */
+    c = cluster_snap_new("loop");
+    c->nodes = calloc(3, sizeof(*c->nodes));
+    add_node(c, "10.3.0.1:6379", ROLE_MASTER, 1, "");
+    add_node(c, "10.3.0.2:6379", ROLE_REPLICA, 1, "");
+    add_node(c, "10.3.0.3:6379", ROLE_REPLICA, 1, "");
+    hp_strlcpy(c->nodes[1].master_addr, "10.3.0.3:6379", sizeof c->nodes[1].master_addr);
+    hp_strlcpy(c->nodes[2].master_addr, "10.3.0.2:6379", sizeof c->nodes[2].master_addr);
+    CHECK(cluster_snap_finish(c, hp_now_ms()) == 0);
+    ui__render_topology(&b, c, hp_now_ms());
+    CHECK(!sbuf_failed(&b) && count(b.buf, "<g class=\"tnode ") == 3);
+    CHECK(count(b.buf, "<g class=\"tlink") == 1);
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+}
+
+/* Inserts an event of a Sentinel (source "sentinel <sentinel>") or of the
+ * panel (sentinel NULL) at ts. */
+static void put_event(db *d, const char *cluster, const char *type, const char *sev,
+                      const char *sentinel, const char *node, const char *msg, int64_t ts)
+{
+    hp_event e;
+    char src[64];
+    snprintf(src, sizeof src, "sentinel %s", sentinel ? sentinel : "");
+    hp_event_set(&e, sentinel ? EV_SENTINEL : EV_TOPOLOGY, cluster, type, sev,
+                 sentinel ? src : "panel", node, msg);
+    e.ts = ts;
+    CHECK(db__insert_events(d, &e, 1) == 0);
+}
+
+/* The latest events: three Sentinels' reports of one +sdown are one row
+ * naming them; payloads in words (the raw one in the tooltip); an alert's
+ * resolution is "resolved", not its firing's critical. */
+static void test_events_grouped(db *d)
+{
+    cluster_snap *c = cluster_snap_new("grp");
+    sbuf b = SBUF_INIT;
+    int64_t t = hp_now_ms() - 60000;
+    const char *sd = "+sdown slave 10.0.0.3:6379 10.0.0.3 6379 @ grp 10.0.0.1 6379";
+
+    put_event(d, "grp", "+sdown", "warning", "10.0.0.9:26379", "10.0.0.3:6379", sd, t);
+    put_event(d, "grp", "+sdown", "warning", "10.0.0.9:26380", "10.0.0.3:6379", sd, t + 300);
+    put_event(d, "grp", "+odown", "critical", "10.0.0.9:26380", "10.0.0.1:6379",
+              "+odown master grp 10.0.0.1 6379 #quorum 2/2", t + 500);
+    put_event(d, "grp", "+sdown", "warning", "10.0.0.9:26381", "10.0.0.3:6379", sd, t + 900);
+    put_event(d, "grp", "alert-resolved", "critical", NULL, "10.0.0.1:6379",
+              "master_down on 10.0.0.1:6379 resolved", t + 5000);
+    put_event(d, "grp", "+sdown", "warning", "10.0.0.9:26379", "10.0.0.3:6379", sd, t + 20000);
+    db__recent_mark(d, "grp", DB_RECENT_EVENTS);
+    db__recent_commit(d);
+
+    ui__render_event_list(&b, d, c, hp_now_ms());
+    CHECK(!sbuf_failed(&b));
+    CHECK(count(b.buf, "<tr class=\"event") == 4); /* 6 reports, 4 events */
+    CHECK(count(b.buf, "data-reporters=\"3\"") == 1 && count(b.buf, "data-reporters=\"1\"") == 2);
+    CHECK(count(b.buf, "data-reporters=\"0\"") == 1); /* the panel's own */
+    CHECK(strstr(b.buf, "reported by <span class=\"addr\">10.0.0.9:26381</span>, "
+                        "<span class=\"addr\">10.0.0.9:26380</span>, "
+                        "<span class=\"addr\">10.0.0.9:26379</span>") != NULL);
+    CHECK(strstr(b.buf, "reported by Sentinel <span class=\"addr\">10.0.0.9:26380</span>") != NULL);
+    CHECK(count(b.buf, ">replica 10.0.0.3:6379 is not answering (subjectively down)") == 2);
+    CHECK(strstr(b.buf, "title=\"+sdown slave 10.0.0.3:6379 10.0.0.3 6379 @ grp") != NULL);
+    CHECK(strstr(b.buf, "master 10.0.0.1:6379 is down by quorum (objectively down): 2 Sentinels "
+                        "agree, 2 needed") != NULL);
+    CHECK(strstr(b.buf, "<tr class=\"event sev-resolved\"") != NULL);
+    CHECK(strstr(b.buf, "class=\"badge sev-resolved\"") != NULL);
+    CHECK(count(b.buf, "badge sev-critical") == 1); /* the +odown only */
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+}
+
+/* History: type prefixes (signed or not), several types, severity, node and
+ * time filter events, failovers and alerts; the tables refresh themselves
+ * with the filters they were rendered with; bad filters are refused. */
+static void test_history_filters(db *d)
+{
+    hist_query h;
+    hp_failover f;
+    alert_row a;
+    sbuf b = SBUF_INIT;
+    char err[200];
+    int64_t t = hp_now_ms() - 3600000;
+    int created;
+    const char *ev;
+
+    put_event(d, "hf", "+sdown", "warning", "s:1", "n:1", "+sdown slave n:1 n 1 @ hf m 1", t);
+    put_event(d, "hf", "-sdown", "info", "s:1", "n:1", "-sdown slave n:1 n 1 @ hf m 1", t + 10);
+    put_event(d, "hf", "+odown", "critical", "s:1", "m:1", "+odown master hf m 1", t + 20);
+    put_event(d, "hf", "+switch-master", "warning", "s:1", "n:1", "failover of hf", t + 30);
+    put_event(d, "hf", "node-down", "warning", NULL, "n:2", "n:2 unreachable", t + 40);
+    memset(&f, 0, sizeof f);
+    hp_strlcpy(f.cluster, "hf", sizeof f.cluster);
+    hp_strlcpy(f.kind, "automatic", sizeof f.kind);
+    hp_strlcpy(f.old_master, "m:1", sizeof f.old_master);
+    hp_strlcpy(f.new_master, "n:1", sizeof f.new_master);
+    hp_strlcpy(f.status, "succeeded", sizeof f.status);
+    hp_strlcpy(f.actor, "sentinel", sizeof f.actor);
+    f.started_at = t + 30;
+    f.ended_at = f.duration_ms = f.writes_paused_ms = -1;
+    CHECK(db__insert_failover(d, &f) == 0);
+    hp_strlcpy(f.kind, "graceful", sizeof f.kind);
+    hp_strlcpy(f.old_master, "n:1", sizeof f.old_master);
+    hp_strlcpy(f.new_master, "m:1", sizeof f.new_master);
+    hp_strlcpy(f.status, "failed", sizeof f.status);
+    hp_strlcpy(f.actor, "op-graceful", sizeof f.actor);
+    f.started_at = t + 600000;
+    CHECK(db__insert_failover(d, &f) == 0);
+    memset(&a, 0, sizeof a);
+    hp_strlcpy(a.cluster, "hf", sizeof a.cluster);
+    hp_strlcpy(a.rule, "replica_down", sizeof a.rule);
+    hp_strlcpy(a.node, "n:2", sizeof a.node);
+    hp_strlcpy(a.severity, "warning", sizeof a.severity);
+    hp_strlcpy(a.message, "replica n:2 down", sizeof a.message);
+    a.started_at = t + 40;
+    a.fired_at = t + 60040;
+    CHECK(db__alert_open(d, &a, &created) > 0);
+    hp_strlcpy(a.rule, "master_down", sizeof a.rule);
+    hp_strlcpy(a.node, "m:1", sizeof a.node);
+    hp_strlcpy(a.severity, "critical", sizeof a.severity);
+    hp_strlcpy(a.message, "master m:1 down", sizeof a.message);
+    a.fired_at = 0;
+    CHECK(db__alert_open(d, &a, &created) > 0);
+
+    CHECK(parse_qs("cluster=hf&type=sdown", &h, err, sizeof err) == 0);
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ev = strstr(b.buf, "<table class=\"events\"");
+    CHECK(ev && count(ev, "<tr class=\"event") == 2); /* +sdown and -sdown */
+    CHECK(strstr(ev, ">+sdown<") && strstr(ev, ">-sdown<") && !strstr(ev, ">+odown<"));
+    CHECK(strstr(b.buf, "no failover matches") && strstr(b.buf, "no alert matches"));
+    CHECK(strstr(b.buf,
+                 "<div id=\"htables\" hx-get=\"/ui/history?part=tables&amp;cluster=hf"
+                 "&amp;type=sdown\" hx-trigger=\"every 5s\" hx-swap=\"outerHTML\">") != NULL);
+    sbuf_release(&b);
+
+    CHECK(parse_qs("cluster=hf&type=%2Bs", &h, err, sizeof err) == 0); /* +s: as written */
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ev = strstr(b.buf, "<table class=\"events\"");
+    CHECK(ev && count(ev, "<tr class=\"event") == 2); /* +sdown, +switch-master */
+    CHECK(strstr(ev, ">+switch-master<") && !strstr(ev, ">-sdown<"));
+    CHECK(count(b.buf, "<tr class=\"failover") == 2); /* +switch-master matches every failover */
+    sbuf_release(&b);
+
+    CHECK(parse_qs("cluster=hf&type=odown,+switch,%20node&severity=warning,critical", &h, err,
+                   sizeof err) == 0);
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ev = strstr(b.buf, "<table class=\"events\"");
+    CHECK(ev && count(ev, "<tr class=\"event") == 3); /* +odown, +switch-master, node-down */
+    CHECK(count(b.buf, "<tr class=\"failover") == 2);
+    CHECK(strstr(b.buf, "<option value=\"warning,critical\" selected>") != NULL);
+    sbuf_release(&b);
+
+    CHECK(parse_qs("cluster=hf&severity=critical", &h, err, sizeof err) == 0);
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    ev = strstr(b.buf, "<table class=\"events\"");
+    CHECK(ev && count(ev, "<tr class=\"event") == 1 && strstr(ev, ">+odown<"));
+    CHECK(count(b.buf, "<tr class=\"failover") == 1 && strstr(b.buf, "op-graceful")); /* failed */
+    CHECK(count(b.buf, "<tr class=\"alertrow") == 1 && strstr(b.buf, ">master_down<"));
+    sbuf_release(&b);
+
+    CHECK(parse_qs("cluster=hf&type=replica,graceful", &h, err, sizeof err) == 0);
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    CHECK(count(b.buf, "<tr class=\"alertrow") == 1 && strstr(b.buf, ">replica_down<"));
+    CHECK(strstr(b.buf, "fired after 1m 00s") != NULL); /* the condition began a minute before */
+    CHECK(count(b.buf, "<tr class=\"failover") == 1 && strstr(b.buf, "op-graceful"));
+    sbuf_release(&b);
+
+    CHECK(parse_qs("cluster=hf&type=alert&node=n:2", &h, err, sizeof err) == 0);
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    CHECK(count(b.buf, "<tr class=\"alertrow") == 1); /* alert: every alert, of node n:2 */
+    CHECK(strstr(b.buf, "no event matches") && strstr(b.buf, "no failover matches"));
+    sbuf_release(&b);
+
+    CHECK(parse_qs("cluster=hf&node=n:1", &h, err, sizeof err) == 0);
+    ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+    CHECK(count(b.buf, "<tr class=\"failover") == 2); /* the old or the new master */
+    sbuf_release(&b);
+
+    /* time: the graceful failover started 10 min after the rest */
+    {
+        char qs[120];
+        snprintf(qs, sizeof qs, "cluster=hf&since=%lld", (long long)(t + 300000));
+        CHECK(parse_qs(qs, &h, err, sizeof err) == 0);
+        ui__render_history(&b, d, NULL, &h, NULL, hp_now_ms());
+        CHECK(count(b.buf, "<tr class=\"failover") == 1 && strstr(b.buf, "op-graceful"));
+        CHECK(strstr(b.buf, "no event matches") != NULL);
+        CHECK(count(b.buf, "<tr class=\"alertrow") == 2); /* both still active */
+        sbuf_release(&b);
+    }
+
+    CHECK(parse_qs("part=tables&cluster=hf", &h, err, sizeof err) == 0 && h.tables_only);
+    /* the matching itself */
+    CHECK(db_type_matches("sdown", "+sdown") && db_type_matches("sdown", "-sdown"));
+    CHECK(db_type_matches("+s", "+switch-master") && !db_type_matches("+s", "-sdown"));
+    CHECK(db_type_matches(" x , node", "node-up") && !db_type_matches("node", "+sdown"));
+    CHECK(db_type_matches("+failover-end", "+failover-end-for-timeout"));
+    CHECK(!db_type_matches("+failover-end$", "+failover-end-for-timeout"));
+    CHECK(db_type_matches("failover-end$", "+failover-end") && db_type_matches("", "any"));
+    CHECK(db_severity_mask("warning, critical") == 6 && db_severity_mask("") == 0);
+    CHECK(db_severity_mask("info,loud") < 0);
+    CHECK(parse_qs("severity=bogus", &h, err, sizeof err) < 0 && strstr(err, "severity must"));
+    CHECK(parse_qs("type=a,b,c,d,e,f,g,h,i", &h, err, sizeof err) < 0 && strstr(err, "at most 8"));
+}
+
+/* A cluster whose topology is fine is not green while an alert is active;
+ * the alert says when its condition began and when it fired. */
+static void test_badge_alerts(db *d)
+{
+    cluster_snap *c = cluster_snap_new("okc");
+    sbuf b = SBUF_INIT;
+    alert_row a;
+    int created;
+    int64_t id, now = hp_now_ms();
+
+    c->nodes = calloc(1, sizeof(*c->nodes));
+    c->sentinels = calloc(1, sizeof(*c->sentinels));
+    add_node(c, "10.2.0.1:6379", ROLE_MASTER, 1, "");
+    add_sentinel(c, "10.2.0.9:26379", "10.2.0.1:6379", 1);
+    c->sentinels[0].quorum = 1;
+    CHECK(cluster_snap_finish(c, now) == 0);
+    CHECK(strcmp(c->status, "ok") == 0);
+    ui__render_cluster(&b, d, c, now);
+    CHECK(strstr(b.buf, "<section class=\"cluster st-ok\"") != NULL);
+    sbuf_release(&b);
+
+    memset(&a, 0, sizeof a);
+    hp_strlcpy(a.cluster, "okc", sizeof a.cluster);
+    hp_strlcpy(a.rule, "backup_stale", sizeof a.rule);
+    hp_strlcpy(a.severity, "warning", sizeof a.severity);
+    hp_strlcpy(a.message, "no backup", sizeof a.message);
+    a.started_at = now - 90000;
+    a.fired_at = now - 60000;
+    id = db__alert_open(d, &a, &created);
+    CHECK(id > 0);
+    db__recent_mark(d, "okc", DB_RECENT_ALERTS);
+    db__recent_commit(d);
+    ui__render_cluster(&b, d, c, now);
+    CHECK(strstr(b.buf, "<section class=\"cluster st-degraded\"") != NULL);
+    CHECK(strstr(b.buf, "<span class=\"badge st-degraded\" title=\"the topology is ok; 1 alert is "
+                        "active (0 critical, 1 warning)\">degraded</span>") != NULL);
+    CHECK(strstr(b.buf, "since ") && strstr(b.buf, "(90s ago)") && strstr(b.buf, ", after 30.0 s"));
+    sbuf_release(&b);
+
+    CHECK(db__alert_resolve(d, "okc", "backup_stale", "", now) == id);
+    db__recent_mark(d, "okc", DB_RECENT_ALERTS);
+    db__recent_commit(d);
+    ui__render_cluster(&b, d, c, now);
+    CHECK(strstr(b.buf, "<section class=\"cluster st-ok\"") != NULL);
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+}
+
 int main(void)
 {
     const char *name = "<script>alert(1)</script>";
@@ -612,15 +1004,25 @@ int main(void)
     CHECK(strstr(b.buf, "<b>sev") == NULL);
     CHECK(strstr(b.buf, "127.0.0.1:6380") != NULL);
     /* action buttons: data only, escaped; classes and words from fixed lists */
-    CHECK(strstr(b.buf,
-                 "data-act=\"failover\" data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
-                 "data-master=\"127.0.0.1:6379\"") != NULL);
-    CHECK(strstr(b.buf, "data-act=\"reset\" data-cluster=\"&lt;script&gt;") != NULL);
+    CHECK(strstr(b.buf, "data-act=\"failover\" data-needs=\"operator\" "
+                        "data-cluster=\"&lt;script&gt;alert(1)&lt;/script&gt;\" "
+                        "data-master=\"127.0.0.1:6379\"") != NULL);
+    CHECK(strstr(b.buf, "data-act=\"reset\" data-needs=\"operator\" "
+                        "data-cluster=\"&lt;script&gt;") != NULL);
+    /* every action button says the role it needs (the page hides the rest) */
+    CHECK(count(b.buf, "<button type=\"button\" class=\"act") ==
+          count(b.buf, "data-needs=\"operator\""));
+    CHECK(count(b.buf, "data-needs=\"operator\"") >= 6);
+    /* the quorum in words, in the header and the drawing */
+    CHECK(count(b.buf, "1 of 1 Sentinel up, 1 needed") >= 2);
+    CHECK(strstr(b.buf, "1/1") == NULL);
     CHECK(strstr(b.buf, "data-node=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\"") != NULL);
     CHECK(
         strstr(b.buf, "data-addr=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" data-cand=\"ok\"") !=
         NULL);
-    CHECK(strstr(b.buf, "<svg") == NULL);
+    CHECK(count(b.buf, "<svg") == 1 && strstr(b.buf, "<svg onload") == NULL); /* the drawing */
+    CHECK(strstr(b.buf, "data-addr=\"h&quot;&gt;&lt;svg onload=alert(2)&gt;:7\" "
+                        "data-role=\"replica\"><title>replica h&quot;&gt;&lt;svg") != NULL);
     CHECK(strstr(b.buf, "data-cand=\"master\"") && strstr(b.buf, "data-cand=\"down\""));
     CHECK(count(b.buf, "data-act=\"resync\"") == 2); /* not for the master */
     CHECK(strstr(b.buf, "data-node=\"127.0.0.1:6380\" data-master=\"127.0.0.1:6379\" disabled") !=
@@ -647,6 +1049,10 @@ int main(void)
     test_backup_busy(d);
     test_notifications(d);
     test_history_alerts(d, name);
+    test_topology();
+    test_events_grouped(d);
+    test_history_filters(d);
+    test_badge_alerts(d);
 
     sbuf_release(&b);
     cluster_snap_unref(c);

@@ -15,7 +15,16 @@
   var since = Date.now();
   var rejected = false;
   var lastErr = '';
-  var heldAt = 0; /* last poll skipped because the pointer was on a button */
+  var heldAt = 0; /* last update held back because a button was being pressed */
+  var pressed = 0; /* when a button in #clusters was pressed (pointerdown), 0 none */
+  /* The live stream (GET /ui/stream): its AbortController while open, the
+     time bytes last came on it, when to try again after a failure, and a
+     page held back while a button is pressed. */
+  var live = null;
+  var liveAt = 0;
+  var liveRetry = 0;
+  var heldPage = null;
+  var LIVE_STALE_MS = 40000; /* the server sends a comment every 15 s */
   /* With many clusters the page lists them compactly; these are the ones the
      user expanded (sent as ?open=, names separated by newlines). */
   var openSet = [];
@@ -60,8 +69,11 @@
      anyway). */
   function showWho(j) {
     myRole = j && j.role ? j.role : '';
-    whoEl.textContent = j ? (j.user + ' \u00b7 ' + j.role) : '';
+    whoEl.textContent = j ? (j.user + ' \u00b7 role: ' + j.role) : '';
+    whoEl.title = j ? (j.can_act ? 'this role can watch and act' : 'this role can watch, not act') : '';
     whoEl.hidden = !j;
+    /* the buttons name the role they need (data-needs); app.css hides the rest */
+    document.body.setAttribute('data-role', myRole);
     document.body.classList.toggle('cannot-act', !(j && j.can_act));
     logoutBtn.hidden = !(j && j.via === 'session');
   }
@@ -86,6 +98,8 @@
   function startSession(j) {
     session = { user: j.user, role: j.role, csrf: j.csrf };
     token = '';
+    stopLive();
+    liveRetry = 0;
     loginForm.hidden = true;
     form.hidden = true;
     rejected = false;
@@ -122,6 +136,7 @@
 
   function endSession(text) {
     session = null;
+    stopLive();
     showWho(null);
     clusters.textContent = '';
     history_.textContent = '';
@@ -175,6 +190,8 @@
     loginForm.hidden = true;
     forgetBtn.hidden = false;
     session = null;
+    stopLive(); /* reopened with this token */
+    liveRetry = 0;
     setConn('wait', 'connecting\u2026');
     whoami(null);
     htmx.trigger(notifyEl, 'refresh'); /* now, not in up to 5 s */
@@ -184,6 +201,7 @@
   function dropToken(text) {
     token = '';
     store('');
+    stopLive();
     /* never leave a stale picture under the form */
     clusters.textContent = '';
     history_.textContent = '';
@@ -199,13 +217,160 @@
     return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
   }
 
-  /* The 1 s refresh replaces every button in #clusters. A click that spans a
-     swap would be lost and a keyboard user's focus thrown away, so the poll
-     waits while the pointer is on a button there, or it has keyboard focus. */
-  function holding() {
-    try {
-      return !!clusters.querySelector('button:not([disabled]):hover, button:focus-visible');
-    } catch (e) { return false; }
+  /* An update replaces every button in #clusters. A click whose press and
+     release straddle a swap would be lost, so an update waits while a
+     button is held down (a press lasts a fraction of a second; at most 2 s
+     are honoured). It never waits for a pointer resting on a button or for
+     keyboard focus: focus is carried over to the same control in the new
+     page instead (keepFocus), and the dialogs live outside #clusters. */
+  function holding() { return pressed && Date.now() - pressed < 2000; }
+
+  clusters.addEventListener('pointerdown', function (e) {
+    if (e.target.closest && e.target.closest('button')) pressed = Date.now();
+  });
+  function released() {
+    if (!pressed) return;
+    pressed = 0;
+    setTimeout(function () { /* after the click that ends the press */
+      if (heldPage !== null) { var h = heldPage; heldPage = null; swapClusters(h); }
+    }, 0);
+  }
+  document.addEventListener('pointerup', released);
+  document.addEventListener('pointercancel', released);
+
+  /* What identifies a control across renders: its tag, id and the data-*
+     attributes that name what it acts on (the fragments give every button
+     its action and its cluster, node, job, backup or alert; not the ones
+     that describe state, like data-master, which a failover changes), or
+     its text when it has none of those. */
+  var KEY_ATTRS = ['data-act', 'data-cluster', 'data-node', 'data-addr', 'data-job', 'data-backup',
+                   'data-alert', 'data-metric'];
+  function controlKey(el) {
+    var k = el.tagName + '|' + el.id, named = false;
+    KEY_ATTRS.forEach(function (n) {
+      var v = el.getAttribute(n);
+      if (v !== null) { k += '|' + n + '=' + v; named = true; }
+    });
+    return named ? k : k + '|' + el.textContent.trim();
+  }
+  var FOCUSABLE = 'button, a[href], input, select, textarea, summary, [tabindex]';
+  /* What of #clusters the user has in hand: the focused control and the
+     open <details>; and putting it back on the new page. */
+  function grasp() {
+    var a = document.activeElement, g = { focus: null, open: [] };
+    if (a && a !== clusters && clusters.contains(a)) g.focus = controlKey(a);
+    clusters.querySelectorAll('details[open]').forEach(function (d) { g.open.push(controlKey(d)); });
+    return g;
+  }
+  function regrasp(g) {
+    clusters.querySelectorAll('details').forEach(function (d) {
+      if (g.open.indexOf(controlKey(d)) >= 0) d.open = true;
+    });
+    if (g.focus === null) return;
+    var all = clusters.querySelectorAll(FOCUSABLE);
+    for (var i = 0; i < all.length; i++) {
+      if (controlKey(all[i]) === g.focus) { all[i].focus({ preventScroll: true }); return; }
+    }
+  }
+  function keepFocus(update) {
+    var g = grasp();
+    update();
+    regrasp(g);
+  }
+
+  /* After #clusters got a new page, by the poll or the stream. */
+  function clustersUpdated() {
+    lastOk = Date.now();
+    lastErr = '';
+    clusters.classList.remove('stale');
+    setConn('ok', (streaming() ? 'live (pushed)' : 'live') + ' \u00b7 updated ' + hhmmss(new Date(lastOk)));
+    var ov = clusters.querySelector('.overview');
+    var worst = ov ? ov.getAttribute('data-worst') : '';
+    var label = { down: '[DOWN] ', degraded: '[DEGRADED] ', unknown: '[?] ' }[worst] || '';
+    document.title = label + 'hapanel';
+  }
+
+  function swapClusters(html) {
+    keepFocus(function () {
+      clusters.innerHTML = html;
+      htmx.process(clusters);
+    });
+    clustersUpdated();
+  }
+
+  /* --- the live stream -------------------------------------------------------
+     GET /ui/stream pushes the page whenever it changes: an SSE event
+     "clusters" whose data is the fragment, rendered once on the server for
+     every open page. It is read with fetch rather than EventSource so that
+     it carries the same Authorization header as every other request. While
+     it is up the 1 s poll is off; when it fails (503 past the server's
+     stream cap, a network error, a restart) the page polls as before and
+     tries the stream again 10 s later. */
+  function streaming() { return !!live && Date.now() - liveAt < LIVE_STALE_MS; }
+
+  function livePage(html) {
+    if (pause.checked) return;
+    if (openSet.length) { forceNext = true; htmx.trigger(clusters, 'refresh'); return; } /* its own open set */
+    if (holding()) { heldPage = html; heldAt = Date.now(); return; }
+    heldPage = null;
+    swapClusters(html);
+  }
+
+  function stopLive() {
+    if (live) live.abort();
+    live = null;
+  }
+
+  function startLive() {
+    if (live || !authed() || rejected || Date.now() < liveRetry || !window.fetch ||
+        !window.ReadableStream || !window.TextDecoder) return;
+    var ctl = new AbortController();
+    live = ctl;
+    liveAt = Date.now();
+    fetch('/ui/stream', { headers: authHeaders(false), signal: ctl.signal, cache: 'no-store',
+                          credentials: 'same-origin' }).then(function (res) {
+      if (res.status === 401 || res.status === 403) {
+        /* the poll's answer handles it (log in again, or paste a token) */
+        forceNext = true;
+        htmx.trigger(clusters, 'refresh');
+      }
+      if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
+      var reader = res.body.getReader(), dec = new TextDecoder(), buf = '', data = [], name = '';
+      function pump() {
+        return reader.read().then(function (r) {
+          if (live !== ctl) return null;
+          if (r.done) { /* hapanel ended it (every 10 min, or a restart): open it again */
+            live = null;
+            liveRetry = 0;
+            return null;
+          }
+          liveAt = Date.now();
+          buf += dec.decode(r.value, { stream: true });
+          var i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            var line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (line.charAt(line.length - 1) === '\r') line = line.slice(0, -1);
+            if (line === '') {
+              if (data.length && name === 'clusters') livePage(data.join('\n'));
+              data = [];
+              name = '';
+            } else if (line.charAt(0) !== ':') {
+              var c = line.indexOf(':');
+              var f = c < 0 ? line : line.slice(0, c), v = c < 0 ? '' : line.slice(c + 1);
+              if (v.charAt(0) === ' ') v = v.slice(1);
+              if (f === 'data') data.push(v); else if (f === 'event') name = v;
+            }
+          }
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () {
+      if (live !== ctl) return;
+      live = null;
+      liveRetry = Date.now() + 10000; /* the 1 s poll takes over meanwhile */
+    });
   }
 
   /* Every htmx request carries the token; without one (or when paused) the
@@ -218,6 +383,9 @@
     if (evt.detail.elt === clusters && openSet.length) evt.detail.parameters['open'] = openSet.join('\n');
     if (evt.detail.elt === clusters && forceNext) {
       forceNext = false;
+    } else if (evt.detail.elt === clusters && streaming()) {
+      evt.preventDefault(); /* the stream brings the page */
+      return;
     } else if (evt.detail.elt === clusters && holding()) {
       heldAt = Date.now();
       evt.preventDefault();
@@ -269,23 +437,31 @@
     setConn('bad', lastErr);
   });
 
+  /* the poll's swap carries focus and open details over as the stream's does */
+  var polledGrasp = null;
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    if (evt.detail.target === clusters) polledGrasp = grasp();
+  });
   document.addEventListener('htmx:afterSwap', function (evt) {
     if (evt.detail.target !== clusters) return;
-    lastOk = Date.now();
-    lastErr = '';
-    clusters.classList.remove('stale');
-    setConn('ok', 'live \u00b7 updated ' + hhmmss(new Date(lastOk)));
-    var ov = clusters.querySelector('.overview');
-    var worst = ov ? ov.getAttribute('data-worst') : '';
-    var label = { down: '[DOWN] ', degraded: '[DEGRADED] ', unknown: '[?] ' }[worst] || '';
-    document.title = label + 'hapanel';
+    if (polledGrasp) regrasp(polledGrasp);
+    polledGrasp = null;
+    clustersUpdated();
   });
 
   /* A dashboard that silently stops updating looks healthy: say so. */
   setInterval(function () {
-    if (!authed() || rejected) return;
+    if (!authed() || rejected) { stopLive(); return; }
     if (pause.checked) { setConn('wait', 'paused'); return; }
-    if (Date.now() - heldAt < 1500) { setConn('wait', 'refresh held while on a button'); return; }
+    if (live && !streaming()) stopLive(); /* silent for too long: poll, retry later */
+    startLive();
+    if (holding()) { setConn('wait', 'update held while a button is pressed'); return; }
+    if (streaming() && lastOk) {
+      /* pushed on change: a quiet page is a current one while the stream lives */
+      clusters.classList.remove('stale');
+      setConn('ok', 'live (pushed) \u00b7 updated ' + hhmmss(new Date(lastOk)));
+      return;
+    }
     var ref = Math.max(lastOk || since, heldAt);
     var age = Date.now() - ref;
     if (age > STALE_MS) {
@@ -306,7 +482,13 @@
 
   /* after a pause, count the outage from now, not from the last update */
   pause.addEventListener('change', function () {
-    if (!pause.checked) { lastOk = 0; since = Date.now(); clusters.classList.remove('stale'); }
+    if (!pause.checked) {
+      lastOk = 0;
+      since = Date.now();
+      clusters.classList.remove('stale');
+      forceNext = true; /* the stream only sends what changes from now */
+      htmx.trigger(clusters, 'refresh');
+    }
   });
 
   forgetBtn.addEventListener('click', function () {
@@ -590,9 +772,18 @@
   actPause.addEventListener('input', describe);
   document.getElementById('actcancel').addEventListener('click', function () { dlg.close(); });
 
-  /* Enter in a text field never confirms an action: only the button does. */
-  [actReason, actPause].forEach(function (el) {
-    el.addEventListener('keydown', function (e) { if (e.key === 'Enter') e.preventDefault(); });
+  /* Enter never confirms an action, wherever it is pressed in the dialog
+     (a text field, a checkbox, a select: each would submit the form); only
+     a click or Enter/Space on the confirm button itself does. */
+  actForm.addEventListener('keydown', function (e) {
+    var t = e.target;
+    if (e.key === 'Enter' && t && t.tagName !== 'TEXTAREA' && t.tagName !== 'BUTTON') e.preventDefault();
+  });
+
+  /* The History tables refresh themselves (hx-trigger every 5s): not while
+     the History tab is hidden, nor while the refresh is paused. */
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    if (e.detail.elt && e.detail.elt.id === 'htables' && (historyView.hidden || pause.checked)) e.preventDefault();
   });
 
   actForm.addEventListener('submit', function (evt) {
@@ -806,6 +997,16 @@
     else if (t.classList.contains('joblink')) openJob(attr(t, 'data-job'));
     else if (t.classList.contains('dl')) download(attr(t, 'data-backup'));
     else openAction(t);
+  });
+
+  /* A cluster's charts (GET /ui/clusters/{name}/charts) go into #charts,
+     outside #clusters, so the live updates leave them (and their range
+     buttons and 30 s refresh, plain htmx attributes) alone. */
+  document.addEventListener('click', function (evt) {
+    var t = evt.target && evt.target.closest ? evt.target.closest('button.open-charts') : null;
+    if (!t) return;
+    htmx.ajax('GET', '/ui/clusters/' + encodeURIComponent(attr(t, 'data-cluster')) + '/charts',
+      { target: '#charts', swap: 'innerHTML' }).then(function () { document.getElementById('charts').scrollIntoView({ block: 'nearest' }); });
   });
 
   load();

@@ -29,6 +29,7 @@
 #include "notify/notify.h"
 #include <curl/curl.h>
 #include "web/route.h"
+#include "web/stream.h"
 #include "model/topology.h"
 #include "core/banned.h" /* last: after every system header */
 
@@ -103,6 +104,20 @@ static void raise_nofile(void)
     }
 }
 
+/* The history writer's hook, after each stored batch: the outbox
+ * (notifications), then the live event stream. */
+typedef struct history_hook_ctx {
+    notifier *nt;
+    hub *hb;
+} history_hook_ctx;
+
+static void history_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, int nf)
+{
+    history_hook_ctx *h = ctx;
+    notify_hook(h->nt, evs, n, fs, nf);
+    stream_events(h->hb, evs, n);
+}
+
 static void print_routes(void)
 {
     size_t i;
@@ -163,6 +178,9 @@ int main(int argc, char **argv)
     backup_sched *bs = NULL;
     notifier *nt = NULL;
     http_server *srv = NULL;
+    hub *hb = NULL;
+    ui_pusher *pusher = NULL;
+    history_hook_ctx hook;
     app a;
     hp_event ev;
 
@@ -278,6 +296,11 @@ int main(int argc, char **argv)
         log_error("storage: %s", err);
         goto out;
     }
+    {
+        db_samples_keep keep = {cfg.history_raw_keep_s, cfg.history_minute_keep_h * 3600LL,
+                                cfg.history_hour_keep_days * 86400LL};
+        db_samples_set_keep(d, &keep); /* before the writer, which reads it */
+    }
     q = evq_new(d);
     if (!q) goto out;
     curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -286,7 +309,11 @@ int main(int argc, char **argv)
         log_error("notify: cannot start the senders");
         goto out;
     }
-    evq_set_hook(q, notify_hook, nt);
+    hb = hub_new();
+    if (!hb) goto out;
+    hook.nt = nt;
+    hook.hb = hb;
+    evq_set_hook(q, history_hook, &hook);
     topo_init();
     mon = monitor_new(&cfg, q);
     if (!mon) {
@@ -316,6 +343,7 @@ int main(int argc, char **argv)
     a.mon = mon;
     a.jobs = jb;
     a.notifier = nt;
+    a.hub = hb;
     a.started_ms = hp_now_ms();
     srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
     if (!srv && dm && !getenv("HAPANEL_LISTEN")) {
@@ -328,6 +356,7 @@ int main(int argc, char **argv)
         log_error("http: %s", err);
         goto out;
     }
+    pusher = ui_pusher_start(&a); /* without it the pages poll */
     if (monitor_start(mon) < 0) goto out;
     hp_event_set(&ev, EV_PANEL, "", "panel-started", "info", "panel", NULL,
                  "hapanel " HP_VERSION " started");
@@ -362,6 +391,7 @@ int main(int argc, char **argv)
     log_info("stopping (signal %d)", sig);
     rc = 0;
 out:
+    ui_pusher_stop(pusher);
     http_stop(srv);
     backup_sched_free(bs);
     jobs_free(jb);
@@ -372,6 +402,7 @@ out:
     }
     evq_free(q); /* its hook may still queue messages: free the notifier after */
     notify_free(nt);
+    hub_free(hb); /* after the writer (its hook publishes) and the edge */
     if (curl_ready) curl_global_cleanup();
     db_free(d);
     dirlock_release(lock_fd); /* after the database is closed */

@@ -59,6 +59,7 @@ typedef struct config {
     int http_keepalive_ms;
     int http_max_conns;
     int http_max_conns_per_addr;
+    int http_max_streams;
     char tls_cert[1024];
     char tls_key[1024];
     char tls_client_ca[1024];
@@ -71,6 +72,9 @@ typedef struct config {
     int session_max_s;
     int login_max_failures;
     int audit_keep_days;
+    int history_raw_keep_s; /* the charts' samples: every poll's, minutes, hours */
+    int history_minute_keep_h;
+    int history_hour_keep_days;
     int poll_interval_ms;
     char resolv_conf[1024];
     int timeout_ms;

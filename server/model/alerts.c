@@ -88,7 +88,7 @@ static void holds(alerts *a, const cluster_snap *c, const char *rule, const char
     if (!s->firing && now - s->true_since >= (int64_t)hold_s * 1000) {
         s->firing = 1;
         hp_strlcpy(s->severity, sev, sizeof(s->severity));
-        fn(ctx, c->name, rule, s->node, sev, 1, msg);
+        fn(ctx, c->name, rule, s->node, sev, 1, msg, s->true_since);
     }
 }
 
@@ -167,7 +167,7 @@ void alerts_eval(alerts *a, const cluster_snap *c, int64_t now, alerts_fn *fn, v
             snprintf(msg, sizeof(msg), "%s%s%s resolved", s->rule, s->node[0] ? " on " : "",
                      s->node);
             /* the same severity as the firing: whoever was paged hears it ended */
-            fn(ctx, c->name, s->rule, s->node, s->severity, 0, msg);
+            fn(ctx, c->name, s->rule, s->node, s->severity, 0, msg, s->clear_since);
         }
     }
 }

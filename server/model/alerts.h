@@ -15,9 +15,11 @@
 
 typedef struct alerts alerts;
 
-/* firing: 1 when the alert fires, 0 when it resolves. */
+/* firing: 1 when the alert fires, 0 when it resolves. since_ms: when the
+ * condition began to hold (firing) or to be clear (resolving), before the
+ * rule's hold time: what the alert shows as its start. */
 typedef void alerts_fn(void *ctx, const char *cluster, const char *rule, const char *node,
-                       const char *severity, int firing, const char *message);
+                       const char *severity, int firing, const char *message, int64_t since_ms);
 
 alerts *alerts_new(const config *cfg);
 void alerts_free(alerts *a);

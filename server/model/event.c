@@ -70,6 +70,7 @@ cJSON *hp_event_details_json(const hp_event *e)
     case EV_ALERT_RESOLVED:
         cJSON_AddStringToObject(d, "rule", e->rule);
         cJSON_AddStringToObject(d, "node", e->node);
+        if (e->since > 0) cJSON_AddNumberToObject(d, "condition_since", (double)e->since);
         break;
     case EV_JOB_STARTED:
     case EV_JOB_SUCCEEDED:

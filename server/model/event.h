@@ -50,6 +50,7 @@ typedef struct hp_event {
     char old_master[HP_ADDR_MAX]; /* EV_SENTINEL +switch-master */
     char new_master[HP_ADDR_MAX];
     char rule[32];     /* EV_ALERT_* */
+    int64_t since;     /* EV_ALERT_*: when the condition began (or cleared), ms; 0 unknown */
     int64_t job_id;    /* EV_JOB_*; EV_BACKUP_DELETED: the backup */
     char job_kind[32]; /* EV_JOB_* */
     /* > 1: this many like it in the same second, coalesced (a flood);

@@ -27,6 +27,7 @@ typedef struct monitor monitor; /* as monitor.h says; the fields are below */
 #define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
 #define PUBLISH_DELAY_MS 20   /* coalesce replies of one poll into one snapshot */
 #define SWITCH_DUP_MS 60000   /* the Sentinels' +switch-master of one failover come within this */
+#define POLL_HIST_BUCKETS 12  /* = MONITOR_POLL_BUCKETS of monitor.h (checked in monitor.c) */
 
 /* A hash index of names (node addresses, cluster names, a Sentinel's views)
  * into their array: slot[h] holds index + 1, 0 when empty. Brought up to date
@@ -95,8 +96,9 @@ typedef struct mnode {
     int64_t last_ok_ms, seen_ms;
     node_info info;
     char sentinel_flags[64];
-    int retried; /* this poll already reconnected once */
-    int slot;    /* the slot of the interval it is polled in: its cluster's */
+    int retried;          /* this poll already reconnected once */
+    int slot;             /* the slot of the interval it is polled in: its cluster's */
+    int64_t info_sent_us; /* monotonic µs the poll's INFO went out (its retry keeps it) */
 } mnode;
 
 struct mcluster {
@@ -137,6 +139,10 @@ struct monitor {
     name_index node_ix, cluster_ix;
     /* counters, read by other threads with atomics */
     uint64_t polls, poll_failures, sentinel_events, ticks;
+    /* INFO round trips (poll_observe in poll.c): a count per bucket, not
+     * cumulative (one atomic add per reply), and their sum in µs */
+    uint64_t poll_hist[POLL_HIST_BUCKETS + 1];
+    uint64_t poll_sum_us;
     int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
     int (*busy)(void *ctx, const char *cluster);
     void *busy_ctx;
@@ -185,6 +191,8 @@ void mon__views_free(msentinel *s);
 
 /* ----------------------------------------------------------- node polling */
 void mon__on_info(rconn *c, redisReply *r, void *priv);
+/* Monotonic microseconds, for the INFO round trips. */
+int64_t mon__now_us(void);
 
 void mon__on_masters(rconn *c, redisReply *r, void *priv);
 /* Asks s for a master's replicas (and, with sentinels, its Sentinels). */

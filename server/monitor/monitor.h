@@ -29,8 +29,17 @@ void monitor_restore_alert(monitor *m, const char *cluster, const char *rule, co
 int monitor_start(monitor *m);
 /* Stops the thread if running and frees everything. NULL is a no-op. */
 void monitor_free(monitor *m);
+/* The INFO round trip histogram: from sending a node's INFO to its answer
+ * or its failure (a timeout counts at its deadline; the one retry of a
+ * dropped or late INFO is inside the same observation). Bucket i counts
+ * round trips of at most monitor_poll_bounds[i] seconds and more than the
+ * bound before it; bucket MONITOR_POLL_BUCKETS counts the rest (+Inf). */
+#define MONITOR_POLL_BUCKETS 12
+extern const double monitor_poll_bounds[MONITOR_POLL_BUCKETS];
 typedef struct monitor_stats {
     uint64_t polls, poll_failures, sentinel_events;
+    uint64_t poll_hist[MONITOR_POLL_BUCKETS + 1]; /* per bucket, not cumulative */
+    uint64_t poll_sum_us;
 } monitor_stats;
 void monitor_counters(const monitor *m, monitor_stats *out);
 

@@ -2,6 +2,7 @@
  * Sentinel's SENTINEL MASTERS, REPLICAS and SENTINELS (see internal.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "monitor/internal.h"
+#include "monitor/monitor.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/alerts.h"
 #include "redis/info.h"
@@ -22,6 +24,25 @@
 #include "core/banned.h" /* last: after every system header */
 
 /* ----------------------------------------------------------- node polling */
+
+int64_t mon__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One INFO round trip into the histogram: two relaxed atomic adds on the
+ * loop thread, read by /metrics without a lock. */
+static void poll_observe(monitor *m, int64_t us)
+{
+    int i = 0;
+    if (us < 0) us = 0;
+    while (i < MONITOR_POLL_BUCKETS && (double)us > monitor_poll_bounds[i] * 1e6)
+        i++;
+    __atomic_add_fetch(&m->poll_hist[i], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&m->poll_sum_us, (uint64_t)us, __ATOMIC_RELAXED);
+}
 
 void mon__on_info(rconn *c, redisReply *r, void *priv)
 {
@@ -41,6 +62,7 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
         return;
     }
     __atomic_add_fetch(&m->polls, 1, __ATOMIC_RELAXED);
+    if (n->info_sent_us) poll_observe(m, mon__now_us() - n->info_sent_us);
     n->polled = 1;
     if (r && r->type == REDIS_REPLY_STRING && info_parse(r->str, r->len, &n->info) >= 0) {
         n->up = 1;

@@ -153,13 +153,14 @@ static void diff_event(void *ctx, const char *cluster, const char *type, const c
 }
 
 static void alert_event(void *ctx, const char *cluster, const char *rule, const char *node,
-                        const char *severity, int firing, const char *message)
+                        const char *severity, int firing, const char *message, int64_t since_ms)
 {
     hp_event e;
     hp_event_set(&e, firing ? EV_ALERT_FIRED : EV_ALERT_RESOLVED, cluster,
                  firing ? "alert-fired" : "alert-resolved", severity, "panel",
                  node[0] ? node : NULL, message);
     hp_strlcpy(e.rule, rule, sizeof(e.rule));
+    e.since = since_ms;
     mon__emit(ctx, &e);
 }
 
@@ -208,6 +209,48 @@ fail:
     return NULL;
 }
 
+/* The history charts' samples of a new snapshot: one per node whose INFO
+ * answered since the last one (a rebuild without a new answer adds none).
+ * ops is the commands processed since the node's previous answer over the
+ * time between, the rate Grafana draws from redis_commands_processed_total;
+ * without a previous answer, Redis's instantaneous_ops_per_sec. */
+typedef struct samples {
+    db_sample *v;
+    int n, cap;
+} samples;
+
+static void add_samples(samples *sb, const cluster_snap *prev, const cluster_snap *c)
+{
+    int i;
+    for (i = 0; i < c->nnodes; i++) {
+        const snap_node *sn = &c->nodes[i], *pn = prev ? cluster_snap_node(prev, sn->addr) : NULL;
+        db_sample *s;
+        if (!sn->up || sn->last_ok_ms <= 0 || (pn && pn->last_ok_ms == sn->last_ok_ms)) continue;
+        if (sb->n == sb->cap) {
+            int cap = sb->cap ? sb->cap * 2 : 16;
+            db_sample *nv = realloc(sb->v, sizeof(*nv) * (size_t)cap);
+            if (!nv) return;
+            sb->v = nv;
+            sb->cap = cap;
+        }
+        s = &sb->v[sb->n++];
+        hp_strlcpy(s->cluster, c->name, sizeof(s->cluster));
+        hp_strlcpy(s->node, sn->addr, sizeof(s->node));
+        s->ts = sn->last_ok_ms / 1000;
+        s->lag_bytes = sn->lag_bytes;
+        s->lag_ms = sn->lag_seconds >= 0 ? (int64_t)(sn->lag_seconds * 1000.0) : -1;
+        s->used_memory = sn->used_memory;
+        s->maxmemory = sn->maxmemory;
+        s->clients = sn->connected_clients;
+        s->ops = sn->ops_per_sec;
+        if (pn && pn->up && pn->total_commands_processed >= 0 &&
+            sn->total_commands_processed >= pn->total_commands_processed &&
+            sn->last_ok_ms > pn->last_ok_ms)
+            s->ops = (sn->total_commands_processed - pn->total_commands_processed) * 1000 /
+                     (sn->last_ok_ms - pn->last_ok_ms);
+    }
+}
+
 static int cluster_order(const void *a, const void *b)
 {
     return strcmp((*(cluster_snap *const *)a)->name, (*(cluster_snap *const *)b)->name);
@@ -217,6 +260,7 @@ void mon__on_publish(evutil_socket_t fd, short what, void *arg)
 {
     monitor *m = arg;
     cluster_snap **all;
+    samples sb = {NULL, 0, 0};
     int i, n = 0;
     (void)fd;
     (void)what;
@@ -230,9 +274,12 @@ void mon__on_publish(evutil_socket_t fd, short what, void *arg)
         mc->dirty = 0;
         cluster_snap_diff(mc->last, c, diff_event, m);
         alerts_eval(m->alerts, c, hp_now_ms(), alert_event, m);
+        add_samples(&sb, mc->last, c);
         cluster_snap_unref(mc->last);
         mc->last = c;
     }
+    if (sb.n) evq_push_samples(m->q, sb.v, sb.n); /* this poll's, in one transaction */
+    free(sb.v);
     all = calloc((size_t)m->nclusters + 1, sizeof(*all));
     if (!all) return;
     for (i = 0; i < m->nclusters; i++)

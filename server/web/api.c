@@ -21,6 +21,7 @@
 #include "web/route.h"
 #include "core/sbuf.h"
 #include "model/topology.h"
+#include "web/stream.h"
 #include "web/ui.h"
 #include "core/banned.h" /* last: after every system header */
 
@@ -33,6 +34,8 @@ const route api_routes[] = {
      "one cluster: nodes, Sentinels, quorum, problems"},
     {"POST", "/api/v1/clusters/{name}/failover", h_failover, ROLE_OPERATOR,
      "graceful switchover or forced failover, as a job"},
+    {"GET", "/api/v1/clusters/{name}/series", h_series, ROLE_VIEWER,
+     "one metric of the nodes over time (lag, memory, clients, ops/s), for the charts"},
     {"GET", "/api/v1/clusters/{name}/failover/plan", h_failover_plan, ROLE_VIEWER,
      "dry run: the checks, each view of the replicas, Sentinel's choice"},
     {"POST", "/api/v1/clusters/{name}/nodes/{addr}/resync", h_resync, ROLE_OPERATOR,
@@ -59,6 +62,8 @@ const route api_routes[] = {
      "the notification outbox: pending, delivered, failed"},
     {"GET", "/api/v1/failovers", h_failovers, ROLE_VIEWER, "failover history"},
     {"GET", "/api/v1/events", h_events, ROLE_VIEWER, "the event history, filtered and paged"},
+    {"GET", "/api/v1/events/stream", h_events_stream, ROLE_VIEWER,
+     "the events as Server-Sent Events, live; Last-Event-ID resumes from the history"},
     {"GET", "/metrics", h_metrics, ROLE_VIEWER,
      "Prometheus metrics (open when [auth] metrics_open is 1)"},
     {"POST", "/api/v1/login", h_login, ROLE_NONE,
@@ -73,6 +78,10 @@ const route api_routes[] = {
     {"GET", "/", h_index, ROLE_NONE, "the dashboard page"},
     {"GET", "/static/{file}", h_static, ROLE_NONE, "the dashboard's static assets"},
     {"GET", "/ui/clusters", ui_clusters, ROLE_VIEWER, "dashboard fragment: every cluster"},
+    {"GET", "/ui/stream", ui_stream, ROLE_VIEWER,
+     "the dashboard's live page as Server-Sent Events, pushed on change"},
+    {"GET", "/ui/clusters/{name}/charts", ui_charts, ROLE_VIEWER,
+     "dashboard fragment: a cluster's history charts (SVG), last hour, day or week"},
     {"GET", "/ui/jobs/{id}", ui_job, ROLE_VIEWER, "dashboard fragment: one job's progress"},
     {"GET", "/ui/history", ui_history, ROLE_VIEWER,
      "dashboard fragment: failovers and events, filtered"},

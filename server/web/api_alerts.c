@@ -40,6 +40,7 @@ static void add_alert(void *ctx, const alert_row *a)
     cJSON_AddStringToObject(o, "state", a->resolved_at ? "resolved" : "active");
     cJSON_AddStringToObject(o, "message", a->message);
     cJSON_AddNumberToObject(o, "started_at", (double)a->started_at);
+    cJSON_AddNumberToObject(o, "fired_at", (double)(a->fired_at > 0 ? a->fired_at : a->started_at));
     api__opt_num(o, "resolved_at", a->resolved_at ? a->resolved_at : -1);
     if (a->acked_by[0]) {
         cJSON_AddStringToObject(o, "acked_by", a->acked_by);

@@ -61,6 +61,9 @@ int h_failovers(hreq *r);
 int h_job(hreq *r);
 int h_jobs(hreq *r);
 
+/* api_series.c */
+int h_series(hreq *r);
+
 /* api_read.c */
 int h_cluster(hreq *r);
 int h_clusters(hreq *r);
@@ -69,6 +72,9 @@ int h_health(hreq *r);
 int h_index(hreq *r);
 int h_metrics(hreq *r);
 int h_static(hreq *r);
+
+/* An event as GET /api/v1/events and its stream show it (api_read.c). */
+cJSON *api__event_json(const hp_event *e);
 
 /* --- api_util.c --------------------------------------------------------- */
 

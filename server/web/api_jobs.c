@@ -94,6 +94,7 @@ int h_failovers(hreq *r)
     int st, n;
 
     if ((st = api__read_page(r, &p))) return st;
+    memset(&q, 0, sizeof(q)); /* the filters it does not set: any */
     q.cluster = p.has_cluster ? p.cluster : NULL;
     q.before = p.before;
     q.limit = (int)p.limit + 1;

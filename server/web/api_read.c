@@ -78,9 +78,10 @@ int h_cluster(hreq *r)
     return st;
 }
 
-static void add_event(void *ctx, const hp_event *e)
+/* An event as GET /api/v1/events and the event stream show it. */
+cJSON *api__event_json(const hp_event *e)
 {
-    cJSON *arr = ctx, *o = cJSON_CreateObject(), *details;
+    cJSON *o = cJSON_CreateObject(), *details;
     cJSON_AddNumberToObject(o, "id", (double)e->id);
     cJSON_AddNumberToObject(o, "ts", (double)e->ts);
     cJSON_AddStringToObject(o, "cluster", e->cluster);
@@ -94,13 +95,19 @@ static void add_event(void *ctx, const hp_event *e)
     cJSON_AddStringToObject(o, "message", e->message);
     details = cJSON_Parse(e->details);
     cJSON_AddItemToObject(o, "details", details ? details : cJSON_CreateObject());
-    cJSON_AddItemToArray(arr, o);
+    return o;
+}
+
+static void add_event(void *ctx, const hp_event *e)
+{
+    cJSON_AddItemToArray((cJSON *)ctx, api__event_json(e));
 }
 
 int h_events(hreq *r)
 {
-    char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX];
+    char cluster[HP_NAME_MAX], type[DB_TERMS_MAX * DB_TERM_LEN], node[HP_ADDR_MAX], sev[64];
     int64_t since = 0, until = 0, before = 0, limit = 100;
+    db_terms terms;
     event_query q;
     cJSON *root = NULL, *arr;
     int st, n, has;
@@ -114,7 +121,16 @@ int h_events(hreq *r)
     if ((has = api__query_text(r, "cluster", cluster, sizeof(cluster))) > 1) return has;
     if (has) q.cluster = cluster;
     if ((has = api__query_text(r, "type", type, sizeof(type))) > 1) return has;
-    if (has) q.type = type;
+    if (has && db_terms_split(type, &terms) < 0)
+        return http_error(r, 400, "bad_request",
+                          "type: at most %d comma-separated terms of fewer than %d bytes",
+                          DB_TERMS_MAX, DB_TERM_LEN);
+    if (has) q.types = type; /* prefixes: see db_type_matches */
+    if ((has = api__query_text(r, "severity", sev, sizeof(sev))) > 1) return has;
+    if (has && db_severity_mask(sev) < 0)
+        return http_error(r, 400, "bad_request",
+                          "severity: comma-separated words of info, warning, critical");
+    if (has) q.severities = sev;
     if ((has = api__query_text(r, "node", node, sizeof(node))) > 1) return has;
     if (has) q.node = node;
     q.since = since;
@@ -143,7 +159,7 @@ int h_metrics(hreq *r)
     size_t len;
     int st;
 
-    metrics_render(r->app->mon, r->app->q, r->app->db, &b);
+    metrics_render(r->app->mon, r->app->q, r->app->db, r->app->hub, &b);
     if (sbuf_failed(&b)) {
         sbuf_release(&b);
         return http_error(r, 500, "internal", "out of memory");

@@ -30,6 +30,8 @@
 #include "core/common.h"
 #include "web/edge_parse.h"
 #include "web/httpstats.h"
+#include "web/hub.h"
+#include "db/db.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define ADDR_BUCKETS 1024
@@ -39,6 +41,12 @@
 #define UPSTREAM_IDLE_S 120 /* civetweb silent this long: 504 */
 #define REQ_CAP (EDGE_MAX_HEAD + EDGE_MAX_BODY + 8192) /* chunk framing on top */
 #define POOL_IDLE_MS 20000 /* civetweb's keep_alive_timeout_ms is 40000 (http.c) */
+/* an events stream's unsent bytes at most (a backlog is up to ~2 MB) */
+#define STREAM_OUT_MAX (4 * 1024 * 1024)
+/* a stream this old ends: its client reconnects, through authentication */
+#define STREAM_MAX_AGE_MS (10 * 60 * 1000)
+#define STREAM_RING 1024 /* the newest events, for a stream that subscribes */
+#define STREAM_PING_S 15 /* a comment on every stream: dead peers are found */
 
 typedef struct addr_slot {
     struct addr_slot *next;
@@ -46,7 +54,7 @@ typedef struct addr_slot {
     int n;
 } addr_slot;
 
-enum { S_HEAD, S_BODY, S_UPSTREAM, S_CLOSING };
+enum { S_HEAD, S_BODY, S_UPSTREAM, S_CLOSING, S_STREAM };
 
 typedef struct econn {
     struct econn *prev, *next;
@@ -69,6 +77,14 @@ typedef struct econn {
     int up_paused;
     long long resp_left; /* body bytes still to come; -1: until civetweb closes */
     int up_keep;         /* civetweb keeps the connection: it can be pooled */
+    /* a stream: set from the worker's HUB_STREAM_HEADER, then S_STREAM */
+    int stream;      /* 1: the answer becomes a stream */
+    int topic;       /* HUB_* */
+    int64_t last_id; /* HUB_EVENTS: the newest event it has */
+    int ui_pending;  /* HUB_UI: a page waits until the client reads */
+    int more;        /* the worker's backlog was cut short: close once it is out */
+    int64_t stream_since_ms;
+    char f_cluster[96], f_type[64]; /* filters; "" none */
 } econn;
 
 /* An idle connection to civetweb, kept for the next request. */
@@ -95,10 +111,19 @@ struct edge {
     addr_slot *buckets[ADDR_BUCKETS];
     pooled *pool; /* idle connections to civetweb, newest first */
     int npool;
+    /* streams */
+    hub *hub;
+    struct event *hubev, *ping;
+    hub_msg *ring[STREAM_RING]; /* HUB_EVENTS, oldest at ring_start */
+    int ring_start, ring_n;
+    hub_msg *ui_last; /* the dashboard's latest page, for a new stream */
+    int nstreams;
 };
 
 static void process(econn *c);
 static void answer_done(econn *c);
+static void stream_begin(econn *c);
+static void stream_leave(econn *c);
 
 /* --- idle connections to civetweb ----------------------------------------- */
 
@@ -219,6 +244,7 @@ static void release_slot(econn *c)
 static void conn_free(econn *c)
 {
     edge *e = c->e;
+    stream_leave(c);
     if (c->up) bufferevent_free(c->up);
     if (c->bev) bufferevent_free(c->bev);
     if (c->timer) event_free(c->timer);
@@ -305,15 +331,40 @@ static void close_when_flushed(econn *c)
 /* Rewrites civetweb's answer head for the client: its Connection header
  * becomes ours (keep-alive when the client wants it and the answer's end is
  * known), with HSTS under TLS. Returns -1 when the head is not HTTP. */
+/* A worker's HUB_STREAM_HEADER in the answer head [h, h+hl): 1 found (the
+ * connection's stream fields set), 0 none, -1 malformed. */
+static int stream_header(econn *c, const char *h, size_t hl)
+{
+    static const char name[] = HUB_STREAM_HEADER ":";
+    const char *p = memchr(h, '\n', hl), *end = h + hl;
+    for (; p && p + 1 < end; p = memchr(p + 1, '\n', (size_t)(end - p - 1))) {
+        const char *line = p + 1, *nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl) break;
+        if ((size_t)(nl - line) > sizeof(name) - 1 && !strncasecmp(line, name, sizeof(name) - 1)) {
+            size_t vl = (size_t)(nl - line) - (sizeof(name) - 1);
+            if (vl && line[sizeof(name) - 1 + vl - 1] == '\r') vl--;
+            if (hub_stream_parse(line + sizeof(name) - 1, vl, &c->topic, &c->last_id, c->f_cluster,
+                                 sizeof(c->f_cluster), c->f_type, sizeof(c->f_type), &c->more) < 0)
+                return -1;
+            c->stream = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int relay_head(econn *c, const char *h, size_t hl)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     const char *p = memchr(h, '\n', hl), *end = h + hl - 2;
-    int status, has_len = 0, keep, up_close = 0;
+    int status, has_len = 0, keep, up_close = 0, st;
     long long len = -1;
 
     if (!p || hl < 12 || strncmp(h, "HTTP/1.", 7)) return -1;
     status = atoi(h + 9);
+    if ((st = stream_header(c, h, hl)) < 0) return -1;
+    if (st && c->e->nstreams >= c->e->o.max_streams) return -2;
+    if (st && (c->h.is_head || status != 200)) return -1; /* never from our handlers */
     evbuffer_add(out, h, (size_t)(p + 1 - h));
     for (p++; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end + 2 - p));
@@ -326,11 +377,14 @@ static int relay_head(econn *c, const char *h, size_t hl)
         }
         if (!strncasecmp(p, "Connection:", 11) && strstr(p, "close") && strstr(p, "close") < nl)
             up_close = 1;
-        if (strncasecmp(p, "Connection:", 11) && strncasecmp(p, "Keep-Alive:", 11))
+        /* a stream's body has no end: no length, closed when either side goes */
+        if (strncasecmp(p, "Connection:", 11) && strncasecmp(p, "Keep-Alive:", 11) &&
+            !(c->stream && (!strncasecmp(p, "Content-Length:", 15) ||
+                            !strncasecmp(p, HUB_STREAM_HEADER ":", sizeof(HUB_STREAM_HEADER)))))
             evbuffer_add(out, p, l);
         p = nl + 1;
     }
-    keep = c->h.keep_alive && !c->client_eof &&
+    keep = c->h.keep_alive && !c->client_eof && !c->stream &&
            (has_len || c->h.is_head || status == 204 || status == 304);
     /* where civetweb's answer ends: its length, or its close */
     c->resp_left = c->h.is_head || status == 204 || status == 304 ? 0
@@ -343,25 +397,34 @@ static int relay_head(econn *c, const char *h, size_t hl)
     return 0;
 }
 
-static void up_read(struct bufferevent *up, void *arg)
+/* Relays what civetweb sent. Returns 1 when the answer ended or was refused
+ * (answer_done or reply ran: c may be gone), else 0. */
+static int up_pump(struct bufferevent *up, econn *c)
 {
-    econn *c = arg;
     struct evbuffer *in = bufferevent_get_input(up);
     const char *head;
+    int rc;
 
     if (!c->resp_head_done) {
         struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
         size_t hl;
         if (pos.pos < 0) {
-            if (evbuffer_get_length(in) > EDGE_MAX_HEAD)
-                reply(c, 502, "bad_gateway", "the answer of the worker is malformed");
-            return;
+            if (evbuffer_get_length(in) <= EDGE_MAX_HEAD) return 0;
+            reply(c, 502, "bad_gateway", "the answer of the worker is malformed");
+            return 1;
         }
         hl = (size_t)pos.pos + 4;
         head = (const char *)evbuffer_pullup(in, (ev_ssize_t)hl);
-        if (!head || relay_head(c, head, hl)) {
+        rc = head ? relay_head(c, head, hl) : -1;
+        if (rc == -2) {
+            c->stream = 0;
+            reply(c, 503, "too_many_streams",
+                  "too many open streams; the page polls instead, retry later");
+            return 1;
+        }
+        if (rc < 0) {
             reply(c, 502, "bad_gateway", "the answer of the worker is malformed");
-            return;
+            return 1;
         }
         evbuffer_drain(in, hl);
         c->resp_head_done = 1;
@@ -377,7 +440,7 @@ static void up_read(struct bufferevent *up, void *arg)
         if (c->resp_left == 0) {
             evbuffer_drain(in, evbuffer_get_length(in));
             answer_done(c);
-            return;
+            return 1;
         }
     } else {
         bufferevent_write_buffer(c->bev, in);
@@ -386,6 +449,12 @@ static void up_read(struct bufferevent *up, void *arg)
         bufferevent_disable(up, EV_READ); /* until the client took some */
         c->up_paused = 1;
     }
+    return 0;
+}
+
+static void up_read(struct bufferevent *up, void *arg)
+{
+    up_pump(up, arg);
 }
 
 static void up_event(struct bufferevent *up, short what, void *arg)
@@ -394,8 +463,7 @@ static void up_event(struct bufferevent *up, short what, void *arg)
 
     if (what & BEV_EVENT_CONNECTED) return;
     if (what & BEV_EVENT_EOF) {
-        up_read(up, c);
-        if (c->state != S_UPSTREAM) return; /* up_read refused it */
+        if (up_pump(up, c)) return; /* ended or refused: c may be gone */
         if (!c->resp_head_done) {
             reply(c, 502, "bad_gateway", "the worker closed without an answer");
             return;
@@ -428,6 +496,10 @@ static void answer_done(econn *c)
         pool_put(c->e, up);
     else
         bufferevent_free(up);
+    if (c->stream && !c->client_eof) {
+        stream_begin(c);
+        return;
+    }
     if (c->close_after) {
         close_when_flushed(c);
         return;
@@ -481,6 +553,158 @@ static void forward(econn *c, size_t body_len)
     bufferevent_setcb(c->up, up_read, NULL, up_event, c);
     bufferevent_set_timeouts(c->up, &idle, &idle);
     bufferevent_enable(c->up, EV_READ | EV_WRITE);
+}
+
+/* --- streams ---------------------------------------------------------------- */
+
+/* Leaves S_STREAM (the counts follow); the caller closes or frees. */
+static void stream_leave(econn *c)
+{
+    edge *e = c->e;
+    if (c->state != S_STREAM) return;
+    c->state = S_CLOSING;
+    e->nstreams--;
+    hub_count(e->hub, c->topic, -1);
+}
+
+/* An events stream that cannot go on without a gap: closed once what is
+ * queued is out; the client resumes from the history with the
+ * Last-Event-ID it has. */
+static void stream_end(econn *c)
+{
+    stream_leave(c);
+    close_when_flushed(c);
+}
+
+static int stream_wants(const econn *c, const hub_msg *m)
+{
+    if (m->topic != c->topic) return 0;
+    if (m->topic == HUB_EVENTS && m->id <= c->last_id) return 0;
+    if (c->f_cluster[0] && strcmp(c->f_cluster, m->cluster)) return 0;
+    if (c->f_type[0] && !db_type_matches(c->f_type, m->type)) return 0;
+    return 1;
+}
+
+/* Writes m to stream c. Returns -1 when c was ended: an events stream that
+ * stopped reading (STREAM_OUT_MAX unsent) resumes from the history; a page
+ * only ever needs the latest one, which it gets once it reads again. */
+static int stream_send(econn *c, const hub_msg *m)
+{
+    size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (m->topic == HUB_UI) {
+        c->ui_pending = queued > OUT_LOW;
+        if (c->ui_pending) return 0;
+    } else if (queued + m->len > STREAM_OUT_MAX) {
+        stream_end(c);
+        return -1;
+    }
+    if (m->topic == HUB_EVENTS) c->last_id = m->id;
+    bufferevent_write(c->bev, m->text, m->len);
+    return 0;
+}
+
+/* The worker's answer (the backlog) is out: the connection is a stream
+ * from here on. An events stream first gets the newest events that came
+ * after the worker read the history; if its backlog was cut short, or the
+ * ring no longer reaches back to where it ended, it is ended instead. */
+static void stream_begin(econn *c)
+{
+    edge *e = c->e;
+    int i;
+    c->state = S_STREAM;
+    c->stream_since_ms = mono_ms();
+    e->nstreams++;
+    hub_count(e->hub, c->topic, 1);
+    evtimer_del(c->timer);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (c->topic == HUB_UI) {
+        if (e->ui_last) stream_send(c, e->ui_last);
+        return;
+    }
+    if (c->more || (e->ring_n == STREAM_RING && e->ring[e->ring_start]->id > c->last_id + 1)) {
+        stream_end(c);
+        return;
+    }
+    for (i = 0; i < e->ring_n; i++) {
+        const hub_msg *m = e->ring[(e->ring_start + i) % STREAM_RING];
+        if (stream_wants(c, m) && stream_send(c, m) < 0) return;
+    }
+}
+
+static void ring_put(edge *e, hub_msg *m)
+{
+    if (e->ring_n == STREAM_RING) {
+        free(e->ring[e->ring_start]);
+        e->ring[e->ring_start] = m;
+        e->ring_start = (e->ring_start + 1) % STREAM_RING;
+        return;
+    }
+    e->ring[(e->ring_start + e->ring_n++) % STREAM_RING] = m;
+}
+
+/* The hub has messages: each goes to every stream that wants it, once. If
+ * the hub had to drop events (the edge fell far behind), every events
+ * stream ends, to resume from the history without a gap. */
+static void hub_ready(evutil_socket_t fd, short what, void *arg)
+{
+    edge *e = arg;
+    int lost = 0;
+    hub_msg *m = hub_take(e->hub, &lost), *next;
+    econn *c, *cn;
+    (void)fd;
+    (void)what;
+    if (lost > 0) {
+        log_warn("http: %d live events dropped before the streams got them; the event streams "
+                 "resume from the history",
+                 lost);
+        for (c = e->conns; c; c = cn) {
+            cn = c->next;
+            if (c->state == S_STREAM && c->topic == HUB_EVENTS) stream_end(c);
+        }
+    }
+    for (; m; m = next) {
+        next = m->next;
+        m->next = NULL;
+        for (c = e->conns; c; c = cn) {
+            cn = c->next;
+            if (c->state == S_STREAM && stream_wants(c, m)) stream_send(c, m);
+        }
+        if (m->topic == HUB_EVENTS) {
+            ring_put(e, m);
+        } else {
+            free(e->ui_last); /* the latest page, for the next page that opens */
+            e->ui_last = m;
+        }
+    }
+}
+
+/* On the publishing thread, under the hub's lock. */
+static void hub_wake(void *arg)
+{
+    edge *e = arg;
+    event_active(e->hubev, EV_READ, 0);
+}
+
+/* Every STREAM_PING_S: a comment line on every stream, so that a peer that
+ * went away without a word is found (its write fails or times out) and
+ * proxies do not close a quiet stream; and a stream older than
+ * STREAM_MAX_AGE_MS ends, so that its client comes back through
+ * authentication (a revoked token or an expired session stops receiving). */
+static void ping_streams(evutil_socket_t fd, short what, void *arg)
+{
+    edge *e = arg;
+    econn *c, *cn;
+    int64_t now = mono_ms();
+    (void)fd;
+    (void)what;
+    for (c = e->conns; c; c = cn) {
+        cn = c->next;
+        if (c->state != S_STREAM) continue;
+        if (now - c->stream_since_ms > STREAM_MAX_AGE_MS)
+            stream_end(c);
+        else if (evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_LOW)
+            bufferevent_write(c->bev, ":\n\n", 3);
+    }
 }
 
 /* --- the client ------------------------------------------------------------ */
@@ -555,8 +779,8 @@ static void client_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t n = evbuffer_get_length(in);
 
-    if (c->state == S_CLOSING || c->state == S_UPSTREAM) {
-        if (c->state == S_CLOSING) evbuffer_drain(in, n);
+    if (c->state == S_CLOSING || c->state == S_UPSTREAM || c->state == S_STREAM) {
+        if (c->state != S_UPSTREAM) evbuffer_drain(in, n); /* a stream's client says nothing */
         return;
     }
     if (n > REQ_CAP - c->len) n = REQ_CAP - c->len;
@@ -587,7 +811,14 @@ static void client_write(struct bufferevent *bev, void *arg)
         c->up_paused = 0;
         bufferevent_enable(c->up, EV_READ);
     }
-    if (c->state == S_CLOSING && c->close_after == 1 && !c->up && out_empty(c)) finish(c);
+    if (c->state == S_CLOSING && c->close_after == 1 && !c->up && out_empty(c)) {
+        finish(c); /* may free c */
+        return;
+    }
+    if (c->state == S_STREAM && c->ui_pending && c->e->ui_last) {
+        c->ui_pending = 0;
+        bufferevent_write(c->bev, c->e->ui_last->text, c->e->ui_last->len);
+    }
 }
 
 static void client_event(struct bufferevent *bev, short what, void *arg)
@@ -599,6 +830,10 @@ static void client_event(struct bufferevent *bev, short what, void *arg)
         c->client_eof = 1;
         if (c->state == S_CLOSING) {
             if (c->close_after == 2 || out_empty(c)) conn_free(c);
+            return;
+        }
+        if (c->state == S_STREAM) {
+            conn_free(c);
             return;
         }
         if (c->state == S_UPSTREAM) {
@@ -834,6 +1069,17 @@ edge *edge_start(const edge_opts *o, char *err, size_t errsz)
     }
     evconnlistener_set_error_cb(e->lis, accept_error);
     e->resume = evtimer_new(e->base, resume_listening, e);
+    if (o->hub) {
+        struct timeval ping = {STREAM_PING_S, 0};
+        if (!(e->hubev = event_new(e->base, -1, 0, hub_ready, e)) ||
+            !(e->ping = event_new(e->base, -1, EV_PERSIST, ping_streams, e)) ||
+            event_add(e->ping, &ping) < 0) {
+            snprintf(err, errsz, "cannot start the event loop");
+            goto fail;
+        }
+        e->hub = o->hub;
+        hub_attach(e->hub, hub_wake, e);
+    }
     if (getsockname(evconnlistener_get_fd(e->lis), (struct sockaddr *)&ss, &sl) == 0)
         e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                  : ((struct sockaddr_in *)&ss)->sin_port);
@@ -856,6 +1102,7 @@ int edge_port(const edge *e)
 void edge_stop(edge *e)
 {
     if (!e) return;
+    if (e->hub) hub_attach(e->hub, NULL, NULL); /* no wake-up reaches a freed edge */
     if (e->started) {
         event_base_loopbreak(e->base);
         pthread_join(e->thr, NULL);
@@ -870,6 +1117,11 @@ void edge_stop(edge *e)
             e->buckets[i] = s->next;
             free(s);
         }
+    for (int i = 0; i < e->ring_n; i++)
+        free(e->ring[(e->ring_start + i) % STREAM_RING]);
+    free(e->ui_last);
+    if (e->hubev) event_free(e->hubev);
+    if (e->ping) event_free(e->ping);
     if (e->resume) event_free(e->resume);
     if (e->lis) evconnlistener_free(e->lis);
     if (e->base) event_base_free(e->base);

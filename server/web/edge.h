@@ -15,7 +15,16 @@
  * worker), with X-Hapanel-Edge: a per-process secret and the client's
  * address. The answer is read back as fast as civetweb writes it
  * (up to 1 MiB is buffered per client), so a client that reads slowly does
- * not hold the worker either. */
+ * not hold the worker either.
+ *
+ * Streams (Server-Sent Events) are held here too: a worker authorises the
+ * request and answers it with the backlog and a HUB_STREAM_HEADER (hub.h);
+ * the edge relays that, keeps the connection and writes the hub's messages
+ * to it as they come, so an open dashboard or event stream costs no worker
+ * and nothing at all between messages. Past max_streams a stream request is
+ * answered 503 too_many_streams; a client that does not read (more than 512
+ * KiB unsent) is dropped from the events stream (it resumes with
+ * Last-Event-ID) and only gets the latest page of the dashboard's. */
 #ifndef HP_EDGE_H
 #define HP_EDGE_H
 
@@ -32,6 +41,8 @@ typedef struct edge_opts {
     int max_conns_per_addr;
     int upstream_pool; /* idle connections to civetweb kept (each holds a worker) */
     const char *tls_cert, *tls_key, *tls_client_ca; /* PEM files; empty: plain HTTP */
+    struct hub *hub; /* the live messages for the streams it holds (hub.h); NULL: none */
+    int max_streams; /* open streams at most; past it a stream request gets 503 */
 } edge_opts;
 
 typedef struct edge edge;

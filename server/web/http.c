@@ -80,6 +80,17 @@ int http_send(hreq *r, int status, const char *ctype, const char *body, size_t l
     return send_full(r->conn, status, ctype, NULL, body, len);
 }
 
+const char *http_header(hreq *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+int http_send_extra(hreq *r, int status, const char *ctype, const char *extra, const char *body,
+                    size_t len)
+{
+    return send_full(r->conn, status, ctype, extra, body, len);
+}
+
 int http_send_file(hreq *r, const char *path, const char *ctype, const char *name)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -557,6 +568,8 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
     eo.tls_cert = c->tls_cert;
     eo.tls_key = c->tls_key;
     eo.tls_client_ca = c->tls_client_ca;
+    eo.hub = a->hub;
+    eo.max_streams = c->http_max_streams;
     s->edge = edge_start(&eo, err, errsz);
     if (!s->edge) {
         http_stop(s);

@@ -30,6 +30,7 @@ typedef struct app {
     struct monitor *mon;
     struct jobs *jobs;
     struct notifier *notifier;
+    struct hub *hub; /* the live streams' messages (web/hub.h); NULL: no streams */
     int64_t started_ms;
 } app;
 
@@ -49,6 +50,11 @@ typedef struct hreq {
 
 /* Sends a complete response; returns status. */
 int http_send(hreq *r, int status, const char *ctype, const char *body, size_t len);
+/* A request header's value, or NULL. */
+const char *http_header(hreq *r, const char *name);
+/* The same with extra header lines (each ending in CRLF). */
+int http_send_extra(hreq *r, int status, const char *ctype, const char *extra, const char *body,
+                    size_t len);
 /* Renders root (not freed) and sends it as application/json. Strings in
  * root that are not valid UTF-8 are repaired in place first. */
 int http_json(hreq *r, int status, struct cJSON *root);

@@ -7,10 +7,13 @@
 
 struct evq;
 struct db;
-/* Appends the text for m's counters (m may be NULL), q's dropped events (q
- * may be NULL), the counts of d's jobs, failovers and notifications (d may
- * be NULL), the HTTP answers, the dashboard's renders and the current
- * snapshot to b. */
-void metrics_render(const monitor *m, struct evq *q, struct db *d, sbuf *b);
+struct hub;
+/* Appends the text for m's counters and poll histogram (m may be NULL),
+ * q's written and dropped events (q may be NULL), the counts of d's jobs,
+ * failovers and notifications and each cluster's newest backup (d may be
+ * NULL), the HTTP answers, the dashboard's renders and the current
+ * snapshot to b. docs/metrics.md lists the families. */
+/* h: the live streams (their count per topic); NULL leaves that family out. */
+void metrics_render(const monitor *m, struct evq *q, struct db *d, struct hub *h, sbuf *b);
 
 #endif

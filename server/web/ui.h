@@ -5,7 +5,10 @@
 #ifndef HP_UI_H
 #define HP_UI_H
 
+#include "core/sbuf.h"
 #include "web/http.h"
+
+struct db;
 
 /* GET /ui/clusters?open=: one section per cluster of the current snapshot
  * (header, active alerts, problems, nodes, Sentinels, the newest backups,
@@ -18,8 +21,20 @@
  * open set, then served from a cache. Every value from Redis, Sentinel, the
  * configuration or the database is HTML-escaped. Returns the status it sent. */
 int ui_clusters(hreq *r);
+/* The live page's push (web/stream.c): the page of /ui/clusters (no cluster
+ * open) appended to out when it differs from the one *stamp names (*stamp is
+ * then its stamp). Returns 1 appended, 0 unchanged, -1 out of memory. */
+int ui_clusters_live(struct db *d, uint64_t *stamp, sbuf *out);
 /* Pages /ui/clusters rendered since the start (the others came from its cache). */
 uint64_t ui_renders(void);
+
+/* GET /ui/clusters/{name}/charts?range=1h|1d|1w: the cluster's history
+ * charts, one server-drawn SVG line chart per metric (lag in bytes and in
+ * seconds, memory, clients, ops/s), a line per node, with axis labels, a
+ * legend and the range switcher; the fragment refreshes itself every 30 s.
+ * Every node and cluster name is escaped. 404 for an unknown cluster, 400 for
+ * a bad range (as fragments). */
+int ui_charts(hreq *r);
 
 /* GET /ui/jobs/{id}: one job for the page's job panel: kind, cluster, state,
  * parameters, each step with its time, the error and the result. While the job

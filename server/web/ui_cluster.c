@@ -62,13 +62,23 @@ static void render_alert_item(void *ctx, const alert_row *a)
     }
     sbuf_puts(b, " <span class=\"amsg\">");
     sbuf_html(b, a->message);
-    sbuf_puts(b, "</span> <span class=\"muted\" title=\"since ");
+    sbuf_puts(b, "</span> <span class=\"muted since\" title=\"condition since ");
     ui__put_utc(b, a->started_at, x->now_ms, 1);
+    if (a->fired_at > a->started_at) {
+        sbuf_puts(b, "; fired ");
+        ui__put_utc(b, a->fired_at, x->now_ms, 1);
+        sbuf_puts(b, ", after ");
+        ui__put_duration(b, a->fired_at - a->started_at);
+    }
     sbuf_puts(b, "\">since ");
+    ui__put_utc(b, a->started_at, x->now_ms, 0);
+    sbuf_puts(b, " (");
     ui__put_ago(b, (x->now_ms - a->started_at) / 1000);
-    sbuf_puts(b, "</span> ");
+    sbuf_puts(b, ")</span> ");
     ui__put_ack(b, a, x->now_ms);
-    sbuf_printf(b, " <button type=\"button\" class=\"act\" data-act=\"ack\" data-alert=\"%lld\"",
+    sbuf_printf(b,
+                " <button type=\"button\" class=\"act\" data-act=\"ack\" data-needs=\"operator\" "
+                "data-alert=\"%lld\"",
                 (long long)a->id);
     ui__put_attr(b, "data-cluster", a->cluster);
     ui__put_attr(b, "data-rule", a->rule);
@@ -212,7 +222,7 @@ static void render_backup_row(void *ctx, const hp_backup *k)
     ui__put_download_button(b, k->id);
     sbuf_printf(b,
                 " <button type=\"button\" class=\"act\" data-act=\"delete-backup\" "
-                "data-backup=\"%lld\"",
+                "data-needs=\"operator\" data-backup=\"%lld\"",
                 (long long)k->id);
     ui__put_attr(b, "data-cluster", k->cluster);
     ui__put_attr(b, "data-node", k->node);
@@ -238,7 +248,8 @@ void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
     x.b = b;
     x.c = c;
     x.now_ms = now_ms;
-    sbuf_puts(b, "<h3>Backups <button type=\"button\" class=\"act\" data-act=\"backup\"");
+    sbuf_puts(b, "<h3>Backups <button type=\"button\" class=\"act\" data-act=\"backup\" "
+                 "data-needs=\"operator\"");
     ui__put_attr(b, "data-cluster", c->name);
     ui__put_attr(b, "data-source", src ? src : "");
     sbuf_printf(b, " data-role=\"%s\"",

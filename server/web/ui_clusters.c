@@ -44,11 +44,14 @@
  * recent jobs, events. */
 void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
 {
-    const char *st = ui__status_class(c->status);
     sbuf jobs = SBUF_INIT;
     jobs_ctx act;
+    ui_alerts al;
+    const char *st;
     int64_t active;
 
+    ui__alert_tally(d, c->name, &al);
+    st = ui__shown_status(c, &al);
     ui__render_recent_jobs(&jobs, d, c, now_ms, &act);
     active = act.active_id;
 
@@ -57,7 +60,16 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
     sbuf_puts(b, "\">\n<header class=\"cluster-head\"><h2>");
     sbuf_html(b, c->name);
     sbuf_puts(b, "</h2>");
-    ui__put_status_badge(b, c->status);
+    if (strcmp(st, ui__status_class(c->status)) != 0) {
+        /* the topology is fine, its alerts are not: not green */
+        sbuf_printf(b,
+                    "<span class=\"badge st-%s\" title=\"the topology is %s; %d alert%s "
+                    "active (%d critical, %d warning)\">%s</span>",
+                    st, ui__status_class(c->status), al.n, al.n == 1 ? " is" : "s are", al.critical,
+                    al.warning, st);
+    } else {
+        ui__put_status_badge(b, c->status);
+    }
 
     sbuf_puts(b, "<span class=\"fact\"><span class=\"k\">master</span> ");
     if (c->master[0] != '\0')
@@ -66,12 +78,11 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
         sbuf_puts(b, "<span class=\"bad\">none</span>");
     sbuf_puts(b, "</span>");
 
-    sbuf_puts(b, "<span class=\"fact\" title=\"Sentinels reachable and agreeing on the master / "
-                 "configured quorum\"><span class=\"k\">quorum</span> ");
-    if (c->quorum_configured > 0)
-        sbuf_printf(b, "%d/%d ", c->quorum_reachable, c->quorum_configured);
-    else
-        sbuf_puts(b, UI_DASH " ");
+    sbuf_puts(b,
+              "<span class=\"fact quorum\" title=\"Sentinels reachable and agreeing on the "
+              "master, of those known; the quorum configured\"><span class=\"k\">quorum</span> ");
+    ui__put_quorum(b, c);
+    sbuf_puts(b, " ");
     sbuf_puts(b, c->quorum_ok ? "<span class=\"badge st-ok\">ok</span>"
                               : "<span class=\"badge st-down\">LOST</span>");
     sbuf_puts(b, "</span>");
@@ -94,8 +105,10 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
         ui__put_job_link(b, active);
         sbuf_puts(b, " <span class=\"badge job-running\">active</span></span>");
     }
-    sbuf_puts(b, "<span class=\"spacer\"></span><button type=\"button\" class=\"act act-main\" "
-                 "data-act=\"failover\"");
+    sbuf_puts(b, "<span class=\"spacer\"></span>");
+    ui__put_charts_button(b, c->name);
+    sbuf_puts(b, "<button type=\"button\" class=\"act act-main\" data-act=\"failover\" "
+                 "data-needs=\"operator\"");
     ui__put_attr(b, "data-cluster", c->name);
     ui__put_attr(b, "data-master", c->master);
     if (c->failover_in_progress)
@@ -108,25 +121,30 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
 
     ui__render_alert_strip(b, d, c, now_ms);
     ui__render_problems(b, c);
+    ui__render_topology(b, c, now_ms);
     ui__render_nodes(b, c, now_ms, act.active_backup);
     ui__render_sentinels(b, c, now_ms);
     ui__render_backups(b, d, c, now_ms, act.active_backup);
     if (jobs.len) sbuf_append(b, jobs.buf, jobs.len);
     if (sbuf_failed(&jobs)) b->failed = 1; /* the failure sticks, as in sbuf */
     sbuf_release(&jobs);
-    ui__render_events(b, d, c, now_ms);
+    ui__render_event_list(b, d, c, now_ms);
     sbuf_puts(b, "</section>\n");
 }
 
-/* The summary line on top. data-worst (a fixed word) lets the page put the
+/* The summary line on top (each cluster's status as shown: degraded while
+ * an alert is active). data-worst (a fixed word) lets the page put the
  * worst status into the window title. */
-static void render_overview(sbuf *b, const topo_snap *t, int64_t now_ms)
+static void render_overview(sbuf *b, struct db *d, const topo_snap *t, int64_t now_ms)
 {
     int i, down = 0, degraded = 0, ok = 0, other = 0;
     const char *worst;
 
     for (i = 0; i < t->nclusters; i++) {
-        const char *st = ui__status_class(t->clusters[i]->status);
+        ui_alerts al;
+        const char *st;
+        ui__alert_tally(d, t->clusters[i]->name, &al);
+        st = ui__shown_status(t->clusters[i], &al);
         if (strcmp(st, "down") == 0)
             down++;
         else if (strcmp(st, "degraded") == 0)
@@ -156,20 +174,14 @@ static void render_overview(sbuf *b, const topo_snap *t, int64_t now_ms)
  * The compact list: one row per cluster, problems first, for many clusters
  * ------------------------------------------------------------------------ */
 
-static void count_alert(void *ctx, const alert_row *a)
-{
-    (void)a;
-    (*(int *)ctx)++;
-}
-
 typedef struct crow {
     const cluster_snap *c;
+    const char *shown; /* the status shown (degraded while an alert is active) */
     int rank, alerts;
 } crow;
 
-static int status_rank(const char *status)
+static int status_rank(const char *st)
 {
-    const char *st = ui__status_class(status);
     return !strcmp(st, "down") ? 0 : !strcmp(st, "degraded") ? 1 : !strcmp(st, "ok") ? 3 : 2;
 }
 
@@ -211,25 +223,29 @@ static void render_compact_row(sbuf *b, struct db *d, const crow *w, int open, i
         if (n->up && n->link_up == 1) linked++;
         if (n->lag_seconds > lag) lag = n->lag_seconds;
     }
-    sbuf_printf(b, "<tr class=\"crow st-%s\" data-cluster=\"", ui__status_class(c->status));
+    sbuf_printf(b, "<tr class=\"crow st-%s\" data-cluster=\"", w->shown);
     sbuf_html(b, c->name);
     sbuf_puts(b, "\"><th scope=\"row\">");
     sbuf_html(b, c->name);
     sbuf_puts(b, "</th><td>");
-    ui__put_status_badge(b, c->status);
+    if (strcmp(w->shown, ui__status_class(c->status)) != 0)
+        sbuf_printf(b,
+                    "<span class=\"badge st-%s\" title=\"the topology is %s; alerts are "
+                    "active\">%s</span>",
+                    w->shown, ui__status_class(c->status), w->shown);
+    else
+        ui__put_status_badge(b, c->status);
     if (c->failover_in_progress) sbuf_puts(b, " <span class=\"badge st-degraded\">failover</span>");
     sbuf_puts(b, "</td><td>");
     if (c->master[0])
         ui__put_addr(b, c->master);
     else
         sbuf_puts(b, "<span class=\"bad\">none</span>");
-    sbuf_printf(b, "</td><td class=\"num%s\">%d/%d</td>", linked < replicas ? " bad" : "", linked,
-                replicas);
-    if (c->quorum_configured > 0)
-        sbuf_printf(b, "<td class=\"num%s\">%d/%d</td>", c->quorum_ok ? "" : " bad",
-                    c->quorum_reachable, c->quorum_configured);
-    else
-        sbuf_puts(b, "<td class=\"num bad\">" UI_DASH "</td>");
+    sbuf_printf(b, "</td><td class=\"num%s\">%d of %d up</td>", linked < replicas ? " bad" : "",
+                linked, replicas);
+    sbuf_printf(b, "<td class=\"%s\">", c->quorum_ok ? "" : "bad");
+    ui__put_quorum(b, c);
+    sbuf_puts(b, "</td>");
     if (lag >= 0)
         sbuf_printf(b, "<td class=\"num%s\">%.1f s</td>", lag >= UI_LAG_BAD_S ? " bad" : "", lag);
     else
@@ -268,19 +284,21 @@ static void render_compact(sbuf *b, struct db *d, const topo_snap *t, const char
         return;
     }
     for (i = 0; i < t->nclusters; i++) {
+        ui_alerts al;
+        ui__alert_tally(d, t->clusters[i]->name, &al);
         rows[i].c = t->clusters[i];
-        rows[i].rank = status_rank(t->clusters[i]->status);
-        if (!d || db_recent_alerts(d, t->clusters[i]->name, UI_ALERTS_COUNT, count_alert,
-                                   &rows[i].alerts) < 0)
-            rows[i].alerts = -1;
+        rows[i].shown = ui__shown_status(t->clusters[i], &al);
+        rows[i].rank = status_rank(rows[i].shown);
+        rows[i].alerts = d ? al.n : -1;
     }
     qsort(rows, (size_t)t->nclusters, sizeof(*rows), crow_order);
-    sbuf_puts(b, "<div class=\"scroll\"><table class=\"clist\"><thead><tr><th>cluster</th>"
-                 "<th>status</th><th>master</th><th class=\"num\" title=\"replicas up with their "
-                 "link up / replicas\">replicas</th><th class=\"num\" title=\"Sentinels reachable "
-                 "and agreeing on the master / configured quorum\">quorum</th><th class=\"num\">"
-                 "max lag</th><th class=\"num\">alerts</th><th class=\"num\">updated</th>"
-                 "<th></th></tr></thead><tbody>\n");
+    sbuf_puts(
+        b, "<div class=\"scroll\"><table class=\"clist\"><thead><tr><th>cluster</th>"
+           "<th>status</th><th>master</th><th class=\"num\" title=\"replicas up with their "
+           "link up, of the replicas\">replicas</th><th title=\"Sentinels reachable and agreeing "
+           "on the master, of those known; the quorum configured\">quorum</th><th class=\"num\">"
+           "max lag</th><th class=\"num\">alerts</th><th class=\"num\">updated</th>"
+           "<th></th></tr></thead><tbody>\n");
     for (i = 0; i < t->nclusters; i++)
         render_compact_row(b, d, &rows[i], is_open(open, rows[i].c->name), now_ms);
     sbuf_puts(b, "</tbody></table></div>\n");
@@ -351,7 +369,7 @@ static void render_page(sbuf *b, struct db *d, const topo_snap *t, const char *o
                   "Sentinels (REDIS_SENTINEL_HOSTS) and that they monitor a master.</p></div>\n");
         return;
     }
-    render_overview(b, t, now_ms);
+    render_overview(b, d, t, now_ms);
     if (t->nclusters > UI_COMPACT_AT) {
         render_compact(b, d, t, open, now_ms);
         return;
@@ -381,6 +399,28 @@ static ui_cache pages = UI_CACHE_INIT;
 uint64_t ui_renders(void)
 {
     return ui__cache_renders(&pages);
+}
+
+int ui_clusters_live(struct db *d, uint64_t *stamp, sbuf *out)
+{
+    topo_snap *t = topo_acquire();
+    page_in in = {d, t, "", hp_now_ms()};
+    ui_key key;
+    uint64_t st;
+    int rc = 0;
+
+    key.a = state_key(t);
+    key.b = d ? db_recent_version(d, NULL) : 0;
+    key.sec = in.now_ms / 1000;
+    key.text = "";
+    st = (key.a * 31 + key.b) * 1000003 + (uint64_t)key.sec;
+    if (st == 0) st = 1;
+    if (st != *stamp) {
+        rc = ui__cached(&pages, &key, render_cached, &in, out) < 0 ? -1 : 1;
+        if (rc == 1) *stamp = st;
+    }
+    if (t) topo_release(t);
+    return rc;
 }
 
 int ui_clusters(hreq *r)

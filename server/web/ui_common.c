@@ -223,6 +223,89 @@ void ui__put_utc_ms(sbuf *b, int64_t ms)
         sbuf_puts(b, UI_DASH);
 }
 
+/* "?name=value" (then "&amp;name=value": *sep moves on) for a URL inside an
+ * HTML attribute, the value percent-encoded (nothing but unreserved
+ * characters left), so neither the URL nor the attribute can be broken out
+ * of. Nothing for an empty value. */
+void ui__put_url_arg(sbuf *b, const char *name, const char *value, const char **sep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)value;
+
+    if (!value || !value[0]) return;
+    sbuf_printf(b, "%s%s=", *sep, name);
+    *sep = "&amp;";
+    for (; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            sbuf_printf(b, "%c", *p);
+        else
+            sbuf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+}
+
+/* The quorum in words: "3 of 3 Sentinels up, 2 needed" (Sentinels up and
+ * agreeing on the master, of those known; the configured quorum), with
+ * "(2 agree on the master)" when some that are up disagree. Plain text. */
+void ui__put_quorum(sbuf *b, const cluster_snap *c)
+{
+    int i, up = 0;
+
+    for (i = 0; i < c->nsentinels; i++)
+        up += c->sentinels[i].up != 0;
+    if (up < c->quorum_reachable) up = c->quorum_reachable;
+    sbuf_printf(b, "%d of %d Sentinel%s up", up, c->nsentinels, c->nsentinels == 1 ? "" : "s");
+    if (c->quorum_reachable < up) sbuf_printf(b, " (%d agree on the master)", c->quorum_reachable);
+    if (c->quorum_configured > 0)
+        sbuf_printf(b, ", %d needed", c->quorum_configured);
+    else
+        sbuf_puts(b, ", quorum unknown");
+}
+
+/* The badge of an event: its severity, but "resolved" for an alert's
+ * resolution, which keeps the firing's severity for the notifications (a
+ * resolved critical is good news, not a critical). */
+void ui__put_event_badge(sbuf *b, const hp_event *e)
+{
+    if (strcmp(e->type, "alert-resolved") == 0) {
+        sbuf_printf(b,
+                    "<span class=\"badge sev-resolved\" title=\"the %s alert resolved\">"
+                    "resolved</span>",
+                    ui__severity_class(e->severity));
+        return;
+    }
+    ui__put_severity_badge(b, e->severity);
+}
+
+static void tally_alert(void *ctx, const alert_row *a)
+{
+    ui_alerts *t = ctx;
+    const char *sev = ui__severity_class(a->severity);
+    t->n++;
+    if (strcmp(sev, "critical") == 0)
+        t->critical++;
+    else if (strcmp(sev, "warning") == 0)
+        t->warning++;
+}
+
+/* The cluster's active alerts by severity (from the in-memory set; n -1
+ * when the database cannot say). */
+void ui__alert_tally(struct db *d, const char *cluster, ui_alerts *t)
+{
+    memset(t, 0, sizeof *t);
+    if (d && db_recent_alerts(d, cluster, UI_ALERTS_COUNT, tally_alert, t) < 0) t->n = -1;
+}
+
+/* The status the page shows: the topology's, but never "ok" while a warning
+ * or critical alert is active (the cluster is then "degraded"). One of the
+ * fixed words of ui__status_class. */
+const char *ui__shown_status(const cluster_snap *c, const ui_alerts *t)
+{
+    const char *st = ui__status_class(c->status);
+    if (strcmp(st, "ok") == 0 && t && (t->critical > 0 || t->warning > 0)) return "degraded";
+    return st;
+}
+
 /* ---------------------------------------------------------------------------
  * The cache of rendered pages
  * ------------------------------------------------------------------------ */
@@ -235,8 +318,22 @@ static int key_is(const ui_page *p, const ui_key *k)
 int ui__send_cached(hreq *r, ui_cache *c, const ui_key *key, ui_render_fn *fn, void *ctx)
 {
     sbuf b = SBUF_INIT;
+    int status;
+
+    if (ui__cached(c, key, fn, ctx, &b) < 0) {
+        sbuf_release(&b);
+        return http_error(r, 500, "internal", "out of memory rendering the dashboard");
+    }
+    status = ui__send_fragment(r, 200, &b);
+    sbuf_release(&b);
+    return status;
+}
+
+int ui__cached(ui_cache *c, const ui_key *key, ui_render_fn *fn, void *ctx, sbuf *out)
+{
+    sbuf b = SBUF_INIT;
     ui_page *p = NULL, *lru = &c->pages[0];
-    int i, status;
+    int i;
 
     pthread_mutex_lock(&c->lock); /* held while rendering: the others wait for it */
     for (i = 0; i < UI_PAGE_CACHE && !p; i++) {
@@ -249,7 +346,7 @@ int ui__send_cached(hreq *r, ui_cache *c, const ui_key *key, ui_render_fn *fn, v
         if (sbuf_failed(&b)) {
             pthread_mutex_unlock(&c->lock);
             sbuf_release(&b);
-            return http_error(r, 500, "internal", "out of memory rendering the dashboard");
+            return -1;
         }
         p = lru;
         free(p->body);
@@ -262,11 +359,9 @@ int ui__send_cached(hreq *r, ui_cache *c, const ui_key *key, ui_render_fn *fn, v
         hp_strlcpy(p->text, key->text, sizeof(p->text));
     }
     p->used = ++c->clock;
-    sbuf_append(&b, p->body ? p->body : "", p->len); /* sent outside the lock */
+    sbuf_append(out, p->body ? p->body : "", p->len); /* sent outside the lock */
     pthread_mutex_unlock(&c->lock);
-    status = ui__send_fragment(r, 200, &b);
-    sbuf_release(&b);
-    return status;
+    return sbuf_failed(out) ? -1 : 0;
 }
 
 uint64_t ui__cache_renders(ui_cache *c)

@@ -146,8 +146,30 @@ int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errs
     /* all texts first, so the form comes back filled in even after an error */
     if (hist_text(r, "cluster", h->cluster, sizeof h->cluster, err, errsz) |
         hist_text(r, "type", h->type, sizeof h->type, err, errsz) |
+        hist_text(r, "severity", h->severity, sizeof h->severity, err, errsz) |
         hist_text(r, "node", h->node, sizeof h->node, err, errsz))
         return -1;
+    {
+        char part[16];
+        if (http_query(r, "part", part, sizeof part) > 0 && strcmp(part, "tables") == 0)
+            h->tables_only = 1;
+    }
+    {
+        db_terms ts;
+        if (db_terms_split(h->type, &ts) < 0) {
+            snprintf(err, errsz,
+                     "type: at most %d comma-separated types or prefixes, each "
+                     "shorter than %d bytes",
+                     DB_TERMS_MAX, DB_TERM_LEN);
+            return -1;
+        }
+    }
+    if (db_severity_mask(h->severity) < 0) {
+        snprintf(err, errsz,
+                 "severity must be info, warning or critical (or several, "
+                 "comma-separated)");
+        return -1;
+    }
     if (hist_time(r, "since", 0, h->since_text, sizeof h->since_text, &h->since, err, errsz) < 0 ||
         hist_time(r, "until", 1, h->until_text, sizeof h->until_text, &h->until, err, errsz) < 0 ||
         hist_int(r, "before", 1, INT64_MAX, &h->before, err, errsz) < 0 ||
@@ -162,8 +184,15 @@ int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errs
     return 0;
 }
 
-/* Common Sentinel channels and panel events, offered in the type filter. */
-static const char *const hist_types[] = {"+switch-master",
+/* Common Sentinel channels and panel events, and prefixes that match
+ * several (see db_type_matches), offered in the type filter. */
+static const char *const hist_types[] = {"sdown",
+                                         "odown",
+                                         "failover",
+                                         "alert",
+                                         "node",
+                                         "sentinel",
+                                         "+switch-master",
                                          "+sdown",
                                          "-sdown",
                                          "+odown",
@@ -190,6 +219,16 @@ static const char *const hist_types[] = {"+switch-master",
                                          "panel-stopped",
                                          NULL};
 
+/* The severity filter's choices. */
+static const struct {
+    const char *value, *label;
+} sev_choices[] = {{"", "any"},
+                   {"critical", "critical"},
+                   {"warning,critical", "warning or critical"},
+                   {"warning", "warning"},
+                   {"info", "info"},
+                   {NULL, NULL}};
+
 /* The filter form. It GETs the fragment again into #history; the paging
  * buttons below include its fields (hx-include). */
 static void render_history_form(sbuf *b, const topo_snap *t, const hist_query *h)
@@ -208,20 +247,36 @@ static void render_history_form(sbuf *b, const topo_snap *t, const hist_query *h
         sbuf_html(b, t->clusters[i]->name);
         sbuf_puts(b, "</option>");
     }
-    if (h->cluster[0] != '\0' && !listed) { /* no longer monitored: still searchable */
+    if (h->cluster[0] != '\0' && !(listed & 1)) { /* no longer monitored: still searchable */
         sbuf_puts(b, "<option");
         ui__put_attr(b, "value", h->cluster);
         sbuf_puts(b, " selected>");
         sbuf_html(b, h->cluster);
         sbuf_puts(b, "</option>");
     }
-    sbuf_puts(b, "</select></label>\n<label>type <input name=\"type\" list=\"htypes\" size=\"16\" "
-                 "placeholder=\"any\"");
+    sbuf_puts(b, "</select></label>\n<label title=\"comma-separated; each a prefix of the type: "
+                 "sdown is +sdown and -sdown, +s every type starting with +s, node node-down and "
+                 "node-up\">type <input name=\"type\" list=\"htypes\" size=\"16\" "
+                 "placeholder=\"any, e.g. sdown,odown\"");
     ui__put_attr(b, "value", h->type);
     sbuf_puts(b, "></label><datalist id=\"htypes\">");
     for (i = 0; hist_types[i]; i++)
         sbuf_printf(b, "<option value=\"%s\">", hist_types[i]);
-    sbuf_puts(b, "</datalist>\n<label>node <input name=\"node\" size=\"18\" "
+    sbuf_puts(b, "</datalist>\n<label>severity <select name=\"severity\">");
+    for (i = 0; sev_choices[i].value; i++) {
+        int sel = strcmp(h->severity, sev_choices[i].value) == 0;
+        listed |= 2 * sel;
+        sbuf_printf(b, "<option value=\"%s\"%s>%s</option>", sev_choices[i].value,
+                    sel ? " selected" : "", sev_choices[i].label);
+    }
+    if (h->severity[0] && !(listed & 2)) { /* typed into the URL: shown as it is */
+        sbuf_puts(b, "<option");
+        ui__put_attr(b, "value", h->severity);
+        sbuf_puts(b, " selected>");
+        sbuf_html(b, h->severity);
+        sbuf_puts(b, "</option>");
+    }
+    sbuf_puts(b, "</select></label>\n<label>node <input name=\"node\" size=\"18\" "
                  "placeholder=\"host:port\"");
     ui__put_attr(b, "value", h->node);
     sbuf_puts(b, "></label>\n<label>since <input name=\"since\" size=\"17\" "
@@ -316,8 +371,17 @@ static void render_alert_row(void *ctx, const alert_row *a)
     sbuf_printf(b, "<tr class=\"alertrow sev-%s %s\"><td class=\"time\" title=\"",
                 ui__severity_class(a->severity), a->resolved_at ? "al-resolved" : "al-active");
     ui__put_utc(b, a->started_at, x->now_ms, 1);
+    if (a->fired_at > a->started_at) {
+        sbuf_puts(b, "; fired ");
+        ui__put_utc(b, a->fired_at, x->now_ms, 1);
+    }
     sbuf_puts(b, "\">");
     ui__put_utc(b, a->started_at, x->now_ms, 0);
+    if (a->fired_at > a->started_at) {
+        sbuf_puts(b, " <span class=\"muted\">fired after ");
+        ui__put_duration(b, a->fired_at - a->started_at);
+        sbuf_puts(b, ",</span>");
+    }
     sbuf_puts(b, " <span class=\"muted\">");
     ui__put_ago(b, (x->now_ms - a->started_at) / 1000);
     sbuf_puts(b, "</span></td><td>");
@@ -349,29 +413,43 @@ static void render_alert_row(void *ctx, const alert_row *a)
     sbuf_puts(b, "</td></tr>\n");
 }
 
-/* The alerts of the chosen cluster, active and resolved, newest first, with
- * who acknowledged them; paged by abefore. */
+/* Whether any filter is set ("no ... matches" rather than "recorded"). */
+static int filtered(const hist_query *h)
+{
+    return h->cluster[0] || h->type[0] || h->severity[0] || h->node[0] || h->since || h->until;
+}
+
+/* The alerts that match the filters, active and resolved, newest first,
+ * with who acknowledged them; paged by abefore. */
 static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms)
 {
+    alert_query aq;
     event_ctx x;
     int n = -1;
 
     memset(&x, 0, sizeof x);
+    memset(&aq, 0, sizeof aq);
     x.b = b;
     x.now_ms = now_ms;
     x.max = UI_HIST_ALERTS;
-    sbuf_puts(b, "<h3>Alerts <span class=\"note\">(active and resolved");
-    if (h->type[0] || h->node[0] || h->since || h->until)
-        sbuf_puts(b, "; filtered by cluster only");
-    sbuf_puts(b, ")</span></h3>\n<div class=\"scroll\"><table class=\"alerthist\"><thead><tr>"
-                 "<th>started (UTC)</th><th>cluster</th><th>severity</th><th>rule</th>"
+    aq.cluster = h->cluster[0] ? h->cluster : NULL;
+    aq.node = h->node[0] ? h->node : NULL;
+    aq.types = h->type[0] ? h->type : NULL;
+    aq.severities = h->severity[0] ? h->severity : NULL;
+    aq.since = h->since;
+    aq.until = h->until;
+    aq.before = h->abefore;
+    aq.limit = UI_HIST_ALERTS + 1;
+    sbuf_puts(b, "<h3>Alerts <span class=\"note\">(active and resolved; a type matches the rule "
+                 "by its start, alert every one; the time keeps those active in it)</span></h3>\n"
+                 "<div class=\"scroll\"><table class=\"alerthist\"><thead><tr>"
+                 "<th>condition since (UTC)</th><th>cluster</th><th>severity</th><th>rule</th>"
                  "<th>node</th><th>message</th><th>state</th><th>acknowledged</th>"
                  "</tr></thead><tbody>\n");
-    if (d)
-        n = db_query_alerts(d, 0, h->cluster[0] ? h->cluster : NULL, h->abefore, UI_HIST_ALERTS + 1,
-                            render_alert_row, &x);
+    if (d) n = db_find_alerts(d, &aq, render_alert_row, &x);
     if (n == 0)
-        sbuf_puts(b, "<tr><td colspan=\"8\" class=\"empty\">no alert recorded</td></tr>\n");
+        sbuf_printf(b, "<tr><td colspan=\"8\" class=\"empty\">no alert %s</td></tr>\n",
+                    filtered(h) ? "matches" : "recorded");
     else if (n < 0)
         sbuf_puts(b, "<tr><td colspan=\"8\" class=\"empty bad\">alerts unavailable "
                      "(database error)</td></tr>\n");
@@ -383,47 +461,38 @@ static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, in
     sbuf_puts(b, "</div>\n");
 }
 
-/* The history view: the filter form, then (unless err is set, which is shown
- * instead) the failovers of the chosen cluster and the matching events, each
- * newest first with an "older" button when the page came back full. */
-void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
-                        const char *err, int64_t now_ms)
+/* The failovers that match the filters, newest first; paged by fbefore. */
+static void render_history_failovers(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms)
 {
-    event_query q;
     failover_query fq;
-    event_ctx ex;
     event_ctx fx;
-    int n = -1, nf = -1;
-
-    render_history_form(b, t, h);
-    if (err && err[0] != '\0') {
-        sbuf_puts(b, "<p class=\"formerr\" role=\"alert\">");
-        sbuf_html(b, err);
-        sbuf_puts(b, "</p>\n");
-        return;
-    }
+    int nf = -1;
 
     memset(&fq, 0, sizeof fq);
     memset(&fx, 0, sizeof fx);
     fq.cluster = h->cluster[0] ? h->cluster : NULL;
+    fq.node = h->node[0] ? h->node : NULL;
+    fq.types = h->type[0] ? h->type : NULL;
+    fq.severities = h->severity[0] ? h->severity : NULL;
+    fq.since = h->since;
+    fq.until = h->until;
     fq.before = h->fbefore;
     fq.limit = UI_HIST_FAILOVERS + 1; /* one more tells whether an older page exists */
     fx.b = b;
     fx.now_ms = now_ms;
     fx.max = UI_HIST_FAILOVERS;
-    sbuf_puts(b, "<h3>Failovers");
-    if (h->type[0] || h->node[0] || h->since || h->until)
-        sbuf_puts(b, " <span class=\"note\">(filtered by cluster only; type, node and time "
-                     "filter the events)</span>");
-    sbuf_puts(b, "</h3>\n<div class=\"scroll\"><table class=\"failovers\"><thead><tr>"
+    sbuf_puts(b, "<h3>Failovers <span class=\"note\">(a type matches the kind, failover or "
+                 "+switch-master every one; severity: failed critical, automatic and forced "
+                 "warning, graceful info)</span></h3>\n"
+                 "<div class=\"scroll\"><table class=\"failovers\"><thead><tr>"
                  "<th>started (UTC)</th><th>cluster</th><th>kind</th><th>old \xe2\x86\x92 new "
                  "master</th><th class=\"num\">duration</th><th class=\"num\">writes paused</th>"
                  "<th>status</th><th>actor</th><th>reason</th><th>job</th>"
                  "</tr></thead><tbody>\n");
     if (d) nf = db_query_failovers(d, &fq, render_failover_row, &fx);
     if (nf == 0)
-        sbuf_puts(b, "<tr><td colspan=\"10\" class=\"empty\">no failover recorded"
-                     "</td></tr>\n");
+        sbuf_printf(b, "<tr><td colspan=\"10\" class=\"empty\">no failover %s</td></tr>\n",
+                    filtered(h) ? "matches" : "recorded");
     else if (nf < 0)
         sbuf_puts(b, "<tr><td colspan=\"10\" class=\"empty bad\">failovers unavailable "
                      "(database error)</td></tr>\n");
@@ -434,38 +503,92 @@ void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_qu
     if (h->fbefore > 0)
         put_page_button(b, "\xe2\x86\x90 newest failovers", h->before, 0, h->abefore, h->limit);
     sbuf_puts(b, "</div>\n");
+}
 
-    render_history_alerts(b, d, h, now_ms);
+/* The events that match, newest first, the reports of one event by several
+ * Sentinels in one row (ui_events.c); paged by before (limit events a page). */
+static void render_history_events(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms)
+{
+    event_query q;
+    ui_evrows *rows;
+    int64_t last_id = 0;
+    int n = -1, shown;
 
     memset(&q, 0, sizeof q);
-    memset(&ex, 0, sizeof ex);
     q.cluster = h->cluster[0] ? h->cluster : NULL;
-    q.type = h->type[0] ? h->type : NULL;
+    q.types = h->type[0] ? h->type : NULL;
+    q.severities = h->severity[0] ? h->severity : NULL;
     q.node = h->node[0] ? h->node : NULL;
     q.since = h->since;
     q.until = h->until;
     q.before = h->before;
     q.limit = (int)h->limit + 1;
-    ex.b = b;
-    ex.now_ms = now_ms;
-    ex.with_cluster = 1;
-    ex.max = (int)h->limit;
-    sbuf_puts(b, "<h3>Events</h3>\n<div class=\"scroll\"><table class=\"events\"><thead><tr>"
-                 "<th>time (UTC)</th><th>cluster</th><th>severity</th><th>type</th><th>node</th>"
-                 "<th>message</th></tr></thead><tbody>\n");
-    if (d) n = db_query_events(d, &q, ui__render_event_row, &ex);
+    sbuf_puts(b, "<h3>Events <span class=\"note\">(the same event reported by several Sentinels "
+                 "within 2 s is one row)</span></h3>\n<div class=\"scroll\"><table "
+                 "class=\"events\"><thead><tr><th>time (UTC)</th><th>cluster</th><th>severity</th>"
+                 "<th>type</th><th>node</th><th>what</th></tr></thead><tbody>\n");
+    rows = ui__evrows_new(b, now_ms, 1, 0, (int)h->limit);
+    if (d && rows) n = db_query_events(d, &q, ui__evrow_add, rows);
+    shown = ui__evrows_finish(rows, &last_id);
+    (void)shown;
     if (n == 0)
-        sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty\">no event matches</td></tr>\n");
+        sbuf_printf(b, "<tr><td colspan=\"6\" class=\"empty\">no event %s</td></tr>\n",
+                    filtered(h) ? "matches" : "recorded");
     else if (n < 0)
         sbuf_puts(b, "<tr><td colspan=\"6\" class=\"empty bad\">events unavailable "
                      "(database error)</td></tr>\n");
     sbuf_puts(b, "</tbody></table></div>\n<div class=\"pager\">");
-    if (n > ex.max && ex.last_id > 0)
-        put_page_button(b, "older events \xe2\x86\x92", ex.last_id, h->fbefore, h->abefore,
-                        h->limit);
+    if (n > h->limit && last_id > 0)
+        put_page_button(b, "older events \xe2\x86\x92", last_id, h->fbefore, h->abefore, h->limit);
     if (h->before > 0)
         put_page_button(b, "\xe2\x86\x90 newest events", 0, h->fbefore, h->abefore, h->limit);
     sbuf_puts(b, "</div>\n");
+}
+
+static void render_history_audit(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms);
+
+/* The tables, in a box that GETs itself again every UI_HIST_REFRESH_S with
+ * the filters and cursors it was rendered with (not the form's fields, which
+ * may be half typed): the form is not replaced, so what is typed in it and
+ * the focus stay. The page's script holds the refresh while the History tab
+ * is hidden. admin: the audit trail too. */
+static void render_tables(sbuf *b, struct db *d, const hist_query *h, int64_t now_ms, int admin)
+{
+    const char *sep = "&amp;";
+
+    sbuf_puts(b, "<div id=\"htables\" hx-get=\"/ui/history?part=tables");
+    ui__put_url_arg(b, "cluster", h->cluster, &sep);
+    ui__put_url_arg(b, "type", h->type, &sep);
+    ui__put_url_arg(b, "severity", h->severity, &sep);
+    ui__put_url_arg(b, "node", h->node, &sep);
+    ui__put_url_arg(b, "since", h->since_text, &sep);
+    ui__put_url_arg(b, "until", h->until_text, &sep);
+    if (h->before > 0) sbuf_printf(b, "&amp;before=%lld", (long long)h->before);
+    if (h->fbefore > 0) sbuf_printf(b, "&amp;fbefore=%lld", (long long)h->fbefore);
+    if (h->abefore > 0) sbuf_printf(b, "&amp;abefore=%lld", (long long)h->abefore);
+    if (h->limit != UI_HIST_EVENTS) sbuf_printf(b, "&amp;limit=%lld", (long long)h->limit);
+    sbuf_printf(b, "\" hx-trigger=\"every %ds\" hx-swap=\"outerHTML\">\n", UI_HIST_REFRESH_S);
+    render_history_failovers(b, d, h, now_ms);
+    render_history_alerts(b, d, h, now_ms);
+    render_history_events(b, d, h, now_ms);
+    if (admin) render_history_audit(b, d, h, now_ms);
+    sbuf_puts(b, "</div>\n");
+}
+
+/* The history view: the filter form, then (unless err is set, which is shown
+ * instead) the failovers, alerts and events that match, each newest first
+ * with an "older" button when the page came back full. */
+void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
+                        const char *err, int64_t now_ms)
+{
+    render_history_form(b, t, h);
+    if (err && err[0] != '\0') {
+        sbuf_puts(b, "<p class=\"formerr\" role=\"alert\">");
+        sbuf_html(b, err);
+        sbuf_puts(b, "</p>\n");
+        return;
+    }
+    render_tables(b, d, h, now_ms, 0);
 }
 
 typedef struct audit_ctx {
@@ -543,8 +666,12 @@ int ui_history(hreq *r)
     int status;
 
     status = ui__parse_history_query(r, &h, err, sizeof err) < 0 ? 400 : 200;
-    ui__render_history(&b, d, t, &h, status == 400 ? err : NULL, hp_now_ms());
-    if (status == 200 && r->role >= ROLE_ADMIN) render_history_audit(&b, d, &h, hp_now_ms());
+    if (status == 400) {
+        ui__render_history(&b, d, t, &h, err, hp_now_ms());
+    } else {
+        if (!h.tables_only) render_history_form(&b, t, &h);
+        render_tables(&b, d, &h, hp_now_ms(), r->role >= ROLE_ADMIN);
+    }
     if (t) topo_release(t);
     status = ui__send_fragment(r, status, &b);
     sbuf_release(&b);

@@ -21,12 +21,15 @@
 #include "web/ui.h"
 
 #define UI_DASH "\xe2\x80\x93" /* en dash: "unknown" */
-#define UI_EVENTS 10           /* latest events shown per cluster */
+#define UI_EVENTS 10           /* latest events shown per cluster (rows: grouped reports) */
+#define UI_EVENTS_READ 60      /* ... read for them (three Sentinels report most) */
+#define UI_GROUP_MS 2000       /* reports of one event by several Sentinels: within this */
 #define UI_JOBS 5              /* latest jobs shown per cluster */
 #define UI_HIST_EVENTS 50      /* events per history page (limit= overrides) */
 #define UI_HIST_FAILOVERS 20   /* failovers per history page */
 #define UI_HIST_AUDIT 50       /* audit records on History, for an admin */
 #define UI_HIST_ALERTS 20      /* alerts per history page */
+#define UI_HIST_REFRESH_S 5    /* the History tables refresh themselves this often */
 #define UI_ALERTS 10           /* active alerts shown per cluster */
 #define UI_ALERTS_COUNT 100    /* active alerts counted per cluster */
 #define UI_BACKUPS 5           /* newest backups shown per cluster */
@@ -64,11 +67,14 @@ typedef struct jobs_ctx {
 } jobs_ctx;
 /* The history view's filters and cursors, as parsed from the query string. */
 typedef struct hist_query {
-    char cluster[HP_NAME_MAX], type[64], node[HP_ADDR_MAX]; /* "" = any */
-    char since_text[40], until_text[40];                    /* as typed, shown back in the form */
-    int64_t since, until;                                   /* ms, 0 = open */
-    int64_t before, fbefore, abefore; /* event / failover / alert id cursors, 0 = newest */
-    int64_t limit;                    /* events per page */
+    char cluster[HP_NAME_MAX], node[HP_ADDR_MAX]; /* "" = any */
+    char type[200];                      /* comma-separated prefixes (db_type_matches), "" = any */
+    char severity[40];                   /* comma-separated severities, "" = any */
+    char since_text[40], until_text[40]; /* as typed, shown back in the form */
+    int tables_only;                     /* part=tables: the self-refreshing tables, no form */
+    int64_t since, until;                /* ms, 0 = open */
+    int64_t before, fbefore, abefore;    /* event / failover / alert id cursors, 0 = newest */
+    int64_t limit;                       /* events per page */
 } hist_query;
 
 /* ui_common.c: a cache of rendered pages. An entry is found by its key (two
@@ -100,6 +106,9 @@ typedef void ui_render_fn(sbuf *b, void *ctx);
 /* Sends the page of key, rendering it with fn(ctx) first when it is not
  * cached (or 500 if that ran out of memory). Returns the status sent. */
 int ui__send_cached(hreq *r, ui_cache *c, const ui_key *key, ui_render_fn *fn, void *ctx);
+/* The page of key (rendered first when not cached) appended to out: 0, or
+ * -1 out of memory. */
+int ui__cached(ui_cache *c, const ui_key *key, ui_render_fn *fn, void *ctx, sbuf *out);
 uint64_t ui__cache_renders(ui_cache *c);
 
 /* ui_cluster.c */
@@ -111,10 +120,22 @@ void ui__render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_
 void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
                         int64_t backup_job);
 
+/* ui_charts.c: the cluster card's button that opens its charts (the page's
+ * script loads them into #charts, outside the live view) */
+void ui__put_charts_button(sbuf *b, const char *cluster);
+
 /* ui_clusters.c */
 void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
 
 /* ui_common.c */
+typedef struct ui_alerts {
+    int n, critical, warning; /* active alerts; n -1: unknown */
+} ui_alerts;
+void ui__alert_tally(struct db *d, const char *cluster, ui_alerts *t);
+const char *ui__shown_status(const cluster_snap *c, const ui_alerts *t);
+void ui__put_event_badge(sbuf *b, const hp_event *e);
+void ui__put_quorum(sbuf *b, const cluster_snap *c);
+void ui__put_url_arg(sbuf *b, const char *name, const char *value, const char **sep);
 const char *ui__failover_kind_class(const char *s);
 const char *ui__failover_status_class(const char *s);
 int ui__job_finished(const char *state);
@@ -135,6 +156,21 @@ void ui__put_utc_ms(sbuf *b, int64_t ms);
 const char *ui__severity_class(const char *s);
 const char *ui__status_class(const char *s);
 
+/* ui_events.c: event rows, the reports of one event by several Sentinels
+ * grouped into one row that names them (see the file). Add the events
+ * newest first (ui__evrow_add is a db_event_fn); finish renders what is
+ * pending and frees. max_rows: rows rendered at most; max_events: events
+ * taken at most (the query's probe for an older page is not); 0 = all. */
+typedef struct ui_evrows ui_evrows;
+ui_evrows *ui__evrows_new(sbuf *b, int64_t now_ms, int with_cluster, int max_rows, int max_events);
+void ui__evrow_add(void *ctx, const hp_event *e);
+/* Returns the rows rendered; *last_id: the oldest event taken (paging). */
+int ui__evrows_finish(ui_evrows *x, int64_t *last_id);
+void ui__render_event_list(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
+
+/* ui_topo.c: the cluster's topology as an inline SVG */
+void ui__render_topology(sbuf *b, const cluster_snap *c, int64_t now_ms);
+
 /* ui_history.c */
 int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errsz);
 int ui__parse_when(const char *s, int end_of_day, int64_t *out);
@@ -148,8 +184,6 @@ void ui__render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_
 int ui__send_fragment(hreq *r, int status, sbuf *b);
 
 /* ui_nodes.c */
-void ui__render_event_row(void *ctx, const hp_event *e);
-void ui__render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
 void ui__render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms, int64_t backup_job);
 void ui__render_problems(sbuf *b, const cluster_snap *c);
 void ui__render_sentinels(sbuf *b, const cluster_snap *c, int64_t now_ms);

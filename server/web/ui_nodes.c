@@ -1,5 +1,5 @@
-/* ui_nodes.c — a cluster's nodes, Sentinels, problems and latest events, as
- * the cluster list draws them (see ui_internal.h). */
+/* ui_nodes.c — a cluster's nodes, Sentinels and problems, as the cluster
+ * list draws them (see ui_internal.h; its events: ui_events.c). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -71,7 +71,8 @@ static void render_node_actions(sbuf *b, const snap_node *n, const cluster_snap 
             why = "the node is down; a resync needs it up";
         else if (c->master[0] == '\0')
             why = "the cluster has no master to resync from";
-        sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"resync\"");
+        sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"resync\" "
+                     "data-needs=\"operator\"");
         ui__put_attr(b, "data-cluster", c->name);
         ui__put_attr(b, "data-node", n->addr);
         ui__put_attr(b, "data-master", c->master);
@@ -82,7 +83,8 @@ static void render_node_actions(sbuf *b, const snap_node *n, const cluster_snap 
                          "sync\"");
         sbuf_puts(b, ">resync\xe2\x80\xa6</button> ");
     }
-    sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"bgsave\"");
+    sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"bgsave\" "
+                 "data-needs=\"operator\"");
     ui__put_attr(b, "data-cluster", c->name);
     ui__put_attr(b, "data-node", n->addr);
     sbuf_printf(b, " data-role=\"%s\"", is_master ? "master" : "replica");
@@ -385,7 +387,8 @@ void ui__render_sentinels(sbuf *b, const cluster_snap *c, int64_t now_ms)
 {
     int i;
 
-    sbuf_puts(b, "<h3>Sentinels <button type=\"button\" class=\"act\" data-act=\"reset\"");
+    sbuf_puts(b, "<h3>Sentinels <button type=\"button\" class=\"act\" data-act=\"reset\" "
+                 "data-needs=\"operator\"");
     ui__put_attr(b, "data-cluster", c->name);
     sbuf_printf(b, " data-sentinels=\"%d\"", c->nsentinels);
     if (c->failover_in_progress)
@@ -405,7 +408,7 @@ void ui__render_sentinels(sbuf *b, const cluster_snap *c, int64_t now_ms)
 }
 
 /* ---------------------------------------------------------------------------
- * Problems and events
+ * Problems
  * ------------------------------------------------------------------------ */
 
 /* The problems list, critical first, then warnings, then the rest. */
@@ -435,63 +438,4 @@ void ui__render_problems(sbuf *b, const cluster_snap *c)
         }
     }
     sbuf_puts(b, "</ul>\n");
-}
-
-/* db_event_fn: one row of the events table. */
-void ui__render_event_row(void *ctx, const hp_event *e)
-{
-    event_ctx *x = ctx;
-    sbuf *b = x->b;
-
-    if (x->max && x->shown >= x->max) return; /* the probe for an older page */
-    x->shown++;
-    x->last_id = e->id;
-    sbuf_printf(b, "<tr class=\"event sev-%s\"><td class=\"time\" title=\"",
-                ui__severity_class(e->severity));
-    ui__put_utc(b, e->ts, x->now_ms, 1);
-    sbuf_puts(b, "\">");
-    ui__put_utc(b, e->ts, x->now_ms, 0);
-    sbuf_puts(b, " <span class=\"muted\">");
-    ui__put_ago(b, (x->now_ms - e->ts) / 1000);
-    sbuf_puts(b, "</span></td>");
-    if (x->with_cluster) {
-        sbuf_puts(b, "<td>");
-        ui__put_text(b, e->cluster);
-        sbuf_puts(b, "</td>");
-    }
-    sbuf_puts(b, "<td>");
-    ui__put_severity_badge(b, e->severity);
-    sbuf_puts(b, "</td><td class=\"type\" title=\"");
-    sbuf_html(b, e->source);
-    sbuf_puts(b, "\">");
-    ui__put_text(b, e->type);
-    sbuf_puts(b, "</td><td>");
-    ui__put_addr(b, e->node);
-    sbuf_puts(b, "</td><td class=\"msg\">");
-    sbuf_html(b, e->message);
-    sbuf_puts(b, "</td></tr>\n");
-}
-
-/* The latest UI_EVENTS events of the cluster, newest first, from the
- * database's in-memory set (db_recent_events; a failing database costs the
- * table, not the page). */
-void ui__render_events(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
-{
-    event_ctx x;
-    int n = -1;
-
-    memset(&x, 0, sizeof x);
-    x.b = b;
-    x.now_ms = now_ms;
-
-    sbuf_puts(b, "<h3>Latest events</h3>\n<div class=\"scroll\"><table class=\"events\"><thead><tr>"
-                 "<th>time (UTC)</th><th>severity</th><th>type</th><th>node</th><th>message</th>"
-                 "</tr></thead><tbody>\n");
-    if (d) n = db_recent_events(d, c->name, UI_EVENTS, ui__render_event_row, &x);
-    if (n == 0)
-        sbuf_puts(b, "<tr><td colspan=\"5\" class=\"empty\">no events recorded yet</td></tr>\n");
-    else if (n < 0)
-        sbuf_puts(b, "<tr><td colspan=\"5\" class=\"empty bad\">events unavailable "
-                     "(database error)</td></tr>\n");
-    sbuf_puts(b, "</tbody></table></div>\n");
 }

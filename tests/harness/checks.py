@@ -30,8 +30,30 @@ class Checks:
             len(self.failures), "\n  - ".join(self.failures[:most]))
 
 
+def read_body(r, c, window=1.0):
+    """The body of response r on connection c; a stream (text/event-stream
+    has no end) is read for window seconds only."""
+    if not (r.getheader("Content-Type") or "").startswith("text/event-stream"):
+        return r.read()
+    # the connection gave its socket to the response (the stream ends with a close)
+    sock = c.sock or getattr(getattr(r.fp, "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(window)
+    out = b""
+    try:
+        while True:
+            chunk = r.read1(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (TimeoutError, OSError):
+        pass
+    return out
+
+
 def call(port, method, path, headers=None, body=None, source="127.0.0.1", timeout=10):
-    """(status, headers with lower-case names, JSON body or None)."""
+    """(status, headers with lower-case names, JSON body or None); a stream's
+    first second of body counts as its body."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
         h = dict(headers or {})
@@ -41,7 +63,7 @@ def call(port, method, path, headers=None, body=None, source="127.0.0.1", timeou
             h["Content-Type"] = "application/json"
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
-        raw = r.read()
+        raw = read_body(r, c)
         try:
             j = json.loads(raw)
         except ValueError:

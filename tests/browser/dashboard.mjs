@@ -1,0 +1,448 @@
+/* dashboard.mjs — the dashboard tried in headless Chromium the way a person
+ * would during an incident; run by tests/it_browser.py, which starts the
+ * topology and hapanel, and does on request what a browser cannot (kill a
+ * redis-server, start it again).
+ *
+ * Environment: HAPANEL_URL (http://127.0.0.1:PORT), HAPANEL_TOKEN (an
+ * operator token), HAPANEL_CLUSTER (mymaster), HAPANEL_TOPO (JSON: master,
+ * replicas, sentinels: the addresses Python started), HAPANEL_BROWSER_OUT
+ * (where the screenshots go).
+ *
+ * Steps, each with its time limit asserted:
+ *  1. the dashboard (token in the URL fragment) draws all six processes:
+ *     <svg class="topo"> with one g.tnode per process (1 master, 2
+ *     replicas, 3 Sentinels at their addresses), all st-ok;
+ *  2. Python SIGKILLs a replica: its node is drawn st-down within 2 s,
+ *     without a reload; Python starts it again and it is drawn st-ok;
+ *  3. a graceful switchover to the other replica through the cluster's
+ *     failover button and the dialog (#actdlg, mode graceful, #actgo): the
+ *     new master is drawn within 1 s of the job's "promoted to master" step
+ *     (GET /api/v1/jobs/{id}); a desktop screenshot;
+ *  4. the cluster's charts (button.open-charts): an svg.chart with a
+ *     polyline;
+ *  5. at 390 x 844: no horizontal scroll (scrollWidth <= 390), and the
+ *     failover dialog's confirm button lies inside the viewport; a
+ *     screenshot;
+ *  6. axe-core on the page with the job panel open, with the failover
+ *     dialog open, on the History view, and at 390 px: no violation of
+ *     impact serious or critical (all are printed).
+ * Also: no uncaught page error and no Content-Security-Policy violation.
+ *
+ * The last stdout line is {"result": {ok, failures, figures, screenshots,
+ * axe, ...}}; the exit status is 0 when ok. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import {
+  say, send, ask, stopInput, launch, openDashboard, waitTopo, topoNow, logLength,
+  masterOf, fmtNodes
+} from './lib.mjs';
+
+const BASE = process.env.HAPANEL_URL;
+const TOKEN = process.env.HAPANEL_TOKEN;
+const CLUSTER = process.env.HAPANEL_CLUSTER || 'mymaster';
+const TOPO = JSON.parse(process.env.HAPANEL_TOPO || '{}');
+const OUT = process.env.HAPANEL_BROWSER_OUT || '.';
+const KILL_LIMIT_MS = 2000;
+const DRAW_LIMIT_MS = 1000;
+const PHONE = { width: 390, height: 844 };
+
+const failures = [];
+const figures = {};
+const screenshots = [];
+const result = { ok: false, failures, figures, screenshots };
+
+function check(cond, text) {
+  if (!cond) {
+    failures.push(text);
+    say('FAIL: ' + text);
+  }
+  return !!cond;
+}
+
+async function api(p) {
+  const r = await fetch(BASE + p, { headers: { Authorization: 'Bearer ' + TOKEN } });
+  const t = await r.text();
+  if (r.status !== 200) throw new Error('GET ' + p + ' -> ' + r.status + ' ' + t.slice(0, 300));
+  return JSON.parse(t);
+}
+
+async function shot(page, name, fullPage, keepScroll) {
+  const file = path.join(OUT, name);
+  /* from the top (a full-page capture of a scrolled page draws the sticky
+     header mid-page), with no focus ring left by the last click */
+  if (!keepScroll) {
+    await page.evaluate(() => {
+      window.scrollTo(0, 0);
+      if (document.activeElement && document.activeElement !== document.body && !document.querySelector('dialog[open]')) document.activeElement.blur();
+    });
+  }
+  await page.screenshot({ path: file, fullPage: !!fullPage });
+  screenshots.push(file);
+  say('screenshot ' + file);
+  return file;
+}
+
+function clusterSel() {
+  return 'section.cluster[data-cluster="' + CLUSTER.replace(/["\\]/g, '\\$&') + '"]';
+}
+
+/* The six processes as started, all ok, one master. */
+function allSix(master) {
+  const want = new Map();
+  want.set(master, 'master');
+  for (const a of [TOPO.master].concat(TOPO.replicas)) if (a !== master) want.set(a, 'replica');
+  for (const a of TOPO.sentinels) want.set(a, 'sentinel');
+  return (nodes) => nodes.length === 6 && nodes.every((n) => want.get(n[0]) === n[1] && n[2] === 'ok') &&
+    new Set(nodes.map((n) => n[0])).size === 6;
+}
+
+/* Step 1 */
+async function stepDrawn(page) {
+  const e = await waitTopo(page, allSix(TOPO.master), 15000);
+  const now = await topoNow(page);
+  if (!check(e, 'the drawing does not show the six processes (1 master ' + TOPO.master +
+             ', replicas ' + TOPO.replicas.join(' ') + ', Sentinels ' + TOPO.sentinels.join(' ') +
+             ', all st-ok) within 15 s; it shows: ' + (now.length ? fmtNodes(now) : 'no svg.topo g.tnode at all'))) {
+    return false;
+  }
+  say('drawn: ' + fmtNodes(e.nodes));
+  const counts = await page.evaluate(() => ({
+    svgs: document.querySelectorAll('svg.topo').length,
+    master: document.querySelectorAll('svg.topo g.tnode[data-role="master"]').length,
+    replica: document.querySelectorAll('svg.topo g.tnode[data-role="replica"]').length,
+    sentinel: document.querySelectorAll('svg.topo g.tnode[data-role="sentinel"]').length
+  }));
+  check(counts.svgs === 1 && counts.master === 1 && counts.replica === 2 && counts.sentinel === 3,
+        'want one svg.topo with 1 master, 2 replica and 3 sentinel tnodes: ' + JSON.stringify(counts));
+  return true;
+}
+
+/* Step 2 */
+async function stepKill(page) {
+  const victim = TOPO.replicas[0];
+  const from = await logLength(page);
+  const k = await ask('kill', { addr: victim });
+  const e = await waitTopo(page, (nodes) => nodes.some((n) => n[0] === victim && n[2] === 'down'), 10000, from);
+  const now = await topoNow(page);
+  if (!check(e, 'killed replica ' + victim + ' not drawn st-down within 10 s (shows: ' + fmtNodes(now) + ')')) return false;
+  const ms = Math.round(e.t - k.t);
+  figures.kill_to_red_ms = ms;
+  say('replica ' + victim + ' killed; drawn st-down ' + ms + ' ms later: ' + fmtNodes(e.nodes));
+  check(ms <= KILL_LIMIT_MS, 'killed replica ' + victim + ' drawn st-down after ' + ms + ' ms (limit ' + KILL_LIMIT_MS + ' ms)');
+  await shot(page, 'desktop-replica-down.png', false);
+  const from2 = await logLength(page);
+  await ask('restart', { addr: victim }, 90000);
+  const back = await waitTopo(page, allSix(TOPO.master), 20000, from2);
+  check(back, 'replica ' + victim + ' started again but the drawing does not show all six st-ok within 20 s (shows: ' +
+        fmtNodes(await topoNow(page)) + ')');
+  return true;
+}
+
+/* Step 3 */
+async function stepSwitchover(page) {
+  const target = TOPO.replicas[1];
+  const btn = page.locator(clusterSel() + ' button[data-act="failover"]');
+  if (!check(await btn.count() === 1, 'no failover button (' + clusterSel() + ' button[data-act="failover"])')) return false;
+  await btn.click();
+  const dlg = page.locator('#actdlg');
+  await dlg.waitFor({ state: 'visible', timeout: 5000 });
+  await page.selectOption('#actmode', 'graceful');
+  const opts = await page.$$eval('#acttarget option', (os) => os.map((o) => o.value));
+  if (!check(opts.includes(target), 'the dialog does not offer ' + target + ' as a target (offers ' + JSON.stringify(opts) + ')')) return false;
+  await page.selectOption('#acttarget', target);
+  /* the dry run (plan) loaded and does not block */
+  await page.locator('#actplan').waitFor({ state: 'visible', timeout: 10000 });
+  const go = page.locator('#actgo');
+  await page.waitForFunction(() => !document.getElementById('actgo').disabled, null, { timeout: 10000 });
+  const plan = await page.locator('#actplan').innerText();
+  say('dialog: ' + (await go.innerText()) + ' | ' + plan.replace(/\s+/g, ' ').slice(0, 300));
+  const from = await logLength(page);
+  const resp = page.waitForResponse((r) => r.request().method() === 'POST' &&
+                                     /\/api\/v1\/clusters\/[^/]+\/failover$/.test(new URL(r.url()).pathname), { timeout: 15000 });
+  await go.click();
+  const r = await resp;
+  const body = await r.json().catch(() => null);
+  if (!check(r.status() === 202 && body && body.job_id, 'POST failover from the dialog -> ' + r.status() + ' ' + JSON.stringify(body))) return false;
+  const id = body.job_id;
+  say('job ' + id + ' accepted');
+  let jb = null;
+  const end = Date.now() + 60000;
+  while (Date.now() < end) {
+    jb = await api('/api/v1/jobs/' + id);
+    if (jb.state === 'succeeded' || jb.state === 'failed') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const steps = (jb.steps || []).map((s) => s.ts + ' ' + s.message).join('\n  ');
+  if (!check(jb.state === 'succeeded', 'switchover job ' + id + ' ended ' + jb.state + ': ' + jb.error + '\n  ' + steps)) return false;
+  const promo = (jb.steps || []).find((s) => / promoted to master/.test(s.message));
+  if (!check(promo && typeof promo.ts === 'number', 'job ' + id + ' has no "promoted to master" step:\n  ' + steps)) return false;
+  const e = await waitTopo(page, (nodes) => masterOf(nodes) === target, 10000, from);
+  if (!check(e, 'new master ' + target + ' not drawn within 10 s of the job (shows ' + fmtNodes(await topoNow(page)) + ')')) return false;
+  const ms = Math.round(e.t - promo.ts);
+  figures.promotion_to_drawn_ms = ms;
+  say('promotion step at ' + promo.ts + ' ("' + promo.message + '"); new master drawn at ' + e.t + ': ' + ms + ' ms');
+  /* for the report: when hapanel recorded the Sentinels' switch */
+  let sw = null;
+  try {
+    const evs = (await api('/api/v1/events?limit=200')).events || [];
+    for (const ev of evs) {
+      if ((ev.type === '+switch-master' || ev.type === 'master-changed') && ev.ts >= jb.steps[0].ts &&
+          (sw === null || ev.ts < sw.ts)) sw = ev;
+    }
+  } catch (err) { say('events: ' + err); }
+  if (sw) {
+    figures.switch_event_to_drawn_ms = Math.round(e.t - sw.ts);
+    figures.promotion_to_switch_event_ms = Math.round(sw.ts - promo.ts);
+    say('hapanel recorded ' + sw.type + ' at ' + sw.ts + ' (' + figures.promotion_to_switch_event_ms +
+        ' ms after the promotion step); drawn ' + figures.switch_event_to_drawn_ms + ' ms after it');
+  }
+  check(ms <= DRAW_LIMIT_MS, 'new master ' + target + ' drawn ' + ms + ' ms after the job\'s promotion step (limit ' +
+        DRAW_LIMIT_MS + ' ms)' + (sw ? '; hapanel recorded ' + sw.type + ' ' + figures.promotion_to_switch_event_ms +
+        ' ms after the promotion step and the page drew it ' + figures.switch_event_to_drawn_ms + ' ms after that' : ''));
+  /* the picture to keep: the new topology settled */
+  const settled = await waitTopo(page, allSix(target), 20000, e.index);
+  check(settled, 'after the switchover the drawing does not settle on master ' + target + ' with all six st-ok (shows ' +
+        fmtNodes(await topoNow(page)) + ')');
+  await page.mouse.move(0, 0);
+  await page.waitForTimeout(1200);
+  await shot(page, 'desktop-job.png', true);
+  /* the job panel is an overlay (at 390 px it covers the cluster card):
+     closed, as a person would once the job is done */
+  await page.locator('#jobclose').click();
+  await page.waitForTimeout(300);
+  await shot(page, 'desktop.png', true);
+  await shot(page, 'desktop-top.png', false); /* the README's (docs/screenshot.png) */
+  return true;
+}
+
+/* Step 4 */
+async function stepCharts(page) {
+  const btn = page.locator(clusterSel() + ' button.open-charts');
+  if (!check(await btn.count() >= 1, 'no charts control (' + clusterSel() + ' button.open-charts)')) return false;
+  await btn.first().click();
+  try {
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('svg.chart'))
+      .some((s) => s.querySelector('polyline')), null, { timeout: 10000 });
+  } catch (e) {
+    const n = await page.evaluate(() => document.querySelectorAll('svg.chart').length);
+    check(false, 'after clicking button.open-charts: no svg.chart with a polyline within 10 s (' + n + ' svg.chart)');
+    return false;
+  }
+  const n = await page.evaluate(() => ({
+    charts: document.querySelectorAll('svg.chart').length,
+    lines: document.querySelectorAll('svg.chart polyline').length
+  }));
+  figures.charts = n;
+  say('charts: ' + JSON.stringify(n));
+  await shot(page, 'desktop-charts.png', true);
+  return true;
+}
+
+/* What sticks out past the right edge at this width: the outermost such
+ * elements, as selectors, for the report. */
+async function overflowers(page, width) {
+  return page.evaluate((w) => {
+    function sel(el) {
+      let s = el.tagName.toLowerCase();
+      if (el.id) return s + '#' + el.id;
+      if (el.classList.length) s += '.' + Array.from(el.classList).join('.');
+      const p = el.parentElement;
+      return p && p !== document.body && p !== document.documentElement ? sel(p) + ' > ' + s : s;
+    }
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= w + 0.5) continue;
+      let p = el.parentElement, inner = false;
+      while (p && p !== document.body) {
+        const cs = getComputedStyle(p);
+        if (/(auto|scroll|hidden|clip)/.test(cs.overflowX)) { inner = true; break; }
+        if (p.getBoundingClientRect().right > w + 0.5) { inner = true; break; }
+        p = p.parentElement;
+      }
+      if (!inner) out.push(sel(el) + ' right=' + Math.round(r.right));
+      if (out.length >= 15) break;
+    }
+    return out;
+  }, width);
+}
+
+async function openFailoverDialog(page) {
+  await page.locator(clusterSel() + ' button[data-act="failover"]').click();
+  await page.locator('#actdlg').waitFor({ state: 'visible', timeout: 5000 });
+  await page.locator('#actplan').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+}
+
+async function closeDialog(page) {
+  if (await page.locator('#actdlg').isVisible()) await page.locator('#actcancel').click();
+  await page.locator('#actdlg').waitFor({ state: 'hidden', timeout: 5000 });
+}
+
+/* Step 5 */
+async function stepPhone(page) {
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(1500); /* a refresh or two at this width */
+  const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+  figures.phone_scroll_width = sw;
+  say('at ' + PHONE.width + ' px: scrollWidth ' + sw);
+  if (!check(sw <= PHONE.width, 'at ' + PHONE.width + ' px the page is ' + sw + ' px wide (horizontal scroll); ' +
+             'sticking out: ' + (await overflowers(page, PHONE.width)).join('; '))) {
+    /* keep going: the dialog is a separate finding */
+  }
+  /* for the report: how big the drawing's text is at this width */
+  figures.phone_topo_text_px = await page.evaluate(() => {
+    const hs = Array.from(document.querySelectorAll('svg.topo text')).map((t) => t.getBoundingClientRect().height).filter((h) => h > 0);
+    return hs.length ? Math.round(Math.min(...hs) * 10) / 10 : null;
+  });
+  await shot(page, 'phone.png', true);
+  await openFailoverDialog(page);
+  const rect = async () => page.evaluate(() => {
+    const r = document.getElementById('actgo').getBoundingClientRect();
+    const d = document.getElementById('actdlg').getBoundingClientRect();
+    return { left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+             dlg: { left: d.left, right: d.right, top: d.top, bottom: d.bottom } };
+  });
+  const r0 = await rect();
+  await page.evaluate(() => document.getElementById('actgo').scrollIntoView({ block: 'nearest', inline: 'nearest' }));
+  const r1 = await rect();
+  const inside = (r) => r.left >= 0 && r.right <= PHONE.width && r.top >= 0 && r.bottom <= PHONE.height && r.right > r.left;
+  figures.phone_confirm_rect = r1;
+  figures.phone_confirm_visible_unscrolled = inside(r0);
+  say('at ' + PHONE.width + ' px: #actgo ' + JSON.stringify(r0) + ' (after scrolling it into view ' + JSON.stringify(r1) + ')');
+  check(inside(r1), 'at ' + PHONE.width + 'x' + PHONE.height + ' the failover dialog\'s confirm button #actgo is not inside the ' +
+        'viewport even scrolled into view: ' + JSON.stringify(r1));
+  await shot(page, 'phone-dialog.png', false, true);
+  await closeDialog(page);
+  /* the tables scroll inside their boxes at this width: scrollable regions */
+  result.axePhone = await runAxe(page, PHONE.width + ' px');
+  return true;
+}
+
+/* Step 6 */
+async function runAxe(page, label) {
+  const require = createRequire(import.meta.url);
+  const src = fs.readFileSync(path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js'), 'utf8');
+  /* page.evaluate is not subject to the page's script-src 'self' */
+  await page.evaluate(src);
+  const v = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((x) => ({
+      id: x.id, impact: x.impact, help: x.help,
+      nodes: x.nodes.map((n) => {
+        /* where it is, for people: the heading before it (h2/h3/h4) */
+        let where = '';
+        try {
+          let el = document.querySelector(n.target.join(' '));
+          for (let k = 0; el && k < 50 && !where; k++) {
+            let p = el.previousElementSibling;
+            while (p && !/^H[2-4]$/.test(p.tagName)) p = p.previousElementSibling;
+            if (p) where = p.textContent.replace(/\s+/g, ' ').trim().slice(0, 60);
+            el = el.parentElement;
+          }
+        } catch (e) { where = ''; }
+        return { target: n.target.join(' '), where: where,
+                 summary: (n.failureSummary || '').replace(/\s+/g, ' ').slice(0, 300) };
+      })
+    }));
+  });
+  for (const x of v) {
+    say('axe [' + label + '] ' + x.impact + ' ' + x.id + ': ' + x.help);
+    for (const n of x.nodes.slice(0, 10)) say('    ' + n.target + (n.where ? ' (under "' + n.where + '")' : '') + ' — ' + n.summary);
+    if (x.nodes.length > 10) say('    ... and ' + (x.nodes.length - 10) + ' more');
+  }
+  const bad = v.filter((x) => x.impact === 'serious' || x.impact === 'critical');
+  check(!bad.length, 'axe-core [' + label + ']: ' + bad.length + ' serious/critical violation(s): ' +
+        bad.map((x) => x.impact + ' ' + x.id + ' at ' + x.nodes.map((n) => n.target + (n.where ? ' (under "' + n.where + '")' : '')).slice(0, 5).join(', ')).join('; '));
+  return v;
+}
+
+async function stepAxe(page) {
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.waitForTimeout(1200);
+  /* with the job panel open (the switchover's job, from Recent jobs) */
+  const jl = page.locator(clusterSel() + ' button.joblink').first();
+  if (await jl.count()) {
+    await jl.click();
+    await page.locator('#jobbody .jobview, #jobbody [class*="job"]').first().waitFor({ timeout: 5000 }).catch(() => {});
+    await page.waitForTimeout(500);
+  } else {
+    say('no button.joblink in the cluster card: axe runs without the job panel');
+  }
+  result.axe = { page: await runAxe(page, 'dashboard with the job panel') };
+  if (await page.locator('#jobclose').isVisible()) await page.locator('#jobclose').click();
+  await openFailoverDialog(page);
+  result.axe.dialog = await runAxe(page, 'failover dialog');
+  await closeDialog(page);
+  await page.locator('#tab-history').click();
+  await page.waitForFunction(() => !!document.querySelector('#history table, #history form'), null, { timeout: 10000 })
+    .catch(() => say('history view did not load within 10 s'));
+  result.axe.history = await runAxe(page, 'history');
+  await page.locator('#tab-live').click();
+}
+
+async function main() {
+  if (!BASE || !TOKEN || !TOPO.master) throw new Error('HAPANEL_URL, HAPANEL_TOKEN and HAPANEL_TOPO are needed');
+  fs.mkdirSync(OUT, { recursive: true });
+  const browser = await launch();
+  say('chromium ' + browser.version());
+  result.chromium = browser.version();
+  let page = null, problems = null;
+  try {
+    ({ page, problems } = await openDashboard(browser, BASE, TOKEN));
+    page.setDefaultTimeout(10000);
+    /* "without reload": the main frame navigates once, at the start */
+    let navigations = 1;
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+    const transport = { polls: 0, streams: 0 };
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/ui/clusters') transport.polls++;
+      if (u.pathname === '/ui/stream') transport.streams++;
+    });
+    result.transport = transport;
+    const steps = [['drawn', stepDrawn], ['kill', stepKill], ['switchover', stepSwitchover],
+                   ['charts', stepCharts], ['phone', stepPhone], ['axe', stepAxe]];
+    result.steps = {};
+    let drawn = true;
+    for (const [name, fn] of steps) {
+      /* without a drawing the timed steps can only fail: say so once */
+      if (!drawn && (name === 'kill' || name === 'switchover')) { result.steps[name] = 'not run'; continue; }
+      const t0 = Date.now();
+      say('--- ' + name);
+      try {
+        const ok = await fn(page);
+        if (name === 'drawn') drawn = ok;
+        result.steps[name] = ok === false ? 'failed' : 'done';
+      } catch (e) {
+        check(false, 'step ' + name + ': ' + (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e));
+        result.steps[name] = 'error';
+        await shot(page, 'error-' + name + '.png', true).catch(() => {});
+      }
+      say(name + ' took ' + (Date.now() - t0) + ' ms');
+    }
+    say('the page fetched GET /ui/clusters ' + transport.polls + ' times and opened GET /ui/stream ' +
+        transport.streams + ' times');
+    /* the token's removal from the address bar is history.replaceState,
+       which is not a navigation */
+    check(navigations === 1, 'the page navigated (reloaded) ' + (navigations - 1) + ' time(s) during the test');
+    const csp = await page.evaluate(() => window.__hp.csp);
+    check(!csp.length, 'Content-Security-Policy violations: ' + csp.join('; '));
+    check(!problems.pageErrors.length, 'uncaught errors in the page: ' + problems.pageErrors.join('; '));
+    result.console_errors = problems.consoleErrors.slice(0, 50);
+    for (const c of result.console_errors) say('console error: ' + c);
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  result.ok = failures.length === 0;
+}
+
+main().catch((e) => {
+  failures.push('dashboard.mjs: ' + (e && e.stack ? e.stack : e));
+  say(failures[failures.length - 1]);
+}).finally(() => {
+  result.ok = failures.length === 0;
+  send({ result });
+  stopInput();
+  process.exitCode = result.ok ? 0 : 1;
+});
