@@ -693,6 +693,33 @@ static void test_topology(void)
     sbuf_release(&b);
     cluster_snap_unref(c);
 
+    /* a switchover, between the promotion and Sentinel's +switch-master: the
+     * promoted replica answers as a master while the Sentinels still name the
+     * old one; it is drawn as the master, the old one as demoting. Without a
+     * failover in progress a second master is not promoted in the drawing. */
+    c = cluster_snap_new("sw");
+    c->nodes = calloc(3, sizeof(*c->nodes));
+    c->sentinels = calloc(1, sizeof(*c->sentinels));
+    add_node(c, "10.2.0.1:6379", ROLE_MASTER, 1, "");
+    add_node(c, "10.2.0.2:6379", ROLE_MASTER, 1, "");
+    add_node(c, "10.2.0.3:6379", ROLE_REPLICA, 1, "");
+    hp_strlcpy(c->nodes[2].master_addr, "10.2.0.1:6379", sizeof c->nodes[2].master_addr);
+    add_sentinel(c, "10.2.0.9:26379", "10.2.0.1:6379", 1);
+    CHECK(cluster_snap_finish(c, hp_now_ms()) == 0);
+    CHECK(!strcmp(c->master, "10.2.0.1:6379"));
+    ui__render_topology(&b, c, hp_now_ms());
+    CHECK(strstr(b.buf, "data-addr=\"10.2.0.1:6379\" data-role=\"master\"") != NULL);
+    CHECK(count(b.buf, "data-role=\"master\"") == 1);
+    sbuf_release(&b);
+    c->failover_in_progress = 1;
+    ui__render_topology(&b, c, hp_now_ms());
+    CHECK(strstr(b.buf, "data-addr=\"10.2.0.2:6379\" data-role=\"master\"") != NULL);
+    CHECK(strstr(b.buf, "<g class=\"tnode st-warn\" data-addr=\"10.2.0.1:6379\" "
+                        "data-role=\"replica\"") != NULL);
+    CHECK(strstr(b.buf, "demoting") != NULL && count(b.buf, "data-role=\"master\"") == 1);
+    sbuf_release(&b);
+    cluster_snap_unref(c);
+
     /* two replicas that name each other as their master: drawn, the loop cut */
     c = cluster_snap_new("loop");
     c->nodes = calloc(3, sizeof(*c->nodes));

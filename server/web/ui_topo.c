@@ -34,9 +34,29 @@
  * States
  * ------------------------------------------------------------------------ */
 
+/* The node drawn as the master: the Sentinels' master, except while they
+ * run a failover and exactly one other node already answers as a master
+ * that is up: the promoted replica, drawn as the master when it is
+ * promoted, not a second or so later when Sentinel announces
+ * +switch-master (the old master is then drawn "demoting"). */
+static const char *drawn_master(const cluster_snap *c)
+{
+    const char *promoted = NULL;
+    int i, n = 0;
+    for (i = 0; c->failover_in_progress && i < c->nnodes; i++) {
+        const snap_node *x = &c->nodes[i];
+        if (x->up && x->role == ROLE_MASTER && strcmp(x->addr, c->master) != 0) {
+            promoted = x->addr;
+            n++;
+        }
+    }
+    return n == 1 ? promoted : c->master;
+}
+
 static int is_master_node(const cluster_snap *c, const snap_node *n)
 {
-    return c->master[0] != '\0' && strcmp(n->addr, c->master) == 0;
+    const char *m = drawn_master(c);
+    return m[0] != '\0' && strcmp(n->addr, m) == 0;
 }
 
 /* The state class of a Redis node and the word written on it. */
@@ -54,6 +74,10 @@ static const char *node_state(const cluster_snap *c, const snap_node *n, const c
     if (!n->up || strstr(n->sentinel_flags, "s_down") || strstr(n->sentinel_flags, "o_down")) {
         *word = n->up ? "s_down" : "down";
         return "down";
+    }
+    if (replica && n->role == ROLE_MASTER && strcmp(n->addr, c->master) == 0) {
+        *word = "demoting"; /* a replica was promoted in its place */
+        return "warn";
     }
     if (replica && n->link_up == 0) {
         *word = "link down";
