@@ -26,7 +26,9 @@
 #include "core/banned.h" /* last: after every system header */
 
 #define NODES 3
-#define T0 1800000000LL /* a whole hour */
+/* the first poll: a whole hour, days (and one more) before now, as the
+ * store refuses samples stamped after its wall clock */
+static int64_t t0;
 
 static double now_s(void)
 {
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
     if (days < 1) days = 1;
     if (keep_all) keep.raw_s = 7 * 86400LL * days;
     polls = 86400LL * days;
+    t0 = ((int64_t)time(NULL) - polls - 86400) / 3600 * 3600;
     if (!mkdtemp(dir)) return 1;
     d = db_open(dir, err, sizeof(err));
     if (!d) {
@@ -101,7 +104,7 @@ int main(int argc, char **argv)
         mem[k] = 1200000000LL + k * 1000;
 
     t_start = now_s();
-    for (t = T0; t < T0 + polls; t++) {
+    for (t = t0; t < t0 + polls; t++) {
         db_sample s[NODES];
         memset(s, 0, sizeof(s));
         for (k = 0; k < NODES; k++) {
@@ -117,7 +120,7 @@ int main(int argc, char **argv)
             s[k].lag_ms = k == 0 ? -1 : rand_r(&seed) % 20 == 0 ? 1000 : 0;
         }
         evq_push_samples(q, s, NODES);          /* one poll, as the monitor queues it */
-        if ((t - T0) % 4096 == 0) evq_flush(q); /* bounded queue: keep up with the writer */
+        if ((t - t0) % 4096 == 0) evq_flush(q); /* bounded queue: keep up with the writer */
     }
     evq_flush(q);
     t_end = now_s();

@@ -32,7 +32,8 @@ typedef struct event_query {
     /* Several values, comma-separated (NULL = any): types are terms that
      * match as db_type_matches says, severities words of info, warning,
      * critical. Each exact (type, severity) pair is one indexed search; the
-     * results are merged by id. */
+     * results are merged by id. Past 64 pairs, one walk of the id order,
+     * each row checked, to the limit: the same answer. */
     const char *types, *severities;
 } event_query;
 
@@ -238,6 +239,13 @@ typedef struct db_sample {
     int64_t ts; /* seconds since the epoch */
     int64_t lag_bytes, lag_ms, used_memory, maxmemory, clients, ops;
 } db_sample;
+
+/* A sample's milliseconds from seconds as the monitor has them (a lag from
+ * INFO may be any number): -1 for a negative or NaN value (none), whole
+ * milliseconds up to DB_SAMPLE_MS_MAX (about 31,700 years), that for
+ * anything larger. The cast of an out-of-range double is undefined. */
+#define DB_SAMPLE_MS_MAX 1000000000000000LL
+int64_t db_sample_ms(double seconds);
 
 /* How long each resolution is kept, in seconds. */
 typedef struct db_samples_keep {

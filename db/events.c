@@ -208,23 +208,87 @@ static int id_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+static int type_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* 0 info, 1 warning, 2 critical, 3 anything else. */
+static int sev_index(const char *sev)
+{
+    static const char *const sevs[] = {"info", "warning", "critical"};
+    int k;
+    for (k = 0; sev && k < 3; k++)
+        if (!strcmp(sev, sevs[k])) return k;
+    return 3;
+}
+
+/* More pairs than this are one walk of the id order instead (below). */
+#define MERGED_SEARCHES_MAX 64
+
+/* Many pairs (every type of "+,-" times three severities is hundreds of
+ * searches, each reading up to limit ids, for one request): one walk of the
+ * id order under the other filters, each row checked against the same
+ * types and severities, stopped at limit. As many matching types make it
+ * hit rows at once, it stops early; the answer is the merge's. */
+static int query_walk(db *d, const event_query *eq, char (*types)[48], int ntypes, int mask,
+                      db_event_fn *fn, void *ctx, db_events_work *w)
+{
+    event_query sub = *eq;
+    qb q;
+    rd r;
+    int n = 0, rc = SQLITE_DONE;
+
+    sub.types = sub.severities = NULL;
+    if (types) sub.type = NULL;
+    if (eq->severities) sub.severity = NULL;
+    sub.limit = -1; /* stopped below, at eq->limit matches */
+    db__events_qb(d, &sub, &q);
+    if (db__qb_open(d, &r, &q) < 0) return -1;
+    if (w) w->searches++;
+    while (n < eq->limit && (rc = sqlite3_step(r.st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(r.st, 3);
+        const char *sev = (const char *)sqlite3_column_text(r.st, 4);
+        int k = sev_index(sev);
+        if (w) w->rows++;
+        if (types && (!type || strlen(type) >= 48 ||
+                      !bsearch(type, types, (size_t)ntypes, sizeof(*types), type_cmp)))
+            continue;
+        if (eq->severities && (k == 3 || !(mask & (1 << k)))) continue;
+        event_row(r.st, (rd_fn)fn, ctx);
+        n++;
+    }
+    if (n == eq->limit) rc = SQLITE_DONE;
+    sqlite3_finalize(r.st);
+    db__reader_put(d, r.c);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : -1;
+}
+
 /* Several types and severities: one search per exact pair, each at most
  * limit rows, merged by id (newest first, or oldest with oldest_first),
- * the first limit of them read again by id for fn. */
-static int query_merged(db *d, const event_query *eq, db_event_fn *fn, void *ctx)
+ * the first limit of them read again by id for fn. Past
+ * MERGED_SEARCHES_MAX pairs, query_walk. */
+static int query_merged(db *d, const event_query *eq, db_event_fn *fn, void *ctx, db_events_work *w)
 {
     static const char *const sevs[] = {"info", "warning", "critical"};
     char(*types)[48] = NULL;
     event_query sub = *eq;
     ids x = {NULL, 0, 0, 0};
-    int ntypes = 1, mask = 7, i, k, n = 0, rc = -1;
+    int ntypes = 1, mask = 7, nsevs = 1, i, k, n = 0, rc = -1;
     sqlite3 *c = NULL;
     sqlite3_stmt *st = NULL;
 
     if (eq->severities && (mask = db_severity_mask(eq->severities)) <= 0) mask = mask < 0 ? 0 : 7;
+    if (eq->severities) nsevs = (mask & 1) + (mask >> 1 & 1) + (mask >> 2 & 1);
     if (eq->types) {
         types = malloc(sizeof(*types) * TYPES_MAX);
         if (!types || (ntypes = matching_types(d, eq->types, types)) < 0) goto out;
+        if (w) w->searches++;
+    }
+    if (ntypes * nsevs > MERGED_SEARCHES_MAX) {
+        /* matching_types lists them in the index's (memcmp) order */
+        rc = query_walk(d, eq, types, ntypes, mask, fn, ctx, w);
+        goto out;
     }
     sub.types = sub.severities = NULL;
     for (i = 0; i < ntypes; i++) {
@@ -232,12 +296,17 @@ static int query_merged(db *d, const event_query *eq, db_event_fn *fn, void *ctx
         for (k = 0; k < 3; k++) {
             qb q;
             rd r;
+            int before = x.n;
             if (!(mask & (1 << k)) && eq->severities) continue;
             sub.severity = eq->severities ? sevs[k] : eq->severity;
             db__events_qb(d, &sub, &q);
             if (db__qb_open(d, &r, &q) < 0 ||
                 db__rd_rows(&r, event_row, (rd_fn)collect_id, &x) < 0 || x.failed)
                 goto out;
+            if (w) {
+                w->searches++;
+                w->rows += x.n - before;
+            }
             if (!eq->severities) break;
         }
     }
@@ -274,12 +343,19 @@ out:
     return rc;
 }
 
-int db_query_events(db *d, const event_query *eq, db_event_fn *fn, void *ctx)
+int db__query_events_work(db *d, const event_query *eq, db_event_fn *fn, void *ctx,
+                          db_events_work *w)
 {
     qb q;
     rd r;
-    if (eq->types || eq->severities) return query_merged(d, eq, fn, ctx);
+    if (eq->types || eq->severities) return query_merged(d, eq, fn, ctx, w);
     db__events_qb(d, eq, &q);
     if (db__qb_open(d, &r, &q) < 0) return -1;
+    if (w) w->searches++;
     return db__rd_rows(&r, event_row, (rd_fn)fn, ctx);
+}
+
+int db_query_events(db *d, const event_query *eq, db_event_fn *fn, void *ctx)
+{
+    return db__query_events_work(d, eq, fn, ctx, NULL);
 }

@@ -26,8 +26,9 @@ struct db {
     pthread_mutex_t pool_lock;
     sqlite3 *pool[DB_POOL_MAX];
     int npool;
-    db_recent *recent;            /* the dashboard's sets (recent.c) */
-    db_samples_keep samples_keep; /* the charts' retention (samples.c) */
+    db_recent *recent;              /* the dashboard's sets (recent.c) */
+    db_samples_keep samples_keep;   /* the charts' retention (samples.c) */
+    int64_t (*samples_clock)(void); /* the wall clock, seconds (NULL: time()); tests set it */
 };
 
 /* Runs sql on c; 0, or -1 with the reason in err. */
@@ -79,6 +80,15 @@ int db__qb_open(db *d, rd *r, qb *q);
 
 /* The SQL of each list query, built as it will run (for the plan test). */
 void db__events_qb(db *d, const event_query *eq, qb *q);
+/* db_query_events, counting its work in w (may be NULL): the statements run
+ * on the events table and the rows they read (the reads by id of the
+ * answer itself aside). For the plan test. */
+typedef struct db_events_work {
+    int searches;
+    long rows;
+} db_events_work;
+int db__query_events_work(db *d, const event_query *eq, db_event_fn *fn, void *ctx,
+                          db_events_work *w);
 void db__jobs_qb(const char *cluster, int unfinished, int64_t before, int limit, qb *q);
 void db__failovers_qb(const failover_query *fq, qb *q);
 void db__backups_qb(const char *cluster, int limit, qb *q);

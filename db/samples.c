@@ -5,15 +5,22 @@
  * its transaction) and knows nothing of HTTP or SVG.
  *
  * The rollup is incremental: samples_state says up to which minute and hour
- * the buckets are complete, and each call after a minute has passed rolls up
- * only the minutes (and hours) completed since, then deletes what is past its
- * retention (never a row not rolled up yet). So the work is one minute's rows
- * a minute, whatever the table's size, done by the writer, not per request.
+ * the buckets are complete, and each call after a minute has passed (and a
+ * few seconds of grace for slower polls) rolls up only the minutes (and
+ * hours) completed since, then deletes what is past its retention (never a
+ * row not rolled up yet). So the work is one minute's rows a minute, whatever
+ * the table's size, done by the writer, not per request. A row stored after
+ * its minute was rolled up rolls that minute (and its hour) up again; one
+ * whose minute's raw rows are already deleted is refused. Stamps are the
+ * wall clock's: a sample far after it is refused, and a state far ahead of
+ * the samples and the clock (the clock was set back) goes back to the
+ * present, the future's rows dropped (reset_to).
  * A series reads the buckets up to where they are complete and buckets the
  * finer rows after that on the fly, so a chart reaches the last poll. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/internal.h"
 #include "core/common.h"
@@ -23,6 +30,14 @@
 #define KEEP_RAW_S 3600LL
 #define KEEP_MINUTE_S (2 * 86400LL)
 #define KEEP_HOUR_S (90 * 86400LL)
+/* A minute is rolled up once a sample SAMPLE_GRACE_S past its end is
+ * stored: a slower cluster's poll of its last second is stored after
+ * another's of the next minute's first (and later ones roll it up again). */
+#define SAMPLE_GRACE_S 5
+/* A sample stamped more than this after the wall clock is not stored, and
+ * a rollup state more than this ahead of both the newest sample and the
+ * clock means the clock went back (reset_to). */
+#define SAMPLE_AHEAD_S 120
 
 void db_samples_set_keep(db *d, const db_samples_keep *k)
 {
@@ -67,6 +82,13 @@ const char *db_metric_name(int metric)
 }
 
 /* ------------------------------------------------------- writing (writer) */
+
+int64_t db_sample_ms(double seconds)
+{
+    if (!(seconds >= 0)) return -1; /* negative, or NaN */
+    if (seconds >= (double)DB_SAMPLE_MS_MAX / 1000.0) return DB_SAMPLE_MS_MAX;
+    return (int64_t)(seconds * 1000.0);
+}
 
 static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
 {
@@ -167,6 +189,12 @@ out:
     "DELETE FROM samples_minute WHERE node IN (SELECT id FROM sample_nodes) AND ts < ?1"
 #define SQL_DEL_HOUR                                                                               \
     "DELETE FROM samples_hour WHERE node IN (SELECT id FROM sample_nodes) AND ts < ?1"
+#define SQL_DEL_RAW_AFTER                                                                          \
+    "DELETE FROM samples_raw WHERE node IN (SELECT id FROM sample_nodes) AND ts > ?1"
+#define SQL_DEL_MINUTE_AFTER                                                                       \
+    "DELETE FROM samples_minute WHERE node IN (SELECT id FROM sample_nodes) AND ts > ?1"
+#define SQL_DEL_HOUR_AFTER                                                                         \
+    "DELETE FROM samples_hour WHERE node IN (SELECT id FROM sample_nodes) AND ts > ?1"
 #define SQL_DEL_NODES                                                                              \
     "DELETE FROM sample_nodes WHERE NOT EXISTS (SELECT 1 FROM samples_raw WHERE node = "           \
     "sample_nodes.id) AND NOT EXISTS (SELECT 1 FROM samples_minute WHERE node = "                  \
@@ -174,8 +202,9 @@ out:
 
 const char *db__samples_sql(int i)
 {
-    static const char *const sql[] = {SQL_ROLL_MINUTE, SQL_ROLL_HOUR, SQL_DEL_RAW,
-                                      SQL_DEL_MINUTE,  SQL_DEL_HOUR,  SQL_DEL_NODES};
+    static const char *const sql[] = {SQL_ROLL_MINUTE,   SQL_ROLL_HOUR,        SQL_DEL_RAW,
+                                      SQL_DEL_MINUTE,    SQL_DEL_HOUR,         SQL_DEL_NODES,
+                                      SQL_DEL_RAW_AFTER, SQL_DEL_MINUTE_AFTER, SQL_DEL_HOUR_AFTER};
     return i >= 0 && i < (int)(sizeof(sql) / sizeof(sql[0])) ? sql[i] : NULL;
 }
 
@@ -184,38 +213,122 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* After samples up to now (seconds) were stored: the minutes and hours that
- * completed are rolled up, and what is past its retention deleted. first:
- * the oldest sample just stored (where the rollups start on a new store). */
-static int roll(db *d, int64_t now, int64_t first)
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int64_t wall_now(db *d)
+{
+    return d->samples_clock ? d->samples_clock() : (int64_t)time(NULL);
+}
+
+/* What samples_state says (see the top): the first minute and hour not
+ * rolled up, and the first second whose raw rows (and minute rows) are all
+ * still kept (0: none deleted yet). */
+typedef struct roll_state {
+    int64_t minute, hour, raw_kept, minute_kept;
+} roll_state;
+
+static int state_read(sqlite3 *c, roll_state *rs, int64_t first)
+{
+    int hm = state_get(c, "minute", &rs->minute), hh = state_get(c, "hour", &rs->hour);
+    rs->raw_kept = rs->minute_kept = 0;
+    if (hm < 0 || hh < 0 || state_get(c, "raw_kept", &rs->raw_kept) < 0 ||
+        state_get(c, "minute_kept", &rs->minute_kept) < 0)
+        return -1;
+    if (!hm || !hh) { /* a new store: nothing is complete yet */
+        rs->minute = first / 60 * 60;
+        rs->hour = rs->minute / 3600 * 3600;
+        if (state_set(c, "minute", rs->minute) < 0 || state_set(c, "hour", rs->hour) < 0) return -1;
+    }
+    return 0;
+}
+
+/* The wall clock went back (it had jumped ahead, and was set right): the
+ * rollups' state is far past the newest sample and the clock. Left so, no
+ * minute would be rolled up until the clock caught up with it (for as long
+ * as it had jumped), the series would read the rolled-up tables over the
+ * new rows, and the retention would delete those never rolled up. So the
+ * rows stamped in that future are dropped (the only ones lost) and the
+ * state goes back to the present: the minutes from the newest sample's are
+ * rolled up again from the raw rows as they complete, its hour from the
+ * minutes. */
+static int reset_to(sqlite3 *c, roll_state *rs, int64_t cur_min, int64_t first, int64_t wall)
+{
+    int64_t hour = cur_min / 3600 * 3600;
+    log_warn("samples: the clock went back %llds: the history stamped after now is dropped, "
+             "the rollups start again at %lld",
+             (long long)(rs->minute - cur_min), (long long)cur_min);
+    if (exec2(c, SQL_DEL_RAW_AFTER, wall + SAMPLE_AHEAD_S, 0) < 0 ||
+        exec2(c, SQL_DEL_MINUTE_AFTER, cur_min - 1, 0) < 0 ||
+        exec2(c, SQL_DEL_HOUR_AFTER, min64(hour, rs->hour) - 1, 0) < 0)
+        return -1;
+    rs->minute = cur_min;
+    rs->hour = min64(hour, rs->hour);
+    /* what was deleted under the stamps of that future is no reason to
+     * refuse the present's rows */
+    rs->raw_kept = min64(rs->raw_kept, first / 60 * 60);
+    rs->minute_kept = min64(rs->minute_kept, rs->hour);
+    if (state_set(c, "minute", rs->minute) < 0 || state_set(c, "hour", rs->hour) < 0 ||
+        state_set(c, "raw_kept", rs->raw_kept) < 0 ||
+        state_set(c, "minute_kept", rs->minute_kept) < 0)
+        return -1;
+    return 0;
+}
+
+/* Rows stored late, from late_min on, into minutes already rolled up (a
+ * slower cluster's poll stored after another's of the next minute): those
+ * minutes are rolled up again from their raw rows, all still there (a row
+ * is refused when its minute's are not), and so are the hours already
+ * rolled up over them, from minutes all still there. */
+static int reroll(sqlite3 *c, const roll_state *rs, int64_t late_min)
+{
+    int64_t h = late_min / 3600 * 3600, kept = (rs->minute_kept + 3599) / 3600 * 3600;
+    if (exec2(c, SQL_ROLL_MINUTE, late_min, rs->minute) < 0) return -1;
+    if (h < rs->hour && max64(h, kept) < rs->hour &&
+        exec2(c, SQL_ROLL_HOUR, max64(h, kept), rs->hour) < 0)
+        return -1;
+    return 0;
+}
+
+/* After samples up to newest (seconds) were stored: the minutes that ended
+ * SAMPLE_GRACE_S before it, and the hours, are rolled up, and what is past
+ * its retention deleted (never a row not rolled up yet). */
+static int roll(db *d, roll_state *rs, int64_t newest)
 {
     sqlite3 *c = d->w;
     db_samples_keep k;
-    int64_t minute = 0, hour = 0, cur_min = now / 60 * 60, cur_hour = cur_min / 3600 * 3600;
-    int hm = state_get(c, "minute", &minute), hh = state_get(c, "hour", &hour), new_hour = 0;
+    int64_t cur_min = (newest - SAMPLE_GRACE_S) / 60 * 60, cur_hour = cur_min / 3600 * 3600;
+    int64_t raw_del, minute_del;
+    int new_hour = 0;
 
-    if (hm < 0 || hh < 0) return -1;
-    if (!hm || !hh) { /* a new store: nothing is complete yet */
-        minute = first / 60 * 60;
-        hour = minute / 3600 * 3600;
-        if (state_set(c, "minute", minute) < 0 || state_set(c, "hour", hour) < 0) return -1;
-    }
-    if (cur_min <= minute) return 0; /* this minute is not over (or the clock went back) */
-    if (exec2(c, SQL_ROLL_MINUTE, minute, cur_min) < 0 || state_set(c, "minute", cur_min) < 0)
+    if (cur_min <= rs->minute) return 0; /* that minute may still get rows */
+    if (exec2(c, SQL_ROLL_MINUTE, rs->minute, cur_min) < 0 || state_set(c, "minute", cur_min) < 0)
         return -1;
-    minute = cur_min;
-    if (cur_hour > hour) {
-        if (exec2(c, SQL_ROLL_HOUR, hour, cur_hour) < 0 || state_set(c, "hour", cur_hour) < 0)
+    rs->minute = cur_min;
+    if (cur_hour > rs->hour) {
+        if (exec2(c, SQL_ROLL_HOUR, rs->hour, cur_hour) < 0 || state_set(c, "hour", cur_hour) < 0)
             return -1;
-        hour = cur_hour;
+        rs->hour = cur_hour;
         new_hour = 1;
     }
     /* A row goes once past its retention and rolled up into the next. */
     db_samples_get_keep(d, &k);
-    if (exec2(c, SQL_DEL_RAW, min64(now - k.raw_s, minute), 0) < 0 ||
-        exec2(c, SQL_DEL_MINUTE, min64(now - k.minute_s, hour), 0) < 0 ||
-        exec2(c, SQL_DEL_HOUR, now - k.hour_s, 0) < 0)
+    raw_del = min64(newest - k.raw_s, rs->minute);
+    minute_del = min64(newest - k.minute_s, rs->hour);
+    if (exec2(c, SQL_DEL_RAW, raw_del, 0) < 0 || exec2(c, SQL_DEL_MINUTE, minute_del, 0) < 0 ||
+        exec2(c, SQL_DEL_HOUR, newest - k.hour_s, 0) < 0)
         return -1;
+    /* what a late row is checked against (db__samples_store) */
+    if (raw_del > rs->raw_kept) {
+        if (state_set(c, "raw_kept", raw_del) < 0) return -1;
+        rs->raw_kept = raw_del;
+    }
+    if (minute_del > rs->minute_kept) {
+        if (state_set(c, "minute_kept", minute_del) < 0) return -1;
+        rs->minute_kept = minute_del;
+    }
     /* Nodes gone for longer than every retention: hourly is often enough. */
     if (new_hour && exec2(c, SQL_DEL_NODES, 0, 0) < 0) return -1;
     return 0;
@@ -224,12 +337,32 @@ static int roll(db *d, int64_t now, int64_t first)
 int db__samples_store(db *d, const db_sample *s, int n)
 {
     sqlite3_stmt *find = NULL, *add = NULL, *ins = NULL;
-    int64_t now = 0, first = INT64_MAX;
-    int i, rc = -1;
+    int64_t wall = wall_now(d), newest = INT64_MIN, first = INT64_MAX, late_min = INT64_MAX;
+    int64_t cur_min;
+    roll_state rs;
+    int i, rc = -1, ahead = 0, late = 0;
 
-    if (n <= 0) return 0;
+    /* A sample stamped well past the wall clock is not stored: the rollups
+     * would take it for the present. */
+    for (i = 0; i < n; i++) {
+        if (s[i].ts > wall + SAMPLE_AHEAD_S) {
+            ahead++;
+            continue;
+        }
+        newest = max64(newest, s[i].ts);
+        first = min64(first, s[i].ts);
+    }
+    if (ahead)
+        log_warn("samples: %d stamped more than %ds after now (%lld) not stored", ahead,
+                 SAMPLE_AHEAD_S, (long long)wall);
+    if (newest == INT64_MIN) return 0;
     /* all or nothing: a failure here leaves the rest of the writer's batch */
     if (sqlite3_exec(d->w, "SAVEPOINT samples", NULL, NULL, NULL) != SQLITE_OK) return -1;
+    if (state_read(d->w, &rs, first) < 0) goto out;
+    cur_min = (newest - SAMPLE_GRACE_S) / 60 * 60;
+    if (rs.minute > cur_min + SAMPLE_AHEAD_S && rs.minute > wall + SAMPLE_AHEAD_S &&
+        reset_to(d->w, &rs, cur_min, first, wall) < 0)
+        goto out;
     if (sqlite3_prepare_v2(d->w, "SELECT id FROM sample_nodes WHERE cluster = ? AND node = ?", -1,
                            &find, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(d->w, "INSERT INTO sample_nodes (cluster, node) VALUES (?, ?)", -1, &add,
@@ -240,8 +373,14 @@ int db__samples_store(db *d, const db_sample *s, int n)
                            -1, &ins, NULL) != SQLITE_OK)
         goto out;
     for (i = 0; i < n; i++) {
-        int64_t id = node_id(d->w, find, add, &s[i]);
-        if (id < 0) goto out;
+        int64_t id;
+        if (s[i].ts > wall + SAMPLE_AHEAD_S) continue;
+        /* too late to be rolled up: its minute's other rows are gone */
+        if (s[i].ts / 60 * 60 < rs.raw_kept) {
+            late++;
+            continue;
+        }
+        if ((id = node_id(d->w, find, add, &s[i])) < 0) goto out;
         sqlite3_reset(ins);
         sqlite3_bind_int64(ins, 1, id);
         sqlite3_bind_int64(ins, 2, s[i].ts);
@@ -252,10 +391,13 @@ int db__samples_store(db *d, const db_sample *s, int n)
         bind_opt(ins, 7, s[i].clients);
         bind_opt(ins, 8, s[i].ops);
         if (sqlite3_step(ins) != SQLITE_DONE) goto out;
-        if (s[i].ts > now) now = s[i].ts;
-        if (s[i].ts < first) first = s[i].ts;
+        if (s[i].ts < rs.minute) late_min = min64(late_min, s[i].ts / 60 * 60);
     }
-    rc = roll(d, now, first);
+    if (late)
+        log_warn("samples: %d older than the raw rows kept (%lld) not stored", late,
+                 (long long)rs.raw_kept);
+    if (late_min < rs.minute && reroll(d->w, &rs, late_min) < 0) goto out;
+    rc = roll(d, &rs, newest);
 out:
     if (rc < 0) log_error("samples: not stored: %s", sqlite3_errmsg(d->w));
     sqlite3_finalize(find);

@@ -21,7 +21,9 @@ redis_connected_slave_lag_seconds (the lag alert's input). A replica then killed
 redis_up 0, its Sentinels' ok_slaves drop to 1, and
 hapanel_events_written_total grows (node-down is stored). A cluster name with a
 quote, a backslash and a newline would break the text: label values are
-escaped (checked by promtool on a hostile master name). promtool comes from
+escaped (checked by promtool on a hostile master name), and one that is not
+UTF-8 (bytes \\xff\\xfe) has each bad byte written '?', so the scrape stays
+valid UTF-8 and promtool accepts it. promtool comes from
 Debian's prometheus package, installed when missing (exit 77, skipped, only
 where it cannot be)."""
 
@@ -42,9 +44,12 @@ check = Checks()
 
 
 def promtool_check(text):
-    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
+    """promtool on text (str, or the raw bytes of a scrape)."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                        timeout=60)
-    return r.returncode, (r.stdout + r.stderr).strip()
+    return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace").strip()
 
 
 def value(text, name, **labels):
@@ -236,8 +241,29 @@ def test(env):
     env.on_cleanup(lambda: Redis.at(s0).cmd("SENTINEL", "REMOVE", bad))
     wait_for(lambda: 'we\\"ird\\\\na\\nme' in hp.get("/metrics").text, 15, 0.2,
              msg="the hostile name, escaped, in /metrics")
-    rc, out = promtool_check(hp.get("/metrics").text)
+    rc, out = promtool_check(hp.get("/metrics").raw)
     check(rc == 0 and out == "", "promtool on the hostile name: exit %d: %s" % (rc, out[:500]))
+    check.done()
+
+    # a master name that is not UTF-8: Prometheus refuses the whole scrape
+    # over one bad byte, so each is written '?' (as the API writes it)
+    nonutf8 = b"bad\xff\xfename"
+    with Redis.at(s0) as c:
+        assert c.cmd("SENTINEL", "MONITOR", nonutf8, "127.0.0.1", master.rsplit(":", 1)[1],
+                     2) == "OK"
+    env.on_cleanup(lambda: Redis.at(s0).cmd("SENTINEL", "REMOVE", nonutf8))
+    wait_for(lambda: b'master_name="bad??name"' in hp.get("/metrics").raw, 15, 0.2,
+             msg="the non-UTF-8 name, repaired, in /metrics")
+    raw = hp.get("/metrics").raw
+    try:
+        raw.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError as e:
+        valid = False
+        log("not UTF-8 at %d: %r" % (e.start, raw[max(0, e.start - 80):e.start + 20]))
+    check(valid, "/metrics is valid UTF-8 with a master named %r" % nonutf8)
+    rc, out = promtool_check(raw)
+    check(rc == 0 and out == "", "promtool on the non-UTF-8 name: exit %d: %s" % (rc, out[:500]))
     check.done()
 
 

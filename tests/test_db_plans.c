@@ -3,7 +3,10 @@
  * builds is run through EXPLAIN QUERY PLAN on a database hapanel created, and
  * no step may scan a table (they all grow) or sort the result in a temporary
  * b-tree. A query without any filter may walk the table backwards by rowid:
- * it stops at its LIMIT. */
+ * it stops at its LIMIT. And several types and severities over a history of
+ * many types (type=+,-&severity=info,warning,critical) give the answer a walk
+ * of every row says, in at most 64 searches and limit-ish rows, not one
+ * search of up to limit rows per (type, severity) pair. */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,6 +16,9 @@
 
 #include "check.h"
 #include "db/internal.h"
+#include "db/writer.h"
+
+#define MERGED_MAX 64 /* searches for one request of several types and severities */
 
 static sqlite3 *conn;
 static int plans;
@@ -64,6 +70,151 @@ static void check_plan(const char *what, const qb *q, int filtered)
     sqlite3_finalize(st);
     plans++;
     CHECK(!bad);
+}
+
+/* ---------------------------------------------- many types, merged */
+
+#define NTYPES 100
+#define PER_PAIR 12
+#define NEVENTS (NTYPES * 3 * PER_PAIR)
+
+typedef struct answer {
+    int n;
+    int64_t id[1000];
+} answer;
+
+static void on_event(void *ctx, const hp_event *e)
+{
+    answer *a = ctx;
+    if (a->n < 1000) a->id[a->n] = e->id;
+    a->n++;
+}
+
+/* What the answer must be: every row, newest first (or oldest), checked. */
+static void expected(const event_query *eq, answer *a)
+{
+    sqlite3_stmt *st = NULL;
+    int mask = eq->severities ? db_severity_mask(eq->severities) : 7;
+    a->n = 0;
+    CHECK(sqlite3_prepare_v2(
+              conn,
+              eq->oldest_first ? "SELECT id, type, severity, cluster FROM events ORDER BY id"
+                               : "SELECT id, type, severity, cluster FROM events ORDER BY id DESC",
+              -1, &st, NULL) == SQLITE_OK);
+    while (a->n < eq->limit && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *type = (const char *)sqlite3_column_text(st, 1);
+        const char *sev = (const char *)sqlite3_column_text(st, 2);
+        const char *cl = (const char *)sqlite3_column_text(st, 3);
+        int k = !strcmp(sev, "info") ? 0 : !strcmp(sev, "warning") ? 1 : 2;
+        if (eq->types && !db_type_matches(eq->types, type)) continue;
+        if (!(mask & (1 << k))) continue;
+        if (eq->cluster && strcmp(eq->cluster, cl)) continue;
+        if (eq->before && id >= eq->before) continue;
+        if (eq->after && id <= eq->after) continue;
+        a->id[a->n++] = id;
+    }
+    sqlite3_finalize(st);
+}
+
+/* Runs eq both ways; returns the work done. */
+static db_events_work same_answer(db *d, const char *what, const event_query *eq)
+{
+    answer got, want;
+    db_events_work w = {0, 0};
+    int i, same;
+    memset(&got, 0, sizeof(got));
+    expected(eq, &want);
+    CHECK(db__query_events_work(d, eq, on_event, &got, &w) == got.n);
+    same = got.n == want.n;
+    for (i = 0; same && i < got.n; i++)
+        same = got.id[i] == want.id[i];
+    if (!same)
+        fprintf(stderr, "%s: %d events, want %d (first %lld, want %lld)\n", what, got.n, want.n,
+                got.n ? (long long)got.id[0] : 0LL, want.n ? (long long)want.id[0] : 0LL);
+    CHECK(same);
+    fprintf(stderr, "%s: %d events, %d searches, %ld rows read\n", what, got.n, w.searches, w.rows);
+    return w;
+}
+
+static void many_types(db *d)
+{
+    static const char *const sevs[] = {"info", "warning", "critical"};
+    event_query eq;
+    db_events_work w;
+    evq *q = evq_new(d);
+    int i;
+
+    CHECK(q != NULL);
+    if (!q) return;
+    /* 100 types ("+t00".."+t49", "-t00".."-t49") x 3 severities, 12 each,
+     * interleaved; one a second (a flood would be coalesced) */
+    for (i = 0; i < NEVENTS; i++) {
+        hp_event e;
+        char type[16];
+        int t = i % NTYPES;
+        snprintf(type, sizeof(type), "%ct%02d", t < 50 ? '+' : '-', t % 50);
+        hp_event_set(&e, EV_SENTINEL, i % 2 ? "c" : "d", type, sevs[i / NTYPES % 3], "sentinel x",
+                     "127.0.0.1:6379", "m");
+        e.ts = 1800000000000LL + (int64_t)i * 1000;
+        evq_push(q, &e);
+        if (i % 500 == 499) evq_flush(q);
+    }
+    evq_flush(q);
+    evq_free(q);
+    {
+        sqlite3_stmt *st = NULL;
+        CHECK(sqlite3_prepare_v2(conn, "SELECT COUNT(*) FROM events WHERE type LIKE '_t__'", -1,
+                                 &st, NULL) == SQLITE_OK);
+        CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == NEVENTS);
+        sqlite3_finalize(st);
+    }
+
+    /* every type, every severity, the largest page: 300 pairs */
+    memset(&eq, 0, sizeof(eq));
+    eq.types = "+,-";
+    eq.severities = "info,warning,critical";
+    eq.limit = 1000;
+    w = same_answer(d, "+,- x 3 severities", &eq);
+    CHECK(w.searches <= MERGED_MAX + 1);
+    CHECK(w.rows <= 2 * eq.limit);
+    /* the same, oldest first after an id, one cluster */
+    eq.oldest_first = 1;
+    eq.after = 100;
+    eq.cluster = "c";
+    eq.limit = 300;
+    w = same_answer(d, "+,- x 3, oldest first, c", &eq);
+    CHECK(w.searches <= MERGED_MAX + 1);
+    CHECK(w.rows <= 2 * eq.limit);
+    /* a page further back, two severities (200 pairs) */
+    memset(&eq, 0, sizeof(eq));
+    eq.types = "+,-";
+    eq.severities = "warning,critical";
+    eq.before = NEVENTS / 2;
+    eq.limit = 50;
+    w = same_answer(d, "+,- x warning,critical before", &eq);
+    CHECK(w.searches <= MERGED_MAX + 1);
+    CHECK(w.rows <= 3 * eq.limit);
+    /* few pairs keep their searches: "+t1" is 10 types, x 2 severities */
+    memset(&eq, 0, sizeof(eq));
+    eq.types = "+t1";
+    eq.severities = "info,critical";
+    eq.limit = 40;
+    w = same_answer(d, "+t1 x info,critical", &eq);
+    CHECK(w.searches == 1 + 20);
+    /* exact types, no severity list */
+    memset(&eq, 0, sizeof(eq));
+    eq.types = "-t07$,+t33$";
+    eq.limit = 1000;
+    w = same_answer(d, "-t07$,+t33$", &eq);
+    CHECK(w.searches == 1 + 2);
+    /* the type list alone, many types: a walk too */
+    memset(&eq, 0, sizeof(eq));
+    eq.types = "t";
+    eq.limit = 1000;
+    w = same_answer(d, "t (every type, no severity)", &eq);
+    CHECK(w.searches <= MERGED_MAX + 1);
+    CHECK(w.rows <= 2 * eq.limit);
 }
 
 int main(void)
@@ -153,6 +304,8 @@ int main(void)
         check_plan(what, &q, m != 0);
     }
     CHECK(plans == 2 * 64 + 8 + 4 + 2 + 8 + 4 + 64);
+
+    many_types(d);
 
     sqlite3_close(conn);
     db_free(d);

@@ -8,6 +8,8 @@
  * every row expired are forgotten. Every rollup, retention and series
  * statement searches the (node, ts) key: no scan of a sample table. */
 #define _DEFAULT_SOURCE /* mkdtemp */
+#include <math.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,12 +81,22 @@ static void sample(db_sample *s, const char *cluster, const char *node, int64_t 
     s->ops = t % 2 ? 10 : 20;
 }
 
-/* Pushes one sample a second for [from, to), 10 seconds a batch. */
+/* The wall clock the store checks stamps against: push() sets it. */
+static int64_t fake_now;
+
+static int64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+/* Pushes one sample a second for [from, to), 10 seconds a batch, the clock
+ * at its end. */
 static void push(evq *q, int64_t from, int64_t to, int with_c2)
 {
     db_sample s[30];
     int64_t t;
     int n = 0;
+    fake_now = to;
     for (t = from; t < to; t++) {
         sample(&s[n++], "c1", "10.0.0.1:6379", t, 0);
         sample(&s[n++], "c1", "10.0.0.2:6379", t, 1);
@@ -131,6 +143,173 @@ static int scans(sqlite3 *c, const char *sql)
     return bad || rc != SQLITE_DONE;
 }
 
+/* One node's samples for [from, to), a batch of 10 seconds each. */
+static void push_node(evq *q, const char *cluster, const char *node, int64_t from, int64_t to)
+{
+    db_sample s[10];
+    int64_t t;
+    int n = 0;
+    if (to > fake_now) fake_now = to;
+    for (t = from; t < to; t++) {
+        sample(&s[n++], cluster, node, t, 1);
+        if (n == 10 || t + 1 == to) {
+            evq_push_samples(q, s, n);
+            n = 0;
+        }
+    }
+    evq_flush(q);
+}
+
+typedef struct store {
+    char dir[64];
+    db *d;
+    evq *q;
+    sqlite3 *c;
+} store;
+
+static int store_open(store *st)
+{
+    char err[256], path[300];
+    memset(st, 0, sizeof(*st));
+    snprintf(st->dir, sizeof(st->dir), "/tmp/hapanel-test-samples-XXXXXX");
+    CHECK(mkdtemp(st->dir) != NULL);
+    st->d = db_open(st->dir, err, sizeof(err));
+    CHECK(st->d != NULL);
+    if (!st->d) return -1;
+    st->d->samples_clock = fake_clock;
+    st->q = evq_new(st->d);
+    CHECK(st->q != NULL);
+    if (!st->q) return -1;
+    snprintf(path, sizeof(path), "%s/hapanel.db", st->dir);
+    CHECK(sqlite3_open_v2(path, &st->c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    return 0;
+}
+
+static void store_close(store *st)
+{
+    char cmd[128];
+    sqlite3_close(st->c);
+    evq_free(st->q);
+    db_free(st->d);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", st->dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* one() of the SQL printed from fmt. */
+__attribute__((format(printf, 2, 3))) static int64_t onef(sqlite3 *c, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return one(c, sql);
+}
+
+#define B_NODE "(SELECT id FROM sample_nodes WHERE cluster = 'b')"
+
+/* Two clusters polled apart: b's sample for the last second of a minute
+ * (and of an hour) is stored after a's of the next minute. The minute and
+ * hour buckets have it all the same; a row whose minute's raw rows are gone
+ * is refused, not rolled up alone into that minute. */
+static void late_rows(void)
+{
+    store st;
+    db_sample s;
+    got g;
+    long long last = T0 + 3540; /* the hour's last minute */
+
+    if (store_open(&st) < 0) return;
+    fake_now = 0;
+    push_node(st.q, "b", "10.0.0.2:6379", T0, T0 + 3599);
+    push_node(st.q, "a", "10.0.0.1:6379", T0, T0 + 3610);
+    /* a's T0 + 3605 has rolled the minute and the hour up */
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'minute'") == T0 + 3600);
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'hour'") == T0 + 3600);
+    push_node(st.q, "b", "10.0.0.2:6379", T0 + 3599, T0 + 3600); /* late */
+    CHECK(onef(st.c, "SELECT n FROM samples_minute WHERE ts = %lld AND node = " B_NODE, last) ==
+          60);
+    CHECK(onef(st.c, "SELECT mem FROM samples_minute WHERE ts = %lld AND node = " B_NODE, last) ==
+          1059);
+    CHECK(onef(st.c, "SELECT n FROM samples_hour WHERE ts = %lld AND node = " B_NODE, T0) == 3600);
+    CHECK(one(st.c, "SELECT COUNT(*) FROM samples_minute WHERE n <> 60") == 0);
+    g = series(st.d, "b", NULL, DB_METRIC_MEMORY, DB_STEP_MINUTE, last, last);
+    CHECK(g.nodes == 1 && g.n[0] == 1 && g.max[0] == 1059);
+    /* a little past a minute's end, it is not rolled up yet */
+    push_node(st.q, "a", "10.0.0.1:6379", T0 + 3610, T0 + 3663);
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'minute'") == T0 + 3600);
+    push_node(st.q, "a", "10.0.0.1:6379", T0 + 3663, T0 + 3666);
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'minute'") == T0 + 3660);
+
+    /* an hour and more later, T0's raw rows are gone: a row for T0 + 30
+     * (another value) is refused, the minute keeps its 60 */
+    push_node(st.q, "b", "10.0.0.2:6379", T0 + 3600, T0 + 7400);
+    CHECK(one(st.c, "SELECT MIN(ts) FROM samples_raw") > T0 + 3600);
+    sample(&s, "b", "10.0.0.2:6379", T0 + 30, 1);
+    s.used_memory = 99999;
+    evq_push_samples(st.q, &s, 1);
+    evq_flush(st.q);
+    CHECK(onef(st.c, "SELECT COUNT(*) FROM samples_raw WHERE ts < %lld", T0 + 3600) == 0);
+    CHECK(onef(st.c, "SELECT n FROM samples_minute WHERE ts = %lld AND node = " B_NODE, T0) == 60);
+    CHECK(one(st.c, "SELECT MAX(mem) FROM samples_minute") == 1059);
+    CHECK(one(st.c, "SELECT COUNT(*) FROM samples_minute WHERE n <> 60 AND node = " B_NODE) == 0);
+    store_close(&st);
+}
+
+/* The wall clock jumps an hour ahead for two minutes and is set right: the
+ * rollups go on from the present (not an hour later), the rows stamped in
+ * that future are dropped, every minute before and after it is rolled up,
+ * and once raw retention has passed no minute is missing. A sample stamped
+ * well after the clock is not stored. */
+static void clock_jump(void)
+{
+    store st;
+    db_sample s;
+    got g;
+    long long t1 = T0, end;
+
+    if (store_open(&st) < 0) return;
+    push(st.q, t1, t1 + 600, 0);         /* ten good minutes */
+    push(st.q, t1 + 4200, t1 + 4320, 0); /* two stamped an hour ahead */
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'minute'") == t1 + 4260);
+    push(st.q, t1 + 720, t1 + 1620, 0); /* set right: 15 minutes */
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'minute'") == t1 + 1560);
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'hour'") == t1);
+    CHECK(onef(st.c, "SELECT COUNT(*) FROM samples_raw WHERE ts > %lld", t1 + 1620) == 0);
+    CHECK(onef(st.c, "SELECT COUNT(*) FROM samples_minute WHERE ts > %lld", t1 + 1620) == 0);
+    CHECK(onef(st.c, "SELECT COUNT(*) FROM samples_hour WHERE ts > %lld", t1) == 0);
+    CHECK(onef(st.c,
+               "SELECT COUNT(*) FROM samples_minute WHERE ts >= %lld AND ts < %lld AND n = 60", t1,
+               t1 + 600) == 20);
+    CHECK(onef(st.c,
+               "SELECT COUNT(*) FROM samples_minute WHERE ts >= %lld AND ts < %lld AND n = 60",
+               t1 + 720, t1 + 1560) == 28);
+    /* the minute series reaches the present, nothing in the future */
+    g = series(st.d, "c1", NULL, DB_METRIC_MEMORY, DB_STEP_MINUTE, t1, t1 + 7200);
+    CHECK(g.nodes == 2 && g.n[0] == 25 && g.last_ts[0] == t1 + 1560);
+    g = series(st.d, "c1", NULL, DB_METRIC_MEMORY, DB_STEP_RAW, t1 + 600, t1 + 7200);
+    CHECK(g.nodes == 2 && g.n[0] == 900 && g.last_ts[0] == t1 + 1619);
+
+    /* past the hour and the raw retention: no minute lost */
+    end = t1 + 1620 + 3700;
+    push(st.q, t1 + 1620, end, 0);
+    CHECK(one(st.c, "SELECT MIN(ts) FROM samples_raw") >= end - 1 - 3600 - 60);
+    CHECK(onef(st.c,
+               "SELECT COUNT(*) FROM samples_minute WHERE ts >= %lld AND ts < %lld AND n = 60",
+               t1 + 720, t1 + 3600) == 2 * 48);
+    CHECK(onef(st.c, "SELECT COUNT(*) FROM samples_hour WHERE ts = %lld AND n = %lld", t1,
+               600LL + 3600 - 720) == 2);
+    CHECK(one(st.c, "SELECT COUNT(*) FROM samples_minute WHERE n <> 60") == 0);
+
+    /* an hour after the clock: not stored, the state unmoved */
+    sample(&s, "c1", "10.0.0.1:6379", fake_now + 3600, 0);
+    evq_push_samples(st.q, &s, 1);
+    evq_flush(st.q);
+    CHECK(onef(st.c, "SELECT COUNT(*) FROM samples_raw WHERE ts > %lld", end) == 0);
+    CHECK(one(st.c, "SELECT v FROM samples_state WHERE k = 'minute'") == (end - 1 - 5) / 60 * 60);
+    store_close(&st);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/hapanel-test-samples-XXXXXX", err[256], path[300], sql[1024], cmd[300];
@@ -147,6 +326,7 @@ int main(void)
     CHECK(d != NULL);
     if (!d) return check_done();
     db_samples_set_keep(d, &keep);
+    d->samples_clock = fake_clock;
     q = evq_new(d);
     CHECK(q != NULL);
     if (!q) return check_done();
@@ -243,5 +423,19 @@ int main(void)
     db_free(d);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
+
+    late_rows();
+    clock_jump();
+
+    /* a lag from INFO may be any number: milliseconds clamped, none for
+     * negative or NaN */
+    CHECK(db_sample_ms(1.5) == 1500);
+    CHECK(db_sample_ms(0) == 0);
+    CHECK(db_sample_ms(-1) == -1);
+    CHECK(db_sample_ms(NAN) == -1);
+    CHECK(db_sample_ms(9.3e18) == DB_SAMPLE_MS_MAX);
+    CHECK(db_sample_ms(1e300) == DB_SAMPLE_MS_MAX);
+    CHECK(db_sample_ms(INFINITY) == DB_SAMPLE_MS_MAX);
+    CHECK(db_sample_ms(-INFINITY) == -1);
     return check_done();
 }

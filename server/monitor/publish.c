@@ -238,7 +238,7 @@ static void add_samples(samples *sb, const cluster_snap *prev, const cluster_sna
         hp_strlcpy(s->node, sn->addr, sizeof(s->node));
         s->ts = sn->last_ok_ms / 1000;
         s->lag_bytes = sn->lag_bytes;
-        s->lag_ms = sn->lag_seconds >= 0 ? (int64_t)(sn->lag_seconds * 1000.0) : -1;
+        s->lag_ms = db_sample_ms(sn->lag_seconds); /* clamped: INFO may say anything */
         s->used_memory = sn->used_memory;
         s->maxmemory = sn->maxmemory;
         s->clients = sn->connected_clients;

@@ -29,21 +29,30 @@
 #include "web/hub.h"
 #include "model/topology.h"
 #include "web/ui.h"
+#include "core/utf8.h"
 #include "core/banned.h" /* last: after every system header */
 
 /* A label value as the text format wants it: backslash, quote and newline
- * escaped (names come from Sentinel and may hold anything). */
+ * escaped, and each byte that is not part of well-formed UTF-8 written '?'
+ * (as utf8_fix does: Prometheus refuses a whole scrape over one bad byte,
+ * and names and versions come from Sentinel and Redis, which take any). */
 static void label_value(sbuf *b, const char *v)
 {
-    for (; *v; v++) {
-        if (*v == '\\')
+    size_t left = strlen(v), len;
+    for (; *v; v += len, left -= len) {
+        len = utf8_seq_len(v, left);
+        if (len == 0) {
+            sbuf_puts(b, "?");
+            len = 1;
+        } else if (*v == '\\') {
             sbuf_puts(b, "\\\\");
-        else if (*v == '"')
+        } else if (*v == '"') {
             sbuf_puts(b, "\\\"");
-        else if (*v == '\n')
+        } else if (*v == '\n') {
             sbuf_puts(b, "\\n");
-        else
-            sbuf_append(b, v, 1);
+        } else {
+            sbuf_append(b, v, len);
+        }
     }
 }
 
