@@ -25,9 +25,12 @@ typedef struct monitor monitor; /* as monitor.h says; the fields are below */
 #define POLL_SLOTS 10 /* each poll interval is cut in slots; a cluster's nodes and views in one */
 #define SENTINELS_EVERY 5     /* SENTINEL SENTINELS (discovery) every this many rounds */
 #define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
-#define PUBLISH_DELAY_MS 20   /* coalesce replies of one poll into one snapshot */
-#define SWITCH_DUP_MS 60000   /* the Sentinels' +switch-master of one failover come within this */
-#define POLL_HIST_BUCKETS 12  /* = MONITOR_POLL_BUCKETS of monitor.h (checked in monitor.c) */
+/* a node two master names both name stays with the one that named it first
+ * until that one has not named it for this long */
+#define MOVE_AFTER_MS 5000
+#define PUBLISH_DELAY_MS 20  /* coalesce replies of one poll into one snapshot */
+#define SWITCH_DUP_MS 60000  /* the Sentinels' +switch-master of one failover come within this */
+#define POLL_HIST_BUCKETS 12 /* = MONITOR_POLL_BUCKETS of monitor.h (checked in monitor.c) */
 
 /* A hash index of names (node addresses, cluster names, a Sentinel's views)
  * into their array: slot[h] holds index + 1, 0 when empty. Brought up to date
@@ -94,6 +97,7 @@ typedef struct mnode {
     int polled, up;
     char error[128];
     int64_t last_ok_ms, seen_ms;
+    int64_t own_seen_ms; /* last named under its own cluster (mon__node_seen) */
     node_info info;
     char sentinel_flags[64];
     int retried;          /* this poll already reconnected once */

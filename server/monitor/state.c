@@ -192,7 +192,11 @@ static mnode *node_get(monitor *m, const char *addr)
     return i >= 0 ? m->nodes[i] : NULL;
 }
 
-/* Finds or adds the node at host:port in cluster; refreshes its seen time. */
+/* Finds or adds the node at host:port in cluster; refreshes its seen time.
+ * NULL (out of memory, or) when the node is another cluster's, which named
+ * it within MOVE_AFTER_MS: a master monitored under two names is not handed
+ * from one to the other at every poll (a node-added and a node-removed
+ * event each time); it moves once its cluster stops naming it. */
 mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int port)
 {
     char addr[HP_ADDR_MAX];
@@ -201,7 +205,10 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     hp_addr_fmt(addr, sizeof(addr), host, port);
     n = node_get(m, addr);
     if (n) {
-        n->seen_ms = hp_mono_ms();
+        int64_t now = hp_mono_ms();
+        n->seen_ms = now;
+        if (strcmp(n->cluster, cluster) && now - n->own_seen_ms < MOVE_AFTER_MS) return NULL;
+        n->own_seen_ms = now;
         if (strcmp(n->cluster, cluster)) { /* a node moved to another master name */
             mon__mark_dirty(m, n->cluster);
             hp_strlcpy(n->cluster, cluster, sizeof(n->cluster));
@@ -222,7 +229,7 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     n->slot = n->mc ? n->mc->slot : m->next_slot++ % POLL_SLOTS;
     hp_strlcpy(n->addr, addr, sizeof(n->addr));
     hp_strlcpy(n->cluster, cluster, sizeof(n->cluster));
-    n->seen_ms = hp_mono_ms();
+    n->seen_ms = n->own_seen_ms = hp_mono_ms();
     {
         /* shown as announced, reached where the address map says */
         char mh[HP_HOST_MAX];
