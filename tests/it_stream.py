@@ -7,8 +7,8 @@ never by a worker.
   with Last-Event-ID gets exactly the events it missed (none twice, none
   lost, in id order: compared with GET /api/v1/events), and the filters
   (cluster, type prefixes) hold on the backlog and on what comes live.
-- GET /ui/stream: the dashboard's page arrives at once and again on each
-  change; after a graceful switchover the page names the new master within
+- GET /ui/stream: the dashboard's page and its notification panel arrive
+  at once and again on each change; after a graceful switchover the page names the new master within
   1 s of Sentinel's +switch-master (the figure is printed).
 - 40 open streams with 4 workers: health still answers at once (streams
   take no worker). Past [http] max_streams a stream request gets 503
@@ -125,6 +125,9 @@ def test(env):
     page = ui.next(2, "clusters")
     check(page is not None and "data-worst" in page.data and master in page.data,
           "the page at once, naming the master: %r" % (page.data[:300] if page else None))
+    panel = ui.next(2, "notify")
+    check(panel is not None and "no channel configured" in panel.data,
+          "the notification panel at once: %r" % (panel.data[:300] if panel else None))
     ui_b = Stream(hp.port, "/ui/stream", VIEWER_TOKEN)
     page_b = ui_b.next(1, "clusters")
     check(page_b is not None and "data-worst" in page_b.data, "a second page gets the page at once")

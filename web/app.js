@@ -353,6 +353,10 @@
             if (line.charAt(line.length - 1) === '\r') line = line.slice(0, -1);
             if (line === '') {
               if (data.length && name === 'clusters') livePage(data.join('\n'));
+              if (data.length && name === 'notify' && !pause.checked) {
+                notifyEl.innerHTML = data.join('\n');
+                htmx.process(notifyEl);
+              }
               data = [];
               name = '';
             } else if (line.charAt(0) !== ':') {
@@ -383,8 +387,8 @@
     if (evt.detail.elt === clusters && openSet.length) evt.detail.parameters['open'] = openSet.join('\n');
     if (evt.detail.elt === clusters && forceNext) {
       forceNext = false;
-    } else if (evt.detail.elt === clusters && streaming()) {
-      evt.preventDefault(); /* the stream brings the page */
+    } else if ((evt.detail.elt === clusters || evt.detail.elt === notifyEl) && streaming()) {
+      evt.preventDefault(); /* the stream brings the page and the panel */
       return;
     } else if (evt.detail.elt === clusters && holding()) {
       heldAt = Date.now();

@@ -116,7 +116,7 @@ struct edge {
     struct event *hubev, *ping;
     hub_msg *ring[STREAM_RING]; /* HUB_EVENTS, oldest at ring_start */
     int ring_start, ring_n;
-    hub_msg *ui_last; /* the dashboard's latest page, for a new stream */
+    hub_msg *ui_last[HUB_UI_PARTS]; /* the dashboard's latest of each part, for a new stream */
     int nstreams;
 };
 
@@ -618,7 +618,8 @@ static void stream_begin(econn *c)
     evtimer_del(c->timer);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (c->topic == HUB_UI) {
-        if (e->ui_last) stream_send(c, e->ui_last);
+        for (i = 0; i < HUB_UI_PARTS; i++)
+            if (e->ui_last[i]) stream_send(c, e->ui_last[i]);
         return;
     }
     if (c->more || (e->ring_n == STREAM_RING && e->ring[e->ring_start]->id > c->last_id + 1)) {
@@ -672,8 +673,9 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
         if (m->topic == HUB_EVENTS) {
             ring_put(e, m);
         } else {
-            free(e->ui_last); /* the latest page, for the next page that opens */
-            e->ui_last = m;
+            int part = m->id >= 0 && m->id < HUB_UI_PARTS ? (int)m->id : 0;
+            free(e->ui_last[part]); /* the latest, for the next page that opens */
+            e->ui_last[part] = m;
         }
     }
 }
@@ -815,9 +817,11 @@ static void client_write(struct bufferevent *bev, void *arg)
         finish(c); /* may free c */
         return;
     }
-    if (c->state == S_STREAM && c->ui_pending && c->e->ui_last) {
+    if (c->state == S_STREAM && c->ui_pending) { /* caught up: the latest of each part */
         c->ui_pending = 0;
-        bufferevent_write(c->bev, c->e->ui_last->text, c->e->ui_last->len);
+        for (int i = 0; i < HUB_UI_PARTS; i++)
+            if (c->e->ui_last[i])
+                bufferevent_write(c->bev, c->e->ui_last[i]->text, c->e->ui_last[i]->len);
     }
 }
 
@@ -1119,7 +1123,8 @@ void edge_stop(edge *e)
         }
     for (int i = 0; i < e->ring_n; i++)
         free(e->ring[(e->ring_start + i) % STREAM_RING]);
-    free(e->ui_last);
+    for (int i = 0; i < HUB_UI_PARTS; i++)
+        free(e->ui_last[i]);
     if (e->hubev) event_free(e->hubev);
     if (e->ping) event_free(e->ping);
     if (e->resume) event_free(e->resume);

@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 enum { HUB_EVENTS = 0, HUB_UI = 1, HUB_TOPICS = 2 };
+/* HUB_UI messages carry the part of the page in their id: the clusters, or
+ * the notification panel. */
+enum { HUB_UI_CLUSTERS = 0, HUB_UI_NOTIFY = 1, HUB_UI_PARTS = 2 };
 
 /* The response header a worker's handler sets to turn its answer into a
  * stream: "<topic> <after-id> <cluster-hex|-> <type-hex|->" (hub_stream_header
@@ -26,7 +29,7 @@ enum { HUB_EVENTS = 0, HUB_UI = 1, HUB_TOPICS = 2 };
 typedef struct hub_msg {
     struct hub_msg *next;
     int topic;
-    int64_t id;       /* HUB_EVENTS: the event's id (ascending); 0 otherwise */
+    int64_t id;       /* HUB_EVENTS: the event's id (ascending); HUB_UI: its HUB_UI_* part */
     char cluster[96]; /* for the filters; "" none */
     char type[48];
     size_t len;

@@ -186,10 +186,10 @@ struct ui_pusher {
 
 /* The page as one SSE event: every line of the HTML a data: line (a CR,
  * which SSE reads as a line end, becomes a space). */
-static void page_sse(sbuf *out, const char *html, size_t len)
+static void page_sse(sbuf *out, const char *event, const char *html, size_t len)
 {
     size_t i = 0;
-    sbuf_puts(out, "event: clusters\n");
+    sbuf_printf(out, "event: %s\n", event);
     while (i < len) {
         size_t j = i;
         sbuf_puts(out, "data: ");
@@ -216,11 +216,39 @@ static uint64_t text_hash(const char *s, size_t n)
     return h ? h : 1;
 }
 
+/* One part of the page: rendered when its stamp moved, published when its
+ * text differs from the last one sent. */
+typedef struct part {
+    const char *event;
+    uint64_t stamp, sent;
+} part;
+
+static void push_part(ui_pusher *p, part *pt, int which, sbuf *page, sbuf *msg)
+{
+    uint64_t h;
+    int rc;
+    page->len = msg->len = 0;
+    rc = which == HUB_UI_CLUSTERS ? ui_clusters_live(p->a->db, &pt->stamp, page)
+                                  : ui_notifications_live(p->a->db, p->a->cfg, &pt->stamp, page);
+    if (rc == 1 && (h = text_hash(page->buf, page->len)) != pt->sent) {
+        page_sse(msg, pt->event, page->buf, page->len);
+        if (!sbuf_failed(msg)) {
+            hub_publish(p->a->hub, HUB_UI, which, "", "", msg->buf, msg->len);
+            pt->sent = h;
+        }
+    }
+    if (sbuf_failed(page) || sbuf_failed(msg)) {
+        sbuf_release(page);
+        sbuf_release(msg);
+    }
+}
+
 static void *pusher_main(void *arg)
 {
     ui_pusher *p = arg;
-    uint64_t stamp = 0, sent = 0, h;
+    part parts[HUB_UI_PARTS] = {{"clusters", 0, 0}, {"notify", 0, 0}};
     sbuf page = SBUF_INIT, msg = SBUF_INIT;
+    int i;
 
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
@@ -234,24 +262,13 @@ static void *pusher_main(void *arg)
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
         if (p->stop) break;
         if (!hub_streams(p->a->hub, HUB_UI)) {
-            stamp = sent = 0; /* the next page opened gets a fresh render */
+            for (i = 0; i < HUB_UI_PARTS; i++) /* the next page opened gets fresh renders */
+                parts[i].stamp = parts[i].sent = 0;
             continue;
         }
         pthread_mutex_unlock(&p->lock);
-        page.len = msg.len = 0;
-        /* a new second renders anew; only a page that differs is sent */
-        if (ui_clusters_live(p->a->db, &stamp, &page) == 1 &&
-            (h = text_hash(page.buf, page.len)) != sent) {
-            page_sse(&msg, page.buf, page.len);
-            if (!sbuf_failed(&msg)) {
-                hub_publish(p->a->hub, HUB_UI, 0, "", "", msg.buf, msg.len);
-                sent = h;
-            }
-        }
-        if (sbuf_failed(&page) || sbuf_failed(&msg)) {
-            sbuf_release(&page);
-            sbuf_release(&msg);
-        }
+        for (i = 0; i < HUB_UI_PARTS; i++)
+            push_part(p, &parts[i], i, &page, &msg);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);

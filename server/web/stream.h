@@ -10,9 +10,10 @@
  * starts from now. type: prefixes, comma separated, + or - ignored.
  *
  * GET /ui/stream: the dashboard's live page: an event "clusters" whose data
- * is the HTML of GET /ui/clusters, rendered once per change (of state,
- * history, or the second shown) by one thread for every open page, and
- * only while a page is open. */
+ * is the HTML of GET /ui/clusters and an event "notify" with the HTML of GET
+ * /ui/notifications, each sent at once and then when its text changes,
+ * rendered (at most every 100 ms, the panel once a second) by one thread
+ * for every open page, and only while a page is open. */
 #ifndef HP_STREAM_H
 #define HP_STREAM_H
 

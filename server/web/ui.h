@@ -9,6 +9,7 @@
 #include "web/http.h"
 
 struct db;
+struct config;
 
 /* GET /ui/clusters?open=: one section per cluster of the current snapshot
  * (header, active alerts, problems, nodes, Sentinels, the newest backups,
@@ -25,6 +26,9 @@ int ui_clusters(hreq *r);
  * open) appended to out when it differs from the one *stamp names (*stamp is
  * then its stamp). Returns 1 appended, 0 unchanged, -1 out of memory. */
 int ui_clusters_live(struct db *d, uint64_t *stamp, sbuf *out);
+/* The same for the notification panel (GET /ui/notifications), once a
+ * second at most. */
+int ui_notifications_live(struct db *d, const struct config *cfg, uint64_t *stamp, sbuf *out);
 /* Pages /ui/clusters rendered since the start (the others came from its cache). */
 uint64_t ui_renders(void);
 

@@ -197,10 +197,12 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
     }
     sbuf_puts(b, "</span></div>\n");
     if (rows.len) {
-        sbuf_puts(b, "<div class=\"scroll\"><table class=\"outbox\"><thead><tr><th>state</th>"
-                     "<th>created</th><th>channel</th><th>severity</th>"
-                     "<th class=\"num\">attempts</th><th>message</th><th>last error</th>"
-                     "</tr></thead><tbody>\n");
+        sbuf_puts(b,
+                  "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Notification "
+                  "outbox table\"><table class=\"outbox\"><thead><tr><th>state</th>"
+                  "<th>created</th><th>channel</th><th>severity</th>"
+                  "<th class=\"num\">attempts</th><th>message</th><th>last error</th>"
+                  "</tr></thead><tbody>\n");
         sbuf_append(b, rows.buf, rows.len);
         sbuf_puts(b, "</tbody></table></div>\n");
     }
@@ -229,4 +231,15 @@ int ui_notifications(hreq *r)
     notify_in in = {r->app ? r->app->db : NULL, r->app ? r->app->cfg : NULL, hp_now_ms()};
     ui_key key = {0, 0, in.now_ms / 1000, ""};
     return ui__send_cached(r, &panels, &key, render_cached, &in);
+}
+
+int ui_notifications_live(struct db *d, const config *cfg, uint64_t *stamp, sbuf *out)
+{
+    notify_in in = {d, cfg, hp_now_ms()};
+    ui_key key = {0, 0, in.now_ms / 1000, ""};
+    uint64_t st = (uint64_t)key.sec + 1;
+    if (st == *stamp) return 0;
+    if (ui__cached(&panels, &key, render_cached, &in, out) < 0) return -1;
+    *stamp = st;
+    return 1;
 }
