@@ -339,7 +339,7 @@ int db__samples_store(db *d, const db_sample *s, int n)
     sqlite3_stmt *find = NULL, *add = NULL, *ins = NULL;
     int64_t wall = wall_now(d), newest = INT64_MIN, first = INT64_MAX, late_min = INT64_MAX;
     int64_t cur_min;
-    roll_state rs;
+    roll_state rs = {0, 0, 0, 0};
     int i, rc = -1, ahead = 0, late = 0;
 
     /* A sample stamped well past the wall clock is not stored: the rollups
