@@ -8,27 +8,20 @@ while the alert stays active after the replica came back, the cluster badge
 is not green although the topology is ok, and the alert's resolution has a
 "resolved" badge; quorum reads "3 of 3 Sentinels up, 2 needed"; History and
 GET /api/v1/events filter by type prefix, several types, severity and node
-(every History table), bad filters get a 400. In headless Chromium (driven
-over the DevTools pipe, no extra package) at 390 px: no horizontal scroll,
-"forget token" on screen, the failover dialog and its confirm button inside
-the screen, Enter in the dialog's fields starts no failover, a viewer sees
-no action button and its role, and the History tables refresh themselves
-while what is typed in the filter form and its focus stay."""
+(every History table), bad filters get a 400. What needs a browser (390 px
+without horizontal scroll, "forget token" and the failover dialog on screen,
+Enter starting no failover, a viewer's role and no action button, History
+refreshing itself while the filter form keeps what is typed and its focus)
+is in tests/browser/dashboard.mjs, run by it_browser."""
 
-import fcntl
-import json
 import os
 import re
-import select
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import OPERATOR_TOKEN, VIEWER_TOKEN, log, run_test, wait_for  # noqa: E402
+from harness import log, run_test, wait_for  # noqa: E402
 
 NAME = "mymaster"
 
@@ -47,201 +40,6 @@ def events_table(html):
     i = html.find('<table class="events"')
     assert i >= 0, "no events table in: %s" % html[:300]
     return html[i:html.find("</table>", i)]
-
-
-# --- headless Chromium over --remote-debugging-pipe ---------------------------
-
-class Browser:
-    """Chromium with the DevTools protocol on fds 3 (commands in) and 4
-    (answers out): JSON messages ended by NUL."""
-
-    def __init__(self, exe, tmp):
-        self.to_r, self.to_w = os.pipe()
-        self.from_r, self.from_w = os.pipe()
-        prof = os.path.join(tmp, "chromium-profile")
-        os.makedirs(prof, exist_ok=True)
-
-        def fds():  # in the child: the pipe ends on 3 and 4, kept across exec
-            a = fcntl.fcntl(self.to_r, fcntl.F_DUPFD, 10)
-            b = fcntl.fcntl(self.from_w, fcntl.F_DUPFD, 10)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-        self.p = subprocess.Popen(
-            [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--disable-background-networking", "--remote-debugging-pipe",
-             "--user-data-dir=" + prof, "--window-size=390,844", "about:blank"],
-            preexec_fn=fds, close_fds=False,
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "chromium.log"), "wb"))
-        os.close(self.to_r)
-        os.close(self.from_w)
-        self.buf = b""
-        self.seq = 0
-
-    def _read_msg(self, deadline):
-        while b"\0" not in self.buf:
-            if time.monotonic() > deadline:
-                raise AssertionError("Chromium did not answer in time")
-            r, _, _ = select.select([self.from_r], [], [], 0.5)
-            if r:
-                chunk = os.read(self.from_r, 1 << 16)
-                if not chunk:
-                    raise AssertionError("Chromium closed its DevTools pipe")
-                self.buf += chunk
-        msg, _, self.buf = self.buf.partition(b"\0")
-        return json.loads(msg)
-
-    def call(self, method, params=None, session=None, timeout=15):
-        self.seq += 1
-        m = {"id": self.seq, "method": method, "params": params or {}}
-        if session:
-            m["sessionId"] = session
-        os.write(self.to_w, json.dumps(m).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            r = self._read_msg(deadline)
-            if r.get("id") == self.seq:
-                if "error" in r:
-                    raise AssertionError("%s: %s" % (method, r["error"]))
-                return r.get("result", {})
-
-    def page(self, url):
-        t = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        s = self.call("Target.attachToTarget", {"targetId": t, "flatten": True})["sessionId"]
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}, s)
-        self.call("Page.enable", {}, s)
-        self.call("Page.navigate", {"url": url}, s)
-        return Page(self, s)
-
-    def close(self):
-        try:
-            self.call("Browser.close", timeout=5)
-        except Exception:  # noqa: BLE001 - it is going away anyway
-            pass
-        try:
-            self.p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-
-
-class Page:
-    def __init__(self, b, session):
-        self.b = b
-        self.s = session
-
-    def js(self, expr):
-        r = self.b.call("Runtime.evaluate", {"expression": expr, "returnByValue": True,
-                                             "awaitPromise": True}, self.s)
-        if "exceptionDetails" in r:
-            raise AssertionError("script failed: %s: %s" % (expr[:80], r["exceptionDetails"]))
-        return r.get("result", {}).get("value")
-
-    def wait(self, expr, timeout, msg):
-        return wait_for(lambda: self.js(expr), timeout, 0.1, msg=msg)
-
-    def key(self, key, code, vk, text=""):
-        for t in ("keyDown", "keyUp"):
-            p = {"type": t, "key": key, "code": code, "windowsVirtualKeyCode": vk}
-            if t == "keyDown" and text:
-                p["text"] = text
-            self.b.call("Input.dispatchKeyEvent", p, self.s)
-
-    def type_text(self, text):
-        self.b.call("Input.insertText", {"text": text}, self.s)
-
-
-def chromium():
-    for exe in ("chromium", "chromium-browser", "google-chrome"):
-        p = shutil.which(exe)
-        if p:
-            return p
-    return None
-
-
-WIDTH = """(() => ({doc: document.documentElement.scrollWidth, body: document.body.scrollWidth,
-                 view: window.innerWidth}))()"""
-
-
-def browser_checks(hp, topo, tmp):
-    exe = chromium()
-    if not exe:
-        r = subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], capture_output=True)
-        exe = chromium()
-        if not exe:
-            raise AssertionError("no Chromium, and apt-get install chromium failed: %s" %
-                                 r.stderr.decode(errors="replace")[-400:])
-    br = Browser(exe, tmp)
-    try:
-        pg = br.page(hp.base + "/#token=" + OPERATOR_TOKEN)
-        pg.wait("document.querySelectorAll('svg.topo g.tnode').length === 6", 15,
-                "the topology drawn with six boxes in Chromium")
-        pg.wait("!document.body.classList.contains('cannot-act')", 5, "the operator's role known")
-        w = pg.js(WIDTH)
-        log("Live at 390 px: %r" % w)
-        # the phone's layout viewport grows to the content, so the screen's 390 px it is
-        assert w["doc"] <= 390 and w["body"] <= 390 and w["view"] == 390, \
-            "horizontal scroll at 390 px: %r" % w
-        r = pg.js("""(() => { const b = document.getElementById('forget').getBoundingClientRect();
-                      return {l: b.left, r: b.right, t: b.top, w: b.width,
-                              hidden: document.getElementById('forget').hidden}; })()""")
-        assert not r["hidden"] and r["w"] > 0 and r["l"] >= 0 and r["r"] <= 390, \
-            "forget token not on screen at 390 px: %r" % r
-        who = pg.js("document.getElementById('who').textContent")
-        assert "role: operator" in who, "the role is not shown: %r" % who
-        n = pg.js("""[...document.querySelectorAll('[data-needs]')]
-                     .filter(e => getComputedStyle(e).display !== 'none').length""")
-        assert n >= 6, "an operator is offered %r action buttons" % n
-
-        # the failover dialog fits, its confirm button is on screen; Enter confirms nothing
-        pg.js("document.querySelector('button[data-act=failover]').click()")
-        pg.wait("document.getElementById('actdlg').open", 5, "the failover dialog opens")
-        time.sleep(0.5)  # the dry run fills the checks in
-        d = pg.js("""(() => { const d = document.getElementById('actdlg').getBoundingClientRect();
-                      const g = document.getElementById('actgo').getBoundingClientRect();
-                      return {dl: d.left, dr: d.right, gl: g.left, gr: g.right, gt: g.top,
-                              gb: g.bottom, vh: window.innerHeight, sw: document.documentElement.scrollWidth}; })()""")
-        log("failover dialog at 390 px: %r" % d)
-        assert d["dl"] >= 0 and d["dr"] <= 390, "the dialog is wider than the screen: %r" % d
-        assert 0 <= d["gl"] and d["gr"] <= 390 and 0 <= d["gt"] and d["gb"] <= d["vh"], \
-            "the confirm button is not on screen: %r" % d
-        jobs_before = len(hp.jobs())
-        for field in ("actreason", "actpause", "actmode", "acttarget"):
-            pg.js("document.getElementById('%s').focus()" % field)
-            if field == "actreason":
-                pg.type_text("enter must not confirm")
-            pg.key("Enter", "Enter", 13, "\r")
-        time.sleep(1.5)
-        assert pg.js("document.getElementById('actdlg').open"), "Enter closed the dialog"
-        jobs_after = hp.jobs()
-        assert len(jobs_after) == jobs_before, "Enter started a job: %r" % jobs_after[:1]
-        assert topo.current_master() == topo.initial_master(), "the master changed"
-        pg.js("document.getElementById('actcancel').click()")
-
-        # History: the tables refresh themselves, the form keeps what is typed and its focus
-        pg.js("document.getElementById('tab-history').click()")
-        pg.wait("!!document.getElementById('htables')", 10, "the History tables load")
-        w = pg.js(WIDTH)
-        assert w["doc"] <= 390 and w["view"] == 390, "History scrolls sideways at 390 px: %r" % w
-        pg.js("document.getElementById('htables').dataset.old = '1'")
-        pg.js("document.querySelector('#hfilters input[name=type]').focus()")
-        pg.type_text("sdo")
-        pg.wait("!!document.getElementById('htables') && !document.getElementById('htables').dataset.old",
-                9, "the History tables refreshed by themselves within 9 s")
-        st = pg.js("""(() => { const i = document.querySelector('#hfilters input[name=type]');
-                      return {v: i.value, focus: document.activeElement === i}; })()""")
-        assert st == {"v": "sdo", "focus": True}, "the filter form lost what was typed or its focus: %r" % st
-
-        # a viewer: its role shown, no action offered
-        pg2 = br.page(hp.base + "/#token=" + VIEWER_TOKEN)
-        pg2.wait("document.querySelectorAll('svg.topo g.tnode').length === 6", 15, "viewer page drawn")
-        pg2.wait("document.getElementById('who').textContent.indexOf('role: viewer') >= 0", 5,
-                 "the viewer's role shown")
-        n = pg2.js("""[...document.querySelectorAll('button.act, [data-needs]')]
-                      .filter(e => getComputedStyle(e).display !== 'none').length""")
-        assert n == 0, "a viewer is offered %d action buttons" % n
-    finally:
-        br.close()
 
 
 def test(env):
@@ -345,9 +143,6 @@ def test(env):
     html = hp.get("/ui/clusters").text
     rows = [r for r in event_rows(html) if ">alert-resolved<" in r]
     assert rows and 'class="badge sev-resolved"' in rows[0] and "sev-critical" not in rows[0], rows[:1]
-
-    with tempfile.TemporaryDirectory(prefix="hapanel-chromium-") as tmp:
-        browser_checks(hp, topo, tmp)
 
 
 if __name__ == "__main__":

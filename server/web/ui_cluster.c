@@ -268,7 +268,8 @@ void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
         ui__put_job_link(b, backup_job);
         sbuf_puts(b, "</span>");
     }
-    sbuf_puts(b, "</h3>\n<div class=\"scroll\"><table class=\"backups\"><thead><tr>"
+    sbuf_puts(b, "</h3>\n<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Backups "
+                 "table\"><table class=\"backups\"><thead><tr>"
                  "<th>created (UTC)</th><th>source node</th><th class=\"num\">size</th>"
                  "<th>sha256</th><th>check</th><th>job</th><th>actions</th></tr></thead><tbody>\n");
     if (d) n = db_recent_backups(d, c->name, UI_BACKUPS_COUNT, render_backup_row, &x);

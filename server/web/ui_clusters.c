@@ -293,7 +293,8 @@ static void render_compact(sbuf *b, struct db *d, const topo_snap *t, const char
     }
     qsort(rows, (size_t)t->nclusters, sizeof(*rows), crow_order);
     sbuf_puts(
-        b, "<div class=\"scroll\"><table class=\"clist\"><thead><tr><th>cluster</th>"
+        b, "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Clusters "
+           "table\"><table class=\"clist\"><thead><tr><th>cluster</th>"
            "<th>status</th><th>master</th><th class=\"num\" title=\"replicas up with their "
            "link up, of the replicas\">replicas</th><th title=\"Sentinels reachable and agreeing "
            "on the master, of those known; the quorum configured\">quorum</th><th class=\"num\">"

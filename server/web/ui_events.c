@@ -348,7 +348,8 @@ void ui__render_event_list(sbuf *b, struct db *d, const cluster_snap *c, int64_t
     ui_evrows *x;
     int n = -1;
 
-    sbuf_puts(b, "<h3>Latest events</h3>\n<div class=\"scroll\"><table class=\"events\"><thead><tr>"
+    sbuf_puts(b, "<h3>Latest events</h3>\n<div class=\"scroll\" tabindex=\"0\" role=\"region\" "
+                 "aria-label=\"Latest events table\"><table class=\"events\"><thead><tr>"
                  "<th>time (UTC)</th><th>severity</th><th>type</th><th>node</th><th>what</th>"
                  "</tr></thead><tbody>\n");
     x = ui__evrows_new(b, now_ms, 0, UI_EVENTS, 0);

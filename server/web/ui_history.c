@@ -442,7 +442,8 @@ static void render_history_alerts(sbuf *b, struct db *d, const hist_query *h, in
     aq.limit = UI_HIST_ALERTS + 1;
     sbuf_puts(b, "<h3>Alerts <span class=\"note\">(active and resolved; a type matches the rule "
                  "by its start, alert every one; the time keeps those active in it)</span></h3>\n"
-                 "<div class=\"scroll\"><table class=\"alerthist\"><thead><tr>"
+                 "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Alerts "
+                 "table\"><table class=\"alerthist\"><thead><tr>"
                  "<th>condition since (UTC)</th><th>cluster</th><th>severity</th><th>rule</th>"
                  "<th>node</th><th>message</th><th>state</th><th>acknowledged</th>"
                  "</tr></thead><tbody>\n");
@@ -484,7 +485,8 @@ static void render_history_failovers(sbuf *b, struct db *d, const hist_query *h,
     sbuf_puts(b, "<h3>Failovers <span class=\"note\">(a type matches the kind, failover or "
                  "+switch-master every one; severity: failed critical, automatic and forced "
                  "warning, graceful info)</span></h3>\n"
-                 "<div class=\"scroll\"><table class=\"failovers\"><thead><tr>"
+                 "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Failovers "
+                 "table\"><table class=\"failovers\"><thead><tr>"
                  "<th>started (UTC)</th><th>cluster</th><th>kind</th><th>old \xe2\x86\x92 new "
                  "master</th><th class=\"num\">duration</th><th class=\"num\">writes paused</th>"
                  "<th>status</th><th>actor</th><th>reason</th><th>job</th>"
@@ -524,7 +526,8 @@ static void render_history_events(sbuf *b, struct db *d, const hist_query *h, in
     q.before = h->before;
     q.limit = (int)h->limit + 1;
     sbuf_puts(b, "<h3>Events <span class=\"note\">(the same event reported by several Sentinels "
-                 "within 2 s is one row)</span></h3>\n<div class=\"scroll\"><table "
+                 "within 2 s is one row)</span></h3>\n<div class=\"scroll\" tabindex=\"0\" "
+                 "role=\"region\" aria-label=\"Events table\"><table "
                  "class=\"events\"><thead><tr><th>time (UTC)</th><th>cluster</th><th>severity</th>"
                  "<th>type</th><th>node</th><th>what</th></tr></thead><tbody>\n");
     rows = ui__evrows_new(b, now_ms, 1, 0, (int)h->limit);
@@ -643,7 +646,8 @@ static void render_history_audit(sbuf *b, struct db *d, const hist_query *h, int
     sbuf_printf(b,
                 "<h3>Audit trail <span class=\"note\">(the newest %d actions and logins; "
                 "all of them: GET /api/v1/audit)</span></h3>\n"
-                "<div class=\"scroll\"><table class=\"audit\"><thead><tr><th>time (UTC)</th>"
+                "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Audit trail "
+                "table\"><table class=\"audit\"><thead><tr><th>time (UTC)</th>"
                 "<th>actor</th><th>source</th><th>action</th><th>answer</th><th>parameters</th>"
                 "</tr></thead><tbody>\n",
                 UI_HIST_AUDIT);

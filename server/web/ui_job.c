@@ -126,7 +126,8 @@ void ui__render_recent_jobs(sbuf *b, struct db *d, const cluster_snap *c, int64_
     memset(&x, 0, sizeof x);
     x.b = b;
     x.now_ms = now_ms;
-    sbuf_puts(b, "<h3>Recent jobs</h3>\n<div class=\"scroll\"><table class=\"jobs\"><thead><tr>"
+    sbuf_puts(b, "<h3>Recent jobs</h3>\n<div class=\"scroll\" tabindex=\"0\" role=\"region\" "
+                 "aria-label=\"Recent jobs table\"><table class=\"jobs\"><thead><tr>"
                  "<th>job</th><th>kind</th><th>state</th><th>created</th>"
                  "<th class=\"num\">took</th><th>by</th><th>reason, last step or error</th>"
                  "</tr></thead><tbody>\n");

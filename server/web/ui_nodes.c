@@ -308,7 +308,8 @@ void ui__render_nodes(sbuf *b, const cluster_snap *c, int64_t now_ms, int64_t ba
 {
     int i;
 
-    sbuf_puts(b, "<h3>Nodes</h3>\n<div class=\"scroll\"><table class=\"nodes\"><thead><tr>"
+    sbuf_puts(b, "<h3>Nodes</h3>\n<div class=\"scroll\" tabindex=\"0\" role=\"region\" "
+                 "aria-label=\"Nodes table\"><table class=\"nodes\"><thead><tr>"
                  "<th>node</th><th>role</th><th>state</th><th>link</th><th>replicates from</th>"
                  "<th class=\"num\">lag</th><th class=\"num\">lag s</th><th>memory</th>"
                  "<th class=\"num\" title=\"mem_fragmentation_ratio\">frag</th>"
@@ -396,7 +397,8 @@ void ui__render_sentinels(sbuf *b, const cluster_snap *c, int64_t now_ms)
     else
         sbuf_puts(b, " title=\"SENTINEL RESET on each Sentinel in turn\"");
     sbuf_puts(b, ">reset Sentinels\xe2\x80\xa6</button></h3>\n"
-                 "<div class=\"scroll\"><table class=\"sentinels\"><thead><tr>"
+                 "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Sentinels "
+                 "table\"><table class=\"sentinels\"><thead><tr>"
                  "<th>sentinel</th><th>state</th><th>flags</th><th>sees master</th>"
                  "<th class=\"num\">quorum</th><th>failover</th><th>version</th>"
                  "</tr></thead><tbody>\n");

@@ -21,12 +21,27 @@
  *  4. the cluster's charts (button.open-charts): an svg.chart with a
  *     polyline;
  *  5. at 390 x 844: no horizontal scroll (scrollWidth <= 390), and the
- *     failover dialog's confirm button lies inside the viewport; a
- *     screenshot;
- *  6. axe-core on the page with the job panel open, with the failover
- *     dialog open, on the History view, and at 390 px: no violation of
- *     impact serious or critical (all are printed).
+ *     failover dialog's confirm button lies inside the viewport (a
+ *     screenshot), the whole dialog inside the screen's width, "forget token" on screen,
+ *     the role shown ("role: operator") with the action buttons, and Enter
+ *     in four of the dialog's fields (reason, pause, mode, target) starts
+ *     no job and leaves the dialog open and the master where it was;
+ *  6. History at 390 px: no horizontal scroll; its tables refresh by
+ *     themselves (within 9 s) while what is typed in the filter form and
+ *     its focus stay; axe-core on it;
+ *  7. a viewer (a second browser context, its token, a phone: 390 x 844,
+ *     isMobile): the drawing, "role: viewer", no action button offered, no
+ *     horizontal scroll; axe-core on it;
+ *  8. axe-core on the page with the job panel open, with the failover
+ *     dialog open, on the History view (desktop), and at 390 px (step 5):
+ *     no violation of impact serious or critical (all are printed);
+ *  9. the fallback: Python starts a second hapanel on the same topology
+ *     with [http] max_streams = 1 and holds its one /ui/stream open; a page
+ *     on it gets 503 on /ui/stream, polls, and draws a replica Python kills
+ *     st-down within 2 s.
  * Also: no uncaught page error and no Content-Security-Policy violation.
+ *
+ * HAPANEL_VIEWER_TOKEN: the viewer's token (step 7; skipped without).
  *
  * The last stdout line is {"result": {ok, failures, figures, screenshots,
  * axe, ...}}; the exit status is 0 when ok. */
@@ -40,10 +55,12 @@ import {
 
 const BASE = process.env.HAPANEL_URL;
 const TOKEN = process.env.HAPANEL_TOKEN;
+const VIEWER_TOKEN = process.env.HAPANEL_VIEWER_TOKEN || '';
 const CLUSTER = process.env.HAPANEL_CLUSTER || 'mymaster';
 const TOPO = JSON.parse(process.env.HAPANEL_TOPO || '{}');
 const OUT = process.env.HAPANEL_BROWSER_OUT || '.';
 const KILL_LIMIT_MS = 2000;
+const HISTORY_REFRESH_MS = 9000;
 const DRAW_LIMIT_MS = 1000;
 const PHONE = { width: 390, height: 844 };
 
@@ -279,6 +296,40 @@ async function closeDialog(page) {
   await page.locator('#actdlg').waitFor({ state: 'hidden', timeout: 5000 });
 }
 
+/* The action buttons shown (app.css hides those the role cannot use). */
+async function visibleActions(page) {
+  return page.evaluate(() => Array.from(document.querySelectorAll('button.act, [data-needs]'))
+    .filter((e) => getComputedStyle(e).display !== 'none' && e.getClientRects().length > 0).length);
+}
+
+/* Enter in the open failover dialog's fields: no job, the dialog stays. */
+async function enterConfirmsNothing(page) {
+  const jobsBefore = ((await api('/api/v1/jobs')).jobs || []).length;
+  const masterBefore = masterOf(await topoNow(page));
+  const posts = [];
+  const onReq = (r) => { if (r.method() === 'POST') posts.push(new URL(r.url()).pathname); };
+  page.on('request', onReq);
+  for (const field of ['actreason', 'actpause', 'actmode', 'acttarget']) {
+    await page.focus('#' + field);
+    if (field === 'actreason') await page.keyboard.type('enter must not confirm');
+    if (field === 'actpause') await page.keyboard.type('500');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(100);
+    if (!check(await page.evaluate(() => document.getElementById('actdlg').open),
+               'Enter in #' + field + ' closed the failover dialog')) break;
+  }
+  await page.waitForTimeout(1500); /* a job would be POSTed and listed by now */
+  page.off('request', onReq);
+  const jobsAfter = ((await api('/api/v1/jobs')).jobs || []).length;
+  const masterAfter = masterOf(await topoNow(page));
+  say('Enter in the dialog\'s reason, pause, mode and target: POSTs ' + JSON.stringify(posts) + ', jobs ' +
+      jobsBefore + ' -> ' + jobsAfter + ', master ' + masterBefore + ' -> ' + masterAfter);
+  check(!posts.some((p) => /\/(failover|actions?|jobs)/.test(p)) && jobsAfter === jobsBefore,
+        'Enter in the failover dialog started a job: POSTs ' + JSON.stringify(posts) + ', jobs ' + jobsBefore + ' -> ' + jobsAfter);
+  check(masterAfter === masterBefore, 'the master changed while Enter was pressed in the dialog: ' + masterBefore + ' -> ' + masterAfter);
+  check(await page.evaluate(() => document.getElementById('actdlg').open), 'the failover dialog is not open after Enter');
+}
+
 /* Step 5 */
 async function stepPhone(page) {
   await page.setViewportSize(PHONE);
@@ -295,6 +346,18 @@ async function stepPhone(page) {
     const hs = Array.from(document.querySelectorAll('svg.topo text')).map((t) => t.getBoundingClientRect().height).filter((h) => h > 0);
     return hs.length ? Math.round(Math.min(...hs) * 10) / 10 : null;
   });
+  /* "forget token" on screen, the role shown, the operator's actions offered */
+  const fg = await page.evaluate(() => {
+    const e = document.getElementById('forget');
+    const b = e.getBoundingClientRect();
+    return { left: b.left, right: b.right, top: b.top, bottom: b.bottom, width: b.width, hidden: e.hidden };
+  });
+  check(!fg.hidden && fg.width > 0 && fg.left >= 0 && fg.right <= PHONE.width && fg.top >= 0 && fg.bottom <= PHONE.height,
+        'at ' + PHONE.width + ' px "forget token" (#forget) is not on screen: ' + JSON.stringify(fg));
+  const who = await page.locator('#who').innerText().catch(() => '');
+  check(/role: operator/.test(who), 'the role is not shown in #who for the operator: ' + JSON.stringify(who));
+  const acts = await visibleActions(page);
+  check(acts >= 6, 'an operator is offered ' + acts + ' visible action buttons ([data-needs]), want 6 or more');
   await shot(page, 'phone.png', true);
   await openFailoverDialog(page);
   const rect = async () => page.evaluate(() => {
@@ -312,14 +375,131 @@ async function stepPhone(page) {
   say('at ' + PHONE.width + ' px: #actgo ' + JSON.stringify(r0) + ' (after scrolling it into view ' + JSON.stringify(r1) + ')');
   check(inside(r1), 'at ' + PHONE.width + 'x' + PHONE.height + ' the failover dialog\'s confirm button #actgo is not inside the ' +
         'viewport even scrolled into view: ' + JSON.stringify(r1));
+  check(r1.dlg.left >= 0 && r1.dlg.right <= PHONE.width,
+        'at ' + PHONE.width + ' px the failover dialog is wider than the screen: ' + JSON.stringify(r1.dlg));
   await shot(page, 'phone-dialog.png', false, true);
+  await enterConfirmsNothing(page);
   await closeDialog(page);
   /* the tables scroll inside their boxes at this width: scrollable regions */
   result.axePhone = await runAxe(page, PHONE.width + ' px');
   return true;
 }
 
-/* Step 6 */
+/* Step 6: History at 390 px (the viewport stepPhone left) */
+async function stepHistory(page) {
+  await page.setViewportSize(PHONE);
+  await page.locator('#tab-history').click();
+  await page.waitForFunction(() => !!document.getElementById('htables'), null, { timeout: 10000 });
+  const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+  figures.history_phone_scroll_width = sw;
+  check(sw <= PHONE.width, 'History at ' + PHONE.width + ' px is ' + sw + ' px wide (horizontal scroll); sticking out: ' +
+        (await overflowers(page, PHONE.width)).join('; '));
+  await page.evaluate(() => { document.getElementById('htables').dataset.old = '1'; });
+  const input = '#hfilters input[name=type]';
+  await page.focus(input);
+  await page.keyboard.type('sdo');
+  const t0 = Date.now();
+  const fresh = await page.waitForFunction(() => {
+    const t = document.getElementById('htables');
+    return !!t && !t.dataset.old;
+  }, null, { timeout: HISTORY_REFRESH_MS }).then(() => true, () => false);
+  figures.history_refresh_ms = fresh ? Date.now() - t0 : null;
+  const st = await page.evaluate((sel) => {
+    const i = document.querySelector(sel);
+    return { value: i ? i.value : null, focus: !!i && document.activeElement === i };
+  }, input);
+  say('History: tables refreshed ' + (fresh ? figures.history_refresh_ms + ' ms after typing' : 'not at all') +
+      '; the type field holds ' + JSON.stringify(st));
+  check(fresh, 'the History tables (#htables) did not refresh by themselves within ' + HISTORY_REFRESH_MS + ' ms');
+  check(st.value === 'sdo' && st.focus, 'after the History refresh the filter form lost what was typed or its focus: ' +
+        JSON.stringify(st));
+  await shot(page, 'phone-history.png', false, true);
+  result.axeHistoryPhone = await runAxe(page, 'history at ' + PHONE.width + ' px');
+  await page.locator('#tab-live').click();
+  return true;
+}
+
+/* Step 7: a viewer, on a phone, in a context of its own */
+async function stepViewer(browser) {
+  if (!VIEWER_TOKEN) { say('no HAPANEL_VIEWER_TOKEN: the viewer step is skipped'); return true; }
+  const v = await openDashboard(browser, BASE, VIEWER_TOKEN, {
+    width: PHONE.width, height: PHONE.height, context: { isMobile: true, hasTouch: true }
+  });
+  try {
+    const vp = v.page;
+    vp.setDefaultTimeout(10000);
+    const e = await waitTopo(vp, (nodes) => nodes.length === 6, 15000);
+    if (!check(e, 'the viewer\'s page does not draw the six processes within 15 s (shows ' + fmtNodes(await topoNow(vp)) + ')')) return false;
+    const role = await vp.waitForFunction(() => (document.getElementById('who').textContent || '').indexOf('role: viewer') >= 0,
+                                          null, { timeout: 5000 }).then(() => true, () => false);
+    check(role, 'the viewer\'s role is not shown in #who: ' + JSON.stringify(await vp.locator('#who').textContent()));
+    await vp.waitForTimeout(500);
+    const n = await visibleActions(vp);
+    check(n === 0, 'a viewer is offered ' + n + ' action buttons (button.act, [data-needs])');
+    /* a phone's layout viewport grows to the content: the screen's width it must stay */
+    const w = await vp.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth,
+                                         view: window.innerWidth }));
+    figures.viewer_phone_widths = w;
+    say('viewer on a phone: ' + n + ' action buttons, widths ' + JSON.stringify(w));
+    check(w.doc <= PHONE.width && w.body <= PHONE.width && w.view === PHONE.width,
+          'the viewer\'s page scrolls sideways on a ' + PHONE.width + ' px phone: ' + JSON.stringify(w) + '; sticking out: ' +
+          (await overflowers(vp, PHONE.width)).join('; '));
+    await shot(vp, 'phone-viewer.png', true);
+    result.axeViewer = await runAxe(vp, 'viewer at ' + PHONE.width + ' px');
+    check(!v.problems.pageErrors.length, 'uncaught errors in the viewer\'s page: ' + v.problems.pageErrors.join('; '));
+    return true;
+  } finally {
+    await v.ctx.close().catch(() => {});
+  }
+}
+
+/* Step 9: no stream to be had (503): the page polls, and stays live */
+async function stepFallback(browser) {
+  const capped = await ask('capped', {}, 90000);
+  const master = capped.master;
+  const victim = capped.victim;
+  const streams = [];
+  const c = await openDashboard(browser, capped.url, TOKEN, {
+    beforeGoto: async (ctx) => {
+      ctx.on('response', (r) => { if (new URL(r.url()).pathname === '/ui/stream') streams.push(r.status()); });
+    }
+  });
+  try {
+    const cp = c.page;
+    cp.setDefaultTimeout(10000);
+    let polls = 0;
+    cp.on('request', (r) => { if (new URL(r.url()).pathname === '/ui/clusters') polls++; });
+    const e = await waitTopo(cp, allSix(master), 15000);
+    if (!check(e, 'the page on the capped hapanel does not draw the six (master ' + master + ') within 15 s (shows ' +
+               fmtNodes(await topoNow(cp)) + ')')) return false;
+    const got503 = await (async () => {
+      for (let i = 0; i < 50 && !streams.includes(503); i++) await cp.waitForTimeout(100);
+      return streams.includes(503);
+    })();
+    check(got503 && !streams.includes(200), 'with max_streams = 1 taken the page\'s GET /ui/stream answers were ' +
+          JSON.stringify(streams) + ' (want 503 and no 200)');
+    const polls0 = polls;
+    const from = await logLength(cp);
+    const k = await ask('kill', { addr: victim });
+    const d = await waitTopo(cp, (nodes) => nodes.some((n) => n[0] === victim && n[2] === 'down'), 10000, from);
+    if (!check(d, 'polling: killed replica ' + victim + ' not drawn st-down within 10 s (shows ' + fmtNodes(await topoNow(cp)) + ')')) return false;
+    const ms = Math.round(d.t - k.t);
+    figures.polling_kill_to_red_ms = ms;
+    say('polling (stream answers ' + JSON.stringify(streams) + '): replica ' + victim + ' drawn st-down ' + ms + ' ms after the kill; ' +
+        (polls - polls0) + ' polls meanwhile');
+    check(ms <= KILL_LIMIT_MS, 'polling: killed replica ' + victim + ' drawn st-down after ' + ms + ' ms (limit ' + KILL_LIMIT_MS + ' ms)');
+    check(polls > polls0, 'the page did not poll GET /ui/clusters after its stream was refused');
+    const held = await ask('held', {});
+    check(held.open, 'the stream Python held on the capped hapanel was closed during the step, so the cap was not in force');
+    await shot(cp, 'desktop-polling.png', false);
+    check(!c.problems.pageErrors.length, 'uncaught errors in the polling page: ' + c.problems.pageErrors.join('; '));
+    return true;
+  } finally {
+    await c.ctx.close().catch(() => {});
+  }
+}
+
+/* Step 8 */
 async function runAxe(page, label) {
   const require = createRequire(import.meta.url);
   const src = fs.readFileSync(path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js'), 'utf8');
@@ -402,8 +582,11 @@ async function main() {
     });
     result.transport = transport;
     const steps = [['drawn', stepDrawn], ['kill', stepKill], ['switchover', stepSwitchover],
-                   ['charts', stepCharts], ['phone', stepPhone], ['axe', stepAxe]];
+                   ['charts', stepCharts], ['phone', stepPhone], ['history', stepHistory],
+                   ['viewer', () => stepViewer(browser)], ['axe', stepAxe],
+                   ['fallback', () => stepFallback(browser)]];
     result.steps = {};
+    result.took_ms = {};
     let drawn = true;
     for (const [name, fn] of steps) {
       /* without a drawing the timed steps can only fail: say so once */
@@ -419,7 +602,8 @@ async function main() {
         result.steps[name] = 'error';
         await shot(page, 'error-' + name + '.png', true).catch(() => {});
       }
-      say(name + ' took ' + (Date.now() - t0) + ' ms');
+      result.took_ms[name] = Date.now() - t0;
+      say(name + ' took ' + result.took_ms[name] + ' ms');
     }
     say('the page fetched GET /ui/clusters ' + transport.polls + ' times and opened GET /ui/stream ' +
         transport.streams + ' times');

@@ -112,12 +112,13 @@ export function recorder() {
 }
 
 /* A new page (opts: width, height; onChange: called with each new recorder
- * entry; beforeGoto(context): e.g. routes) with the recorder in it, opened
+ * entry; beforeGoto(context): e.g. routes; context: more options of
+ * browser.newContext, e.g. isMobile) with the recorder in it, opened
  * on the dashboard with the token in the fragment (web/app.js takes it
  * from there and drops it from the address bar). */
 export async function openDashboard(browser, base, token, opts = {}) {
-  const { width = 1280, height = 860, onChange = null, beforeGoto = null } = opts;
-  const ctx = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
+  const { width = 1280, height = 860, onChange = null, beforeGoto = null, context = {} } = opts;
+  const ctx = await browser.newContext(Object.assign({ viewport: { width, height }, deviceScaleFactor: 1 }, context));
   if (beforeGoto) await beforeGoto(ctx);
   const page = await ctx.newPage();
   const problems = { pageErrors: [], consoleErrors: [] };

@@ -5,6 +5,9 @@ global time limit (HAPANEL_IT_LIMIT, default 120 s), turns SIGTERM into a
 failure, on failure prints the reason and the hapanel and Redis log tails,
 removes the temp dir (kept on failure when HAPANEL_IT_KEEP=1), and exits 0
 (pass) or 1 (fail). A passing test also proves that hapanel stops cleanly.
+A sys.exit(code) inside the test is no failure: after the same cleanup the
+process exits with that code (77, SKIP: ctest's skip; a string is printed
+and exits 1, as Python does).
 
 It does not find, select or schedule tests: ctest runs each tests/it_*.py
 as a program of its own."""
@@ -81,6 +84,9 @@ def _eprint(*a):
         pass
 
 
+SKIP = 77  # ctest's SKIP_RETURN_CODE for the it_*.py tests
+
+
 class _Terminated(Exception):
     pass
 
@@ -107,6 +113,7 @@ def run_test(fn, name=None, limit=None):
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(int(os.environ.get("HAPANEL_IT_LIMIT", "120")))
     failed = None
+    exit_code = None
     t0 = time.monotonic()
     try:
         fn(env)
@@ -116,6 +123,16 @@ def run_test(fn, name=None, limit=None):
                 h.stop()
             elif h.popen is not None:
                 h.check_log_clean()
+    except SystemExit as e:  # the test's own exit (77: skip): its code, after the cleanup
+        signal.alarm(0)
+        exit_code = e.code
+        if exit_code is None:
+            exit_code = 0
+        elif not isinstance(exit_code, int):
+            _eprint(exit_code)
+            exit_code = 1
+        _eprint("%s %s: the test exited with %d" % ("SKIP" if exit_code == SKIP else "EXIT", name,
+                                                    exit_code))
     except BaseException as e:  # noqa: B902 - report everything, then clean up
         failed = e
         signal.alarm(0)
@@ -154,5 +171,7 @@ def run_test(fn, name=None, limit=None):
             shutil.rmtree(tmpdir, ignore_errors=True)
     if failed is not None:
         sys.exit(1)
+    if exit_code is not None:
+        sys.exit(exit_code)
     _eprint("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
     sys.exit(0)

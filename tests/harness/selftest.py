@@ -3,7 +3,8 @@ redis-server and redis-sentinel: RESP replies and error replies, a
 password topology, SIGSTOP/SIGCONT and SIGKILL of replicas, a Sentinel
 failover, an added replica, wait_for's timeout; and the Hapanel class
 (requests, raw HTTP, restart on the same port) against a fake panel, a
-small Python HTTP server standing in for the binary, so no build is needed.
+small Python HTTP server standing in for the binary, so no build is needed;
+and run_test's exit status (a test's own sys.exit(77) is a skip, 77).
 
 Run it from tests/ with `python3 -m harness selftest` (__main__.py). It is
 not one of the ctest tests and tests nothing of hapanel itself."""
@@ -55,7 +56,42 @@ sys.exit(0)
 '''
 
 
+_EXITS = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+from harness.runner import run_test
+how = sys.argv[2]
+def fn(env):
+    if how == "skip":
+        sys.exit(77)
+    if how == "three":
+        sys.exit(3)
+    if how == "text":
+        sys.exit("a reason")
+    if how == "fail":
+        raise AssertionError("failed on purpose")
+run_test(fn, "exit-" + how)
+'''
+
+
+def exit_codes():
+    """run_test's exit status for a test that passes (0), fails (1), or
+    calls sys.exit itself: 77 stays 77 (ctest's skip), 3 stays 3, a string
+    is 1. Subprocesses, no Redis; also `python3 -m harness exitcodes`."""
+    import subprocess
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for how, want in (("pass", 0), ("fail", 1), ("skip", 77), ("three", 3), ("text", 1)):
+        r = subprocess.run([sys.executable, "-c", _EXITS, here, how], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == want, "a test that does %r exits %d, want %d:\n%s" % (
+            how, r.returncode, want, r.stderr[-800:])
+        if how == "skip":
+            assert "SKIP exit-skip" in r.stderr and "FAIL" not in r.stderr, r.stderr
+    log("run_test exit codes ok (pass 0, fail 1, sys.exit(77) 77, sys.exit(3) 3)")
+
+
 def selftest(env):
+    exit_codes()
     # password topology: start, auth, close
     tp = env.topology(replicas=1, sentinels=3, password="s3cret")
     with tp.client(tp.initial_master()) as c:
