@@ -12,8 +12,10 @@
  *  1. the dashboard (token in the URL fragment) draws all six processes:
  *     <svg class="topo"> with one g.tnode per process (1 master, 2
  *     replicas, 3 Sentinels at their addresses), all st-ok;
- *  2. Python SIGKILLs a replica: its node is drawn st-down within 2 s,
- *     without a reload; Python starts it again and it is drawn st-ok;
+ *  2. with the pointer resting on the failover button and the keyboard
+ *     focus on it, Python SIGKILLs a replica: its node is drawn st-down
+ *     within 2 s, without a reload, and the focus is still on that button;
+ *     Python starts it again and it is drawn st-ok;
  *  3. a graceful switchover to the other replica through the cluster's
  *     failover button and the dialog (#actdlg, mode graceful, #actgo): the
  *     new master is drawn within 1 s of the job's "promoted to master" step
@@ -138,6 +140,11 @@ async function stepDrawn(page) {
 /* Step 2 */
 async function stepKill(page) {
   const victim = TOPO.replicas[0];
+  /* the pointer rests on the failover button and it has keyboard focus: the
+     view must go on updating, and the focus stay on that button */
+  const btn = clusterSel() + ' button.act[data-act="failover"]';
+  await page.hover(btn);
+  await page.focus(btn);
   const from = await logLength(page);
   const k = await ask('kill', { addr: victim });
   const e = await waitTopo(page, (nodes) => nodes.some((n) => n[0] === victim && n[2] === 'down'), 10000, from);
@@ -147,6 +154,13 @@ async function stepKill(page) {
   figures.kill_to_red_ms = ms;
   say('replica ' + victim + ' killed; drawn st-down ' + ms + ' ms later: ' + fmtNodes(e.nodes));
   check(ms <= KILL_LIMIT_MS, 'killed replica ' + victim + ' drawn st-down after ' + ms + ' ms (limit ' + KILL_LIMIT_MS + ' ms)');
+  const focused = await page.evaluate(() => {
+    const a = document.activeElement;
+    return a && a.closest('#clusters') ? a.getAttribute('data-act') + ' ' + (a.matches(':hover') ? 'hovered' : '') : 'lost: ' + (a && a.tagName);
+  });
+  say('with the pointer and the focus on the failover button, the view updated; focus now: ' + focused);
+  check(focused === 'failover hovered', 'the focus (and the pointer) left the failover button across the updates: ' + focused);
+  await page.mouse.move(0, 0);
   await shot(page, 'desktop-replica-down.png', false);
   const from2 = await logLength(page);
   await ask('restart', { addr: victim }, 90000);
