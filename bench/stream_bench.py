@@ -46,7 +46,7 @@ def bench(env, lines, args):
     pages = [Stream(hp.port, "/ui/stream", VIEWER) for _ in range(args.pages)]
     if any(p.status != 200 for p in pages):
         raise AssertionError("streams refused: %r" % [p.status for p in pages])
-    sub = Switches(topo.sentinel_addrs[0])
+    sub = Switches(topo.sentinel_addrs)
     all_ms, worst_ms = [], []
     for i in range(args.switchovers):
         for p in pages:

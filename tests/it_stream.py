@@ -171,7 +171,7 @@ def test(env):
         h.close()
 
     # --- a switchover, seen on the page within 1 s of +switch-master
-    sub = Switches(topo.sentinel_addrs[0])
+    sub = Switches(topo.sentinel_addrs)
     collect(ui, 0.2)
     r = hp.post("/api/v1/clusters/%s/failover" % NAME, {"mode": "graceful"}, token=OPERATOR_TOKEN)
     check(r.status == 202, "switchover accepted: %s %s" % (r.status, r.text[:200]))

@@ -134,26 +134,40 @@ class Stream:
 
 
 class Switches:
-    """The +switch-master messages of one Sentinel, each stamped with
-    time.monotonic() as it arrived (read on a thread, so a test busy
-    elsewhere does not delay the stamp)."""
+    """The +switch-master announcements of the Sentinels (one address or a
+    list: subscribe to all of them, since the Sentinel that ran the
+    failover announces it first and the others a second or so later), each
+    switch once, stamped with time.monotonic() as its first announcement
+    arrived (read on threads, so a test busy elsewhere does not delay the
+    stamp)."""
 
-    def __init__(self, sentinel_addr, timeout=120):
-        from .resp import Redis, split_addr
-        h, p = split_addr(sentinel_addr)
-        self.r = Redis(h, p, timeout=timeout)
-        self.r.cmd("SUBSCRIBE", "+switch-master")
+    def __init__(self, sentinel_addrs, timeout=120):
+        from .resp import Redis
+        if isinstance(sentinel_addrs, str):
+            sentinel_addrs = [sentinel_addrs]
         self.q = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.lock = threading.Lock()
+        self.seen = {}  # new master -> when its switch was first announced
+        self.conns = []
+        for a in sentinel_addrs:
+            r = Redis.at(a, timeout=timeout)
+            r.cmd("SUBSCRIBE", "+switch-master")
+            self.conns.append(r)
+            threading.Thread(target=self._read, args=(r,), daemon=True).start()
 
-    def _read(self):
+    def _read(self, r):
         try:
             while True:
-                m = self.r._read()
+                m = r._read()
                 at = time.monotonic()
                 if isinstance(m, list) and len(m) == 3 and m[0] == "message":
                     w = m[2].split()
-                    self.q.put((at, "%s:%s" % (w[3], w[4]), m[2]))
+                    new = "%s:%s" % (w[3], w[4])
+                    with self.lock:
+                        if at - self.seen.get(new, -1e9) < 30:
+                            continue  # another Sentinel telling the same switch
+                        self.seen[new] = at
+                    self.q.put((at, new, m[2]))
         except (OSError, ConnectionError, ValueError):
             pass
 
@@ -165,8 +179,9 @@ class Switches:
             return None
 
     def close(self):
-        try:  # wakes the reader thread, which holds the file's lock
-            self.r.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.r.close()
+        for r in self.conns:
+            try:  # wakes the reader thread, which holds the file's lock
+                r.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            r.close()
