@@ -100,6 +100,7 @@ typedef struct db_job_row {
     char reason[256];
     char *params, *steps, *error, *result, *undo;
     int64_t created_at, started_at, ended_at; /* 0 = not yet */
+    int64_t run_at;                           /* a scheduled job's start; 0 = at once */
 } db_job_row;
 
 void db_job_row_release(db_job_row *r);

@@ -112,6 +112,10 @@ int db__insert_events(db *d, hp_event *evs, int n);
 int db__insert_failover(db *d, hp_failover *f);
 int64_t db__job_insert(db *d, const char *kind, const char *cluster, const char *params,
                        const char *actor, const char *reason, int64_t created_at);
+/* The same, to start at run_at (epoch ms; 0: at once). */
+int64_t db__job_insert_at(db *d, const char *kind, const char *cluster, const char *params,
+                          const char *actor, const char *reason, int64_t created_at,
+                          int64_t run_at);
 /* NULL text leaves the column as it is. */
 int db__job_save(db *d, int64_t id, const char *state, const char *steps, const char *error,
                  const char *result, const char *undo, int64_t started_at, int64_t ended_at);

@@ -12,8 +12,14 @@
 int64_t db__job_insert(db *d, const char *kind, const char *cluster, const char *params,
                        const char *actor, const char *reason, int64_t created_at)
 {
+    return db__job_insert_at(d, kind, cluster, params, actor, reason, created_at, 0);
+}
+
+int64_t db__job_insert_at(db *d, const char *kind, const char *cluster, const char *params,
+                          const char *actor, const char *reason, int64_t created_at, int64_t run_at)
+{
     static const char sql[] = "INSERT INTO jobs (kind, cluster, state, params, actor, reason, "
-                              "created_at) VALUES (?,?,'queued',?,?,?,?)";
+                              "created_at, run_at) VALUES (?,?,'queued',?,?,?,?,?)";
     sqlite3_stmt *st = NULL;
     int64_t id = -1;
 
@@ -24,6 +30,7 @@ int64_t db__job_insert(db *d, const char *kind, const char *cluster, const char 
     sqlite3_bind_text(st, 4, actor ? actor : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, created_at);
+    db__bind_opt_i64(st, 7, run_at > 0 ? run_at : -1);
     if (sqlite3_step(st) == SQLITE_DONE) id = sqlite3_last_insert_rowid(d->w);
 out:
     sqlite3_finalize(st);
@@ -73,7 +80,7 @@ char *db__col_dup(sqlite3_stmt *st, int i)
 
 #define JOB_COLUMNS                                                                                \
     "SELECT id, kind, cluster, state, actor, reason, params, steps, error, result, undo, "         \
-    "created_at, coalesce(started_at, 0), coalesce(ended_at, 0) FROM jobs"
+    "created_at, coalesce(started_at, 0), coalesce(ended_at, 0), coalesce(run_at, 0) FROM jobs"
 
 static void read_job(sqlite3_stmt *st, db_job_row *r)
 {
@@ -92,6 +99,7 @@ static void read_job(sqlite3_stmt *st, db_job_row *r)
     r->created_at = sqlite3_column_int64(st, 11);
     r->started_at = sqlite3_column_int64(st, 12);
     r->ended_at = sqlite3_column_int64(st, 13);
+    r->run_at = sqlite3_column_int64(st, 14);
 }
 
 /* An rd row reader for a lookup by id: the row goes straight into ctx. */

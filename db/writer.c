@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "db/internal.h"
+#include "db/maintenance.h"
 #include "model/alerts.h"
 #include "core/banned.h" /* last: after every system header */
 
@@ -487,14 +488,14 @@ void evq_flush(evq *q)
 
 typedef struct job_in {
     const char *kind, *cluster, *params, *actor, *reason;
-    int64_t created_at;
+    int64_t created_at, run_at;
 } job_in;
 
 static int64_t do_job_insert(evq *q, op *o)
 {
     const job_in *j = o->in;
-    int64_t id =
-        db__job_insert(q->d, j->kind, j->cluster, j->params, j->actor, j->reason, j->created_at);
+    int64_t id = db__job_insert_at(q->d, j->kind, j->cluster, j->params, j->actor, j->reason,
+                                   j->created_at, j->run_at);
     if (id > 0) db__recent_mark(q->d, j->cluster, DB_RECENT_JOBS);
     return id;
 }
@@ -502,7 +503,13 @@ static int64_t do_job_insert(evq *q, op *o)
 int64_t evq_job_insert(evq *q, const char *kind, const char *cluster, const char *params,
                        const char *actor, const char *reason, int64_t created_at)
 {
-    job_in in = {kind, cluster, params, actor, reason, created_at};
+    return evq_job_insert_at(q, kind, cluster, params, actor, reason, created_at, 0);
+}
+
+int64_t evq_job_insert_at(evq *q, const char *kind, const char *cluster, const char *params,
+                          const char *actor, const char *reason, int64_t created_at, int64_t run_at)
+{
+    job_in in = {kind, cluster, params, actor, reason, created_at, run_at};
     op *o = calloc(1, sizeof(*o));
     int64_t id;
     if (!o) return -1;
@@ -802,6 +809,24 @@ int evq_audit(evq *q, audit_rec *a, int keep_days)
     o->type = OP_CALL;
     o->fn = do_audit;
     o->in = &in;
+    rc = (int)run_waiting(q, o);
+    free(o);
+    return rc;
+}
+
+static int64_t do_maintenance(evq *q, op *o)
+{
+    return db__maintenance_save(q->d, (hp_maint *)o->in);
+}
+
+int evq_maintenance_save(evq *q, hp_maint *m)
+{
+    op *o = calloc(1, sizeof(*o));
+    int rc;
+    if (!o) return -1;
+    o->type = OP_CALL;
+    o->fn = do_maintenance;
+    o->in = m;
     rc = (int)run_waiting(q, o);
     free(o);
     return rc;

@@ -59,6 +59,10 @@ void evq_flush(evq *q);
 /* A new queued job: its id, or -1. */
 int64_t evq_job_insert(evq *q, const char *kind, const char *cluster, const char *params,
                        const char *actor, const char *reason, int64_t created_at);
+/* The same for a job that is to start at run_at (epoch ms; 0: at once). */
+int64_t evq_job_insert_at(evq *q, const char *kind, const char *cluster, const char *params,
+                          const char *actor, const char *reason, int64_t created_at,
+                          int64_t run_at);
 /* A job's changing columns (NULL text: unchanged). Waits until stored: a
  * recipe saves its undo before it changes a node. */
 void evq_job_save(evq *q, int64_t id, const char *state, const char *steps, const char *error,

@@ -553,11 +553,23 @@
   var fFailover = document.getElementById('f-failover');
   var fResync = document.getElementById('f-resync');
   var fAck = document.getElementById('f-ack');
+  var fMaint = document.getElementById('f-maint');
+  var actMinutes = document.getElementById('actminutes');
   var actComment = document.getElementById('actcomment');
   var reasonLabel = document.getElementById('reasonlabel');
   var actMode = document.getElementById('actmode');
   var actTarget = document.getElementById('acttarget');
   var actPause = document.getElementById('actpause');
+  var actAt = document.getElementById('actat');
+  var atLabel = document.getElementById('atlabel');
+  /* The dialog's "run at" (a UTC time) as epoch seconds, '' when empty, or
+     null when it does not parse. */
+  function runAt() {
+    var v = actAt.value.trim();
+    if (!v) return '';
+    var t = Date.parse(v + (v.length === 16 ? ':00' : '') + 'Z');
+    return isNaN(t) ? null : Math.floor(t / 1000);
+  }
   var actFull = document.getElementById('actfull');
   var actWhat = document.getElementById('actwhat');
   var actReason = document.getElementById('actreason');
@@ -569,7 +581,8 @@
   var planBlock = ''; /* why confirm is disabled, from the last plan */
   var planSeq = 0, planTimer = null;
   var cur = null; /* what the dialog is about, copied from the clicked button */
-  var ACTS = ['failover', 'resync', 'reset', 'bgsave', 'backup', 'delete-backup', 'ack'];
+  var ACTS = ['failover', 'resync', 'reset', 'bgsave', 'backup', 'delete-backup', 'ack', 'cancel-job',
+    'maintenance', 'end-maintenance'];
   var sending = false;
 
   function attr(el, name) { return el.getAttribute(name) || ''; }
@@ -649,8 +662,10 @@
     var text = '', go = '';
     if (cur.act === 'failover') {
       var graceful = actMode.value === 'graceful';
-      /* force ignores a target (Sentinel elects) */
+      /* force ignores a target (Sentinel elects) and cannot be scheduled */
       actTarget.disabled = !graceful;
+      actAt.disabled = !graceful;
+      if (!graceful) actAt.value = '';
       for (var i = 0; i < actTarget.options.length; i++) {
         var c = actTarget.options[i].getAttribute('data-cand');
         actTarget.options[i].disabled = graceful && !!c && c !== 'ok';
@@ -667,6 +682,12 @@
         if (actTarget.value) text += ' ' + t + '\u2019s replica-priority is lowered for the election and restored afterwards.';
         text += ' If the replica does not catch up in time, writes are unpaused and nothing changes.';
         go = 'Switch over';
+        var at = runAt();
+        if (at) {
+          text = 'Scheduled for ' + new Date(at * 1000).toISOString().replace('T', ' ').slice(0, 19) +
+            ' UTC (it can be cancelled until then; at that time the same checks run first, and it is refused if they fail): ' + text;
+          go = 'Schedule switchover';
+        }
       } else {
         text = 'Sentinel promotes a replica now, without waiting for it to catch up and without ' +
           'a quorum check. If ' + m + ' still answers, its writes pause (bounded, as above) until the ' +
@@ -706,6 +727,24 @@
         ' from ' + cur.node + ', ' + cur.size + '): its RDB file is removed from the backup ' +
         'directory and from the catalogue. This cannot be undone.';
       go = 'Delete backup';
+    } else if (cur.act === 'cancel-job') {
+      text = 'Cancels ' + (cur.kind || 'job') + ' job #' + cur.job + ' of ' + cur.cluster +
+        (cur.at ? ', scheduled for ' + cur.at : '') + ', before it starts: it ends as cancelled, ' +
+        'with your name, and never runs. Nothing on any node is changed.';
+      go = 'Cancel job';
+    } else if (cur.act === 'maintenance') {
+      var mins = actMinutes.value.trim() || '?';
+      text = 'For ' + mins + ' minutes no replica of ' + cur.cluster + ' can be promoted: every ' +
+        'replica\u2019s replica-priority is set to 0 (persisted with CONFIG REWRITE) and the job ' +
+        'waits until every Sentinel has read it. A master restarted meanwhile comes back as the ' +
+        'master: no automatic failover happens, even if it is down longer than down-after. At the ' +
+        'end (or on \u201cend maintenance\u201d) the original priorities are put back.';
+      go = 'Start maintenance';
+    } else if (cur.act === 'end-maintenance') {
+      text = 'Ends the maintenance window of ' + cur.cluster + ' (planned until ' + cur.until +
+        ') now: every replica gets its original replica-priority back (persisted), and ' +
+        'automatic failover works again once the Sentinels read it.';
+      go = 'End maintenance';
     } else if (cur.act === 'ack') {
       text = (cur.severity || 'alert').toUpperCase() + ' ' + cur.rule + (cur.node ? ' on ' + cur.node : '') +
         ': ' + cur.message + '. Acknowledging records your token\u2019s name, the time and the comment with the alert' +
@@ -736,17 +775,26 @@
       rule: attr(btn, 'data-rule'),
       severity: attr(btn, 'data-severity'),
       message: attr(btn, 'data-message'),
-      ackedBy: attr(btn, 'data-acked-by')
+      ackedBy: attr(btn, 'data-acked-by'),
+      until: attr(btn, 'data-until'),
+      job: attr(btn, 'data-job'),
+      kind: attr(btn, 'data-kind'),
+      at: attr(btn, 'data-at')
     };
-    if ((act === 'delete-backup' && !/^[0-9]{1,15}$/.test(cur.backup)) ||
+    if ((act === 'cancel-job' && !/^[0-9]{1,15}$/.test(cur.job)) ||
+        (act === 'delete-backup' && !/^[0-9]{1,15}$/.test(cur.backup)) ||
         (act === 'ack' && !/^[0-9]{1,15}$/.test(cur.alert))) { cur = null; return; }
     fFailover.hidden = act !== 'failover';
     fResync.hidden = act !== 'resync';
     fAck.hidden = act !== 'ack';
+    fMaint.hidden = act !== 'maintenance';
+    actMinutes.value = '30';
     /* an ack has its comment; a delete takes nothing; the rest a reason */
-    reasonLabel.hidden = act === 'ack' || act === 'delete-backup';
+    reasonLabel.hidden = act === 'ack' || act === 'delete-backup' || act === 'cancel-job' ||
+      act === 'end-maintenance';
     actMode.value = 'graceful';
     actPause.value = '';
+    actAt.value = '';
     actFull.checked = false;
     actReason.value = '';
     actComment.value = act === 'ack' ? attr(btn, 'data-comment') : '';
@@ -764,6 +812,9 @@
       : act === 'backup' ? 'Back up ' + cur.cluster
       : act === 'bgsave' ? 'BGSAVE on ' + cur.node + ' (' + cur.cluster + ')'
       : act === 'delete-backup' ? 'Delete backup #' + cur.backup + ' of ' + cur.cluster
+      : act === 'maintenance' ? 'Maintenance of ' + cur.cluster
+      : act === 'end-maintenance' ? 'End the maintenance of ' + cur.cluster
+      : act === 'cancel-job' ? 'Cancel job #' + cur.job + ' (' + cur.cluster + ')'
       : 'Acknowledge alert #' + cur.alert + ' (' + cur.cluster + ')';
     /* red for what changes a node or deletes; an ack only records */
     actGo.className = act === 'ack' ? 'primary' : 'danger';
@@ -774,6 +825,8 @@
 
   [actMode, actTarget, actFull].forEach(function (el) { el.addEventListener('change', describe); });
   actPause.addEventListener('input', describe);
+  actAt.addEventListener('input', describe);
+  actMinutes.addEventListener('input', describe);
   document.getElementById('actcancel').addEventListener('click', function () { dlg.close(); });
 
   /* Enter never confirms an action, wherever it is pressed in the dialog
@@ -802,6 +855,12 @@
       url = base + '/failover';
       body.mode = actMode.value;
       if (body.mode === 'graceful' && actTarget.value) body.target = actTarget.value;
+      var at = runAt();
+      if (at === null) { showErr('Run at: not a date and time.'); return; }
+      if (at) {
+        if (body.mode !== 'graceful') { showErr('Only a graceful switchover can be scheduled.'); return; }
+        body.at = at;
+      }
       {
         var p = actPause.value.trim();
         if (p) {
@@ -823,8 +882,25 @@
       if (cur.source) body.node = cur.source; /* the node the dialog named */
     } else if (cur.act === 'bgsave') {
       url = base + '/nodes/' + encodeURIComponent(cur.node) + '/bgsave';
+    } else if (cur.act === 'maintenance') {
+      url = base + '/maintenance';
+      var mv = actMinutes.value.trim();
+      if (!/^[0-9]+$/.test(mv) || Number(mv) < 1 || Number(mv) > 1440) {
+        showErr('The duration must be a whole number of minutes from 1 to 1440.');
+        return;
+      }
+      /* the API takes the end as a time; the browser's clock is near enough */
+      body.until = Math.floor(Date.now() / 1000) + Number(mv) * 60;
+    } else if (cur.act === 'end-maintenance') {
+      url = base + '/maintenance';
+      method = 'DELETE';
+      body = null;
     } else if (cur.act === 'delete-backup') {
       url = '/api/v1/backups/' + cur.backup;
+      method = 'DELETE';
+      body = null;
+    } else if (cur.act === 'cancel-job') {
+      url = '/api/v1/jobs/' + cur.job;
       method = 'DELETE';
       body = null;
     } else {
@@ -859,7 +935,7 @@
         openJob(r.json.job_id);
         return;
       }
-      if (r.status === 200 && (act === 'ack' || act === 'delete-backup')) {
+      if (r.status === 200 && (act === 'ack' || act === 'delete-backup' || act === 'cancel-job')) {
         if (dlg.open) dlg.close();
         refresh(); /* show the ack or the gone backup now, not in a second */
         return;

@@ -4,17 +4,21 @@
 #include "actions/actions.h"
 
 #include "actions/backup.h"
+#include "actions/maintenance.h"
 #include "actions/notifytest.h"
 #include "actions/recipes.h"
 #include "core/banned.h" /* last: after every system header */
 
 const job_kind hp_job_kinds[] = {
-    {"failover", JOB_GROUP_TOPOLOGY, recipe_failover, recipe_failover_recover},
+    {"failover", JOB_GROUP_TOPOLOGY, recipe_failover_scheduled, recipe_failover_recover},
     {"resync", JOB_GROUP_TOPOLOGY, recipe_resync, NULL},
     {"sentinel-reset", JOB_GROUP_TOPOLOGY, recipe_sentinel_reset, NULL},
     {"backup", "backup", recipe_backup, NULL},
     {"bgsave", "backup", recipe_bgsave, NULL},
     {"notify-test", "notify", recipe_notify_test, NULL},
+    {"maintenance-start", JOB_GROUP_TOPOLOGY, recipe_maintenance_start,
+     recipe_maintenance_start_recover},
+    {"maintenance-end", JOB_GROUP_TOPOLOGY, recipe_maintenance_end, recipe_maintenance_end},
 };
 
 const size_t hp_njob_kinds = sizeof(hp_job_kinds) / sizeof(hp_job_kinds[0]);

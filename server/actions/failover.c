@@ -40,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actions/hook.h"
 #include "actions/jobs.h"
 #include "model/promote.h"
 #include "redis/rclient.h"
@@ -607,6 +608,9 @@ int recipe_failover(job *jb)
     }
     if (step__sentinel_master(f->s, f->name, &me, f->x.err, sizeof(f->x.err)) == 0)
         f->failover_timeout_ms = me.failover_timeout_ms;
+    /* Every check has passed and nothing is changed yet: the last moment
+     * a veto leaves Redis and Sentinel as they are. */
+    if (hook_pre_failover(jb, &f->pl, f->x.c) < 0) goto out;
     rc = f->force ? run_force(f) : run_graceful(f);
 out:
     fo_release(f);

@@ -1,5 +1,5 @@
-/* jobs.c — the job queue, its runner threads, step recording and crash
- * recovery (see jobs.h). */
+/* jobs.c — the job queue, its runner threads, the scheduler of jobs set for
+ * a later time, step recording and crash recovery (see jobs.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "actions/jobs.h"
 
@@ -18,6 +18,10 @@
 #include "core/banned.h" /* last: after every system header */
 
 #define JOBS_THREADS 4
+#define JOBS_SCHEDULED_MAX 64
+/* The scheduler looks at its list at least this often, and at once when a
+ * job is added or a job of a cluster ends. */
+#define SCHED_TICK_MS 1000
 
 struct job {
     jobs *owner;
@@ -29,6 +33,9 @@ struct job {
     cJSON *params, *steps, *undo, *result;
     char error[512];
     const job_kind *k;
+    int64_t run_at;     /* a scheduled job's time (epoch ms); 0: at once */
+    int64_t busy_since; /* when its time came and its group was busy; 0: not */
+    int reloaded;       /* read back at start: it was scheduled before a restart */
     job *next;
 };
 
@@ -45,6 +52,11 @@ struct jobs {
     pthread_cond_t wake;
     job *head, *tail;
     job *recover; /* interrupted jobs found at start, handled before new work */
+    job *sched;   /* scheduled jobs whose time has not come: not busy, not queued */
+    int nsched;
+    pthread_t sched_thread;
+    int has_sched_thread;
+    pthread_cond_t sched_wake;
     int recovered;
     int stop;
     struct busy {
@@ -239,14 +251,38 @@ static void unbusy(jobs *j, const char *cluster, int64_t id)
             j->busy[i] = j->busy[--j->nbusy];
             break;
         }
+    pthread_cond_signal(&j->sched_wake); /* a scheduled job may be waiting for it */
     pthread_mutex_unlock(&j->lock);
+}
+
+/* "14:05:00 UTC" (with the date when it is not today's) into buf. */
+static void utc_text(int64_t ms, char *buf, size_t n)
+{
+    time_t t = (time_t)(ms / 1000), now = time(NULL);
+    struct tm tm, today;
+    gmtime_r(&t, &tm);
+    gmtime_r(&now, &today);
+    if (strftime(buf, n,
+                 tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday
+                     ? "%H:%M:%S UTC"
+                     : "%Y-%m-%d %H:%M:%S UTC",
+                 &tm) == 0)
+        hp_strlcpy(buf, "?", n);
 }
 
 static void execute(job *jb)
 {
     int rc;
+    int64_t now = hp_now_ms();
 
-    save(jb, "running", hp_now_ms(), 0);
+    save(jb, "running", now, 0);
+    if (jb->run_at > 0) {
+        char at[40];
+        utc_text(jb->run_at, at, sizeof(at));
+        job_step(jb, "its time came: scheduled for %s by %s, started %lld ms after it%s", at,
+                 jb->actor[0] ? jb->actor : "?", (long long)(now - jb->run_at),
+                 jb->reloaded ? " (read back after a restart of hapanel)" : "");
+    }
     emit(jb, EV_JOB_STARTED, "job-started", "info", "%s job %lld started by %s%s%s", jb->kind,
          (long long)jb->id, jb->actor[0] ? jb->actor : "?", jb->reason[0] ? ": " : "", jb->reason);
     rc = jb->k ? jb->k->run(jb) : -1;
@@ -313,6 +349,7 @@ static void *runner_main(void *arg)
     }
     j->recovered = 1;
     pthread_cond_broadcast(&j->wake);
+    pthread_cond_signal(&j->sched_wake);
     for (;;) {
         while (!j->stop && (!j->head || !j->recovered))
             pthread_cond_wait(&j->wake, &j->lock);
@@ -329,6 +366,112 @@ static void *runner_main(void *arg)
     return NULL;
 }
 
+/* --------------------------------------------------------------- scheduled */
+
+/* Ends a job that never ran (cancelled, missed, refused as busy): its error,
+ * a step, the row, an event. kind EV_JOB_FAILED for a failure (a failover's
+ * is notified), 0 for a cancellation. */
+static void end_unrun(job *jb, const char *state, int kind)
+{
+    job_step(jb, "%s", jb->error);
+    save(jb, state, 0, hp_now_ms());
+    if (kind == EV_JOB_FAILED)
+        emit(jb, EV_JOB_FAILED, "job-failed", "warning", "%s job %lld failed: %s", jb->kind,
+             (long long)jb->id, jb->error);
+    else
+        emit(jb, EV_PANEL, "job-cancelled", "info", "%s job %lld %s", jb->kind, (long long)jb->id,
+             jb->error);
+}
+
+static int group_busy(const jobs *j, const job *jb)
+{
+    int i;
+    for (i = 0; i < j->nbusy; i++)
+        if (!strcmp(j->busy[i].cluster, jb->cluster) && !strcmp(j->busy[i].group, jb->k->group))
+            return 1;
+    return j->nbusy == (int)(sizeof(j->busy) / sizeof(j->busy[0]));
+}
+
+/* The scheduler: a scheduled job holds nothing until its time (its
+ * cluster's other work goes on); then it takes its group's place and joins
+ * the queue, or, while another job of its group runs there, waits up to
+ * JOBS_DUE_BUSY_WAIT_MS and fails "busy". A job more than
+ * JOBS_DUE_GRACE_MS past its time (hapanel was not running then) is not
+ * started: it fails as missed. */
+static void *sched_main(void *arg)
+{
+    jobs *j = arg;
+    job *done = NULL, *jb, **pp;
+
+    pthread_mutex_lock(&j->lock);
+    for (;;) {
+        int64_t now = hp_now_ms(), next = now + SCHED_TICK_MS;
+        struct timespec ts;
+
+        while (!j->stop && !j->recovered)
+            pthread_cond_wait(&j->sched_wake, &j->lock);
+        if (j->stop) break;
+        for (pp = &j->sched; (jb = *pp) != NULL;) {
+            if (jb->run_at > now) {
+                if (jb->run_at < next) next = jb->run_at;
+                pp = &jb->next;
+                continue;
+            }
+            if (now - jb->run_at > JOBS_DUE_GRACE_MS && !jb->busy_since) {
+                char at[40];
+                utc_text(jb->run_at, at, sizeof(at));
+                job_fail(jb,
+                         "missed: it was due at %s and hapanel was not running then; not started "
+                         "%lld s late (more than %d s)",
+                         at, (long long)((now - jb->run_at) / 1000), JOBS_DUE_GRACE_MS / 1000);
+            } else if (group_busy(j, jb)) {
+                if (!jb->busy_since) jb->busy_since = now;
+                if (now - jb->busy_since < JOBS_DUE_BUSY_WAIT_MS) {
+                    pp = &jb->next;
+                    continue;
+                }
+                job_fail(jb,
+                         "busy: another %s job ran on %s at its time and did not end within %d s; "
+                         "not started",
+                         jb->k->group, jb->cluster, JOBS_DUE_BUSY_WAIT_MS / 1000);
+            } else {
+                hp_strlcpy(j->busy[j->nbusy].cluster, jb->cluster, sizeof(j->busy[0].cluster));
+                j->busy[j->nbusy].group = jb->k->group;
+                j->busy[j->nbusy++].id = jb->id;
+                *pp = jb->next;
+                j->nsched--;
+                jb->next = NULL;
+                if (j->tail)
+                    j->tail->next = jb;
+                else
+                    j->head = jb;
+                j->tail = jb;
+                pthread_cond_signal(&j->wake);
+                continue;
+            }
+            *pp = jb->next; /* failed: ended below, outside the lock */
+            j->nsched--;
+            jb->next = done;
+            done = jb;
+        }
+        if (done) {
+            pthread_mutex_unlock(&j->lock);
+            while ((jb = done) != NULL) {
+                done = jb->next;
+                end_unrun(jb, "failed", EV_JOB_FAILED);
+                job_free(jb);
+            }
+            pthread_mutex_lock(&j->lock);
+            continue;
+        }
+        ts.tv_sec = (time_t)(next / 1000);
+        ts.tv_nsec = (long)(next % 1000) * 1000000L;
+        if (!j->stop) pthread_cond_timedwait(&j->sched_wake, &j->lock, &ts);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
 /* ----------------------------------------------------------------- public */
 
 static void collect_unfinished(void *ctx, const db_job_row *r)
@@ -337,6 +480,7 @@ static void collect_unfinished(void *ctx, const db_job_row *r)
     job *jb = job_alloc(j);
     if (!jb) return;
     jb->id = r->id;
+    jb->run_at = r->run_at;
     hp_strlcpy(jb->kind, r->kind, sizeof(jb->kind));
     hp_strlcpy(jb->cluster, r->cluster, sizeof(jb->cluster));
     hp_strlcpy(jb->actor, r->actor, sizeof(jb->actor));
@@ -350,6 +494,16 @@ static void collect_unfinished(void *ctx, const db_job_row *r)
     if (!jb->undo) jb->undo = cJSON_CreateObject();
     if (!jb->params) jb->params = cJSON_CreateObject();
     jb->k = find_kind(j, jb->kind);
+    if (jb->k && jb->run_at > 0 && r->started_at == 0 && !strcmp(r->state, "queued")) {
+        /* Scheduled and never started: it goes back to the scheduler, which
+         * starts it at its time, or at once when that passed within the
+         * grace while hapanel was down. */
+        jb->reloaded = 1;
+        jb->next = j->sched;
+        j->sched = jb;
+        j->nsched++;
+        return;
+    }
     /* Busy until recovered: no new job, and no "automatic" failover row for
      * the switch this job may have started. */
     if (jb->k && j->nbusy < (int)(sizeof(j->busy) / sizeof(j->busy[0]))) {
@@ -378,6 +532,7 @@ jobs *jobs_new(const job_env *env, const job_kind *kinds, size_t nkinds)
     j->q = q;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->wake, NULL);
+    pthread_cond_init(&j->sched_wake, NULL);
     /* Read before any new job can be submitted, so only old ones are repaired. */
     if (db_query_jobs(d, NULL, 1, 0, 1000, collect_unfinished, j) < 0)
         log_error("jobs: cannot read unfinished jobs");
@@ -389,6 +544,11 @@ jobs *jobs_new(const job_env *env, const job_kind *kinds, size_t nkinds)
         jobs_free(j);
         return NULL;
     }
+    if (pthread_create(&j->sched_thread, NULL, sched_main, j) != 0) {
+        jobs_free(j);
+        return NULL;
+    }
+    j->has_sched_thread = 1;
     return j;
 }
 
@@ -400,9 +560,16 @@ void jobs_free(jobs *j)
     pthread_mutex_lock(&j->lock);
     __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&j->wake);
+    pthread_cond_signal(&j->sched_wake);
     pthread_mutex_unlock(&j->lock);
     for (i = 0; i < j->nthreads; i++)
         pthread_join(j->threads[i], NULL);
+    if (j->has_sched_thread) pthread_join(j->sched_thread, NULL);
+    /* Scheduled jobs stay 'queued' with their time: the next start reads them back. */
+    while ((jb = j->sched) != NULL) {
+        j->sched = jb->next;
+        job_free(jb);
+    }
     /* Jobs still queued stay 'queued' in the database: the next start repairs them. */
     while ((jb = j->head) != NULL) {
         j->head = jb->next;
@@ -414,6 +581,7 @@ void jobs_free(jobs *j)
     }
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->wake);
+    pthread_cond_destroy(&j->sched_wake);
     free(j);
 }
 
@@ -494,4 +662,99 @@ fail:
     cJSON_free(ptext);
     job_free(jb);
     return JOBS_ERROR;
+}
+
+int jobs_schedule(jobs *j, const char *kind, const char *cluster, const cJSON *params,
+                  const char *actor, const char *reason, int64_t run_at, int64_t *id)
+{
+    const job_kind *k = find_kind(j, kind);
+    job *jb;
+    char *ptext = NULL;
+
+    if (!k || run_at <= 0) return JOBS_ERROR;
+    pthread_mutex_lock(&j->lock);
+    if (j->nsched >= JOBS_SCHEDULED_MAX) {
+        pthread_mutex_unlock(&j->lock);
+        return JOBS_FULL;
+    }
+    jb = job_alloc(j);
+    ptext = cJSON_PrintUnformatted(params);
+    if (!jb || !ptext) goto fail;
+    jb->params = cJSON_Duplicate(params, 1);
+    hp_strlcpy(jb->kind, kind, sizeof(jb->kind));
+    hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
+    hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));
+    hp_strlcpy(jb->reason, reason ? reason : "", sizeof(jb->reason));
+    jb->k = k;
+    jb->run_at = run_at;
+    /* Stored under the lock, as jobs_submit does: a cancel of this id finds
+     * it in the list as soon as the id is known. */
+    jb->id =
+        evq_job_insert_at(j->q, kind, cluster, ptext, jb->actor, jb->reason, hp_now_ms(), run_at);
+    if (jb->id < 0) goto fail;
+    cJSON_free(ptext);
+    jb->next = j->sched;
+    j->sched = jb;
+    j->nsched++;
+    *id = jb->id;
+    pthread_cond_signal(&j->sched_wake);
+    pthread_mutex_unlock(&j->lock);
+    return JOBS_OK;
+fail:
+    pthread_mutex_unlock(&j->lock);
+    cJSON_free(ptext);
+    job_free(jb);
+    return JOBS_ERROR;
+}
+
+/* Takes the job of that id out of list *pp (NULL when it is not there). */
+static job *unlink_job(job **pp, int64_t id, job **tail)
+{
+    job *jb, *prev = NULL;
+    for (; (jb = *pp) != NULL; prev = jb, pp = &jb->next)
+        if (jb->id == id) {
+            *pp = jb->next;
+            if (tail && *tail == jb) *tail = prev;
+            jb->next = NULL;
+            return jb;
+        }
+    return NULL;
+}
+
+int jobs_cancel(jobs *j, int64_t id, const char *actor)
+{
+    job *jb;
+    char at[40], when[64] = "";
+
+    pthread_mutex_lock(&j->lock);
+    jb = unlink_job(&j->sched, id, NULL);
+    if (jb) {
+        j->nsched--;
+    } else if ((jb = unlink_job(&j->head, id, &j->tail)) != NULL) {
+        /* queued for a runner, not started: it held its group's place */
+        int i;
+        for (i = 0; i < j->nbusy; i++)
+            if (j->busy[i].id == id) {
+                j->busy[i] = j->busy[--j->nbusy];
+                break;
+            }
+        pthread_cond_signal(&j->sched_wake);
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (!jb) return JOBS_NOT_FOUND;
+    if (jb->run_at > 0) {
+        utc_text(jb->run_at, at, sizeof(at));
+        snprintf(when, sizeof(when), " (scheduled for %s)", at);
+    }
+    job_fail(jb, "cancelled by %s%s before it started; nothing was changed",
+             actor && actor[0] ? actor : "?", when);
+    cJSON_AddStringToObject(jb->result, "cancelled_by", actor ? actor : "");
+    end_unrun(jb, "cancelled", 0);
+    job_free(jb);
+    return JOBS_OK;
+}
+
+int64_t job_run_at(const job *jb)
+{
+    return jb->run_at;
 }

@@ -6,7 +6,10 @@
  * priorities, a client pause). Jobs come in groups: at most one job of a
  * group runs per cluster (one failover, resync or Sentinel reset — they all
  * change the topology — and one backup or BGSAVE); a second is refused, never
- * queued. */
+ * queued. A job may also be scheduled for a later time: until then it is
+ * stored as queued with its run_at and holds nothing (its cluster's other
+ * work goes on); the scheduler thread starts it at its time, even after a
+ * restart of hapanel, and it can be cancelled until it starts. */
 #ifndef HP_JOBS_H
 #define HP_JOBS_H
 
@@ -53,13 +56,33 @@ typedef struct job_env {
 jobs *jobs_new(const job_env *env, const job_kind *kinds, size_t nkinds);
 void jobs_free(jobs *j);
 
-enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2 };
+enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2, JOBS_FULL = -3, JOBS_NOT_FOUND = -4 };
+
+/* A scheduled job whose time passed while hapanel was not running starts at
+ * once when it is at most this late, else fails as missed. */
+#define JOBS_DUE_GRACE_MS (10 * 60 * 1000)
+/* At its time, a scheduled job waits this long for another job of its group
+ * on its cluster to end, then fails as busy. */
+#define JOBS_DUE_BUSY_WAIT_MS (60 * 1000)
+/* How far ahead a job may be scheduled. */
+#define JOBS_SCHEDULE_MAX_AHEAD_MS (30LL * 24 * 3600 * 1000)
 
 /* Stores and queues a job. params (a JSON object) is copied. Returns JOBS_OK
  * with *id set, JOBS_BUSY (with the running job's id in *id) when a job of
  * the same group already runs on cluster, or JOBS_ERROR. */
 int jobs_submit(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
                 const char *actor, const char *reason, int64_t *id);
+/* Stores a job that starts at run_at (epoch ms; the caller checks it is
+ * ahead). params is copied. Returns JOBS_OK with *id set, JOBS_FULL when
+ * JOBS_SCHEDULED_MAX (64) jobs already wait for their time, or JOBS_ERROR.
+ * It takes its group's place only at its time. */
+int jobs_schedule(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
+                  const char *actor, const char *reason, int64_t run_at, int64_t *id);
+/* Cancels a job that has not started (scheduled, or queued for a runner):
+ * it ends as "cancelled", naming actor, and never runs. JOBS_OK, or
+ * JOBS_NOT_FOUND when no such job waits (running, ended, being recovered,
+ * or unknown: the caller reads the row to say which). */
+int jobs_cancel(jobs *j, int64_t id, const char *actor);
 /* 1 while a topology job (failover, resync, reset) is queued, running or
  * being recovered on cluster. Thread-safe. */
 int jobs_cluster_busy(jobs *j, const char *cluster);
@@ -83,6 +106,8 @@ const char *job_cluster(const job *jb);
 const char *job_actor(const job *jb);
 const char *job_reason(const job *jb);
 int64_t job_id(const job *jb);
+/* A scheduled job's time (epoch ms); 0 for a job that ran when submitted. */
+int64_t job_run_at(const job *jb);
 const config *job_config(const job *jb);
 struct db *job_db(const job *jb);
 struct notifier *job_notifier(const job *jb);

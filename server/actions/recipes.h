@@ -13,6 +13,9 @@ typedef struct job job;
 /* params: {mode: "graceful"|"force", target?, max_pause_ms?, max_lag_bytes?,
  * max_wait_ms?} */
 int recipe_failover(job *jb);
+/* The same, after the plan check a scheduled one gets at its time
+ * (scheduled.c); the job kind "failover" runs this. */
+int recipe_failover_scheduled(job *jb);
 int recipe_failover_recover(job *jb);
 /* params: {node, full} */
 int recipe_resync(job *jb);

@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "actions/actions.h"
 #include "actions/backup.h"
+#include "actions/maintenance.h"
 #include "core/config.h"
 #include "redis/rdbcheck.h"
 #include "app/demo.h"
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
     monitor *mon = NULL;
     jobs *jb = NULL;
     backup_sched *bs = NULL;
+    maint_sched *ms = NULL;
     notifier *nt = NULL;
     http_server *srv = NULL;
     hub *hb = NULL;
@@ -336,6 +338,11 @@ int main(int argc, char **argv)
         log_error("backup: cannot start the scheduler");
         goto out;
     }
+    ms = maint_sched_new(&cfg, d, jb);
+    if (!ms) {
+        log_error("maintenance: cannot start the timer");
+        goto out;
+    }
     memset(&a, 0, sizeof(a));
     a.cfg = &cfg;
     a.db = d;
@@ -393,6 +400,7 @@ int main(int argc, char **argv)
 out:
     ui_pusher_stop(pusher);
     http_stop(srv);
+    maint_sched_free(ms);
     backup_sched_free(bs);
     jobs_free(jb);
     monitor_free(mon);
@@ -400,7 +408,8 @@ out:
         hp_event_set(&ev, EV_PANEL, "", "panel-stopped", "info", "panel", NULL, "hapanel stopped");
         evq_push(q, &ev);
     }
-    evq_free(q); /* its hook may still queue messages: free the notifier after */
+    notify_stop(nt); /* the senders write through q */
+    evq_free(q);     /* its hook may still queue messages: free the notifier after */
     notify_free(nt);
     hub_free(hb); /* after the writer (its hook publishes) and the edge */
     if (curl_ready) curl_global_cleanup();

@@ -138,6 +138,15 @@ static const cfg_key keys[] = {
       "30", "anti-flap: an alert resolves only after its condition was clear this long"),
     I("backup", "keep_days", "HAPANEL_BACKUP_KEEP_DAYS", backup_keep_days, 0, 36500, "0",
       "delete backups older than D days (the newest is always kept); 0 turns it off"),
+    S("hook", "pre_failover_url", "HAPANEL_PRE_FAILOVER_URL", pre_failover_url, K_STR, "",
+      "URL the plan is POSTed to before every switchover hapanel starts; a non-2xx answer or "
+      "none within timeout_ms vetoes it; empty: no hook"),
+    S("hook", "secret", "HAPANEL_PRE_FAILOVER_SECRET", pre_failover_secret, K_SECRET, "",
+      "key of the hook's X-Hapanel-Signature HMAC-SHA256 (as the webhooks'); never shown"),
+    I("hook", "timeout_ms", "HAPANEL_PRE_FAILOVER_TIMEOUT_MS", pre_failover_timeout_ms, 100, 600000,
+      "5000", "the hook must have answered within this, or the switchover is vetoed"),
+    I("lint", "interval_s", "HAPANEL_LINT_INTERVAL_S", lint_interval_s, 1, 86400, "60",
+      "how often each node's running config is read (CONFIG GET) for the config lint"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -607,6 +616,13 @@ int config_finish(config *c, char *err, size_t errsz)
     if (c->tls_client_ca[0] && !c->tls_cert[0]) {
         snprintf(err, errsz,
                  "[http] tls_client_ca (HAPANEL_TLS_CLIENT_CA) needs tls_cert and tls_key");
+        return -1;
+    }
+    if (c->pre_failover_url[0] && strncmp(c->pre_failover_url, "http://", 7) &&
+        strncmp(c->pre_failover_url, "https://", 8)) {
+        snprintf(err, errsz,
+                 "[hook] pre_failover_url (HAPANEL_PRE_FAILOVER_URL): not an http:// or https:// "
+                 "URL");
         return -1;
     }
     if (!c->data_dir[0]) {

@@ -76,6 +76,7 @@ typedef struct config {
     int history_minute_keep_h;
     int history_hour_keep_days;
     int poll_interval_ms;
+    int lint_interval_s; /* [lint]: how often each node's running config is read */
     char resolv_conf[1024];
     int timeout_ms;
     char log_level[16];
@@ -94,6 +95,10 @@ typedef struct config {
     char telegram_api_base[256];
     char telegram_min_severity[16];
     int notify_max_attempts;
+    /* [hook]: the pre-failover veto (actions/hook.c) */
+    char pre_failover_url[1024];
+    char pre_failover_secret[256];
+    int pre_failover_timeout_ms;
     /* alert rules */
     int alert_master_down_s;
     int alert_replica_down_s;

@@ -12,6 +12,25 @@
 #include "core/common.h"
 #include "redis/info.h"
 
+/* A node's running configuration, as the monitor's CONFIG GET read it every
+ * [lint] interval_s: only the settings the config lint (lint.h) checks. Of
+ * the passwords only whether one is set is kept, never the value. */
+typedef struct snap_conf {
+    int state;          /* 0 not read yet, 1 read, -1 CONFIG answered an error */
+    char error[96];     /* state -1: what CONFIG said (unknown command, NOPERM) */
+    int64_t read_at_ms; /* wall time of the last answer, 0 never */
+    int min_replicas_to_write;
+    int64_t maxmemory;
+    char maxmemory_policy[24];
+    int replica_read_only; /* 1, 0; -1 unknown */
+    int replica_priority;
+    int masterauth_set, requirepass_set;
+    int appendonly;
+    char save[64]; /* the save points, "" when RDB snapshots are off */
+    int64_t repl_backlog_size;
+    int protected_mode;
+} snap_conf;
+
 /* One Redis node as the panel sees it: its own INFO, plus what the Sentinels
  * say of it. Numbers that are not known are -1. */
 typedef struct snap_node {
@@ -57,6 +76,9 @@ typedef struct snap_node {
      * cannot persist a role change (a restart forgets what Sentinel or
      * hapanel changed) */
     int no_config_file;
+    snap_conf conf;    /* kept while the node is down: the last one read */
+    int64_t write_bps; /* master: its repl offset's growth per second over the
+                        * last few polls (the replication stream's rate), -1 unknown */
 } snap_node;
 
 /* One Sentinel and what it reports about the cluster. */
@@ -74,9 +96,10 @@ typedef struct snap_sentinel {
     int num_replicas;
     int failover_in_progress; /* failover_in_progress or a failover state */
     char redis_version[16];
-    int64_t down_after_ms; /* its down-after-milliseconds for this master, -1 unknown */
-    int64_t s_down_ms;     /* how long it has the master subjectively down, -1 not */
-    int64_t views_at_ms;   /* wall time its replica views below were read, 0 never */
+    int64_t down_after_ms;       /* its down-after-milliseconds for this master, -1 unknown */
+    int64_t failover_timeout_ms; /* its failover-timeout for this master, -1 unknown */
+    int64_t s_down_ms;           /* how long it has the master subjectively down, -1 not */
+    int64_t views_at_ms;         /* wall time its replica views below were read, 0 never */
 } snap_sentinel;
 
 /* One Sentinel's view of one replica: the fields of SENTINEL REPLICAS that

@@ -51,6 +51,7 @@ typedef struct sview {
     int failover;
     int64_t seen_ms;
     int64_t down_after_ms, s_down_ms;
+    int64_t failover_timeout_ms;
     sentinel_entry *reps; /* its last SENTINEL REPLICAS answer, owned */
     int nreps;
     int64_t reps_at_ms; /* wall time of that answer */
@@ -103,6 +104,13 @@ typedef struct mnode {
     int retried;          /* this poll already reconnected once */
     int slot;             /* the slot of the interval it is polled in: its cluster's */
     int64_t info_sent_us; /* monotonic µs the poll's INFO went out (its retry keeps it) */
+    /* The config lint's input (see poll.c): the running config, read again
+     * when conf_due_ms (monotonic) passes; and the master's write rate, the
+     * repl offset's growth since rate_off was read at rate_ms. */
+    snap_conf conf;
+    int64_t conf_due_ms;
+    int conf_pending;
+    int64_t rate_off, rate_ms, write_bps;
 } mnode;
 
 struct mcluster {
@@ -204,6 +212,10 @@ void mon__query_master(msentinel *s, sview *v, int sentinels);
 
 /* The Sentinel's version, asked once per Sentinel. */
 void mon__on_sentinel_info(rconn *c, redisReply *r, void *priv);
+
+/* Sends the node's CONFIG GET of what the config lint reads, when it is due
+ * ([lint] interval_s since the last, or never read). */
+void mon__conf_poll(mnode *n, int64_t now_ms);
 
 /* --- pubsub.c --- */
 

@@ -44,6 +44,27 @@ static void poll_observe(monitor *m, int64_t us)
     __atomic_add_fetch(&m->poll_sum_us, (uint64_t)us, __ATOMIC_RELAXED);
 }
 
+/* The master's write rate: its repl offset's growth over at least
+ * RATE_WINDOW_MS, so that one poll's jitter does not make it jump. A restart,
+ * a role change or a new replication ID (the offset goes back) starts over. */
+#define RATE_WINDOW_MS 5000
+static void write_rate(mnode *n)
+{
+    int64_t now = hp_mono_ms(), off = n->info.master_repl_offset;
+    if (n->info.role != ROLE_MASTER || off < 0) {
+        n->rate_ms = 0;
+        n->write_bps = -1;
+    } else if (n->rate_ms == 0 || off < n->rate_off) {
+        n->rate_off = off;
+        n->rate_ms = now;
+        n->write_bps = -1;
+    } else if (now - n->rate_ms >= RATE_WINDOW_MS) {
+        n->write_bps = (off - n->rate_off) * 1000 / (now - n->rate_ms);
+        n->rate_off = off;
+        n->rate_ms = now;
+    }
+}
+
 void mon__on_info(rconn *c, redisReply *r, void *priv)
 {
     mnode *n = priv;
@@ -73,6 +94,8 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
         if (n->info.role == ROLE_MASTER)
             for (i = 0; i < n->info.nreplicas; i++)
                 mon__node_seen(m, n->cluster, n->info.replicas[i].ip, n->info.replicas[i].port);
+        write_rate(n);
+        mon__conf_poll(n, hp_mono_ms());
     } else {
         __atomic_add_fetch(&m->poll_failures, 1, __ATOMIC_RELAXED);
         n->up = 0;
@@ -86,6 +109,98 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
         mon__reply_in(m, n->mc);
     else
         mon__mark_dirty(m, n->cluster);
+}
+
+/* ------------------------------------------------------ running config */
+
+/* What the config lint reads of a node's running config (snap_conf). Redis 7
+ * answers one CONFIG GET of several names; before it, CONFIG GET takes one
+ * pattern, and * costs a few KiB once per [lint] interval_s. */
+#define CONF_KEYS                                                                                  \
+    "min-replicas-to-write maxmemory maxmemory-policy replica-read-only replica-priority "         \
+    "masterauth requirepass appendonly save repl-backlog-size protected-mode"
+
+static int yes_no(const char *v)
+{
+    return !strcmp(v, "yes") ? 1 : !strcmp(v, "no") ? 0 : -1;
+}
+
+/* One name/value of the reply into c. The passwords' values are looked at
+ * for being empty and nothing else: they are not copied anywhere. */
+static void conf_value(snap_conf *c, const char *k, const char *v)
+{
+    if (!strcmp(k, "min-replicas-to-write") || !strcmp(k, "min-slaves-to-write"))
+        c->min_replicas_to_write = atoi(v);
+    else if (!strcmp(k, "maxmemory"))
+        c->maxmemory = strtoll(v, NULL, 10);
+    else if (!strcmp(k, "maxmemory-policy"))
+        hp_strlcpy(c->maxmemory_policy, v, sizeof(c->maxmemory_policy));
+    else if (!strcmp(k, "replica-read-only") || !strcmp(k, "slave-read-only"))
+        c->replica_read_only = yes_no(v);
+    else if (!strcmp(k, "replica-priority") || !strcmp(k, "slave-priority"))
+        c->replica_priority = atoi(v);
+    else if (!strcmp(k, "masterauth"))
+        c->masterauth_set = v[0] != '\0';
+    else if (!strcmp(k, "requirepass"))
+        c->requirepass_set = v[0] != '\0';
+    else if (!strcmp(k, "appendonly"))
+        c->appendonly = yes_no(v);
+    else if (!strcmp(k, "save"))
+        hp_strlcpy(c->save, v, sizeof(c->save));
+    else if (!strcmp(k, "repl-backlog-size"))
+        c->repl_backlog_size = strtoll(v, NULL, 10);
+    else if (!strcmp(k, "protected-mode"))
+        c->protected_mode = yes_no(v);
+}
+
+static void on_conf(rconn *c, redisReply *r, void *priv)
+{
+    mnode *n = priv;
+    monitor *m = n->m;
+    snap_conf nc;
+    size_t i;
+    int changed;
+
+    (void)c;
+    if (m->stopping) return;
+    n->conf_pending = 0;
+    if (!r) { /* the connection, not CONFIG: asked again at the next answer */
+        n->conf_due_ms = 0;
+        return;
+    }
+    memset(&nc, 0, sizeof(nc));
+    nc.min_replicas_to_write = nc.replica_read_only = nc.replica_priority = -1;
+    nc.masterauth_set = nc.requirepass_set = nc.appendonly = nc.protected_mode = -1;
+    nc.maxmemory = nc.repl_backlog_size = -1;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        nc.state = 1;
+        for (i = 0; i + 1 < r->elements; i += 2)
+            if (r->element[i]->type == REDIS_REPLY_STRING &&
+                r->element[i + 1]->type == REDIS_REPLY_STRING)
+                conf_value(&nc, r->element[i]->str, r->element[i + 1]->str);
+    } else {
+        /* renamed (rename-command CONFIG ""), refused by an ACL, ... */
+        nc.state = -1;
+        hp_strlcpy(nc.error, r->type == REDIS_REPLY_ERROR ? r->str : "not an array",
+                   sizeof(nc.error));
+    }
+    n->conf_due_ms = hp_mono_ms() + (int64_t)m->cfg->lint_interval_s * 1000;
+    nc.read_at_ms = n->conf.read_at_ms;
+    changed = memcmp(&nc, &n->conf, sizeof(nc)) != 0;
+    nc.read_at_ms = hp_now_ms();
+    memcpy(&n->conf, &nc, sizeof(nc));
+    /* the cluster's own slot rebuilds it every interval anyway */
+    if (changed) mon__mark_dirty(m, n->cluster);
+}
+
+void mon__conf_poll(mnode *n, int64_t now_ms)
+{
+    if (n->conf_pending || (n->conf_due_ms && now_ms < n->conf_due_ms)) return;
+    n->conf_pending = 1;
+    if (atoi(n->info.redis_version) >= 7)
+        rconn_cmd(n->conn, on_conf, n, "CONFIG GET " CONF_KEYS);
+    else
+        rconn_cmd(n->conn, on_conf, n, "CONFIG GET *");
 }
 
 /* ------------------------------------------------------- Sentinel polling */
@@ -253,6 +368,7 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
         v->num_slaves = e[i].num_slaves;
         v->failover = sreply_has_flag(e[i].flags, "failover_in_progress");
         v->down_after_ms = e[i].down_after_ms;
+        v->failover_timeout_ms = e[i].failover_timeout_ms;
         v->s_down_ms = sreply_has_flag(e[i].flags, "s_down") ? e[i].s_down_ms : -1;
         v->seen_ms = now;
         /* Rebuilt only for a change: the cluster's own slot rebuilds it every
@@ -261,7 +377,8 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
                   strcmp(old.flags, v->flags) || old.quorum != v->quorum ||
                   old.num_other_sentinels != v->num_other_sentinels ||
                   old.num_slaves != v->num_slaves || old.failover != v->failover ||
-                  old.down_after_ms != v->down_after_ms || old.s_down_ms != v->s_down_ms;
+                  old.down_after_ms != v->down_after_ms || old.s_down_ms != v->s_down_ms ||
+                  old.failover_timeout_ms != v->failover_timeout_ms;
         {
             mnode *mn = mon__node_seen(m, e[i].name, e[i].ip, e[i].port);
             if (mn && strncmp(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags) - 1)) {

@@ -68,6 +68,8 @@ static void fill_node(snap_node *sn, const mnode *n, const members *ms)
     hp_strlcpy(sn->sentinel_flags, n->sentinel_flags, sizeof(sn->sentinel_flags));
     sn->lag_bytes = -1;
     sn->lag_seconds = -1;
+    memcpy(&sn->conf, &n->conf, sizeof(sn->conf));
+    sn->write_bps = n->up ? n->write_bps : -1;
     if (!n->up) {
         /* No stale figures for a node that does not answer. */
         sn->role = ROLE_UNKNOWN;
@@ -124,8 +126,10 @@ static void fill_sentinel(snap_sentinel *ss, const msentinel *s, const sview *v)
     hp_strlcpy(ss->error, s->error, sizeof(ss->error));
     ss->last_ok_ms = s->last_ok_ms;
     ss->quorum = ss->num_other_sentinels = ss->num_replicas = -1;
+    ss->failover_timeout_ms = -1;
     hp_strlcpy(ss->redis_version, s->version, sizeof(ss->redis_version));
     if (!v) return;
+    ss->failover_timeout_ms = v->failover_timeout_ms;
     hp_strlcpy(ss->flags, v->flags, sizeof(ss->flags));
     hp_strlcpy(ss->sees_master, v->master, sizeof(ss->sees_master));
     ss->quorum = v->quorum;

@@ -225,6 +225,7 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     n = calloc(1, sizeof(*n));
     if (!n) return NULL;
     n->m = m;
+    n->write_bps = -1;
     n->mc = mon__cluster_get(m, cluster, 0);
     n->slot = n->mc ? n->mc->slot : m->next_slot++ % POLL_SLOTS;
     hp_strlcpy(n->addr, addr, sizeof(n->addr));

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "db/db.h"
+#include "db/maintenance.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/banned.h" /* last: after every system header */
@@ -52,8 +53,8 @@ struct notifier {
 
 /* ---------------------------------------------------------------- sending */
 
-/* HMAC-SHA256 of body with key, as "sha256=<hex>". */
-static void sign(const char *key, const char *body, char *out, size_t outsz)
+/* HMAC-SHA256 of body with key, as the header line (see notify.h). */
+void notify_signature(const char *key, const char *body, char *out, size_t outsz)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0, i;
@@ -106,7 +107,7 @@ static int post(const cfg_channel *ch, const char *key, const char *payload, con
         snprintf(line, sizeof(line), "X-Hapanel-Delivery: %s", key);
         h = curl_slist_append(h, line);
         if (ch->secret[0] && body) {
-            sign(ch->secret, body, line, sizeof(line));
+            notify_signature(ch->secret, body, line, sizeof(line));
             h = curl_slist_append(h, line);
         }
         while (*p) { /* "Name: value|Name: value" */
@@ -300,17 +301,33 @@ static cJSON *event_payload(const hp_event *e)
 static void alert_message(notifier *nt, const hp_event *e, const ev_alert *a)
 {
     int sev = a->open && e->kind == EV_ALERT_FIRED ? severity_parse(e->severity) : SEV_WARNING;
-    char key[96], text[700];
+    char key[96], text[760], mtext[48] = "";
+    hp_maint mw;
     cJSON *p;
 
     if (a->id <= 0 || !a->changed) return; /* already open, or nothing to resolve */
     if (!a->open && e->kind == EV_ALERT_RESOLVED) sev = severity_parse(e->severity);
     snprintf(key, sizeof(key), "alert:%lld:%s", (long long)a->id, a->open ? "fired" : "resolved");
-    snprintf(text, sizeof(text), "hapanel: %s: %s %s%s%s: %s",
+    /* In a maintenance window an alert is expected (a master restarted on
+     * purpose): it still goes out, and says so. */
+    if (e->cluster[0] && db_maintenance_open(nt->d, e->cluster, &mw) == 1 &&
+        mw.until > hp_now_ms()) {
+        time_t t = (time_t)(mw.until / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(mtext, sizeof(mtext), " (maintenance until %H:%M UTC)", &tm);
+    }
+    snprintf(text, sizeof(text), "hapanel: %s: %s %s%s%s: %s%s",
              e->cluster[0] ? e->cluster : "panel", /* events_dropped is the panel's own */
-             a->open ? "ALERT" : "RESOLVED", a->rule, a->node[0] ? " " : "", a->node, e->message);
+             a->open ? "ALERT" : "RESOLVED", a->rule, a->node[0] ? " " : "", a->node, e->message,
+             mtext);
     p = event_payload(e);
     cJSON_AddNumberToObject(p, "alert_id", (double)a->id);
+    if (mtext[0]) {
+        cJSON *mo = cJSON_AddObjectToObject(p, "maintenance");
+        cJSON_AddNumberToObject(mo, "until", (double)(mw.until / 1000));
+        cJSON_AddStringToObject(mo, "reason", mw.reason);
+    }
     enqueue(nt, key, sev < 0 ? SEV_WARNING : sev, p, text);
 }
 
@@ -367,7 +384,7 @@ notifier *notify_new(const config *cfg, db *d, evq *q)
     return nt;
 }
 
-void notify_free(notifier *nt)
+void notify_stop(notifier *nt)
 {
     int i;
     if (!nt) return;
@@ -376,7 +393,16 @@ void notify_free(notifier *nt)
     pthread_cond_broadcast(&nt->wake);
     pthread_mutex_unlock(&nt->lock);
     for (i = 0; i < nt->nsenders; i++)
-        if (nt->senders[i].started) pthread_join(nt->senders[i].thread, NULL);
+        if (nt->senders[i].started) {
+            pthread_join(nt->senders[i].thread, NULL);
+            nt->senders[i].started = 0;
+        }
+}
+
+void notify_free(notifier *nt)
+{
+    if (!nt) return;
+    notify_stop(nt);
     pthread_mutex_destroy(&nt->lock);
     pthread_cond_destroy(&nt->wake);
     free(nt);

@@ -17,6 +17,10 @@ typedef struct notifier notifier;
 /* Starts one sender thread per configured channel; pending messages of an
  * earlier run are sent. Returns NULL on failure. */
 notifier *notify_new(const config *cfg, struct db *d, evq *q);
+/* Stops the senders (each finishes the message it is sending): before the
+ * writer is freed, since they mark the outbox through it. The hook stays
+ * usable: what it adds meanwhile waits in the outbox for the next start. */
+void notify_stop(notifier *nt);
 void notify_free(notifier *nt);
 
 /* The history writer's hook (evq_set_hook): called on the writer thread after
@@ -26,5 +30,11 @@ void notify_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, i
 /* Sends a test message to every channel now and returns one result object
  * per channel: {channel, kind, ok, error}. Caller frees with cJSON_Delete. */
 struct cJSON *notify_test(notifier *nt);
+
+/* The signature header of a body signed with key, as every signed request
+ * of hapanel carries it (webhooks, the pre-failover hook): the line
+ * "X-Hapanel-Signature: sha256=<hex HMAC-SHA256 of body>" written into out
+ * (96 bytes suffice). The receiver recomputes it with the shared key. */
+void notify_signature(const char *key, const char *body, char *out, size_t outsz);
 
 #endif

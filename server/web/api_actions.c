@@ -30,12 +30,82 @@ static const char *status_code(int status)
     return status == 404 ? "not_found" : status == 409 ? "conflict" : "precondition_failed";
 }
 
+/* POST .../failover with "at" (epoch seconds): a graceful switchover stored
+ * to start at that time (see jobs_schedule). Only graceful: a forced
+ * failover is for a master that is failing now, and what it would cost is
+ * not known in advance. The plan is checked when the time comes (the master
+ * may be down now and back by then); only a target that is no node of the
+ * cluster is refused now. Nothing waits on another job until then. */
+static int schedule_failover(hreq *r, cJSON *body, const char *mode, const char *reason,
+                             const plan_req *rq)
+{
+    const cJSON *at = cJSON_GetObjectItem(body, "at");
+    int64_t now = hp_now_ms(), run_at, id = 0;
+    topo_snap *t = NULL;
+    const cluster_snap *c;
+    plan *p = NULL;
+    cJSON *root;
+    int st, rc;
+
+    if (strcmp(mode, "graceful"))
+        return http_error(r, 400, "bad_request",
+                          "only a graceful switchover can be scheduled (at); a forced failover "
+                          "is for a master that fails now");
+    if (at->valuedouble * 1000.0 <= (double)now)
+        return http_error(r, 400, "bad_request",
+                          "at must be in the future (epoch seconds; now is %lld)",
+                          (long long)(now / 1000));
+    if (at->valuedouble * 1000.0 > (double)(now + JOBS_SCHEDULE_MAX_AHEAD_MS))
+        return http_error(r, 400, "bad_request", "at must be at most %lld days ahead",
+                          (long long)(JOBS_SCHEDULE_MAX_AHEAD_MS / 86400000LL));
+    run_at = (int64_t)(at->valuedouble * 1000.0);
+    t = topo_acquire();
+    c = topo_find(t, r->params[0]);
+    if (!c) {
+        st = http_error(r, 404, "not_found", "no cluster of that name");
+        goto out;
+    }
+    p = malloc(sizeof(*p));
+    if (!p) {
+        st = http_error(r, 503, "unavailable", "out of memory");
+        goto out;
+    }
+    plan_build(c, rq, now, p);
+    if (p->state == PLAN_FAIL && p->status == 404) {
+        st = http_error(r, 404, "not_found", "%s", plan_blocker(p));
+        goto out;
+    }
+    if (!cJSON_GetObjectItem(body, "mode")) cJSON_AddStringToObject(body, "mode", mode);
+    rc = jobs_schedule(r->app->jobs, "failover", c->name, body, r->actor, reason, run_at, &id);
+    if (rc == JOBS_FULL) {
+        st =
+            http_error(r, 409, "conflict", "too many jobs are scheduled already; cancel one first");
+        goto out;
+    }
+    if (rc != JOBS_OK) {
+        st = http_error(r, 503, "unavailable", "the job could not be stored");
+        goto out;
+    }
+    root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "job_id", (double)id);
+    cJSON_AddNumberToObject(root, "run_at", (double)run_at);
+    st = http_json(r, 202, root);
+    cJSON_Delete(root);
+out:
+    free(p);
+    topo_release(t);
+    return st;
+}
+
 int h_failover(hreq *r)
 {
-    static const field_spec spec[] = {
-        {"mode", cJSON_String},         {"target", cJSON_String},
-        {"max_pause_ms", cJSON_Number}, {"max_lag_bytes", cJSON_Number},
-        {"max_wait_ms", cJSON_Number},  {"reason", cJSON_String}};
+    static const field_spec spec[] = {{"mode", cJSON_String},
+                                      {"target", cJSON_String},
+                                      {"max_pause_ms", cJSON_Number},
+                                      {"max_lag_bytes", cJSON_Number},
+                                      {"max_wait_ms", cJSON_Number},
+                                      {"reason", cJSON_String},
+                                      {"at", cJSON_Number}};
     topo_snap *t = NULL;
     const cluster_snap *c;
     cJSON *body = NULL;
@@ -86,6 +156,10 @@ int h_failover(hreq *r)
     rq.max_lag_bytes = v ? (int64_t)v->valuedouble : -1;
     v = cJSON_GetObjectItem(body, "max_pause_ms");
     rq.max_pause_ms = v ? (int64_t)v->valuedouble : 0;
+    if (cJSON_GetObjectItem(body, "at")) {
+        st = schedule_failover(r, body, mode, reason, &rq);
+        goto out;
+    }
 
     t = topo_acquire();
     c = topo_find(t, r->params[0]);

@@ -59,10 +59,19 @@ int h_bgsave(hreq *r);
 /* api_jobs.c */
 int h_failovers(hreq *r);
 int h_job(hreq *r);
+int h_job_cancel(hreq *r);
 int h_jobs(hreq *r);
+
+/* api_maintenance.c */
+int h_maintenance_end(hreq *r);
+int h_maintenance_get(hreq *r);
+int h_maintenance_start(hreq *r);
 
 /* api_series.c */
 int h_series(hreq *r);
+
+/* api_lint.c */
+int h_lint(hreq *r);
 
 /* api_read.c */
 int h_cluster(hreq *r);

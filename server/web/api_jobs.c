@@ -1,4 +1,5 @@
-/* api_jobs.c — jobs and the failover history. */
+/* api_jobs.c — jobs (listed, one with its steps, a waiting one cancelled)
+ * and the failover history. */
 #define _POSIX_C_SOURCE 200809L
 #include "web/api_internal.h"
 
@@ -39,6 +40,7 @@ static cJSON *render_job(const db_job_row *j)
     cJSON_AddNumberToObject(o, "created_at", (double)j->created_at);
     api__opt_num(o, "started_at", j->started_at ? j->started_at : -1);
     api__opt_num(o, "ended_at", j->ended_at ? j->ended_at : -1);
+    api__opt_num(o, "run_at", j->run_at ? j->run_at : -1);
     return o;
 }
 
@@ -54,6 +56,37 @@ int h_job(hreq *r)
     found = db_job_get(r->app->db, id, &j);
     if (found < 0) return http_error(r, 503, "unavailable", "the database is not readable");
     if (!found) return http_error(r, 404, "not_found", "no job with that id");
+    o = render_job(&j);
+    db_job_row_release(&j);
+    st = http_json(r, 200, o);
+    cJSON_Delete(o);
+    return st;
+}
+
+/* DELETE /api/v1/jobs/{id}: a job that has not started (a scheduled one
+ * before its time) ends as "cancelled", naming who cancelled it, and never
+ * runs; 409 once it runs or ended. */
+int h_job_cancel(hreq *r)
+{
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    db_job_row j;
+    cJSON *o;
+    int st, found;
+
+    if (*end || id <= 0) return http_error(r, 404, "not_found", "no job with that id");
+    if (jobs_cancel(r->app->jobs, id, r->actor) != JOBS_OK) {
+        found = db_job_get(r->app->db, id, &j);
+        if (found < 0) return http_error(r, 503, "unavailable", "the database is not readable");
+        if (!found) return http_error(r, 404, "not_found", "no job with that id");
+        st = http_error(r, 409, "conflict",
+                        "job %lld is %s: only a job that has not started can be cancelled", id,
+                        !strcmp(j.state, "queued") ? "starting" : j.state);
+        db_job_row_release(&j);
+        return st;
+    }
+    found = db_job_get(r->app->db, id, &j);
+    if (found <= 0) return http_error(r, 503, "unavailable", "the database is not readable");
     o = render_job(&j);
     db_job_row_release(&j);
     st = http_json(r, 200, o);

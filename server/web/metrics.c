@@ -27,6 +27,7 @@
 #include "db/writer.h"
 #include "web/httpstats.h"
 #include "web/hub.h"
+#include "model/lint.h"
 #include "model/topology.h"
 #include "web/ui.h"
 #include "core/utf8.h"
@@ -460,6 +461,41 @@ static void hapanel_families(sbuf *b, const monitor *m, struct evq *q, struct db
     }
 }
 
+/* hapanel_lint_findings: the config lint (model/lint.h) run on each cluster's
+ * snapshot, a sample per finding (the same check twice on one address, as
+ * sentinels_disagree can be, is one sample of 2). A pure pass over the
+ * snapshot in memory: no Redis, no SQL. */
+static void lint_families(sbuf *b, const topo_snap *t)
+{
+    lint_finding *f = malloc(sizeof(*f) * LINT_MAX);
+    int i, j, k, n;
+
+    if (!f) return;
+    family(b, "hapanel_lint_findings", "gauge",
+           "config lint findings by check and severity (addr: the node or Sentinel, absent for "
+           "the cluster)");
+    for (i = 0; t && i < t->nclusters; i++) {
+        n = lint_run(t->clusters[i], f, LINT_MAX);
+        for (j = 0; j < n; j++) {
+            sbuf e = SBUF_INIT;
+            int same = 0, seen = 0;
+            for (k = 0; k < n && !seen; k++)
+                if (!strcmp(f[k].check, f[j].check) && !strcmp(f[k].severity, f[j].severity) &&
+                    !strcmp(f[k].node, f[j].node)) {
+                    if (k < j) seen = 1;
+                    same++;
+                }
+            if (seen) continue;
+            label(&e, "check", f[j].check);
+            label(&e, "severity", f[j].severity);
+            sample(b, "hapanel_lint_findings", t->clusters[i]->name,
+                   f[j].node[0] ? f[j].node : NULL, e.buf, same);
+            sbuf_release(&e);
+        }
+    }
+    free(f);
+}
+
 void metrics_render(const monitor *m, struct evq *q, struct db *d, struct hub *h, sbuf *b)
 {
     topo_snap *t = topo_acquire();
@@ -481,6 +517,7 @@ void metrics_render(const monitor *m, struct evq *q, struct db *d, struct hub *h
                    "Sentinels that answer and agree on the master", 3);
     cluster_family(b, t, "hapanel_failover_in_progress", "1 while a Sentinel runs a failover", 4);
     cluster_family(b, t, "hapanel_sentinels", "Sentinels known for the cluster", 5);
+    lint_families(b, t);
     family(b, "hapanel_cluster_master", "gauge",
            "1 for the node the Sentinels' majority reports as the cluster's master");
     for (i = 0; t && i < t->nclusters; i++)

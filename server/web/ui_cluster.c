@@ -11,7 +11,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "db/maintenance.h"
 #include "core/banned.h" /* last: after every system header */
+
+/* ---------------------------------------------------------------------------
+ * Maintenance
+ * ------------------------------------------------------------------------ */
+
+void ui__render_maintenance(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms, int busy)
+{
+    hp_maint m;
+    int64_t left;
+    char until[16];
+
+    if (!d || db_maintenance_open(d, c->name, &m) != 1) {
+        sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"maintenance\" "
+                     "data-needs=\"operator\"");
+        ui__put_attr(b, "data-cluster", c->name);
+        sbuf_puts(b, busy ? " disabled title=\"a job is running on this cluster\""
+                          : " title=\"hold back automatic failover for a while\"");
+        sbuf_puts(b, ">maintenance\xe2\x80\xa6</button>");
+        return;
+    }
+    left = (m.until - now_ms) / 1000;
+    if (left < 0) left = 0;
+    {
+        time_t t = (time_t)(m.until / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(until, sizeof(until), "%H:%M UTC", &tm);
+    }
+    sbuf_puts(b, "<span class=\"fact maint\"><span class=\"badge st-degraded\" title=\"");
+    sbuf_printf(b, "no automatic failover until %s (replica-priority 0 on every replica)", until);
+    if (m.reason[0]) {
+        sbuf_puts(b, ": ");
+        sbuf_html(b, m.reason);
+    }
+    sbuf_printf(b, "\">maintenance%s, %lldm %02llds left</span> ",
+                strcmp(m.state, "active") ? " (starting)" : "", (long long)(left / 60),
+                (long long)(left % 60));
+    sbuf_puts(b, "<button type=\"button\" class=\"act\" data-act=\"end-maintenance\" "
+                 "data-needs=\"operator\"");
+    ui__put_attr(b, "data-cluster", c->name);
+    ui__put_attr(b, "data-until", until);
+    sbuf_puts(b, busy ? " disabled title=\"a job is running on this cluster\""
+                      : " title=\"put the replicas' priorities back now\"");
+    sbuf_puts(b, ">end maintenance</button></span>");
+}
 
 /* ---------------------------------------------------------------------------
  * Alerts

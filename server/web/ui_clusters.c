@@ -105,6 +105,7 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
         ui__put_job_link(b, active);
         sbuf_puts(b, " <span class=\"badge job-running\">active</span></span>");
     }
+    ui__render_maintenance(b, d, c, now_ms, act.active_topo > 0);
     sbuf_puts(b, "<span class=\"spacer\"></span>");
     ui__put_charts_button(b, c->name);
     sbuf_puts(b, "<button type=\"button\" class=\"act act-main\" data-act=\"failover\" "
@@ -124,6 +125,7 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
     ui__render_topology(b, c, now_ms);
     ui__render_nodes(b, c, now_ms, act.active_backup);
     ui__render_sentinels(b, c, now_ms);
+    ui__render_lint(b, c);
     ui__render_backups(b, d, c, now_ms, act.active_backup);
     if (jobs.len) sbuf_append(b, jobs.buf, jobs.len);
     if (sbuf_failed(&jobs)) b->failed = 1; /* the failure sticks, as in sbuf */

@@ -145,14 +145,17 @@ void ui__put_severity_badge(sbuf *b, const char *severity)
 /* Maps a job state to one of a fixed set of CSS class suffixes. */
 const char *ui__job_state_class(const char *s)
 {
-    static const char *const allowed[] = {"queued", "running", "succeeded", "failed", NULL};
+    static const char *const allowed[] = {"queued", "running",   "succeeded",
+                                          "failed", "cancelled", NULL};
     return class_of(s, allowed);
 }
 
-/* A job is over once it succeeded or failed; anything else is still polled. */
+/* A job is over once it succeeded, failed or was cancelled; anything else
+ * is still polled. */
 int ui__job_finished(const char *state)
 {
-    return strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0;
+    return strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
+           strcmp(state, "cancelled") == 0;
 }
 
 /* A failover's kind and status, mapped to fixed class suffixes. */

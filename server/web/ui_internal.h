@@ -119,6 +119,13 @@ void ui__put_verified(sbuf *b, int verified);
 void ui__render_alert_strip(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
 void ui__render_backups(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms,
                         int64_t backup_job);
+/* The card's maintenance fact: the badge with the time left and the "end
+ * maintenance" button while a window is open, else the "maintenance" button
+ * (disabled while a topology job runs). */
+void ui__render_maintenance(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms, int busy);
+
+/* ui_lint.c: the card's config lint findings (model/lint.h), critical first */
+void ui__render_lint(sbuf *b, const cluster_snap *c);
 
 /* ui_charts.c: the cluster card's button that opens its charts (the page's
  * script loads them into #charts, outside the live view) */

@@ -73,6 +73,39 @@ static int backup_kind(const char *kind)
     return strcmp(kind, "backup") == 0 || strcmp(kind, "bgsave") == 0;
 }
 
+/* A queued job with a time of its own: it waits for it and holds nothing. */
+static int job_scheduled(const db_job_row *j)
+{
+    return j->run_at > 0 && strcmp(j->state, "queued") == 0;
+}
+
+/* "scheduled for 14:05 UTC" (the date too when it is not today's, the
+ * seconds in the title) and the cancel button behind its confirmation. */
+static void put_scheduled(sbuf *b, const db_job_row *j, int64_t now_ms)
+{
+    time_t t = (time_t)(j->run_at / 1000), now = (time_t)(now_ms / 1000);
+    struct tm tm, today;
+    char hm[40] = "?";
+
+    gmtime_r(&t, &tm);
+    gmtime_r(&now, &today);
+    strftime(hm, sizeof hm,
+             tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday ? "%H:%M UTC"
+                                                                        : "%Y-%m-%d %H:%M UTC",
+             &tm);
+    sbuf_puts(b, "<span class=\"sched\" title=\"");
+    ui__put_utc(b, j->run_at, now_ms, 1);
+    sbuf_puts(b, "\">scheduled for ");
+    ui__put_text(b, hm);
+    sbuf_puts(b, "</span> <button type=\"button\" class=\"act\" data-act=\"cancel-job\" "
+                 "data-needs=\"operator\"");
+    sbuf_printf(b, " data-job=\"%lld\"", (long long)j->id);
+    ui__put_attr(b, "data-cluster", j->cluster);
+    ui__put_attr(b, "data-kind", j->kind);
+    ui__put_attr(b, "data-at", hm);
+    sbuf_puts(b, " title=\"cancel this job before its time\">cancel\xe2\x80\xa6</button> ");
+}
+
 /* db_job_fn: one row of a cluster's recent jobs. */
 static void render_job_row(void *ctx, const db_job_row *j)
 {
@@ -80,7 +113,9 @@ static void render_job_row(void *ctx, const db_job_row *j)
     sbuf *b = x->b;
     const char *st = ui__job_state_class(j->state);
 
-    if (!ui__job_finished(j->state)) {
+    /* a scheduled job is not active until it starts: the failover button
+     * stays usable and no job panel opens for it */
+    if (!ui__job_finished(j->state) && !job_scheduled(j)) {
         int64_t *group = backup_kind(j->kind) ? &x->active_backup : &x->active_topo;
         if (x->active_id == 0) x->active_id = j->id;
         if (*group == 0) *group = j->id;
@@ -90,7 +125,7 @@ static void render_job_row(void *ctx, const db_job_row *j)
     sbuf_puts(b, "</td><td>");
     ui__put_text(b, j->kind);
     sbuf_puts(b, "</td><td>");
-    ui__put_job_badge(b, st, j->state);
+    ui__put_job_badge(b, st, job_scheduled(j) ? "scheduled" : j->state);
     sbuf_puts(b, "</td><td class=\"time\" title=\"");
     ui__put_utc(b, j->created_at, x->now_ms, 1);
     sbuf_puts(b, "\">");
@@ -100,6 +135,7 @@ static void render_job_row(void *ctx, const db_job_row *j)
     sbuf_puts(b, "</td><td>");
     ui__put_text(b, j->actor);
     sbuf_puts(b, "</td><td class=\"msg\">");
+    if (job_scheduled(j)) put_scheduled(b, j, x->now_ms);
     if (j->reason[0] != '\0') {
         sbuf_puts(b, "<span class=\"reason\">\xe2\x80\x9c");
         sbuf_html(b, j->reason);

@@ -299,6 +299,40 @@ async function overflowers(page, width) {
   }, width);
 }
 
+/* A switchover scheduled from the dialog ("run at" an hour ahead, UTC):
+ * 202 with the job queued at that time, shown as scheduled in the job list,
+ * then cancelled through the REST API. */
+async function stepSchedule(page) {
+  await openFailoverDialog(page);
+  await page.selectOption('#actmode', 'graceful');
+  const at = Math.floor(Date.now() / 1000) + 3600;
+  const local = new Date(at * 1000).toISOString().slice(0, 19); /* the field is read as UTC */
+  await page.fill('#actat', local);
+  await page.waitForFunction(() => /Schedule/.test(document.getElementById('actgo').textContent), null,
+                             { timeout: 5000 });
+  const what = await page.locator('#actwhat').innerText();
+  check(/Scheduled for .* UTC/.test(what), 'the dialog does not say when it runs: ' + what);
+  const resp = page.waitForResponse((r) => r.request().method() === 'POST' &&
+                                     /\/failover$/.test(new URL(r.url()).pathname), { timeout: 15000 });
+  await page.waitForFunction(() => !document.getElementById('actgo').disabled, null, { timeout: 10000 });
+  await page.locator('#actgo').click();
+  const r = await resp;
+  const body = await r.json().catch(() => null);
+  if (!check(r.status() === 202 && body && body.job_id, 'scheduling from the dialog -> ' + r.status() + ' ' +
+             JSON.stringify(body))) return false;
+  const jb = await api('/api/v1/jobs/' + body.job_id);
+  check(jb.state === 'queued' && Math.abs(jb.run_at - at * 1000) < 1000,
+        'the scheduled job: ' + jb.state + ' run_at ' + jb.run_at + ' (wanted ' + at * 1000 + ')');
+  say('switchover scheduled from the dialog for ' + local + ' UTC: job ' + body.job_id + ' ' + jb.state);
+  const del = await fetch(BASE + '/api/v1/jobs/' + body.job_id,
+                          { method: 'DELETE', headers: { Authorization: 'Bearer ' + TOKEN } });
+  check(del.status === 200, 'cancelling the scheduled job -> ' + del.status);
+  const after = await api('/api/v1/jobs/' + body.job_id);
+  check(after.state === 'cancelled', 'the cancelled job is ' + after.state);
+  if (await page.locator('#jobpanel').isVisible()) await page.locator('#jobclose').click();
+  return true;
+}
+
 async function openFailoverDialog(page) {
   await page.locator(clusterSel() + ' button[data-act="failover"]').click();
   await page.locator('#actdlg').waitFor({ state: 'visible', timeout: 5000 });
@@ -596,7 +630,7 @@ async function main() {
     });
     result.transport = transport;
     const steps = [['drawn', stepDrawn], ['kill', stepKill], ['switchover', stepSwitchover],
-                   ['charts', stepCharts], ['phone', stepPhone], ['history', stepHistory],
+                   ['schedule', stepSchedule], ['charts', stepCharts], ['phone', stepPhone], ['history', stepHistory],
                    ['viewer', () => stepViewer(browser)], ['axe', stepAxe],
                    ['fallback', () => stepFallback(browser)]];
     result.steps = {};

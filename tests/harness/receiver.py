@@ -47,7 +47,8 @@ class Receiver:
     Received) and answering by a program:
 
       default        (status, body bytes) of every answer not programmed
-                     otherwise; default (200, b'{"ok":true}')
+                     otherwise, sent as given (also a non-2xx one, e.g. a
+                     veto with its reason); default (200, b'{"ok":true}')
       script(path, [500, 500, 200])
                      successive requests to that path (exact, or None for
                      any path) get these statuses in order; the last one
@@ -145,7 +146,9 @@ class Receiver:
                 if recv._delay > 0:
                     recv._halt.wait(recv._delay)
                 status, out = recv._answer(rec)
-                if status >= 300 and out == recv.default[1]:
+                # a scripted failure says so; a default that is itself a
+                # failure (default=(403, b"change freeze")) is sent as given
+                if status >= 300 and out == recv.default[1] and status != recv.default[0]:
                     out = b'{"ok":false,"error":"programmed failure"}'
                 try:
                     self.send_response(status)
