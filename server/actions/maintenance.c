@@ -122,13 +122,15 @@ static int sentinels_see(job *jb, const cJSON *want, int want_zero, char *err, s
                     if (strcmp(a, it->string)) continue;
                     found = 1;
                     if (e[j].priority != expect) {
-                        snprintf(err, errsz, "Sentinel %s still reports slave-priority %d for %s",
+                        snprintf(err, errsz,
+                                 "Sentinel %.64s still reports slave-priority %d for %.64s",
                                  addrs[i], e[j].priority, it->string);
                         ok = 0;
                     }
                 }
                 if (!found) {
-                    snprintf(err, errsz, "Sentinel %s does not list %s", addrs[i], it->string);
+                    snprintf(err, errsz, "Sentinel %.64s does not list %.64s", addrs[i],
+                             it->string);
                     ok = 0;
                 }
             }
