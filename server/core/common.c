@@ -84,3 +84,17 @@ int hp_addr_parse(const char *addr, char *host, size_t hostsz, int *port)
     *port = (int)p;
     return 0;
 }
+
+int hp_failpoint_is(const char *name)
+{
+    const char *fp = getenv("HAPANEL_FAILPOINT");
+    return fp && !strcmp(fp, name);
+}
+
+void hp_failpoint_slow_start(void)
+{
+    if (hp_failpoint_is("slow-loop-start")) {
+        struct timespec ts = {0, 300 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}

@@ -14,6 +14,11 @@
 
 /* Milliseconds since the epoch (wall clock), for timestamps shown to people. */
 int64_t hp_now_ms(void);
+/* For fault-injection tests: 1 when HAPANEL_FAILPOINT names this point. */
+int hp_failpoint_is(const char *name);
+/* The "slow-loop-start" fault: an event-loop thread waits 300 ms before it
+ * enters its loop (a thread scheduled late on a loaded host). */
+void hp_failpoint_slow_start(void);
 /* Milliseconds of a monotonic clock, for timeouts and durations. */
 int64_t hp_mono_ms(void);
 

@@ -146,6 +146,7 @@ static void on_burst(evutil_socket_t fd, short what, void *arg)
 static void *loop_main(void *arg)
 {
     monitor *m = arg;
+    hp_failpoint_slow_start();
     event_base_dispatch(m->base);
     return NULL;
 }
@@ -239,7 +240,7 @@ void monitor_free(monitor *m)
     int i;
     if (!m) return;
     if (m->running) {
-        event_base_loopbreak(m->base);
+        event_base_loopexit(m->base, NULL); /* not loopbreak: see edge_stop */
         pthread_join(m->thread, NULL);
     }
     m->stopping = 1;

@@ -954,6 +954,7 @@ static void resume_listening(evutil_socket_t fd, short what, void *arg)
 static void *edge_main(void *arg)
 {
     edge *e = arg;
+    hp_failpoint_slow_start();
     event_base_dispatch(e->base);
     return NULL;
 }
@@ -1108,7 +1109,10 @@ void edge_stop(edge *e)
     if (!e) return;
     if (e->hub) hub_attach(e->hub, NULL, NULL); /* no wake-up reaches a freed edge */
     if (e->started) {
-        event_base_loopbreak(e->base);
+        /* not loopbreak: a break asked for before the thread enters its
+         * loop is cleared when it does (a SIGTERM right after the start
+         * hung); loopexit queues an event the loop runs whenever it starts */
+        event_base_loopexit(e->base, NULL);
         pthread_join(e->thr, NULL);
     }
     while (e->conns)

@@ -177,14 +177,29 @@ class Hapanel:
             try:
                 rc = self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                stacks = self.thread_stacks()
                 self.popen.kill()
                 self.popen.wait()
-                raise AssertionError("hapanel did not exit within %.0f s of SIGTERM" % timeout)
+                raise AssertionError("hapanel did not exit within %.0f s of SIGTERM; its threads:\n%s"
+                                     % (timeout, stacks))
         else:
             rc = self.popen.returncode
         self.check_log_clean()
         assert rc == 0, "hapanel exited with status %s after SIGTERM (expected 0)" % rc
         return rc
+
+    def thread_stacks(self):
+        """Every thread's stack of the running hapanel (gdb, when installed),
+        for a hang's report."""
+        import shutil
+        if not shutil.which("gdb"):
+            return "(gdb not installed)"
+        try:
+            r = subprocess.run(["gdb", "-p", str(self.popen.pid), "-batch", "-ex",
+                                "thread apply all bt 12"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return "(gdb: %s)" % e
+        return "\n".join(ln for ln in r.stdout.splitlines() if ln.startswith(("Thread", "#")))[-12000:]
 
     def check_log_clean(self):
         text = self.log_text()
