@@ -76,6 +76,8 @@ def wait_plan_ok(hp, body):
         seen["p"] = hp.get("/api/v1/clusters/%s/failover/plan%s" % (NAME, q)).body
         return isinstance(seen["p"], dict) and seen["p"].get("ok")
     wait_for(ok, 20, 0.25, msg=lambda: "the plan passes (now %s)" % json.dumps(seen.get("p"))[:800])
+    # the plan (and the dialog) says a hook is asked, never where
+    assert seen["p"].get("pre_failover_hook") is True, seen["p"].get("pre_failover_hook")
 
 
 def switchover(hp, body):

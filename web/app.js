@@ -631,6 +631,7 @@
       planBlock = '';
       if (p.choice) t = 'Sentinel ' + p.sentinel + ' would promote ' + p.choice + ' (' + p.choice_why + ').';
       if (p.state === 'wait') t += ' The job first waits (up to 15 s, changing nothing) for: ' + p.blocker;
+      if (p.pre_failover_hook) t += ' Before any change hapanel asks the pre-failover hook, which can veto it.';
     }
     planChoice.textContent = t;
     planChoice.className = 'planchoice' + (p.state === 'fail' ? ' bad' : '');

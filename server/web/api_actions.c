@@ -236,6 +236,8 @@ int h_failover_plan(hreq *r)
             cJSON_AddNumberToObject(root, "running_job", (double)running);
         else
             cJSON_AddNullToObject(root, "running_job");
+        /* whether a hook is asked first (never its URL: it may carry a secret) */
+        cJSON_AddBoolToObject(root, "pre_failover_hook", r->app->cfg->pre_failover_url[0] != '\0');
     }
     st = http_json(r, 200, root);
     cJSON_Delete(root);
