@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include "redis/rdbcheck.h"
 #include "model/policy.h"
 #include "model/topology.h"
+#include "core/ticker.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define BACKUP_CHUNK (256 * 1024)
@@ -570,10 +570,7 @@ struct backup_sched {
     db *d;
     jobs *j;
     evq *q;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int stop;
+    hp_ticker *ticker;
     int64_t started_at;
     sched_state st[64];
     int nst;
@@ -637,22 +634,9 @@ static void sched_tick(backup_sched *s)
     topo_release(t);
 }
 
-static void *sched_main(void *arg)
+static void sched_tick_cb(void *arg)
 {
-    backup_sched *s = arg;
-    struct timespec ts;
-
-    pthread_mutex_lock(&s->lock);
-    while (!s->stop) {
-        pthread_mutex_unlock(&s->lock);
-        sched_tick(s);
-        pthread_mutex_lock(&s->lock);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 5;
-        if (!s->stop) pthread_cond_timedwait(&s->wake, &s->lock, &ts);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
+    sched_tick(arg);
 }
 
 /* A crash in the middle of a transfer leaves its temp file: nothing can
@@ -686,11 +670,7 @@ backup_sched *backup_sched_new(const config *cfg, db *d, jobs *j, evq *q)
     s->j = j;
     s->q = q;
     s->started_at = hp_now_ms();
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->wake);
+    if (!(s->ticker = hp_ticker_start(sched_tick_cb, s, 5000))) {
         free(s);
         return NULL;
     }
@@ -700,12 +680,6 @@ backup_sched *backup_sched_new(const config *cfg, db *d, jobs *j, evq *q)
 void backup_sched_free(backup_sched *s)
 {
     if (!s) return;
-    pthread_mutex_lock(&s->lock);
-    s->stop = 1;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->wake);
+    hp_ticker_stop(s->ticker);
     free(s);
 }

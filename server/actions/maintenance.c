@@ -11,7 +11,6 @@
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include "db/maintenance.h"
 #include "redis/rclient.h"
 #include "redis/sreply.h"
+#include "core/ticker.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define MAINT_TICK_S 1
@@ -416,10 +416,7 @@ struct maint_sched {
     const config *cfg;
     struct db *d;
     jobs *j;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int stop;
+    hp_ticker *ticker;
     struct {
         int64_t id, at; /* the window, and when its end was last submitted (mono ms) */
     } sent[64];
@@ -454,22 +451,10 @@ static void due_one(void *ctx, const hp_maint *m)
     cJSON_Delete(params);
 }
 
-static void *sched_main(void *arg)
+static void sched_tick(void *arg)
 {
     maint_sched *s = arg;
-    struct timespec ts;
-
-    pthread_mutex_lock(&s->lock);
-    while (!s->stop) {
-        pthread_mutex_unlock(&s->lock);
-        db_maintenance_each_open(s->d, due_one, s);
-        pthread_mutex_lock(&s->lock);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += MAINT_TICK_S;
-        if (!s->stop) pthread_cond_timedwait(&s->wake, &s->lock, &ts);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
+    db_maintenance_each_open(s->d, due_one, s);
 }
 
 maint_sched *maint_sched_new(const config *cfg, struct db *d, struct jobs *j)
@@ -479,11 +464,7 @@ maint_sched *maint_sched_new(const config *cfg, struct db *d, struct jobs *j)
     s->cfg = cfg;
     s->d = d;
     s->j = j;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->wake);
+    if (!(s->ticker = hp_ticker_start(sched_tick, s, MAINT_TICK_S * 1000))) {
         free(s);
         return NULL;
     }
@@ -493,12 +474,6 @@ maint_sched *maint_sched_new(const config *cfg, struct db *d, struct jobs *j)
 void maint_sched_free(maint_sched *s)
 {
     if (!s) return;
-    pthread_mutex_lock(&s->lock);
-    s->stop = 1;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->wake);
+    hp_ticker_stop(s->ticker);
     free(s);
 }

@@ -4,11 +4,9 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/common.h"
 #include "core/log.h"
@@ -16,6 +14,7 @@
 #include "db/db.h"
 #include "web/api_internal.h"
 #include "web/ui.h"
+#include "core/ticker.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define BACKLOG_PAGE 500
@@ -176,12 +175,18 @@ int ui_stream(hreq *r)
     return send_stream(r, HUB_UI, 0, NULL, NULL, 0, body, sizeof(body) - 1);
 }
 
+/* One part of the page: rendered when its stamp moved, published when its
+ * text differs from the last one sent. */
+typedef struct part {
+    const char *event;
+    uint64_t stamp, sent;
+} part;
+
 struct ui_pusher {
     app *a;
-    pthread_t thr;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int stop;
+    hp_ticker *ticker;
+    part parts[HUB_UI_PARTS];
+    sbuf page, msg; /* kept between ticks: no allocation per render */
 };
 
 /* The page as one SSE event: every line of the HTML a data: line (a CR,
@@ -216,13 +221,6 @@ static uint64_t text_hash(const char *s, size_t n)
     return h ? h : 1;
 }
 
-/* One part of the page: rendered when its stamp moved, published when its
- * text differs from the last one sent. */
-typedef struct part {
-    const char *event;
-    uint64_t stamp, sent;
-} part;
-
 static void push_part(ui_pusher *p, part *pt, int which, sbuf *page, sbuf *msg)
 {
     uint64_t h;
@@ -243,38 +241,19 @@ static void push_part(ui_pusher *p, part *pt, int which, sbuf *page, sbuf *msg)
     }
 }
 
-static void *pusher_main(void *arg)
+/* Every PUSH_EVERY_MS, on the ticker's thread: nothing while no page
+ * streams; else each part that changed. */
+static void pusher_tick(void *arg)
 {
     ui_pusher *p = arg;
-    part parts[HUB_UI_PARTS] = {{"clusters", 0, 0}, {"notify", 0, 0}};
-    sbuf page = SBUF_INIT, msg = SBUF_INIT;
     int i;
-
-    pthread_mutex_lock(&p->lock);
-    while (!p->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += PUSH_EVERY_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-        if (p->stop) break;
-        if (!hub_streams(p->a->hub, HUB_UI)) {
-            for (i = 0; i < HUB_UI_PARTS; i++) /* the next page opened gets fresh renders */
-                parts[i].stamp = parts[i].sent = 0;
-            continue;
-        }
-        pthread_mutex_unlock(&p->lock);
-        for (i = 0; i < HUB_UI_PARTS; i++)
-            push_part(p, &parts[i], i, &page, &msg);
-        pthread_mutex_lock(&p->lock);
+    if (!hub_streams(p->a->hub, HUB_UI)) {
+        for (i = 0; i < HUB_UI_PARTS; i++) /* the next page opened gets fresh renders */
+            p->parts[i].stamp = p->parts[i].sent = 0;
+        return;
     }
-    pthread_mutex_unlock(&p->lock);
-    sbuf_release(&page);
-    sbuf_release(&msg);
-    return NULL;
+    for (i = 0; i < HUB_UI_PARTS; i++)
+        push_part(p, &p->parts[i], i, &p->page, &p->msg);
 }
 
 ui_pusher *ui_pusher_start(app *a)
@@ -282,12 +261,11 @@ ui_pusher *ui_pusher_start(app *a)
     ui_pusher *p;
     if (!a->hub || !(p = calloc(1, sizeof(*p)))) return NULL;
     p->a = a;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->cond, NULL);
-    if (pthread_create(&p->thr, NULL, pusher_main, p) != 0) {
+    p->parts[HUB_UI_CLUSTERS].event = "clusters";
+    p->parts[HUB_UI_NOTIFY].event = "notify";
+    p->page = p->msg = (sbuf)SBUF_INIT;
+    if (!(p->ticker = hp_ticker_start(pusher_tick, p, PUSH_EVERY_MS))) {
         log_warn("http: cannot start the live page's renderer; pages poll instead");
-        pthread_cond_destroy(&p->cond);
-        pthread_mutex_destroy(&p->lock);
         free(p);
         return NULL;
     }
@@ -297,12 +275,8 @@ ui_pusher *ui_pusher_start(app *a)
 void ui_pusher_stop(ui_pusher *p)
 {
     if (!p) return;
-    pthread_mutex_lock(&p->lock);
-    p->stop = 1;
-    pthread_cond_signal(&p->cond);
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thr, NULL);
-    pthread_cond_destroy(&p->cond);
-    pthread_mutex_destroy(&p->lock);
+    hp_ticker_stop(p->ticker);
+    sbuf_release(&p->page);
+    sbuf_release(&p->msg);
     free(p);
 }
