@@ -1,6 +1,7 @@
 /* backups.c — the backup catalogue (see db.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "db/internal.h"
+#include "db/backup_remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +28,22 @@ int db__insert_backup(db *d, hp_backup *b)
     db__bind_opt_i64(st, 8, b->job_id > 0 ? b->job_id : -1);
     if (sqlite3_step(st) == SQLITE_DONE) {
         b->id = sqlite3_last_insert_rowid(d->w);
-        rc = 0;
+        rc = db__backup_remote_queue(d, b); /* item 6: in the same transaction */
     }
 out:
     sqlite3_finalize(st);
     return rc;
 }
 
+/* item 7 (restore check): the last six columns, key figures and the check */
 #define BACKUP_COLUMNS                                                                             \
     "SELECT id, cluster, node, created_at, size_bytes, sha256, verified, path, "                   \
-    "coalesce(job_id, 0) FROM backups"
+    "coalesce(job_id, 0), " /* item 6: the off-site copy */                                        \
+    "coalesce(remote_key, ''), coalesce(remote_state, ''), remote_attempts, "                      \
+    "coalesce(remote_next_at, 0), coalesce(remote_uploaded_at, 0), coalesce(remote_error, ''), "   \
+    "coalesce(keys, -1), coalesce(expires, -1), coalesce(walk_error, ''), "                        \
+    "coalesce(restore_checked_at, 0), coalesce(restore_ok, 0), coalesce(restore_detail, '') "      \
+    "FROM backups"
 
 static void read_backup(sqlite3_stmt *st, hp_backup *b)
 {
@@ -50,6 +57,20 @@ static void read_backup(sqlite3_stmt *st, hp_backup *b)
     b->verified = sqlite3_column_int(st, 6);
     db__col_text(st, 7, b->path, sizeof(b->path));
     b->job_id = sqlite3_column_int64(st, 8);
+    /* item 6: the off-site copy */
+    db__col_text(st, 9, b->remote_key, sizeof(b->remote_key));
+    db__col_text(st, 10, b->remote_state, sizeof(b->remote_state));
+    b->remote_attempts = sqlite3_column_int(st, 11);
+    b->remote_next_at = sqlite3_column_int64(st, 12);
+    b->remote_uploaded_at = sqlite3_column_int64(st, 13);
+    db__col_text(st, 14, b->remote_error, sizeof(b->remote_error));
+    /* item 7: key figures and the restore check */
+    b->keys = sqlite3_column_int64(st, 15);
+    b->expires = sqlite3_column_int64(st, 16);
+    db__col_text(st, 17, b->walk_error, sizeof(b->walk_error));
+    b->restore_checked_at = sqlite3_column_int64(st, 18);
+    b->restore_ok = sqlite3_column_int(st, 19);
+    db__col_text(st, 20, b->restore_detail, sizeof(b->restore_detail));
 }
 
 static void backup_row(sqlite3_stmt *st, rd_fn fn, void *ctx)
@@ -99,6 +120,8 @@ int db__delete_backup(db *d, int64_t id)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
+    /* item 6: its off-site copy goes too, through a queue that outlives the row */
+    if (db__backup_remote_forget(d, id) < 0) return -1;
     if (sqlite3_prepare_v2(d->w, "DELETE FROM backups WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;

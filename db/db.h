@@ -121,6 +121,24 @@ int db_query_backups(db *d, const char *cluster, int limit, db_backup_fn *fn, vo
 /* 1 found, 0 not, -1 error. */
 int db_get_backup(db *d, int64_t id, hp_backup *b);
 
+/* --- drills (issue 14 item 1, drills.c) ---------------------------------- */
+
+/* A failover drill as stored (migrations/0011): the row is written at the
+ * start (state running) and again at the end (ok or failed) with its report. */
+typedef struct hp_drill {
+    int64_t id;
+    char cluster[HP_NAME_MAX];
+    char mode[16];                        /* graceful, force, kill-master */
+    int64_t job_id, started_at, ended_at; /* ms; ended_at 0 while running */
+    char state[12];                       /* running, ok, failed */
+    char *report;                         /* JSON text or NULL */
+} hp_drill;
+
+typedef void db_drill_fn(void *ctx, const hp_drill *dr);
+/* Drills newest first; cluster NULL = any; limit 1..1000. dr->report is valid
+ * during the call only. Returns rows or -1. Safe from any thread. */
+int db_query_drills(db *d, const char *cluster, int limit, db_drill_fn *fn, void *ctx);
+
 /* --- notification outbox -------------------------------------------------- */
 
 typedef struct outbox_row {

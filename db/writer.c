@@ -16,6 +16,9 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "db/internal.h"
+#include "db/backup_remote.h"
+#include "db/backup_restore.h"
+#include "db/drills.h"
 #include "db/maintenance.h"
 #include "model/alerts.h"
 #include "core/banned.h" /* last: after every system header */
@@ -827,6 +830,60 @@ int evq_maintenance_save(evq *q, hp_maint *m)
     o->type = OP_CALL;
     o->fn = do_maintenance;
     o->in = m;
+    rc = (int)run_waiting(q, o);
+    free(o);
+    return rc;
+}
+
+static int64_t do_drill(evq *q, op *o)
+{
+    return db__drill_save(q->d, (hp_drill *)o->in);
+}
+
+int evq_drill_save(evq *q, hp_drill *dr)
+{
+    op *o = calloc(1, sizeof(*o));
+    int rc;
+    if (!o) return -1;
+    o->type = OP_CALL;
+    o->fn = do_drill;
+    o->in = dr;
+    rc = (int)run_waiting(q, o);
+    free(o);
+    return rc;
+}
+
+static int64_t do_backup_remote(evq *q, op *o)
+{
+    return db__backup_remote_apply(q->d, (const backup_remote_op *)o->in);
+}
+
+int evq_backup_remote(evq *q, const backup_remote_op *bop)
+{
+    op *o = calloc(1, sizeof(*o));
+    int rc;
+    if (!o) return -1;
+    o->type = OP_CALL;
+    o->fn = do_backup_remote;
+    o->in = bop;
+    rc = (int)run_waiting(q, o);
+    free(o);
+    return rc;
+}
+
+static int64_t do_backup_restore(evq *q, op *o)
+{
+    return db__backup_restore_apply(q->d, (const backup_restore_op *)o->in);
+}
+
+int evq_backup_restore(evq *q, const backup_restore_op *bop)
+{
+    op *o = calloc(1, sizeof(*o));
+    int rc;
+    if (!o) return -1;
+    o->type = OP_CALL;
+    o->fn = do_backup_restore;
+    o->in = bop;
     rc = (int)run_waiting(q, o);
     free(o);
     return rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db/internal.h" /* the fixtures write rows directly */
+#include "db/backup_restore.h"
 #include "check.h"
 
 static void add_node(cluster_snap *c, const char *addr, int role, int up, const char *error)
@@ -359,7 +360,7 @@ static void test_alerts_backups(db *d, cluster_snap *c, const char *name)
     db__recent_mark(d, name, DB_RECENT_ALERTS | DB_RECENT_BACKUPS);
     db__recent_commit(d);
 
-    ui__render_cluster(&b, d, c, hp_now_ms());
+    ui__render_cluster(&b, d, c, NULL, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     /* alerts: active only, critical first, escaped, ack button carries data */
     CHECK(strstr(b.buf, "<div class=\"alertstrip\" data-alerts=\"2\">") != NULL);
@@ -436,7 +437,7 @@ static void test_backup_busy(db *d)
     CHECK(id > 0);
     CHECK(db__job_save(d, id, "running", "[]", NULL, NULL, NULL, hp_now_ms(), 0) == 0);
 
-    ui__render_cluster(&b, d, c, hp_now_ms());
+    ui__render_cluster(&b, d, c, NULL, hp_now_ms());
     CHECK(!sbuf_failed(&b));
     snprintf(want, sizeof want, "disabled title=\"backup job #%lld is running on this cluster\"",
              (long long)id);
@@ -940,7 +941,7 @@ static void test_badge_alerts(db *d)
     c->sentinels[0].quorum = 1;
     CHECK(cluster_snap_finish(c, now) == 0);
     CHECK(strcmp(c->status, "ok") == 0);
-    ui__render_cluster(&b, d, c, now);
+    ui__render_cluster(&b, d, c, NULL, now);
     CHECK(strstr(b.buf, "<section class=\"cluster st-ok\"") != NULL);
     sbuf_release(&b);
 
@@ -955,7 +956,7 @@ static void test_badge_alerts(db *d)
     CHECK(id > 0);
     db__recent_mark(d, "okc", DB_RECENT_ALERTS);
     db__recent_commit(d);
-    ui__render_cluster(&b, d, c, now);
+    ui__render_cluster(&b, d, c, NULL, now);
     CHECK(strstr(b.buf, "<section class=\"cluster st-degraded\"") != NULL);
     CHECK(strstr(b.buf, "<span class=\"badge st-degraded\" title=\"the topology is ok; 1 alert is "
                         "active (0 critical, 1 warning)\">degraded</span>") != NULL);
@@ -965,10 +966,62 @@ static void test_badge_alerts(db *d)
     CHECK(db__alert_resolve(d, "okc", "backup_stale", "", now) == id);
     db__recent_mark(d, "okc", DB_RECENT_ALERTS);
     db__recent_commit(d);
-    ui__render_cluster(&b, d, c, now);
+    ui__render_cluster(&b, d, c, NULL, now);
     CHECK(strstr(b.buf, "<section class=\"cluster st-ok\"") != NULL);
     sbuf_release(&b);
     cluster_snap_unref(c);
+}
+
+/* Item 7: a backup's key figures and restore check in its row, the reason
+ * of a failed check escaped, and the "verify restore" button. */
+static void test_backup_restore_row(db *d, cluster_snap *c, const char *name)
+{
+    hp_backup k;
+    backup_restore_op op;
+    sbuf b = SBUF_INIT;
+
+    memset(&k, 0, sizeof k);
+    hp_strlcpy(k.cluster, name, sizeof k.cluster);
+    hp_strlcpy(k.node, "10.0.0.9:6379", sizeof k.node);
+    hp_strlcpy(k.sha256, "00ff", sizeof k.sha256);
+    hp_strlcpy(k.path, "/nonexistent/r.rdb", sizeof k.path);
+    k.created_at = hp_now_ms() - 1000;
+    CHECK(db__insert_backup(d, &k) == 0);
+    memset(&op, 0, sizeof op);
+    op.what = BRS_FIGURES;
+    op.id = k.id;
+    op.cluster = name;
+    op.keys = 1234;
+    op.expires = 56;
+    op.sample = "[]";
+    op.walk_error = "cannot walk <module> data";
+    CHECK(db__backup_restore_apply(d, &op) == 1);
+    op.what = BRS_CHECKED;
+    op.checked_at = hp_now_ms();
+    op.ok = 0;
+    op.detail = "the sampled key \"<img src=x>\" is missing";
+    CHECK(db__backup_restore_apply(d, &op) == 1);
+    db__recent_commit(d);
+    ui__render_cluster(&b, d, c, NULL, hp_now_ms());
+    CHECK(!sbuf_failed(&b));
+    CHECK(strstr(b.buf, "restore check failed: the sampled key &quot;&lt;img src=x&gt;&quot; is "
+                        "missing") != NULL);
+    CHECK(strstr(b.buf, "<img") == NULL);
+    CHECK(strstr(b.buf, "1,234 keys") != NULL || strstr(b.buf, "1234 keys") != NULL);
+    CHECK(strstr(b.buf, "partial: cannot walk &lt;module&gt; data") != NULL);
+    CHECK(strstr(b.buf, "data-act=\"verify-restore\" data-needs=\"operator\"") != NULL);
+    sbuf_release(&b);
+
+    op.ok = 1;
+    op.detail = "1234 keys loaded";
+    CHECK(db__backup_restore_apply(d, &op) == 1);
+    db__recent_commit(d);
+    ui__render_cluster(&b, d, c, NULL, hp_now_ms());
+    CHECK(strstr(b.buf, "restorable, checked ") != NULL);
+    CHECK(strstr(b.buf, "restore check failed") == NULL);
+    sbuf_release(&b);
+    op.id = 999999; /* a backup gone meanwhile: nothing changes */
+    CHECK(db__backup_restore_apply(d, &op) == 0);
 }
 
 int main(void)
@@ -1018,7 +1071,7 @@ int main(void)
                            "{\"old_master\":\"<om>:1\",\"new_master\":\"<nm>:2\"}", NULL,
                            hp_now_ms() - 5000, hp_now_ms() - 1000) == 0);
     }
-    ui__render_cluster(&b, d, c, hp_now_ms());
+    ui__render_cluster(&b, d, c, NULL, hp_now_ms());
     CHECK(!sbuf_failed(&b) && b.len > 0);
     CHECK(strstr(b.buf, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
     CHECK(strstr(b.buf, "<script") == NULL);
@@ -1080,6 +1133,7 @@ int main(void)
     test_events_grouped(d);
     test_history_filters(d);
     test_badge_alerts(d);
+    test_backup_restore_row(d, c, name);
 
     sbuf_release(&b);
     cluster_snap_unref(c);

@@ -554,6 +554,12 @@
   var fResync = document.getElementById('f-resync');
   var fAck = document.getElementById('f-ack');
   var fMaint = document.getElementById('f-maint');
+  var fDrill = document.getElementById('f-drill');
+  var drillMode = document.getElementById('drillmode');
+  var drillConfirm = document.getElementById('drillconfirm');
+  var drillConfirmLabel = document.getElementById('drillconfirmlabel');
+  var drillKillOpt = drillMode.querySelector('option[value="kill-master"]');
+  var drillKillText = drillKillOpt.textContent;
   var actMinutes = document.getElementById('actminutes');
   var actComment = document.getElementById('actcomment');
   var reasonLabel = document.getElementById('reasonlabel');
@@ -581,8 +587,8 @@
   var planBlock = ''; /* why confirm is disabled, from the last plan */
   var planSeq = 0, planTimer = null;
   var cur = null; /* what the dialog is about, copied from the clicked button */
-  var ACTS = ['failover', 'resync', 'reset', 'bgsave', 'backup', 'delete-backup', 'ack', 'cancel-job',
-    'maintenance', 'end-maintenance'];
+  var ACTS = ['failover', 'resync', 'reset', 'bgsave', 'backup', 'delete-backup', 'upload-backup', 'verify-restore', 'ack', 'cancel-job',
+    'maintenance', 'end-maintenance', 'drill'];
   var sending = false;
 
   function attr(el, name) { return el.getAttribute(name) || ''; }
@@ -726,8 +732,24 @@
     } else if (cur.act === 'delete-backup') {
       text = 'Deletes backup #' + cur.backup + ' of ' + cur.cluster + ' (taken ' + cur.created +
         ' from ' + cur.node + ', ' + cur.size + '): its RDB file is removed from the backup ' +
-        'directory and from the catalogue. This cannot be undone.';
+        'directory and from the catalogue, and its off-site copy, if it has one, from the object ' +
+        'store ([s3]; retried until the store agrees). This cannot be undone.';
       go = 'Delete backup';
+    } else if (cur.act === 'verify-restore') {
+      text = 'Checks that backup #' + cur.backup + ' of ' + cur.cluster + ' restores: its RDB file is ' +
+        'loaded by a scratch redis-server started on the panel\u2019s host ([restore] redis_server; ' +
+        'loopback, a free port, a temp dir under the data dir, nothing saved), then what it loaded ' +
+        'is compared with the key figures of the catalogue (the key count, and each sampled key ' +
+        'with its type). The scratch server is stopped and its temp dir removed afterwards. It ' +
+        'needs memory for the whole dataset on this host for a while. No node of the cluster is ' +
+        'touched.';
+      go = 'Verify restore';
+    } else if (cur.act === 'upload-backup') {
+      text = 'Uploads backup #' + cur.backup + ' of ' + cur.cluster + ' again to the [s3] object ' +
+        'store as ' + cur.remoteKey + ', from attempt 1: a signed PUT of the file, then a HEAD that ' +
+        'checks the stored size. Failed attempts are retried with backoff up to [s3] max_attempts. ' +
+        'Nothing on any node changes.';
+      go = 'Upload again';
     } else if (cur.act === 'cancel-job') {
       text = 'Cancels ' + (cur.kind || 'job') + ' job #' + cur.job + ' of ' + cur.cluster +
         (cur.at ? ', scheduled for ' + cur.at : '') + ', before it starts: it ends as cancelled, ' +
@@ -746,6 +768,34 @@
         ') now: every replica gets its original replica-priority back (persisted), and ' +
         'automatic failover works again once the Sentinels read it.';
       go = 'End maintenance';
+    } else if (cur.act === 'drill') {
+      var dm = drillMode.value, kill = dm === 'kill-master';
+      drillConfirmLabel.hidden = !kill;
+      text = 'A failover drill on ' + cur.cluster + ': hapanel finds the master through the Sentinels, ' +
+        'as an application does, and writes probe keys to it (SET ' + (cur.prefix || '<prefix>') +
+        '<drill id>:1, :2, \u2026, one every few ms), then ';
+      if (dm === 'graceful') {
+        text += 'runs a graceful switchover of ' + m + ' (writes pause while a replica catches up; ' +
+          'no acknowledged write should be lost)';
+      } else if (dm === 'force') {
+        text += 'runs a forced failover of ' + m + ' (Sentinel promotes a replica now, without ' +
+          'waiting for it to catch up: acknowledged writes can be lost, which the drill counts)';
+      } else if (cur.killMethod === 'shutdown') {
+        text += 'sends SHUTDOWN NOSAVE to ' + m + ': it stops, the Sentinels find it down and fail ' +
+          'over by themselves, and it stays stopped until you restart it';
+      } else {
+        text += 'sends DEBUG SLEEP ' + (cur.killSleep || '?') + ' to ' + m + ': it stops answering ' +
+          'for ' + (cur.killSleep || '?') + ' s, longer than down-after, so the Sentinels find it ' +
+          'down and fail over by themselves (it needs enable-debug-command on ' + m + ')';
+      }
+      text += '. It waits until every Sentinel names the new master, keeps writing a little longer, ' +
+        'reads every acknowledged probe key back from the new master, counts the clients left on ' +
+        'the old one and deletes the probe keys. The report gives the write gap, the acknowledged ' +
+        'writes lost and the detection, promotion and agreement times. This is a real failover: ' +
+        'the applications of ' + cur.cluster + ' see it.';
+      if (kill) text += ' To confirm, type the cluster name (' + cur.cluster + ') below.';
+      go = kill ? 'Kill the master' : 'Run drill';
+      if (!sending) actGo.disabled = kill && drillConfirm.value !== cur.cluster;
     } else if (cur.act === 'ack') {
       text = (cur.severity || 'alert').toUpperCase() + ' ' + cur.rule + (cur.node ? ' on ' + cur.node : '') +
         ': ' + cur.message + '. Acknowledging records your token\u2019s name, the time and the comment with the alert' +
@@ -772,6 +822,7 @@
       backup: attr(btn, 'data-backup'),
       created: attr(btn, 'data-created'),
       size: attr(btn, 'data-size'),
+      remoteKey: attr(btn, 'data-key'),
       alert: attr(btn, 'data-alert'),
       rule: attr(btn, 'data-rule'),
       severity: attr(btn, 'data-severity'),
@@ -780,15 +831,25 @@
       until: attr(btn, 'data-until'),
       job: attr(btn, 'data-job'),
       kind: attr(btn, 'data-kind'),
-      at: attr(btn, 'data-at')
+      at: attr(btn, 'data-at'),
+      prefix: attr(btn, 'data-prefix'),
+      allowKill: attr(btn, 'data-allow-kill') === '1',
+      killMethod: attr(btn, 'data-kill-method'),
+      killSleep: attr(btn, 'data-kill-sleep')
     };
     if ((act === 'cancel-job' && !/^[0-9]{1,15}$/.test(cur.job)) ||
-        (act === 'delete-backup' && !/^[0-9]{1,15}$/.test(cur.backup)) ||
+        ((act === 'delete-backup' || act === 'upload-backup' || act === 'verify-restore') && !/^[0-9]{1,15}$/.test(cur.backup)) ||
         (act === 'ack' && !/^[0-9]{1,15}$/.test(cur.alert))) { cur = null; return; }
     fFailover.hidden = act !== 'failover';
     fResync.hidden = act !== 'resync';
     fAck.hidden = act !== 'ack';
     fMaint.hidden = act !== 'maintenance';
+    fDrill.hidden = act !== 'drill';
+    drillMode.value = 'graceful';
+    drillConfirm.value = '';
+    /* kill-master only where [drill] allow_kill permits it; the API refuses it too */
+    drillKillOpt.disabled = !cur.allowKill;
+    drillKillOpt.textContent = drillKillText + (cur.allowKill ? '' : ' (off: [drill] allow_kill = 1 allows it)');
     actMinutes.value = '30';
     /* an ack has its comment; a delete takes nothing; the rest a reason */
     reasonLabel.hidden = act === 'ack' || act === 'delete-backup' || act === 'cancel-job' ||
@@ -813,8 +874,11 @@
       : act === 'backup' ? 'Back up ' + cur.cluster
       : act === 'bgsave' ? 'BGSAVE on ' + cur.node + ' (' + cur.cluster + ')'
       : act === 'delete-backup' ? 'Delete backup #' + cur.backup + ' of ' + cur.cluster
+      : act === 'upload-backup' ? 'Upload backup #' + cur.backup + ' of ' + cur.cluster
+      : act === 'verify-restore' ? 'Verify that backup #' + cur.backup + ' of ' + cur.cluster + ' restores'
       : act === 'maintenance' ? 'Maintenance of ' + cur.cluster
       : act === 'end-maintenance' ? 'End the maintenance of ' + cur.cluster
+      : act === 'drill' ? 'Failover drill on ' + cur.cluster
       : act === 'cancel-job' ? 'Cancel job #' + cur.job + ' (' + cur.cluster + ')'
       : 'Acknowledge alert #' + cur.alert + ' (' + cur.cluster + ')';
     /* red for what changes a node or deletes; an ack only records */
@@ -824,7 +888,8 @@
     if (act === 'ack') actComment.focus();
   }
 
-  [actMode, actTarget, actFull].forEach(function (el) { el.addEventListener('change', describe); });
+  [actMode, actTarget, actFull, drillMode].forEach(function (el) { el.addEventListener('change', describe); });
+  drillConfirm.addEventListener('input', describe);
   actPause.addEventListener('input', describe);
   actAt.addEventListener('input', describe);
   actMinutes.addEventListener('input', describe);
@@ -883,6 +948,10 @@
       if (cur.source) body.node = cur.source; /* the node the dialog named */
     } else if (cur.act === 'bgsave') {
       url = base + '/nodes/' + encodeURIComponent(cur.node) + '/bgsave';
+    } else if (cur.act === 'upload-backup') {
+      url = '/api/v1/backups/' + cur.backup + '/upload';
+    } else if (cur.act === 'verify-restore') {
+      url = '/api/v1/backups/' + cur.backup + '/verify-restore';
     } else if (cur.act === 'maintenance') {
       url = base + '/maintenance';
       var mv = actMinutes.value.trim();
@@ -892,6 +961,16 @@
       }
       /* the API takes the end as a time; the browser's clock is near enough */
       body.until = Math.floor(Date.now() / 1000) + Number(mv) * 60;
+    } else if (cur.act === 'drill') {
+      url = base + '/drills';
+      body.mode = drillMode.value;
+      if (body.mode === 'kill-master') {
+        if (drillConfirm.value !== cur.cluster) {
+          showErr('Type the cluster name (' + cur.cluster + ') exactly to confirm killing its master.');
+          return;
+        }
+        body.confirm = drillConfirm.value;
+      }
     } else if (cur.act === 'end-maintenance') {
       url = base + '/maintenance';
       method = 'DELETE';

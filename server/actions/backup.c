@@ -34,6 +34,8 @@
 #include "model/policy.h"
 #include "model/topology.h"
 #include "core/ticker.h"
+#include "actions/s3.h"
+#include "actions/restore.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define BACKUP_CHUNK (256 * 1024)
@@ -320,6 +322,7 @@ int backup_retention(const config *cfg, db *d, evq *q, const char *cluster, job 
                          k.list[i].node, too_many ? "beyond keep_last" : "older than keep_days");
         }
     }
+    s3_retention(cfg, q, k.list, k.n, jb); /* item 6: the off-site copies' own */
     free(k.list);
     return deleted;
 }
@@ -436,6 +439,10 @@ int recipe_backup(job *jb)
     b.verified = v == RDB_OK;
     hp_strlcpy(b.path, final, sizeof(b.path));
     b.job_id = job_id(jb);
+    /* item 6: the off-site copy is queued with the row, in its transaction */
+    if (s3_enabled(cfg) && s3_key_for(cfg, final, b.remote_key, sizeof(b.remote_key)) < 0)
+        job_step(jb, "no off-site copy: the object name would be too long");
+    b.remote_next_at = b.created_at;
     if (evq_backup_insert(job_events(jb), &b) < 0) {
         unlink(final);
         job_fail(jb, "the backup could not be catalogued");
@@ -453,7 +460,14 @@ int recipe_backup(job *jb)
                  (long long)b.size_bytes, node, (long long)ms,
                  b.verified ? "header and CRC64 verified" : "header verified, no CRC64 in the file",
                  sha);
+        if (b.remote_key[0]) {
+            cJSON_AddStringToObject(res, "remote_key", b.remote_key);
+            job_step(jb, "upload to bucket %s as %s queued", cfg->s3_bucket, b.remote_key);
+        }
     }
+    /* item 7: the key figures a restore check compares with; a file the
+     * walker cannot read is still a verified backup (the reason is kept) */
+    restore_walk_backup(jb, job_events(jb), &b, err, sizeof(err));
     backup_retention(cfg, d, job_events(jb), c->name, jb);
     rc = 0;
 out:
@@ -571,6 +585,7 @@ struct backup_sched {
     jobs *j;
     evq *q;
     hp_ticker *ticker;
+    s3_uploader *uploader; /* item 6; NULL when [s3] is off */
     int64_t started_at;
     sched_state st[64];
     int nst;
@@ -674,6 +689,8 @@ backup_sched *backup_sched_new(const config *cfg, db *d, jobs *j, evq *q)
         free(s);
         return NULL;
     }
+    if (s3_enabled(cfg) && !(s->uploader = s3_uploader_new(cfg, d, q)))
+        log_error("s3: cannot start the uploader; backups stay local");
     return s;
 }
 
@@ -681,5 +698,6 @@ void backup_sched_free(backup_sched *s)
 {
     if (!s) return;
     hp_ticker_stop(s->ticker);
+    s3_uploader_free(s->uploader);
     free(s);
 }

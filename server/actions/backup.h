@@ -33,7 +33,8 @@ typedef struct backup_sched backup_sched;
 /* Removes the temp files interrupted backups left, then starts the
  * scheduler thread: it queues the backups the schedule asks for
  * (a schedule missed while hapanel was down runs at start) and raises a
- * backup-stale event when none succeeded within an hour of its time. */
+ * backup-stale event when none succeeded within an hour of its time.
+ * With [s3] set it also starts the uploader of the off-site copies (s3.h). */
 backup_sched *backup_sched_new(const config *cfg, struct db *d, struct jobs *j, evq *q);
 void backup_sched_free(backup_sched *s);
 

@@ -138,6 +138,28 @@ static const cfg_key keys[] = {
       "30", "anti-flap: an alert resolves only after its condition was clear this long"),
     I("backup", "keep_days", "HAPANEL_BACKUP_KEEP_DAYS", backup_keep_days, 0, 36500, "0",
       "delete backups older than D days (the newest is always kept); 0 turns it off"),
+    S("s3", "endpoint", "HAPANEL_S3_ENDPOINT", s3_endpoint, K_STR, "",
+      "S3-compatible object store every verified backup is also uploaded to, "
+      "http(s)://host[:port]; empty: no off-site copies"),
+    S("s3", "bucket", "HAPANEL_S3_BUCKET", s3_bucket, K_STR, "",
+      "the bucket (required with endpoint)"),
+    S("s3", "prefix", "HAPANEL_S3_PREFIX", s3_prefix, K_STR, "hapanel/",
+      "object names are this followed by the backup's file name"),
+    S("s3", "region", "HAPANEL_S3_REGION", s3_region, K_STR, "us-east-1",
+      "the region the requests are signed for (AWS SigV4)"),
+    S("s3", "access_key", "HAPANEL_S3_ACCESS_KEY", s3_access_key, K_SECRET, "",
+      "access key id; never shown"),
+    S("s3", "secret_key", "HAPANEL_S3_SECRET_KEY", s3_secret_key, K_SECRET, "",
+      "secret access key; never shown"),
+    I("s3", "keep_last", "HAPANEL_S3_KEEP_LAST", s3_keep_last, -1, 100000, "-1",
+      "keep the remote copies of the newest N backups per cluster; -1: as [backup] keep_last "
+      "(a backup deleted here is always deleted there too)"),
+    I("s3", "keep_days", "HAPANEL_S3_KEEP_DAYS", s3_keep_days, -1, 36500, "-1",
+      "delete remote copies older than D days; -1: as [backup] keep_days"),
+    I("s3", "path_style", "HAPANEL_S3_PATH_STYLE", s3_path_style, 0, 1, "1",
+      "1: endpoint/bucket/key (MinIO, s3rver, Ceph); 0: bucket.host/key (virtual-hosted)"),
+    I("s3", "max_attempts", "HAPANEL_S3_MAX_ATTEMPTS", s3_max_attempts, 1, 100, "10",
+      "upload attempts (exponential backoff from 1 s, at most 5 min apart) before failed"),
     S("hook", "pre_failover_url", "HAPANEL_PRE_FAILOVER_URL", pre_failover_url, K_STR, "",
       "URL the plan is POSTed to before every switchover hapanel starts; a non-2xx answer or "
       "none within timeout_ms vetoes it; empty: no hook"),
@@ -147,6 +169,31 @@ static const cfg_key keys[] = {
       "5000", "the hook must have answered within this, or the switchover is vetoed"),
     I("lint", "interval_s", "HAPANEL_LINT_INTERVAL_S", lint_interval_s, 1, 86400, "60",
       "how often each node's running config is read (CONFIG GET) for the config lint"),
+    /* [drill]: issue 14 item 1 */
+    S("restore", "redis_server", "HAPANEL_RESTORE_REDIS_SERVER", restore_redis_server, K_STR,
+      "redis-server",
+      "the redis-server a restore check loads a backup into (a path, or a name looked up in "
+      "PATH)"),
+    I("restore", "load_timeout_s", "HAPANEL_RESTORE_LOAD_TIMEOUT_S", restore_load_timeout_s, 1,
+      86400, "600",
+      "a restore check fails when the scratch server has not loaded the file by then"),
+    I("drill", "enabled", "HAPANEL_DRILL_ENABLED", drill_enabled, 0, 1, "0",
+      "1: failover drills may be run (they write probe keys to the master and switch it)"),
+    S("drill", "key_prefix", "HAPANEL_DRILL_KEY_PREFIX", drill_key_prefix, K_STR,
+      "hapanel:drill:", "the drill's probe keys are <prefix><drill id>:<n>, deleted at its end"),
+    I("drill", "allow_kill", "HAPANEL_DRILL_ALLOW_KILL", drill_allow_kill, 0, 1, "0",
+      "1: the kill-master drill may be run (it stops or hangs the master, as a crash would)"),
+    S("drill", "kill_method", "HAPANEL_DRILL_KILL_METHOD", drill_kill_method, K_STR, "sleep",
+      "kill-master: sleep (DEBUG SLEEP kill_sleep_s; needs enable-debug-command on the master) "
+      "or shutdown (SHUTDOWN NOSAVE: the master stays down until restarted)"),
+    I("drill", "kill_sleep_s", "HAPANEL_DRILL_KILL_SLEEP_S", drill_kill_sleep_s, 1, 3600, "10",
+      "how long DEBUG SLEEP hangs the master: longer than the Sentinels' down-after"),
+    I("drill", "probe_interval_ms", "HAPANEL_DRILL_PROBE_INTERVAL_MS", drill_probe_interval_ms, 1,
+      10000, "10", "the drill's probe writes one key this often"),
+    I("drill", "settle_ms", "HAPANEL_DRILL_SETTLE_MS", drill_settle_ms, 0, 600000, "2000",
+      "the probe keeps writing on the new master this long after every Sentinel names it"),
+    I("drill", "timeout_ms", "HAPANEL_DRILL_TIMEOUT_MS", drill_timeout_ms, 1000, 3600000, "60000",
+      "a drill whose Sentinels do not all name a new master within this fails"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -584,6 +631,54 @@ static int listen_ok(const char *l)
     return end != colon + 1 && !*end && p >= 0 && p <= 65535;
 }
 
+/* [s3] with an endpoint: a bucket, and names that go into the signed URL
+ * as they are (the object's key is the prefix and a file name made of
+ * letters, digits, '-', '_' and '.'), so nothing needs escaping. */
+static int s3_check(const config *c, char *err, size_t errsz)
+{
+    size_t i;
+    const char *host = strstr(c->s3_endpoint, "://");
+    if ((strncmp(c->s3_endpoint, "http://", 7) && strncmp(c->s3_endpoint, "https://", 8)) ||
+        !host[3] || strpbrk(host + 3, "@?# \t\r\n")) {
+        /* no user:password@ (the keys are access_key and secret_key, never
+         * in a URL that is logged), no query or fragment (the signed path) */
+        snprintf(err, errsz,
+                 "[s3] endpoint (HAPANEL_S3_ENDPOINT): not an http(s)://host[:port] URL (no "
+                 "user@, '?' or '#')");
+        return -1;
+    }
+    if (!c->s3_bucket[0] ||
+        strspn(c->s3_bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(c->s3_bucket)) {
+        snprintf(err, errsz,
+                 "[s3] bucket (HAPANEL_S3_BUCKET): required with an endpoint, lower-case letters, "
+                 "digits, '.' and '-'");
+        return -1;
+    }
+    for (i = 0; c->s3_prefix[i]; i++) {
+        char ch = c->s3_prefix[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              strchr("-_./", ch)) ||
+            (ch == '/' && (i == 0 || c->s3_prefix[i - 1] == '/'))) {
+            snprintf(err, errsz,
+                     "[s3] prefix (HAPANEL_S3_PREFIX): letters, digits, '-', '_', '.' and single "
+                     "'/' not at the start");
+            return -1;
+        }
+    }
+    if (!c->s3_access_key[0] || !c->s3_secret_key[0]) {
+        snprintf(err, errsz,
+                 "[s3] access_key and secret_key (HAPANEL_S3_ACCESS_KEY, HAPANEL_S3_SECRET_KEY) "
+                 "are required with an endpoint");
+        return -1;
+    }
+    if (!c->s3_region[0] ||
+        strspn(c->s3_region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->s3_region)) {
+        snprintf(err, errsz, "[s3] region (HAPANEL_S3_REGION): lower-case letters, digits, '-'");
+        return -1;
+    }
+    return 0;
+}
+
 int config_finish(config *c, char *err, size_t errsz)
 {
     c->nsentinels = c->nmasters = c->ntokens = c->nusers = c->namap = 0;
@@ -623,6 +718,17 @@ int config_finish(config *c, char *err, size_t errsz)
         snprintf(err, errsz,
                  "[hook] pre_failover_url (HAPANEL_PRE_FAILOVER_URL): not an http:// or https:// "
                  "URL");
+        return -1;
+    }
+    if (c->s3_endpoint[0] && s3_check(c, err, errsz) < 0) return -1;
+    if (strcmp(c->drill_kill_method, "sleep") && strcmp(c->drill_kill_method, "shutdown")) {
+        snprintf(err, errsz,
+                 "[drill] kill_method (HAPANEL_DRILL_KILL_METHOD): '%s' is not sleep or shutdown",
+                 c->drill_kill_method);
+        return -1;
+    }
+    if (!c->drill_key_prefix[0]) {
+        snprintf(err, errsz, "[drill] key_prefix (HAPANEL_DRILL_KEY_PREFIX) is empty");
         return -1;
     }
     if (!c->data_dir[0]) {

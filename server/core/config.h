@@ -85,6 +85,17 @@ typedef struct config {
     int backup_interval_minutes;
     int backup_keep_last;
     int backup_keep_days;
+    /* [s3]: off-site copies of the backups (actions/s3.c; issue 14 item 6) */
+    char s3_endpoint[512]; /* empty: no off-site copies */
+    char s3_bucket[128];
+    char s3_prefix[256];
+    char s3_region[64];
+    char s3_access_key[256];
+    char s3_secret_key[256];
+    int s3_keep_last; /* -1: as [backup] keep_last */
+    int s3_keep_days; /* -1: as [backup] keep_days */
+    int s3_path_style;
+    int s3_max_attempts;
     /* notifications from the environment (a channel each) */
     char webhook_urls[2048];
     char webhook_secret[256];
@@ -99,6 +110,18 @@ typedef struct config {
     char pre_failover_url[1024];
     char pre_failover_secret[256];
     int pre_failover_timeout_ms;
+    /* [restore]: the restore checks of the backups (actions/restore.c; issue 14 item 7) */
+    char restore_redis_server[1024];
+    int restore_load_timeout_s;
+    /* [drill]: the failover drills (actions/drill.c; issue 14 item 1) */
+    int drill_enabled;
+    char drill_key_prefix[64];
+    int drill_allow_kill;
+    char drill_kill_method[16]; /* "sleep" (DEBUG SLEEP) or "shutdown" (SHUTDOWN NOSAVE) */
+    int drill_kill_sleep_s;
+    int drill_probe_interval_ms;
+    int drill_settle_ms;
+    int drill_timeout_ms;
     /* alert rules */
     int alert_master_down_s;
     int alert_replica_down_s;

@@ -102,6 +102,19 @@ typedef struct hp_backup {
     int verified;
     char path[1024];
     int64_t job_id;
+    /* issue 14 item 6, the off-site copy (migrations/0012); remote_state ""
+     * when the backup was taken with no [s3] endpoint */
+    char remote_key[512];
+    char remote_state[12]; /* pending, uploaded, failed, deleting, deleted */
+    int remote_attempts;
+    int64_t remote_next_at, remote_uploaded_at; /* ms; 0 = none */
+    char remote_error[256];
+    /* issue 14 item 7, key figures and the restore check (migrations/0013) */
+    int64_t keys, expires;      /* what the RDB walker counted; -1: not walked */
+    char walk_error[200];       /* why the walk stopped early or failed; "" none */
+    int64_t restore_checked_at; /* ms; 0: never checked */
+    int restore_ok;
+    char restore_detail[256];
 } hp_backup;
 
 struct cJSON;

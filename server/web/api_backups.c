@@ -78,6 +78,8 @@ static void add_backup(void *ctx, const hp_backup *b)
     api__opt_num(o, "job_id", b->job_id > 0 ? b->job_id : -1);
     snprintf(url, sizeof(url), "/api/v1/backups/%lld/download", (long long)b->id);
     cJSON_AddStringToObject(o, "download", url);
+    cJSON_AddItemToObject(o, "remote", api__backup_remote(b)); /* item 6 */
+    api__backup_restore(o, b);                                 /* item 7 */
     cJSON_AddItemToArray(ctx, o);
 }
 
@@ -119,8 +121,12 @@ static int find_backup(hreq *r, hp_backup *b)
 int h_backup_download(hreq *r)
 {
     hp_backup b;
+    char from[16] = "";
     int st = find_backup(r, &b);
     if (st != 1) return st;
+    if ((st = api__query_text(r, "from", from, sizeof(from))) > 1) return st;
+    if (st == 1 && strcmp(from, "local")) /* item 6: the off-site copy */
+        return api__backup_download_remote(r, &b, from);
     return http_send_file(r, b.path, "application/octet-stream", strrchr(b.path, '/') + 1);
 }
 

@@ -56,11 +56,33 @@ int h_backup_download(hreq *r);
 int h_backup_list(hreq *r);
 int h_bgsave(hreq *r);
 
+/* api_s3.c (issue 14 item 6) */
+int h_backup_upload(hreq *r);
+/* b's off-site copy as GET backups shows it ({key, state, uploaded_at,
+ * attempts, error}, no secret, no signed URL), or null when b has none.
+ * Caller frees with cJSON_Delete (or adds it to a parent at once). */
+cJSON *api__backup_remote(const hp_backup *b);
+/* GET .../download?from=<from> for b: from "remote" streams its off-site
+ * copy, checked against the catalogue. Returns the status sent. */
+int api__backup_download_remote(hreq *r, const hp_backup *b, const char *from);
+
+/* api_restore.c (issue 14 item 7) */
+int h_backup_verify_restore(hreq *r);
+/* Adds b's key figures and last restore check to o, as GET backups shows
+ * them: keys, expires (null: not walked yet), walk_error, restore: {ok,
+ * checked_at, detail} (null: never checked). */
+void api__backup_restore(cJSON *o, const hp_backup *b);
+
 /* api_jobs.c */
 int h_failovers(hreq *r);
 int h_job(hreq *r);
 int h_job_cancel(hreq *r);
 int h_jobs(hreq *r);
+
+/* api_drills.c */
+int h_drill(hreq *r);
+int h_drill_start(hreq *r);
+int h_drills(hreq *r);
 
 /* api_maintenance.c */
 int h_maintenance_end(hreq *r);

@@ -587,6 +587,8 @@ void http_stop(http_server *s)
 {
     if (!s) return;
     edge_stop(s->edge); /* first: no request reaches the workers after */
+    /* a handler waiting on something slow (a remote download) gives up */
+    if (s->a) __atomic_store_n(&s->a->stopping, 1, __ATOMIC_RELAXED);
     if (s->ctx) mg_stop(s->ctx);
     memset(s->secret, 0, sizeof(s->secret));
     free(s);

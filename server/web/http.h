@@ -32,6 +32,7 @@ typedef struct app {
     struct notifier *notifier;
     struct hub *hub; /* the live streams' messages (web/hub.h); NULL: no streams */
     int64_t started_ms;
+    int stopping; /* atomic: set by http_stop before the workers are waited for */
 } app;
 
 typedef struct hreq {

@@ -226,7 +226,7 @@ static void push_part(ui_pusher *p, part *pt, int which, sbuf *page, sbuf *msg)
     uint64_t h;
     int rc;
     page->len = msg->len = 0;
-    rc = which == HUB_UI_CLUSTERS ? ui_clusters_live(p->a->db, &pt->stamp, page)
+    rc = which == HUB_UI_CLUSTERS ? ui_clusters_live(p->a->db, p->a->cfg, &pt->stamp, page)
                                   : ui_notifications_live(p->a->db, p->a->cfg, &pt->stamp, page);
     if (rc == 1 && (h = text_hash(page->buf, page->len)) != pt->sent) {
         page_sse(msg, pt->event, page->buf, page->len);

@@ -24,8 +24,9 @@ struct config;
 int ui_clusters(hreq *r);
 /* The live page's push (web/stream.c): the page of /ui/clusters (no cluster
  * open) appended to out when it differs from the one *stamp names (*stamp is
- * then its stamp). Returns 1 appended, 0 unchanged, -1 out of memory. */
-int ui_clusters_live(struct db *d, uint64_t *stamp, sbuf *out);
+ * then its stamp). cfg: what the drills' button says (NULL: off). Returns 1
+ * appended, 0 unchanged, -1 out of memory. */
+int ui_clusters_live(struct db *d, const struct config *cfg, uint64_t *stamp, sbuf *out);
 /* The same for the notification panel (GET /ui/notifications), once a
  * second at most. */
 int ui_notifications_live(struct db *d, const struct config *cfg, uint64_t *stamp, sbuf *out);

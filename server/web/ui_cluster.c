@@ -229,6 +229,85 @@ void ui__put_download_button(sbuf *b, int64_t id)
                 (long long)id, (long long)id);
 }
 
+/* Item 6: where the backup's off-site copy is, beside its check. Texts
+ * from the store (the error) are escaped; they never hold a secret. */
+static void put_remote(sbuf *b, const hp_backup *k, int64_t now_ms)
+{
+    const char *st = k->remote_state;
+    if (!st[0]) return;
+    sbuf_puts(b, " <span class=\"badge bk-remote bk-remote-");
+    sbuf_html(b, st);
+    sbuf_puts(b, "\" title=\"");
+    if (!strcmp(st, "uploaded")) {
+        sbuf_puts(b, "off-site copy ");
+        sbuf_html(b, k->remote_key);
+        sbuf_puts(b, ", uploaded ");
+        ui__put_utc(b, k->remote_uploaded_at, now_ms, 1);
+        sbuf_puts(b, "\">off-site</span>");
+        return;
+    }
+    if (!strcmp(st, "pending")) {
+        if (k->remote_attempts > 0) sbuf_printf(b, "attempt %d failed: ", k->remote_attempts);
+        sbuf_html(b, k->remote_error[0] ? k->remote_error : "the upload is queued");
+        sbuf_puts(b, "\">upload pending</span>");
+    } else if (!strcmp(st, "failed")) {
+        sbuf_printf(b, "failed after %d attempts: ", k->remote_attempts);
+        sbuf_html(b, k->remote_error);
+        sbuf_puts(b, "\">upload failed</span>");
+    } else {
+        sbuf_puts(b, "the off-site copy ");
+        sbuf_html(b, k->remote_key);
+        sbuf_puts(b, !strcmp(st, "deleting") ? " is being deleted (retention)"
+                                             : " was deleted (retention)");
+        if (k->remote_error[0]) {
+            sbuf_puts(b, "; last attempt: ");
+            sbuf_html(b, k->remote_error);
+        }
+        sbuf_puts(b, "\">off-site ");
+        sbuf_html(b, st);
+        sbuf_puts(b, "</span>");
+    }
+}
+
+/* Item 7: the backup's key figures and its last restore check, beside its
+ * verification. The failure reason comes from a scratch server's log or the
+ * catalogue: escaped. */
+static void put_restore(sbuf *b, const hp_backup *k, int64_t now_ms)
+{
+    if (k->keys >= 0) {
+        sbuf_printf(b,
+                    "<div class=\"muted bk-keys\" title=\"counted in the file by the RDB "
+                    "walker%s",
+                    k->walk_error[0] ? "; partial: " : "\">");
+        if (k->walk_error[0]) {
+            sbuf_html(b, k->walk_error);
+            sbuf_puts(b, "\">");
+        }
+        ui__put_int(b, k->keys);
+        sbuf_puts(b, " keys, ");
+        ui__put_int(b, k->expires);
+        sbuf_puts(b, " with a TTL</div>");
+    } else if (k->walk_error[0]) {
+        sbuf_puts(b, "<div class=\"bad bk-keys\">keys not counted: ");
+        sbuf_html(b, k->walk_error);
+        sbuf_puts(b, "</div>");
+    }
+    if (!k->restore_checked_at) return;
+    if (k->restore_ok) {
+        sbuf_puts(b, "<div class=\"bk-restore ok\" title=\"");
+        sbuf_html(b, k->restore_detail);
+        sbuf_puts(b, "\">restorable, checked ");
+        ui__put_utc(b, k->restore_checked_at, now_ms, 0);
+        sbuf_puts(b, "</div>");
+    } else {
+        sbuf_puts(b, "<div class=\"bk-restore bad\" title=\"checked ");
+        ui__put_utc(b, k->restore_checked_at, now_ms, 1);
+        sbuf_puts(b, "\">restore check failed: ");
+        sbuf_html(b, k->restore_detail);
+        sbuf_puts(b, "</div>");
+    }
+}
+
 typedef struct backups_ctx {
     sbuf *b;
     const cluster_snap *c;
@@ -260,6 +339,8 @@ static void render_backup_row(void *ctx, const hp_backup *k)
     ui__put_sha(b, k->sha256);
     sbuf_puts(b, "</td><td>");
     ui__put_verified(b, k->verified);
+    put_remote(b, k, x->now_ms);  /* item 6 */
+    put_restore(b, k, x->now_ms); /* item 7 */
     sbuf_puts(b, "</td><td>");
     if (k->job_id > 0)
         ui__put_job_link(b, k->job_id);
@@ -267,6 +348,24 @@ static void render_backup_row(void *ctx, const hp_backup *k)
         sbuf_puts(b, "<span class=\"muted\" title=\"not taken by a job\">" UI_DASH "</span>");
     sbuf_puts(b, "</td><td class=\"actions\">");
     ui__put_download_button(b, k->id);
+    if (!strcmp(k->remote_state, "failed")) { /* item 6: upload again, behind the dialog */
+        sbuf_printf(b,
+                    " <button type=\"button\" class=\"act\" data-act=\"upload-backup\" "
+                    "data-needs=\"operator\" data-backup=\"%lld\"",
+                    (long long)k->id);
+        ui__put_attr(b, "data-cluster", k->cluster);
+        ui__put_attr(b, "data-key", k->remote_key);
+        sbuf_puts(b, " title=\"upload the file to the object store again\">retry "
+                     "upload\xe2\x80\xa6</button>");
+    }
+    /* item 7: load it into a scratch redis-server, behind the dialog */
+    sbuf_printf(b,
+                " <button type=\"button\" class=\"act\" data-act=\"verify-restore\" "
+                "data-needs=\"operator\" data-backup=\"%lld\"",
+                (long long)k->id);
+    ui__put_attr(b, "data-cluster", k->cluster);
+    sbuf_puts(b, " title=\"load the file into a scratch redis-server on the panel's host and "
+                 "compare it with its key figures\">verify restore\xe2\x80\xa6</button>");
     sbuf_printf(b,
                 " <button type=\"button\" class=\"act\" data-act=\"delete-backup\" "
                 "data-needs=\"operator\" data-backup=\"%lld\"",
@@ -277,7 +376,8 @@ static void render_backup_row(void *ctx, const hp_backup *k)
     ui__put_utc(b, k->created_at, x->now_ms, 1);
     sbuf_puts(b, "\" data-size=\"");
     ui__put_bytes(b, k->size_bytes);
-    sbuf_puts(b, "\" title=\"delete the file and its catalogue entry\">delete\xe2\x80\xa6</button>"
+    sbuf_puts(b, "\" title=\"delete the file, its catalogue entry and its off-site "
+                 "copy\">delete\xe2\x80\xa6</button>"
                  "</td></tr>\n");
 }
 

@@ -6,8 +6,9 @@
  * progress (GET /ui/jobs/{id}, polled while the job runs; a backup's transfer
  * as a progress bar), the history view (GET /ui/history) and the notification
  * outbox's health (GET /ui/notifications). Action buttons (failover, resync,
- * Sentinel reset, BGSAVE, back up now, delete a backup, ack an alert) only
- * carry data-* attributes: the page's script opens a confirmation dialog that
+ * Sentinel reset, BGSAVE, back up now, delete a backup, ack an alert, run a
+ * failover drill) only carry data-* attributes: the page's script opens a
+ * confirmation dialog that
  * lives outside the refreshed fragment and calls the REST API, so no write goes
  * through this module; a download button likewise only names the backup, and
  * the script fetches it with the token in a header. It never talks to Redis;
@@ -41,8 +42,9 @@
 /* One cluster: header facts and the failover button, the active alerts (with
  * ack buttons), problems, nodes (with resync and BGSAVE buttons), Sentinels
  * (with the reset button), backups (with "back up now", download and delete),
- * recent jobs, events. */
-void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms)
+ * the failover drills (with "run failover drill"), recent jobs, events. */
+void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, const config *cfg,
+                        int64_t now_ms)
 {
     sbuf jobs = SBUF_INIT;
     jobs_ctx act;
@@ -127,6 +129,7 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t no
     ui__render_sentinels(b, c, now_ms);
     ui__render_lint(b, c);
     ui__render_backups(b, d, c, now_ms, act.active_backup);
+    ui__render_drills(b, d, c, cfg, now_ms, act.active_topo > 0);
     if (jobs.len) sbuf_append(b, jobs.buf, jobs.len);
     if (sbuf_failed(&jobs)) b->failed = 1; /* the failure sticks, as in sbuf */
     sbuf_release(&jobs);
@@ -212,7 +215,8 @@ static int is_open(const char *open, const char *name)
     return 0;
 }
 
-static void render_compact_row(sbuf *b, struct db *d, const crow *w, int open, int64_t now_ms)
+static void render_compact_row(sbuf *b, struct db *d, const config *cfg, const crow *w, int open,
+                               int64_t now_ms)
 {
     const cluster_snap *c = w->c;
     int i, replicas = 0, linked = 0;
@@ -268,15 +272,15 @@ static void render_compact_row(sbuf *b, struct db *d, const crow *w, int open, i
     sbuf_printf(b, ">%s</button></td></tr>\n", open ? "collapse" : "expand");
     if (open) {
         sbuf_puts(b, "<tr class=\"cexp\"><td colspan=\"9\">\n");
-        ui__render_cluster(b, d, c, now_ms);
+        ui__render_cluster(b, d, c, cfg, now_ms);
         sbuf_puts(b, "</td></tr>\n");
     }
 }
 
 /* More than UI_COMPACT_AT clusters: a table of one row each, problems first;
  * the clusters named in open are drawn in full under their row. */
-static void render_compact(sbuf *b, struct db *d, const topo_snap *t, const char *open,
-                           int64_t now_ms)
+static void render_compact(sbuf *b, struct db *d, const config *cfg, const topo_snap *t,
+                           const char *open, int64_t now_ms)
 {
     crow *rows = calloc((size_t)t->nclusters, sizeof(*rows));
     int i;
@@ -303,7 +307,7 @@ static void render_compact(sbuf *b, struct db *d, const topo_snap *t, const char
            "max lag</th><th class=\"num\">alerts</th><th class=\"num\">updated</th>"
            "<th></th></tr></thead><tbody>\n");
     for (i = 0; i < t->nclusters; i++)
-        render_compact_row(b, d, &rows[i], is_open(open, rows[i].c->name), now_ms);
+        render_compact_row(b, d, cfg, &rows[i], is_open(open, rows[i].c->name), now_ms);
     sbuf_puts(b, "</tbody></table></div>\n");
     free(rows);
 }
@@ -360,7 +364,8 @@ static uint64_t state_key(const topo_snap *t)
     return h ? h : 1;
 }
 
-static void render_page(sbuf *b, struct db *d, const topo_snap *t, const char *open, int64_t now_ms)
+static void render_page(sbuf *b, struct db *d, const config *cfg, const topo_snap *t,
+                        const char *open, int64_t now_ms)
 {
     int i;
     if (!t || t->nclusters == 0) {
@@ -374,15 +379,16 @@ static void render_page(sbuf *b, struct db *d, const topo_snap *t, const char *o
     }
     render_overview(b, d, t, now_ms);
     if (t->nclusters > UI_COMPACT_AT) {
-        render_compact(b, d, t, open, now_ms);
+        render_compact(b, d, cfg, t, open, now_ms);
         return;
     }
     for (i = 0; i < t->nclusters; i++)
-        ui__render_cluster(b, d, t->clusters[i], now_ms);
+        ui__render_cluster(b, d, t->clusters[i], cfg, now_ms);
 }
 
 typedef struct page_in {
     struct db *d;
+    const config *cfg; /* the drills' button: NULL, off */
     const topo_snap *t;
     const char *open;
     int64_t now_ms;
@@ -391,7 +397,7 @@ typedef struct page_in {
 static void render_cached(sbuf *b, void *ctx)
 {
     const page_in *in = ctx;
-    render_page(b, in->d, in->t, in->open, in->now_ms);
+    render_page(b, in->d, in->cfg, in->t, in->open, in->now_ms);
 }
 
 /* Rendered pages, by the snapshot's state, the history sets, the second (the
@@ -404,10 +410,10 @@ uint64_t ui_renders(void)
     return ui__cache_renders(&pages);
 }
 
-int ui_clusters_live(struct db *d, uint64_t *stamp, sbuf *out)
+int ui_clusters_live(struct db *d, const config *cfg, uint64_t *stamp, sbuf *out)
 {
     topo_snap *t = topo_acquire();
-    page_in in = {d, t, "", hp_now_ms()};
+    page_in in = {d, cfg, t, "", hp_now_ms()};
     ui_key key;
     uint64_t st;
     int rc = 0;
@@ -431,7 +437,7 @@ int ui_clusters(hreq *r)
     topo_snap *t = topo_acquire();
     struct db *d = r->app ? r->app->db : NULL;
     char open[UI_OPEN_TEXT] = "";
-    page_in in = {d, t, open, hp_now_ms()};
+    page_in in = {d, r->app ? r->app->cfg : NULL, t, open, hp_now_ms()};
     ui_key key;
     int status;
 

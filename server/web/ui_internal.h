@@ -34,6 +34,7 @@
 #define UI_ALERTS_COUNT 100    /* active alerts counted per cluster */
 #define UI_BACKUPS 5           /* newest backups shown per cluster */
 #define UI_BACKUPS_COUNT 100   /* backups counted per cluster (polled every second) */
+#define UI_DRILLS 3            /* newest failover drills shown per cluster */
 #define UI_NOTIFY_FAILED 5     /* failed notifications listed */
 #define UI_NOTIFY_RETRYING 3   /* retrying (pending, attempted) ones listed */
 #define UI_NOTIFY_COUNT 1000   /* outbox rows counted per state */
@@ -127,12 +128,24 @@ void ui__render_maintenance(sbuf *b, struct db *d, const cluster_snap *c, int64_
 /* ui_lint.c: the card's config lint findings (model/lint.h), critical first */
 void ui__render_lint(sbuf *b, const cluster_snap *c);
 
+/* ui_drill.c: the cluster card's failover drills (issue 14 item 1). One
+ * drill: its state, its figures in words and its timeline as an SVG, drawn
+ * from dr->report (JSON text; NULL, partial or nonsense still renders). */
+void ui__render_drill(sbuf *b, const hp_drill *dr, int64_t now_ms);
+/* The card's section: the "run failover drill" button (disabled, saying
+ * why, when cfg is NULL or [drill] enabled is off, while busy: a topology
+ * job runs, or with no master) and the newest UI_DRILLS drills. */
+void ui__render_drills(sbuf *b, struct db *d, const cluster_snap *c, const config *cfg,
+                       int64_t now_ms, int busy);
+
 /* ui_charts.c: the cluster card's button that opens its charts (the page's
  * script loads them into #charts, outside the live view) */
 void ui__put_charts_button(sbuf *b, const char *cluster);
 
 /* ui_clusters.c */
-void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, int64_t now_ms);
+/* cfg: the drills' button (NULL: drills shown as off) */
+void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, const config *cfg,
+                        int64_t now_ms);
 
 /* ui_common.c */
 typedef struct ui_alerts {
