@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-LAYERS = ["core", "redis", "model", "db", "notify", "monitor", "actions", "web", "app"]
+LAYERS = ["core", "redis", "model", "db", "ha", "notify", "monitor", "actions", "web", "app"]
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
