@@ -20,9 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,6 +29,7 @@
 #include "actions/jobs.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/spawn.h"
 #include "core/utf8.h"
 #include "db/backup_restore.h"
 #include "db/db.h"
@@ -39,8 +37,6 @@
 #include "redis/rclient.h"
 #include "redis/rdbwalk.h"
 #include "core/banned.h" /* last: after every system header */
-
-extern char **environ;
 
 #define STOP_WAIT_MS 5000 /* SIGTERM, then SIGKILL */
 #define POLL_MS 100
@@ -54,7 +50,7 @@ static void sleep_ms(int ms)
 
 int restore_find_server(const config *cfg, char *buf, size_t bufsz)
 {
-    const char *name = cfg->restore_redis_server, *path, *p;
+    const char *name = cfg->restore_redis_server;
     struct stat st;
 
     if (!name[0]) {
@@ -69,17 +65,7 @@ int restore_find_server(const config *cfg, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%.200s is not an executable file ([restore] redis_server)", name);
         return -1;
     }
-    path = getenv("PATH");
-    if (!path || !path[0]) path = "/usr/local/bin:/usr/bin:/bin";
-    for (p = path; *p;) {
-        const char *end = strchr(p, ':');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n && (int)snprintf(buf, bufsz, "%.*s/%s", (int)n, p, name) < (int)bufsz &&
-            stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
-            return 0;
-        p += n;
-        if (*p == ':') p++;
-    }
+    if (hp_find_on_path(name, buf, bufsz)) return 0;
     snprintf(buf, bufsz,
              "%.100s is not installed on the panel's host (not found in PATH; set [restore] "
              "redis_server)",
@@ -150,96 +136,6 @@ int restore_walk_backup(job *jb, evq *q, const hp_backup *b, char *err, size_t e
 }
 
 /* --------------------------------------------------- the scratch server */
-
-/* The child's side of the spawn: only async-signal-safe calls between fork
- * and exec. It dies with the runner thread that started it (a SIGKILLed
- * hapanel leaves no server loading a backup), gets signals unblocked (main
- * blocks SIGTERM for sigwait, and a blocked SIGTERM would survive exec), and
- * keeps none of hapanel's descriptors (a listening socket held by a scratch
- * server would outlive hapanel). */
-/* In the child: closes every descriptor above 2 but keep (errfd, which is
- * close-on-exec: it goes at the execve, and tells the parent why when
- * execve fails). close_range where the kernel has it, else each one below
- * maxfd. */
-static void close_above_2(int keep, int maxfd)
-{
-    int fd;
-#ifdef SYS_close_range
-    if ((keep <= 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
-        syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
-        return;
-#endif
-    for (fd = 3; fd < maxfd; fd++)
-        if (fd != keep) close(fd);
-}
-
-static void child_exec(const char *path, char *const argv[], pid_t parent, int errfd, int maxfd)
-    __attribute__((noreturn));
-static void child_exec(const char *path, char *const argv[], pid_t parent, int errfd, int maxfd)
-{
-    struct sigaction dfl;
-    sigset_t none;
-    ssize_t w;
-    int fd, e;
-
-    setpgid(0, 0);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) goto fail;
-    if (getppid() != parent) _exit(1);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, NULL);
-    fd = open("/dev/null", O_RDWR);
-    if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) goto fail;
-    close_above_2(errfd, maxfd);
-    execve(path, argv, environ);
-fail:
-    e = errno;
-    w = write(errfd, &e, sizeof(e));
-    (void)w;
-    _exit(127);
-}
-
-/* Starts path with argv. Returns the pid, or -1 with errno. */
-static pid_t spawn(const char *path, char *const argv[])
-{
-    pid_t parent = getpid(), pid;
-    int pfd[2], e = 0;
-    ssize_t n;
-    struct rlimit rl;
-    int maxfd = 65536; /* where close_range is missing: descriptors above it stay */
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < (rlim_t)maxfd)
-        maxfd = (int)rl.rlim_cur;
-    if (pipe2(pfd, O_CLOEXEC) < 0) return -1;
-    pid = fork();
-    if (pid == 0) {
-        close(pfd[0]);
-        child_exec(path, argv, parent, pfd[1], maxfd);
-    }
-    e = errno;
-    close(pfd[1]);
-    if (pid < 0) {
-        errno = e; /* fork's */
-        goto out;
-    }
-    e = 0;
-    do
-        n = read(pfd[0], &e, sizeof(e));
-    while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        waitpid(pid, NULL, 0);
-        errno = e;
-        pid = -1;
-    }
-out:
-    e = errno;
-    close(pfd[0]);
-    errno = e;
-    return pid;
-}
 
 /* Stops pid: SIGTERM, then SIGKILL after STOP_WAIT_MS; reaps it. Returns 1
  * when it had to be killed. */
@@ -515,7 +411,7 @@ static rclient *start_server(check *k, int databases)
         }
         snprintf(port, sizeof(port), "%d", k->port);
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", k->port);
-        k->pid = spawn(k->server, argv);
+        k->pid = hp_spawn(k->server, argv, HP_SPAWN_QUIET | HP_SPAWN_CLOSE_FDS);
         if (k->pid < 0) {
             k->env_fail = 1;
             failf(k, "cannot start %.200s: %s", k->server, strerror(errno));

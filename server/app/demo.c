@@ -12,19 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/spawn.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define DEMO_PROCS 6
 #define DEMO_MASTER "demo"
-
-extern char **environ;
 
 struct demo {
     char dir[256];
@@ -68,88 +66,6 @@ static int write_file(const char *path, const char *text)
     return fclose(f);
 }
 
-/* Finds prog on PATH; returns 1 and its path in out if found. */
-static int on_path(const char *prog, char *out, size_t outsz)
-{
-    const char *path = getenv("PATH");
-    while (path && *path) {
-        size_t l = strcspn(path, ":");
-        snprintf(out, outsz, "%.*s/%s", (int)l, path, prog);
-        if (access(out, X_OK) == 0) return 1;
-        path += l;
-        if (*path) path++;
-    }
-    return 0;
-}
-
-/* The child's side of spawn: only async-signal-safe calls between fork and
- * exec. If anything fails, errno goes back through errfd and the child
- * exits. */
-static void child_exec(const char *path, char *const argv[], pid_t parent, int errfd)
-    __attribute__((noreturn));
-static void child_exec(const char *path, char *const argv[], pid_t parent, int errfd)
-{
-    struct sigaction dfl;
-    sigset_t none;
-    ssize_t w;
-    int fd, e;
-
-    setpgid(0, 0); /* Ctrl-C on the terminal reaches hapanel only, which stops them */
-    /* The kernel SIGKILLs this child when the thread that forked it ends:
-     * main's thread, which ends only with the process (demo_start checks it
-     * runs there). */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) goto fail;
-    /* hapanel may have died between fork and prctl: then no signal comes */
-    if (getppid() != parent) _exit(1);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL); /* main blocks SIGINT/SIGTERM for sigwait */
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, NULL); /* hapanel ignores it; an ignored signal survives exec */
-    fd = open("/dev/null", O_RDONLY);
-    if (fd < 0 || dup2(fd, 0) < 0) goto fail;
-    if (fd > 0) close(fd);
-    execve(path, argv, environ);
-fail:
-    e = errno;
-    w = write(errfd, &e, sizeof(e)); /* nothing to do if even that fails */
-    (void)w;
-    _exit(127);
-}
-
-/* Starts path (argv[0] its name) in its own process group with stdin from
- * /dev/null, so that it dies with hapanel however hapanel dies: a SIGKILLed
- * hapanel runs no demo_free, and six orphans would keep running on their
- * ports. posix_spawn cannot set a parent-death signal, hence fork and exec.
- * Returns the pid, or -1 (with errno) when it could not be started. */
-static pid_t spawn(const char *path, char *const argv[])
-{
-    pid_t parent = getpid(), pid;
-    int pfd[2], e = 0;
-    ssize_t n;
-
-    if (pipe2(pfd, O_CLOEXEC) < 0) return -1;
-    pid = fork();
-    if (pid == 0) {
-        close(pfd[0]);
-        child_exec(path, argv, parent, pfd[1]);
-    }
-    close(pfd[1]);
-    if (pid < 0) goto out;
-    /* The pipe closes on a successful exec: nothing to read means it ran. */
-    do
-        n = read(pfd[0], &e, sizeof(e));
-    while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        waitpid(pid, NULL, 0);
-        errno = e;
-        pid = -1;
-    }
-out:
-    close(pfd[0]);
-    return pid;
-}
-
 static int wait_ping(int port, int ms)
 {
     struct timeval tv = {0, 200000};
@@ -174,15 +90,15 @@ demo *demo_start(config *cfg, char *err, size_t errsz)
 {
     demo *d = calloc(1, sizeof(*d));
     char path[512], conf[1024], server_bin[4096], sentinel_bin[4096], *argv[4];
-    int i, has_sentinel = on_path("redis-sentinel", sentinel_bin, sizeof(sentinel_bin));
+    int i, has_sentinel = hp_find_on_path("redis-sentinel", sentinel_bin, sizeof(sentinel_bin));
 
     if (!d) return NULL;
     if (gettid() != getpid()) {
-        /* spawn's parent-death signal follows the forking thread */
+        /* hp_spawn's parent-death signal follows the forking thread */
         snprintf(err, errsz, "the demo must be started from the main thread");
         goto fail;
     }
-    if (!on_path("redis-server", server_bin, sizeof(server_bin))) {
+    if (!hp_find_on_path("redis-server", server_bin, sizeof(server_bin))) {
         snprintf(err, errsz,
                  "redis-server is not installed (apt-get install redis-server "
                  "redis-sentinel)");
@@ -223,7 +139,8 @@ demo *demo_start(config *cfg, char *err, size_t errsz)
         argv[1] = path;
         argv[2] = sentinel && !has_sentinel ? (char *)"--sentinel" : NULL;
         argv[3] = NULL;
-        d->pids[i] = spawn(sentinel && has_sentinel ? sentinel_bin : server_bin, argv);
+        d->pids[i] = hp_spawn(sentinel && has_sentinel ? sentinel_bin : server_bin, argv,
+                              HP_SPAWN_CLOSE_FDS);
         if (d->pids[i] < 0 || wait_ping(d->ports[i], 10000) < 0) {
             snprintf(err, errsz, "%s on port %d did not start (see %s)", argv[0], d->ports[i],
                      d->dir);
