@@ -105,8 +105,7 @@ int h_backup_list(hreq *r)
     return st;
 }
 
-/* The backup named by the {id} path parameter: 1 found, else the status sent. */
-static int find_backup(hreq *r, hp_backup *b)
+int api__find_backup(hreq *r, hp_backup *b)
 {
     char *end;
     long long id = strtoll(r->params[0], &end, 10);
@@ -122,7 +121,7 @@ int h_backup_download(hreq *r)
 {
     hp_backup b;
     char from[16] = "";
-    int st = find_backup(r, &b);
+    int st = api__find_backup(r, &b);
     if (st != 1) return st;
     if ((st = api__query_text(r, "from", from, sizeof(from))) > 1) return st;
     if (st == 1 && strcmp(from, "local")) /* item 6: the off-site copy */
@@ -134,7 +133,7 @@ int h_backup_delete(hreq *r)
 {
     hp_backup b;
     cJSON *root;
-    int st = find_backup(r, &b);
+    int st = api__find_backup(r, &b);
     if (st != 1) return st;
     /* The writer removes the row, records the event, then the file. */
     if (evq_backup_delete(r->app->q, &b, r->actor) < 0)

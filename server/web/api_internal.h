@@ -58,6 +58,9 @@ int h_bgsave(hreq *r);
 
 /* api_s3.c (issue 14 item 6) */
 int h_backup_upload(hreq *r);
+/* The backup named by the {id} path parameter: 1 found (in *b), else the
+ * status of the error sent (404 unknown, 503 unreadable). */
+int api__find_backup(hreq *r, hp_backup *b);
 /* b's off-site copy as GET backups shows it ({key, state, uploaded_at,
  * attempts, error}, no secret, no signed URL), or null when b has none.
  * Caller frees with cJSON_Delete (or adds it to a parent at once). */
@@ -100,6 +103,7 @@ int h_cluster(hreq *r);
 int h_clusters(hreq *r);
 int h_events(hreq *r);
 int h_health(hreq *r);
+int h_instances(hreq *r);
 int h_index(hreq *r);
 int h_metrics(hreq *r);
 int h_static(hreq *r);

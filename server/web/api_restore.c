@@ -36,21 +36,13 @@ int h_backup_verify_restore(hreq *r)
 {
     static const field_spec spec[] = {{"reason", cJSON_String}};
     cJSON *body = NULL, *params = NULL;
-    char server[1100], *end;
-    long long id = strtoll(r->params[0], &end, 10);
+    char server[1100];
     hp_backup b;
-    int st, found;
+    int st;
 
     if ((st = http_body_json(r, &body))) return st;
     if ((st = api__check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
-    if (*end || id <= 0 || (found = db_get_backup(r->app->db, id, &b)) == 0) {
-        st = http_error(r, 404, "not_found", "no backup with that id");
-        goto out;
-    }
-    if (found < 0) {
-        st = http_error(r, 503, "unavailable", "the database is not readable");
-        goto out;
-    }
+    if ((st = api__find_backup(r, &b)) != 1) goto out;
     /* Said now rather than by a job that can only fail: the panel's host
      * has no redis-server to load the file into. */
     if (restore_find_server(r->app->cfg, server, sizeof(server)) < 0) {

@@ -131,32 +131,23 @@ int h_backup_upload(hreq *r)
     static const field_spec spec[] = {{"reason", cJSON_String}};
     cJSON *body = NULL, *params = NULL;
     hp_backup b;
-    char *end;
-    long long id = strtoll(r->params[0], &end, 10);
-    int st, found;
+    int st;
 
     if ((st = http_body_json(r, &body))) return st;
     if ((st = api__check_fields(r, body, spec, sizeof(spec) / sizeof(spec[0])))) goto out;
-    if (*end || id <= 0 || (found = db_get_backup(r->app->db, id, &b)) == 0) {
-        st = http_error(r, 404, "not_found", "no backup with that id");
-        goto out;
-    }
-    if (found < 0) {
-        st = http_error(r, 503, "unavailable", "the database is not readable");
-        goto out;
-    }
+    if ((st = api__find_backup(r, &b)) != 1) goto out;
     if (!s3_enabled(r->app->cfg)) {
         st = http_error(r, 412, "precondition_failed",
                         "no [s3] endpoint is configured (HAPANEL_S3_ENDPOINT)");
         goto out;
     }
     if (!strcmp(b.remote_state, "uploaded") || !strcmp(b.remote_state, "deleting")) {
-        st = http_error(r, 409, "conflict", "the remote copy of backup %lld is %s", id,
+        st = http_error(r, 409, "conflict", "the remote copy of backup %lld is %s", (long long)b.id,
                         b.remote_state);
         goto out;
     }
     params = cJSON_CreateObject();
-    cJSON_AddNumberToObject(params, "backup_id", (double)id);
+    cJSON_AddNumberToObject(params, "backup_id", (double)b.id);
     st = api__submit(r, "backup-upload", b.cluster, params, api__str_field(body, "reason"));
 out:
     cJSON_Delete(body);
