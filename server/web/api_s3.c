@@ -104,7 +104,10 @@ int api__backup_download_remote(hreq *r, const hp_backup *b, const char *from)
      * the transfer at once */
     st = s3_request(cfg, "GET", b->remote_key, tmp, b->size_bytes, NULL, &len, &r->app->stopping,
                     err, sizeof(err));
+    /* an error is answered after the temp file is gone: a client that
+     * reads the answer sees no trace of the transfer left */
     if (st < 200 || st > 299) {
+        unlink(tmp);
         if (__atomic_load_n(&r->app->stopping, __ATOMIC_RELAXED))
             status = http_error(r, 503, "unavailable", "hapanel is stopping");
         else
@@ -112,6 +115,7 @@ int api__backup_download_remote(hreq *r, const hp_backup *b, const char *from)
         goto out;
     }
     if (file_sha256(tmp, sha) < 0 || strcmp(sha, b->sha256)) {
+        unlink(tmp);
         status = http_error(r, 502, "bad_gateway",
                             "the remote copy %s is not backup %lld (sha256 %s, the catalogue's %s)",
                             b->remote_key, (long long)b->id, sha, b->sha256);
@@ -119,7 +123,7 @@ int api__backup_download_remote(hreq *r, const hp_backup *b, const char *from)
     }
     status = http_send_file(r, tmp, "application/octet-stream", strrchr(b->path, '/') + 1);
 out:
-    unlink(tmp);
+    unlink(tmp); /* after a file was sent, or again: ENOENT */
     __atomic_sub_fetch(&inflight, 1, __ATOMIC_RELAXED);
     return status;
 }
