@@ -5,9 +5,11 @@ within seconds. A loop's thread can be scheduled late on a loaded host; the
 stop used event_base_loopbreak, which is forgotten when the loop starts, so
 the join waited for ever (it_failover_killpoints hung this way under CI
 load, SIGTERM 58 ms after the start). HAPANEL_FAILPOINT=slow-loop-start
-makes both threads wait 300 ms before their loops, so the SIGTERM sent
-100 ms after the start always lands first: five times, each exit 0 within
-5 s. The same then without the failpoint."""
+makes both threads wait 300 ms before their loops, so the SIGTERM sent as
+soon as hapanel blocks it for sigwait (its SigBlk in /proc: before that a
+SIGTERM kills any process, which is no hang; a fixed 100 ms was too short
+for an ASan build's start on a loaded CI host) always lands first: five
+times, each exit 0 within 5 s. The same then without the failpoint."""
 
 import os
 import signal
@@ -22,6 +24,18 @@ from harness.checks import Checks  # noqa: E402
 check = Checks()
 
 
+def sigterm_blocked(pid):
+    """True once pid has SIGTERM blocked (main does it before any thread)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
 def test(env):
     topo = env.topology(replicas=0, sentinels=1, quorum=1)
     hp = env.hapanel(topo, start=False)
@@ -33,7 +47,9 @@ def test(env):
                 e["HAPANEL_FAILPOINT"] = failpoint
             with open(hp.logpath, "ab") as logf:
                 p = subprocess.Popen([hp.bin], env=e, stdout=logf, stderr=logf)
-            time.sleep(0.1)
+            deadline = time.monotonic() + 10
+            while not sigterm_blocked(p.pid) and p.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
             t0 = time.monotonic()
             p.send_signal(signal.SIGTERM)
             try:
