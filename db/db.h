@@ -151,6 +151,15 @@ typedef struct outbox_row {
     int attempts;
     int64_t next_at, created_at, delivered_at;
     char last_error[256];
+    /* issue 15 (migrations/0014), a fleet of panels on etcd: the key every
+     * instance computes alike for the same thing ("" on a single panel's
+     * row), the state and time its claim stores (gstate "": a
+     * create-if-absent claim), when this instance won the claim (0: not),
+     * and who sent it ("" unknown; state skipped: another instance) */
+    char gkey[192];
+    char gstate[HP_ADDR_MAX];
+    int64_t gat, claimed_at;
+    char sent_by[64];
 } outbox_row;
 
 void outbox_row_release(outbox_row *r);
@@ -160,6 +169,11 @@ int db_outbox_next(db *d, const char *channel, int64_t now, outbox_row *r, int64
 typedef void db_outbox_fn(void *ctx, const outbox_row *r);
 int db_query_outbox(db *d, const char *state, int64_t before, int limit, db_outbox_fn *fn,
                     void *ctx);
+/* The pending rows of channel that have a global key, are not claimed here
+ * and were created before `before` (ms), oldest first, at most limit: what a
+ * follower checks against the claims in etcd. Rows or -1. */
+int db_outbox_unclaimed(db *d, const char *channel, int64_t before, int limit, db_outbox_fn *fn,
+                        void *ctx);
 
 /* --- alerts --------------------------------------------------------------- */
 
@@ -219,7 +233,7 @@ uint64_t db_recent_version(db *d, const char *cluster);
 
 typedef struct audit_rec {
     int64_t id, ts;
-    char actor[64], role[16], via[16], source[48];
+    char actor[64], role[16], via[80], source[48]; /* via: "forwarded:<instance>" too */
     char action[128], target[256];
     char *params; /* JSON text; owned by the caller when writing, by db when reading */
     int status;

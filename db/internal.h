@@ -126,6 +126,15 @@ int db__outbox_add(db *d, const char *channel, const char *key, const char *seve
                    const char *payload, const char *text, int64_t now);
 int db__outbox_mark(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
                     const char *last_error, int64_t delivered_at);
+/* The same with a global key (gkey, gstate, gat; NULLs: none) and the
+ * sender (NULL: unchanged); see migrations/0014. */
+int db__outbox_add_g(db *d, const char *channel, const char *key, const char *severity,
+                     const char *payload, const char *text, int64_t now, const char *gkey,
+                     const char *gstate, int64_t gat);
+int db__outbox_mark_by(db *d, int64_t id, const char *state, int attempts, int64_t next_at,
+                       const char *last_error, int64_t delivered_at, const char *sent_by);
+/* Row id was claimed in etcd by this instance (by) at `at`. 0 or -1. */
+int db__outbox_claimed(db *d, int64_t id, const char *by, int64_t at);
 /* Opens an alert unless (cluster, rule, node) is open: its id, *created. */
 int64_t db__alert_open(db *d, const alert_row *a, int *created);
 /* Resolves the open (cluster, rule, node): its id, 0 if none, -1 error. */

@@ -661,18 +661,21 @@ int evq_backup_delete(evq *q, const hp_backup *b, const char *actor)
 
 typedef struct outbox_in {
     const char *channel, *key, *severity, *payload, *text, *last_error, *state;
-    int64_t id, now, next_at, delivered_at;
+    const char *gkey, *gstate, *sent_by;
+    int64_t id, now, next_at, delivered_at, gat;
     int attempts;
 } outbox_in;
 
 static int64_t do_outbox_add(evq *q, op *o)
 {
     const outbox_in *in = o->in;
-    return db__outbox_add(q->d, in->channel, in->key, in->severity, in->payload, in->text, in->now);
+    return db__outbox_add_g(q->d, in->channel, in->key, in->severity, in->payload, in->text,
+                            in->now, in->gkey, in->gstate, in->gat);
 }
 
 int evq_outbox_add(evq *q, const char *channel, const char *key, const char *severity,
-                   const char *payload, const char *text, int64_t now)
+                   const char *payload, const char *text, int64_t now, const char *gkey,
+                   const char *gstate, int64_t gat)
 {
     outbox_in in;
     op *o = calloc(1, sizeof(*o));
@@ -685,6 +688,9 @@ int evq_outbox_add(evq *q, const char *channel, const char *key, const char *sev
     in.payload = payload;
     in.text = text;
     in.now = now;
+    in.gkey = gkey;
+    in.gstate = gstate;
+    in.gat = gat;
     o->type = OP_CALL;
     o->fn = do_outbox_add;
     o->in = &in;
@@ -696,12 +702,12 @@ int evq_outbox_add(evq *q, const char *channel, const char *key, const char *sev
 static int64_t do_outbox_mark(evq *q, op *o)
 {
     const outbox_in *in = o->in;
-    return db__outbox_mark(q->d, in->id, in->state, in->attempts, in->next_at, in->last_error,
-                           in->delivered_at);
+    return db__outbox_mark_by(q->d, in->id, in->state, in->attempts, in->next_at, in->last_error,
+                              in->delivered_at, in->sent_by);
 }
 
 int evq_outbox_mark(evq *q, int64_t id, const char *state, int attempts, int64_t next_at,
-                    const char *last_error, int64_t delivered_at)
+                    const char *last_error, int64_t delivered_at, const char *sent_by)
 {
     outbox_in in;
     op *o = calloc(1, sizeof(*o));
@@ -714,12 +720,55 @@ int evq_outbox_mark(evq *q, int64_t id, const char *state, int attempts, int64_t
     in.next_at = next_at;
     in.last_error = last_error;
     in.delivered_at = delivered_at;
+    in.sent_by = sent_by;
     o->type = OP_CALL;
     o->fn = do_outbox_mark;
     o->in = &in;
     rc = (int)run_waiting(q, o);
     free(o);
     return rc;
+}
+
+typedef struct claimed_in {
+    int64_t id, at;
+    char by[64];
+} claimed_in;
+
+static int64_t do_outbox_claimed(evq *q, op *o)
+{
+    const claimed_in *in = o->own;
+    return db__outbox_claimed(q->d, in->id, in->by, in->at);
+}
+
+/* Not waited for: the sender posts at once after its claim (a wider window
+ * between the claim and the send helps nobody: a claim is confirmed only
+ * after the send, in etcd, which is what survives a crash). */
+int evq_outbox_claimed(evq *q, int64_t id, const char *by, int64_t at)
+{
+    claimed_in *in = calloc(1, sizeof(*in));
+    op *o = calloc(1, sizeof(*o));
+    if (!in || !o) {
+        free(in);
+        free(o);
+        return -1;
+    }
+    in->id = id;
+    in->at = at;
+    snprintf(in->by, sizeof(in->by), "%s", by ? by : "");
+    o->type = OP_CALL;
+    o->fn = do_outbox_claimed;
+    o->own = in; /* freed with the op */
+    if (pthread_equal(pthread_self(), q->thread)) {
+        o->result = o->fn(q, o);
+        db__recent_commit(q->d);
+        free(in);
+        free(o);
+        return 0;
+    }
+    pthread_mutex_lock(&q->lock);
+    append(q, o);
+    pthread_mutex_unlock(&q->lock);
+    return 0;
 }
 
 typedef struct ack_in {

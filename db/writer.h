@@ -74,11 +74,17 @@ int evq_backup_insert(evq *q, hp_backup *b);
  * (the file is then kept). */
 int evq_backup_delete(evq *q, const hp_backup *b, const char *actor);
 /* Adds an outbox message unless (channel, key) exists: 1 added, 0 there,
- * -1 error. */
+ * -1 error. gkey, gstate, gat: its global key and the claim's state and
+ * time for a fleet of panels on etcd (NULL, NULL, 0: none; migrations/0014). */
 int evq_outbox_add(evq *q, const char *channel, const char *key, const char *severity,
-                   const char *payload, const char *text, int64_t now);
+                   const char *payload, const char *text, int64_t now, const char *gkey,
+                   const char *gstate, int64_t gat);
+/* sent_by: the instance that sent it (skipped: another one); NULL unchanged. */
 int evq_outbox_mark(evq *q, int64_t id, const char *state, int attempts, int64_t next_at,
-                    const char *last_error, int64_t delivered_at);
+                    const char *last_error, int64_t delivered_at, const char *sent_by);
+/* Row id was claimed in etcd by this instance (by) at `at`: a follower
+ * resends it too. Queued, not waited for (-1: no memory). */
+int evq_outbox_claimed(evq *q, int64_t id, const char *by, int64_t at);
 /* Stores an audit record (a->params: JSON text or NULL); records older
  * than keep_days go. Waits until stored: 0, or -1. */
 int evq_audit(evq *q, audit_rec *a, int keep_days);

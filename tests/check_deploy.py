@@ -117,6 +117,31 @@ def compose(names):
     check("--healthcheck" in jh.get("healthcheck", {}).get("test", []), "join file: no healthcheck")
     for k in jh.get("environment", {}):
         check(k in names, "join file sets %s, which hapanel does not read" % k)
+    # two panels on three etcd members
+    h = yaml.safe_load(open(os.path.join(d, "docker-compose.ha.yml")))
+    hs = h.get("services", {})
+    etcds = sorted(n for n in hs if n.startswith("etcd-"))
+    panels = sorted(n for n in hs if n.startswith("hapanel-"))
+    check(len(etcds) == 3 and len(panels) == 2, "ha file services %r" % sorted(hs))
+    urls = set()
+    for n in panels:
+        p = hs[n]
+        pe = {k: str(v) for k, v in p.get("environment", {}).items()}
+        for k in pe:
+            check(k in names, "ha file %s sets %s, which hapanel does not read" % (n, k))
+        check("--healthcheck" in p.get("healthcheck", {}).get("test", []), "ha file %s: no healthcheck" % n)
+        check(p.get("env_file") == "hapanel.env", "ha file %s: secrets not from hapanel.env" % n)
+        eps = pe.get("HAPANEL_ETCD_ENDPOINTS", "").split(",")
+        check(sorted(u.split("//")[1].split(":")[0] for u in eps if "//" in u) == etcds,
+              "ha file %s: etcd endpoints %r are not the three members" % (n, eps))
+        urls.add(pe.get("HAPANEL_ADVERTISE_URL"))
+        r = check_config("", dict(example, **pe))
+        check(r.returncode == 0, "ha file %s settings refused: %s" % (n, r.stderr.strip()))
+    check(len(urls) == 2 and None not in urls, "ha file: the panels do not advertise two URLs: %r" % urls)
+    for n in etcds:
+        cmd = hs[n].get("command", "")
+        check(all(("%s=http://%s:2380" % (m, m)) in cmd for m in etcds),
+              "ha file %s: --initial-cluster does not name the three members" % n)
 
 
 def kubernetes(names):

@@ -120,6 +120,41 @@ int main(void)
     CHECK(config_finish(&c, err, sizeof(err)) < 0);
     hp_strlcpy(c.address_map_raw, "", sizeof(c.address_map_raw));
 
+    /* [ha]: endpoints are http(s)://host:port, a peer secret goes with them,
+     * the name and the advertise URL default to hostname:port and listen. */
+    CHECK(config_finish(&c, err, sizeof(err)) == 0);
+    CHECK(c.ha_instance_name[0] == '\0' && c.ha_lease_ttl_s == 5); /* off: nothing derived */
+    hp_strlcpy(c.ha_etcd_endpoints, "http://127.0.0.1:2379, https://etcd-2:2379",
+               sizeof(c.ha_etcd_endpoints));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_HA_PEER_SECRET"));
+    hp_strlcpy(c.ha_peer_secret, "s3cret-peer", sizeof(c.ha_peer_secret));
+    CHECK(config_finish(&c, err, sizeof(err)) == 0);
+    CHECK(strstr(c.ha_instance_name, ":8080") != NULL);
+    CHECK_STR(c.ha_advertise_url, "http://127.0.0.1:8080");
+    CHECK_STR(c.ha_key_prefix, "hapanel");
+    hp_strlcpy(c.ha_etcd_endpoints, "127.0.0.1:2379", sizeof(c.ha_etcd_endpoints));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_ETCD_ENDPOINTS"));
+    hp_strlcpy(c.ha_etcd_endpoints, "http://127.0.0.1:2379/v3", sizeof(c.ha_etcd_endpoints));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_ETCD_ENDPOINTS"));
+    hp_strlcpy(c.ha_etcd_endpoints, "http://127.0.0.1:2379", sizeof(c.ha_etcd_endpoints));
+    hp_strlcpy(c.ha_instance_name, "p 1", sizeof(c.ha_instance_name));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_INSTANCE_NAME"));
+    hp_strlcpy(c.ha_instance_name, "p1", sizeof(c.ha_instance_name));
+    hp_strlcpy(c.ha_advertise_url, "", sizeof(c.ha_advertise_url));
+    hp_strlcpy(c.listen, "0.0.0.0:8080", sizeof(c.listen));
+    CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "HAPANEL_ADVERTISE_URL"));
+    CHECK(strstr(err, "s3cret-peer") == NULL);
+    hp_strlcpy(c.ha_advertise_url, "http://panel-1:8080", sizeof(c.ha_advertise_url));
+    CHECK(config_finish(&c, err, sizeof(err)) == 0);
+    {
+        static const char *ttl_env[][2] = {{"HAPANEL_HA_LEASE_TTL_S", "1"}, {NULL, NULL}};
+        active_env = ttl_env;
+        CHECK(config_load_env(&c, getenv_fake, err, sizeof(err)) < 0 &&
+              strstr(err, "HAPANEL_HA_LEASE_TTL_S"));
+    }
+    hp_strlcpy(c.listen, "127.0.0.1:8080", sizeof(c.listen));
+    hp_strlcpy(c.ha_etcd_endpoints, "", sizeof(c.ha_etcd_endpoints));
+
     /* The sample in the repository documents every key. */
     f = fopen(HP_SOURCE_DIR "/hapanel.sample.ini", "r");
     CHECK(f != NULL);

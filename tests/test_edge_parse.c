@@ -79,6 +79,13 @@ int main(void)
     CHECK(status_of("GET / HTTP/1.1\r\nHost : x\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nX-Hapanel-Edge: forged 1.2.3.4\r\n\r\n") == 400);
+    /* one X-Hapanel-Forwarded and one -Sig pass (a peer's relayed request); two do not */
+    CHECK(status_of("GET / HTTP/1.1\r\nX-Hapanel-Forwarded: a\r\nX-Hapanel-Forwarded-Sig: b\r\n"
+                    "\r\n") == 200);
+    CHECK(status_of("GET / HTTP/1.1\r\nX-Hapanel-Forwarded: a\r\nx-hapanel-forwarded: b\r\n\r\n") ==
+          400);
+    CHECK(status_of("GET / HTTP/1.1\r\nX-Hapanel-Forwarded-Sig: a\r\nX-Hapanel-Forwarded-Sig: b\r\n"
+                    "\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n") == 400);
     /* request line */

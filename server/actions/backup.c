@@ -36,6 +36,7 @@
 #include "core/ticker.h"
 #include "actions/s3.h"
 #include "actions/restore.h"
+#include "ha/ha.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define BACKUP_CHUNK (256 * 1024)
@@ -43,6 +44,9 @@
 #define BACKUP_POLL_S 1        /* a blocked read looks at shutdown this often */
 #define PROGRESS_EVERY_MS 1000
 #define STALE_AFTER_MS (3600 * 1000LL)
+/* How long the claim on a scheduled slot is kept in etcd (HA): well past
+ * any slot a scheduler could still consider. */
+#define SLOT_CLAIM_TTL_S (3 * 24 * 3600)
 
 static void sleep_ms(int ms)
 {
@@ -574,9 +578,11 @@ int64_t backup_schedule_latest(const config *cfg, int64_t now_ms)
     return best;
 }
 
+/* taken_elsewhere: with HA, the slot another instance claimed (its backup
+ * is in that instance's catalogue, not this one's: not stale here). */
 typedef struct sched_state {
     char cluster[HP_NAME_MAX];
-    int64_t submitted_for, stale_for;
+    int64_t submitted_for, stale_for, taken_elsewhere;
 } sched_state;
 
 struct backup_sched {
@@ -607,17 +613,39 @@ static void newest(void *ctx, const hp_backup *b)
     *(int64_t *)ctx = b->created_at;
 }
 
+/* With HA: one instance takes each scheduled slot, whichever leads when it
+ * is due, also across a change of leader (the catalogue the "already
+ * taken" check reads is this instance's own). 1 this one takes it, 0
+ * another did (st notes it), -1 not now (etcd did not answer). */
+static int claim_slot(backup_sched *s, sched_state *st, const char *cluster, int64_t due)
+{
+    char key[HP_NAME_MAX + 64], by[64];
+    int rc;
+    ha *h = jobs_ha(s->j);
+
+    if (!h) return 1;
+    snprintf(key, sizeof(key), "sched/backup/%s/%lld", cluster, (long long)due);
+    rc = ha_claim(h, key, SLOT_CLAIM_TTL_S, by, sizeof(by));
+    if (rc == 0) {
+        log_info("backup: the scheduled backup of %s due at %lld was taken by instance %s", cluster,
+                 (long long)due, by);
+        st->submitted_for = due;
+        st->taken_elsewhere = due;
+    }
+    return rc;
+}
+
 /* One look at every cluster: submit the backup a schedule asks for, and say
  * so when one is overdue by an hour. A cluster with no backup at all only
  * gets the instants that fall while hapanel runs: a first start does not
- * count as a missed schedule. */
+ * count as a missed schedule. With HA only the leader looks. */
 static void sched_tick(backup_sched *s)
 {
     int64_t now = hp_now_ms(), due = backup_schedule_latest(s->cfg, now);
     topo_snap *t;
     int i;
 
-    if (!due) return;
+    if (!due || !ha_is_leader(jobs_ha(s->j))) return;
     t = topo_acquire();
     for (i = 0; i < t->nclusters; i++) {
         const char *name = t->clusters[i]->name;
@@ -628,6 +656,7 @@ static void sched_tick(backup_sched *s)
         if (last >= due) continue;
         if (!last && due < s->started_at) continue;
         if (st->submitted_for != due) {
+            if (claim_slot(s, st, name, due) != 1) continue;
             params = cJSON_CreateObject();
             if (jobs_submit(s->j, "backup", name, params, "scheduler", "scheduled backup", &id) ==
                 JOBS_OK) {
@@ -635,7 +664,8 @@ static void sched_tick(backup_sched *s)
                 log_info("backup: scheduled backup of %s queued as job %lld", name, (long long)id);
             }
             cJSON_Delete(params);
-        } else if (now - due > STALE_AFTER_MS && st->stale_for != due) {
+        } else if (now - due > STALE_AFTER_MS && st->stale_for != due &&
+                   st->taken_elsewhere != due) {
             hp_event e;
             char msg[256];
             snprintf(msg, sizeof(msg),

@@ -41,6 +41,7 @@ typedef struct job_kind {
 #define JOB_GROUP_TOPOLOGY "topology" /* failover, resync, reset: they change roles */
 
 struct notifier;
+struct ha;
 
 /* What the jobs may use, given by main; kept, not copied. */
 typedef struct job_env {
@@ -48,15 +49,32 @@ typedef struct job_env {
     struct db *d;        /* reads */
     evq *q;              /* writes and events */
     struct notifier *nt; /* for the notification test */
+    struct ha *ha;       /* leadership (issue 15); NULL: a single panel, always leads */
 } job_env;
 
 /* Starts the runner threads for the given kinds (kept, not copied). Before
  * taking new work they recover every job a crash left queued or running.
- * Returns NULL on failure. */
+ * With env->ha they act only while this instance leads: the recovery, the
+ * runners and the clock of scheduled jobs wait for the lead; a job running
+ * when the lead is lost sees job_cancelled() and stops as on shutdown; and
+ * each running job is mirrored in etcd (jobs/<cluster>/<group>), so that
+ * the next leader imports a job a dead leader left and runs its kind's
+ * recover() on it; a job scheduled for later is mirrored too
+ * (sched/jobs/<instance>/<id>) and runs once, on whichever instance leads
+ * at its time. Returns NULL on failure. */
 jobs *jobs_new(const job_env *env, const job_kind *kinds, size_t nkinds);
 void jobs_free(jobs *j);
 
-enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2, JOBS_FULL = -3, JOBS_NOT_FOUND = -4 };
+/* JOBS_NOT_LEADER: another instance leads (the HTTP layer forwards there
+ * first; this is the safety net). */
+enum {
+    JOBS_OK = 0,
+    JOBS_BUSY = -1,
+    JOBS_ERROR = -2,
+    JOBS_FULL = -3,
+    JOBS_NOT_FOUND = -4,
+    JOBS_NOT_LEADER = -5
+};
 
 /* A scheduled job whose time passed while hapanel was not running starts at
  * once when it is at most this late, else fails as missed. */
@@ -69,12 +87,15 @@ enum { JOBS_OK = 0, JOBS_BUSY = -1, JOBS_ERROR = -2, JOBS_FULL = -3, JOBS_NOT_FO
 
 /* Stores and queues a job. params (a JSON object) is copied. Returns JOBS_OK
  * with *id set, JOBS_BUSY (with the running job's id in *id) when a job of
- * the same group already runs on cluster, or JOBS_ERROR. */
+ * the same group already runs on cluster, JOBS_NOT_LEADER when another
+ * instance leads, or JOBS_ERROR. */
 int jobs_submit(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
                 const char *actor, const char *reason, int64_t *id);
 /* Stores a job that starts at run_at (epoch ms; the caller checks it is
  * ahead). params is copied. Returns JOBS_OK with *id set, JOBS_FULL when
- * JOBS_SCHEDULED_MAX (64) jobs already wait for their time, or JOBS_ERROR.
+ * JOBS_SCHEDULED_MAX (64) jobs already wait for their time, JOBS_NOT_LEADER
+ * when another instance leads (or etcd did not take its mirror), or
+ * JOBS_ERROR.
  * It takes its group's place only at its time. */
 int jobs_schedule(jobs *j, const char *kind, const char *cluster, const struct cJSON *params,
                   const char *actor, const char *reason, int64_t run_at, int64_t *id);
@@ -88,6 +109,9 @@ int jobs_cancel(jobs *j, int64_t id, const char *actor);
 int jobs_cluster_busy(jobs *j, const char *cluster);
 /* The id of the job of kind's group queued or running on cluster, or 0. */
 int64_t jobs_running(jobs *j, const char *cluster, const char *kind);
+/* The leadership the jobs follow (env->ha): the schedulers of backups and
+ * maintenance windows gate on it. NULL: always the leader. */
+struct ha *jobs_ha(const jobs *j);
 
 /* --- for recipes (recipes.c), on the runner thread ---------------------- */
 
@@ -112,7 +136,9 @@ const config *job_config(const job *jb);
 struct db *job_db(const job *jb);
 struct notifier *job_notifier(const job *jb);
 evq *job_events(const job *jb);
-/* 1 once hapanel is stopping: long waits give up so the process can exit. */
+/* 1 once hapanel is stopping, or (with HA) once this instance lost the
+ * lead since the job started: long waits give up and the recipe undoes its
+ * changes, so the process can exit or the next leader can take over. */
 int job_cancelled(const job *jb);
 /* The message of the job's last recorded step, or NULL (for recovery). */
 const char *job_last_step(const job *jb);

@@ -25,6 +25,7 @@
 #include "redis/rclient.h"
 #include "redis/sreply.h"
 #include "core/ticker.h"
+#include "ha/ha.h"
 #include "core/banned.h" /* last: after every system header */
 
 #define MAINT_TICK_S 1
@@ -451,9 +452,12 @@ static void due_one(void *ctx, const hp_maint *m)
     cJSON_Delete(params);
 }
 
+/* With HA only the leader ends windows (they are in its table; a window a
+ * dead leader opened is this one's only after its job's recovery). */
 static void sched_tick(void *arg)
 {
     maint_sched *s = arg;
+    if (!ha_is_leader(jobs_ha(s->j))) return;
     db_maintenance_each_open(s->d, due_one, s);
 }
 

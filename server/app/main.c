@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "monitor/monitor.h"
 #include "notify/notify.h"
+#include "ha/ha.h"
 #include <curl/curl.h>
 #include "web/route.h"
 #include "web/stream.h"
@@ -179,6 +180,7 @@ int main(int argc, char **argv)
     backup_sched *bs = NULL;
     maint_sched *ms = NULL;
     notifier *nt = NULL;
+    ha *hav = NULL;
     http_server *srv = NULL;
     hub *hb = NULL;
     ui_pusher *pusher = NULL;
@@ -306,8 +308,14 @@ int main(int argc, char **argv)
     q = evq_new(d);
     if (!q) goto out;
     curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    hav = ha_new(&cfg, q, err, sizeof(err)); /* NULL without [ha]: always the leader */
+    if (!hav && err[0]) {
+        log_error("ha: %s", err);
+        goto out;
+    }
     nt = notify_new(&cfg, d, q);
-    if (!nt) {
+    if (nt) notify_set_ha(nt, hav); /* before ha_start: it registers for leader changes */
+    if (!nt || notify_start(nt) < 0) {
         log_error("notify: cannot start the senders");
         goto out;
     }
@@ -323,7 +331,7 @@ int main(int argc, char **argv)
         goto out;
     }
     {
-        job_env env = {&cfg, d, q, nt};
+        job_env env = {&cfg, d, q, nt, hav};
         jb = jobs_new(&env, hp_job_kinds, hp_njob_kinds);
     }
     if (!jb) {
@@ -343,6 +351,12 @@ int main(int argc, char **argv)
         log_error("maintenance: cannot start the timer");
         goto out;
     }
+    /* After everything that registers ha_on_change; until the lease thread
+     * has won the key, hav says "not the leader" and nothing acts. */
+    if (hav && ha_start(hav) < 0) {
+        log_error("ha: cannot start the lease thread");
+        goto out;
+    }
     memset(&a, 0, sizeof(a));
     a.cfg = &cfg;
     a.db = d;
@@ -351,6 +365,7 @@ int main(int argc, char **argv)
     a.jobs = jb;
     a.notifier = nt;
     a.hub = hb;
+    a.ha = hav;
     a.started_ms = hp_now_ms();
     srv = http_start(&a, cfg.listen, cfg.http_threads, err, sizeof(err));
     if (!srv && dm && !getenv("HAPANEL_LISTEN")) {
@@ -402,15 +417,21 @@ out:
     http_stop(srv);
     maint_sched_free(ms);
     backup_sched_free(bs);
+    ha_drop_callbacks(hav); /* they point into jb and nt: none may run once jb is freed */
     jobs_free(jb);
+    notify_stop(nt); /* the senders write through q */
+    /* after jobs and senders stopped, before the rest of the stop: revoking
+     * the lease hands over at once (freed after the writer's notify hook,
+     * which reads it, is done) */
+    ha_stop(hav);
     monitor_free(mon);
     if (q) {
         hp_event_set(&ev, EV_PANEL, "", "panel-stopped", "info", "panel", NULL, "hapanel stopped");
         evq_push(q, &ev);
     }
-    notify_stop(nt); /* the senders write through q */
-    evq_free(q);     /* its hook may still queue messages: free the notifier after */
+    evq_free(q); /* its hook may still queue messages: free the notifier after */
     notify_free(nt);
+    ha_free(hav); /* after evq_free and notify_free: their hook reads it */
     hub_free(hb); /* after the writer (its hook publishes) and the edge */
     if (curl_ready) curl_global_cleanup();
     db_free(d);

@@ -5,6 +5,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/roles.h"
 #include "core/log.h"
@@ -194,6 +195,22 @@ static const cfg_key keys[] = {
       "the probe keeps writing on the new master this long after every Sentinel names it"),
     I("drill", "timeout_ms", "HAPANEL_DRILL_TIMEOUT_MS", drill_timeout_ms, 1000, 3600000, "60000",
       "a drill whose Sentinels do not all name a new master within this fails"),
+    /* [ha]: issue 15 */
+    S("ha", "etcd_endpoints", "HAPANEL_ETCD_ENDPOINTS", ha_etcd_endpoints, K_STR, "",
+      "etcd members, http://host:port comma separated: the instances sharing them elect one "
+      "leader that alone runs jobs and sends notifications; empty: a single instance"),
+    S("ha", "key_prefix", "HAPANEL_HA_PREFIX", ha_key_prefix, K_STR, "hapanel",
+      "every etcd key is under <prefix>/ (several fleets of panels on one etcd)"),
+    I("ha", "lease_ttl_s", "HAPANEL_HA_LEASE_TTL_S", ha_lease_ttl_s, 2, 60, "5",
+      "the leader's etcd lease: another instance leads within about this after it dies"),
+    S("ha", "instance_name", "HAPANEL_INSTANCE_NAME", ha_instance_name, K_STR, "",
+      "this instance's name (health, audit, who sent a notification); empty: hostname:port"),
+    S("ha", "advertise_url", "HAPANEL_ADVERTISE_URL", ha_advertise_url, K_STR, "",
+      "where the other instances reach this one's API; empty: http(s)://<listen> (required "
+      "when listen is 0.0.0.0)"),
+    S("ha", "peer_secret", "HAPANEL_HA_PEER_SECRET", ha_peer_secret, K_SECRET, "",
+      "key of the HMAC-SHA256 of requests forwarded to the leader, alike on every instance "
+      "(required with etcd_endpoints); never shown"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -679,6 +696,87 @@ static int s3_check(const config *c, char *err, size_t errsz)
     return 0;
 }
 
+/* One [ha] etcd_endpoints item: http(s)://host:port, nothing after. */
+static int add_etcd_endpoint(config *c, const char *item, char *err, size_t errsz)
+{
+    const char *h = !strncmp(item, "http://", 7)    ? item + 7
+                    : !strncmp(item, "https://", 8) ? item + 8
+                                                    : NULL;
+    char host[HP_HOST_MAX];
+    int port;
+    (void)c;
+    if (!h || strchr(h, '/') || strchr(h, '@') || hp_addr_parse(h, host, sizeof(host), &port) < 0) {
+        snprintf(
+            err, errsz,
+            "[ha] etcd_endpoints (HAPANEL_ETCD_ENDPOINTS): '%.200s' is not http(s)://host:port",
+            item);
+        return -1;
+    }
+    return 0;
+}
+
+/* [ha] with endpoints: the lease, the names and the defaults derived from
+ * the host name and [http] listen. */
+static int ha_check(config *c, char *err, size_t errsz)
+{
+    const char *colon = strrchr(c->listen, ':'), *tls = c->tls_cert[0] ? "https" : "http";
+    size_t i;
+
+    if (each_item(c->ha_etcd_endpoints, add_etcd_endpoint, c, err, errsz) < 0) return -1;
+    if (!c->ha_peer_secret[0]) {
+        snprintf(err, errsz,
+                 "[ha] peer_secret (HAPANEL_HA_PEER_SECRET) is required with etcd_endpoints");
+        return -1;
+    }
+    if (!c->ha_key_prefix[0] || c->ha_key_prefix[0] == '/' ||
+        strspn(c->ha_key_prefix,
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
+            strlen(c->ha_key_prefix)) {
+        snprintf(err, errsz,
+                 "[ha] key_prefix (HAPANEL_HA_PREFIX): letters, digits, '.', '_', '-' and '/' "
+                 "not at the start");
+        return -1;
+    }
+    if (!c->ha_instance_name[0]) {
+        char host[128] = "";
+        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+            hp_strlcpy(host, "hapanel", sizeof(host));
+        host[sizeof(host) - 1] = '\0';
+        snprintf(c->ha_instance_name, sizeof(c->ha_instance_name), "%.40s:%s", host,
+                 colon ? colon + 1 : "");
+    }
+    for (i = 0; c->ha_instance_name[i]; i++) {
+        char ch = c->ha_instance_name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              strchr("._:-", ch))) {
+            snprintf(err, errsz,
+                     "[ha] instance_name (HAPANEL_INSTANCE_NAME): '%.64s' has a character other "
+                     "than letters, digits, '.', '_', ':' and '-'",
+                     c->ha_instance_name);
+            return -1;
+        }
+    }
+    if (!c->ha_advertise_url[0]) {
+        if (!strncmp(c->listen, "0.0.0.0:", 8) || !strncmp(c->listen, "[::]:", 5) ||
+            !strncmp(c->listen, ":", 1)) {
+            snprintf(err, errsz,
+                     "[ha] advertise_url (HAPANEL_ADVERTISE_URL) is required when [http] listen "
+                     "is every address (%s)",
+                     c->listen);
+            return -1;
+        }
+        snprintf(c->ha_advertise_url, sizeof(c->ha_advertise_url), "%s://%s", tls, c->listen);
+    }
+    if ((strncmp(c->ha_advertise_url, "http://", 7) &&
+         strncmp(c->ha_advertise_url, "https://", 8)) ||
+        strpbrk(c->ha_advertise_url, "@?# \t\r\n")) {
+        snprintf(err, errsz,
+                 "[ha] advertise_url (HAPANEL_ADVERTISE_URL): not an http(s)://host:port URL");
+        return -1;
+    }
+    return 0;
+}
+
 int config_finish(config *c, char *err, size_t errsz)
 {
     c->nsentinels = c->nmasters = c->ntokens = c->nusers = c->namap = 0;
@@ -731,6 +829,7 @@ int config_finish(config *c, char *err, size_t errsz)
         snprintf(err, errsz, "[drill] key_prefix (HAPANEL_DRILL_KEY_PREFIX) is empty");
         return -1;
     }
+    if (c->ha_etcd_endpoints[0] && ha_check(c, err, errsz) < 0) return -1;
     if (!c->data_dir[0]) {
         snprintf(err, errsz, "[storage] data_dir (HAPANEL_DATA_DIR) is empty");
         return -1;

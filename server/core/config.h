@@ -122,6 +122,13 @@ typedef struct config {
     int drill_probe_interval_ms;
     int drill_settle_ms;
     int drill_timeout_ms;
+    /* [ha]: hapanel itself highly available on etcd (ha/leader.c; issue 15) */
+    char ha_etcd_endpoints[1024]; /* empty: a single instance, always the leader */
+    char ha_key_prefix[128];
+    int ha_lease_ttl_s;
+    char ha_instance_name[64];  /* config_finish: hostname:port when empty (and HA on) */
+    char ha_advertise_url[256]; /* config_finish: http(s)://<listen> when empty (and HA on) */
+    char ha_peer_secret[256];   /* secret: HMAC key of forwarded requests */
     /* alert rules */
     int alert_master_down_s;
     int alert_replica_down_s;

@@ -28,7 +28,11 @@ ha *ha_new(const config *cfg, evq *q, char *err, size_t errsz);
 /* Starts the lease thread. 0 or -1. */
 int ha_start(ha *h);
 /* Stops the thread and revokes the lease, so a follower takes over at once
- * on a clean stop. NULL is fine. */
+ * on a clean stop; h stays valid (not the leader) for the threads that may
+ * still read it (the writer's notify hook: ha_status_get), until ha_free.
+ * NULL and a second call are fine. */
+void ha_stop(ha *h);
+/* ha_stop, then frees h. NULL is fine. */
 void ha_free(ha *h);
 
 /* 1 while this instance leads (or h is NULL). Thread-safe, cheap. */
@@ -38,6 +42,9 @@ int ha_wait_leader(ha *h, int ms);
 /* Called from the lease thread on every change of leadership (leader = 1
  * gained, 0 lost). Register before ha_start; at most 8. */
 void ha_on_change(ha *h, void (*fn)(void *ctx, int leader), void *ctx);
+/* No callback runs after it returns (one under way is waited for): call it
+ * before freeing what they point to (jobs_free). NULL is fine. */
+void ha_drop_callbacks(ha *h);
 
 typedef struct ha_status {
     int enabled; /* 0: no [ha] (then everything else is zero) */
@@ -61,9 +68,29 @@ void ha_status_get(const ha *h, ha_status *out);
  * with a lifetime of ttl_s (a lease of its own; 0 = for ever).
  * ha_transition is for a subject's state (a cluster's master, an alert):
  * it succeeds when the stored state differs from state and its time is
- * older than at_ms (absent: succeeds), and stores {state, at, by}. */
+ * older than at_ms (absent: succeeds), and stores {state, at, by}.
+ *
+ * Claims of a message (ha_claim_msg, and every ha_transition) are confirmed
+ * after the send: they store "sent": false, and the sender rewrites them
+ * with ha_claim_sent once the receiver took the message. Their answers add
+ *  HA_CLAIM_DONE: ours and already confirmed (do not send it again),
+ *  HA_CLAIM_HELD: another instance's, not confirmed, and that instance is
+ *                 alive (its instances/<id> key is there): it sends it; ask
+ *                 again later,
+ * and 0 only for a claim another instance confirmed (or, for a transition,
+ * a later change of the subject). An unconfirmed claim of a dead instance
+ * (it may have died between its claim and its send) is taken over by the
+ * leader with a CAS (1). Finding a claim already ours needs no lead (a
+ * restarted owner resends what it claimed and did not confirm). */
+#define HA_CLAIM_DONE 2
+#define HA_CLAIM_HELD 3
 int ha_claim(ha *h, const char *key, int ttl_s, char *by, size_t bysz);
+int ha_claim_msg(ha *h, const char *key, int ttl_s, char *by, size_t bysz);
 int ha_transition(ha *h, const char *key, const char *state, int64_t at_ms, char *by, size_t bysz);
+/* Confirms this instance's claim of key as sent (a CAS on its
+ * mod_revision; a few tries). 0, or -1 (etcd did not answer, or the claim
+ * is no longer ours). No lead needed. */
+int ha_claim_sent(ha *h, const char *key);
 
 /* Fenced writes for state the next leader needs (jobs mirrored in etcd),
  * under <prefix>/: the txn also checks this instance still holds the leader

@@ -12,11 +12,20 @@
 
 struct db;
 struct cJSON;
+struct ha;
 typedef struct notifier notifier;
 
-/* Starts one sender thread per configured channel; pending messages of an
- * earlier run are sent. Returns NULL on failure. */
+/* A notifier for cfg's channels; the hook works at once, nothing is sent
+ * before notify_start. Returns NULL on failure. */
 notifier *notify_new(const config *cfg, struct db *d, evq *q);
+/* The fleet's leadership (ha/ha.h; NULL, the default: a single panel,
+ * always the leader): then only the leader sends, each message after its
+ * claim in etcd. Before notify_start (and before ha_start: it registers an
+ * ha_on_change). */
+void notify_set_ha(notifier *nt, struct ha *h);
+/* Starts one sender thread per configured channel; pending messages of an
+ * earlier run are sent. 0, or -1 (notify_stop stops those started). */
+int notify_start(notifier *nt);
 /* Stops the senders (each finishes the message it is sending): before the
  * writer is freed, since they mark the outbox through it. The hook stays
  * usable: what it adds meanwhile waits in the outbox for the next start. */

@@ -29,6 +29,8 @@
 
 const route api_routes[] = {
     {"GET", "/api/v1/health", h_health, ROLE_NONE, "liveness and version"},
+    {"GET", "/api/v1/instances", h_instances, ROLE_VIEWER,
+     "the panel instances of an HA fleet (etcd): each one's URL, the leader and since"},
     {"GET", "/api/v1/clusters", h_clusters, ROLE_VIEWER, "every monitored cluster, summarised"},
     {"GET", "/api/v1/clusters/{name}", h_cluster, ROLE_VIEWER,
      "one cluster: nodes, Sentinels, quorum, problems"},

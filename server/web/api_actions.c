@@ -82,6 +82,11 @@ static int schedule_failover(hreq *r, cJSON *body, const char *mode, const char 
             http_error(r, 409, "conflict", "too many jobs are scheduled already; cancel one first");
         goto out;
     }
+    if (rc == JOBS_NOT_LEADER) {
+        st = http_error_extra(r, 503, "Retry-After: 2\r\n", "no_leader",
+                              "this instance does not lead; try again");
+        goto out;
+    }
     if (rc != JOBS_OK) {
         st = http_error(r, 503, "unavailable", "the job could not be stored");
         goto out;

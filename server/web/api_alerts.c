@@ -151,6 +151,10 @@ static void add_outbox(void *ctx, const outbox_row *o)
     cJSON_AddNumberToObject(j, "created_at", (double)o->created_at);
     api__opt_num(j, "delivered_at", o->delivered_at ? o->delivered_at : -1);
     api__opt_num(j, "next_attempt_at", strcmp(o->state, "pending") ? -1 : o->next_at);
+    if (o->sent_by[0]) /* a fleet on etcd: this instance, or (skipped) the one that sent it */
+        cJSON_AddStringToObject(j, "sent_by", o->sent_by);
+    else
+        cJSON_AddNullToObject(j, "sent_by");
     cJSON_AddItemToArray(ctx, j);
 }
 
@@ -165,8 +169,10 @@ int h_notifications(hreq *r)
         (st = api__query_int(r, "limit", 1, 1000, &limit)))
         return st;
     if ((has = api__query_text(r, "state", state, sizeof(state))) > 1) return has;
-    if (has && strcmp(state, "pending") && strcmp(state, "delivered") && strcmp(state, "failed"))
-        return http_error(r, 400, "bad_request", "state must be pending, delivered or failed");
+    if (has && strcmp(state, "pending") && strcmp(state, "delivered") && strcmp(state, "failed") &&
+        strcmp(state, "skipped"))
+        return http_error(r, 400, "bad_request",
+                          "state must be pending, delivered, failed or skipped");
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "notifications");
     n = db_query_outbox(r->app->db, has ? state : NULL, before, (int)limit + 1, add_outbox, arr);

@@ -55,6 +55,8 @@ int h_job(hreq *r)
     if (*end || id <= 0) return http_error(r, 404, "not_found", "no job with that id");
     found = db_job_get(r->app->db, id, &j);
     if (found < 0) return http_error(r, 503, "unavailable", "the database is not readable");
+    /* a follower: the job may be the leader's (a forwarded POST made it there) */
+    if (!found && (st = http_forward_if_missing(r))) return st;
     if (!found) return http_error(r, 404, "not_found", "no job with that id");
     o = render_job(&j);
     db_job_row_release(&j);

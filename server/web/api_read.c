@@ -12,6 +12,7 @@
 
 #include "db/db.h"
 #include "db/writer.h"
+#include "ha/ha.h"
 #include "core/embed.h"
 #include "web/http.h"
 #include "web/metrics.h"
@@ -27,13 +28,85 @@
 
 /* ------------------------------------------------------------------ handlers */
 
+/* The "ha" object of health and instances: this instance, the leader (null
+ * when none is known), etcd's state and the term. */
+static cJSON *ha_json(const ha_status *s)
+{
+    cJSON *o = cJSON_CreateObject(), *l;
+    cJSON_AddBoolToObject(o, "enabled", s->enabled);
+    if (!s->enabled) return o;
+    cJSON_AddStringToObject(o, "role", s->leader ? "leader" : "follower");
+    cJSON_AddStringToObject(o, "instance", s->self_id);
+    if (s->leader_id[0]) {
+        l = cJSON_AddObjectToObject(o, "leader");
+        cJSON_AddStringToObject(l, "instance", s->leader_id);
+        cJSON_AddStringToObject(l, "url", s->leader_url);
+        cJSON_AddNumberToObject(l, "since", (double)s->leader_since_ms);
+    } else {
+        cJSON_AddNullToObject(o, "leader");
+    }
+    cJSON_AddStringToObject(o, "etcd", s->etcd_ok ? "ok" : "unreachable");
+    cJSON_AddNumberToObject(o, "term", (double)s->term);
+    return o;
+}
+
 int h_health(hreq *r)
 {
     cJSON *root = cJSON_CreateObject();
+    ha_status hs;
     int st;
     cJSON_AddStringToObject(root, "status", "ok");
     cJSON_AddStringToObject(root, "version", HP_VERSION);
     cJSON_AddNumberToObject(root, "uptime_s", (double)((hp_now_ms() - r->app->started_ms) / 1000));
+    ha_status_get(r->app->ha, &hs);
+    /* a follower answers reads: still 200 and "ok"; acting tells whether
+     * any instance leads (runs jobs, sends notifications) */
+    if (hs.enabled) cJSON_AddBoolToObject(root, "acting", hs.leader_id[0] != '\0');
+    cJSON_AddItemToObject(root, "ha", ha_json(&hs));
+    st = http_json(r, 200, root);
+    cJSON_Delete(root);
+    return st;
+}
+
+typedef struct inst_ctx {
+    cJSON *arr;
+    const ha_status *hs;
+} inst_ctx;
+
+static void add_instance(void *ctx, const char *key, const char *value)
+{
+    inst_ctx *x = ctx;
+    const char *id = strncmp(key, "instances/", 10) ? key : key + 10;
+    cJSON *o = cJSON_Parse(value), *e = cJSON_CreateObject();
+    const cJSON *v;
+    cJSON_AddStringToObject(e, "instance", id);
+    v = cJSON_GetObjectItemCaseSensitive(o, "url");
+    cJSON_AddStringToObject(e, "url", cJSON_IsString(v) ? v->valuestring : "");
+    v = cJSON_GetObjectItemCaseSensitive(o, "version");
+    cJSON_AddStringToObject(e, "version", cJSON_IsString(v) ? v->valuestring : "");
+    v = cJSON_GetObjectItemCaseSensitive(o, "started");
+    cJSON_AddNumberToObject(e, "started", cJSON_IsNumber(v) ? v->valuedouble : 0);
+    cJSON_AddBoolToObject(e, "leader", x->hs->leader_id[0] && !strcmp(id, x->hs->leader_id));
+    cJSON_AddBoolToObject(e, "self", !strcmp(id, x->hs->self_id));
+    cJSON_AddItemToArray(x->arr, e);
+    cJSON_Delete(o);
+}
+
+int h_instances(hreq *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    ha_status hs;
+    inst_ctx x;
+    int st;
+
+    ha_status_get(r->app->ha, &hs);
+    cJSON_AddItemToObject(root, "ha", ha_json(&hs));
+    x.arr = cJSON_AddArrayToObject(root, "instances");
+    x.hs = &hs;
+    if (hs.enabled && ha_list(r->app->ha, "instances/", add_instance, &x) < 0) {
+        cJSON_Delete(root);
+        return http_error(r, 503, "etcd_unreachable", "etcd did not answer; try again");
+    }
     st = http_json(r, 200, root);
     cJSON_Delete(root);
     return st;
@@ -160,6 +233,7 @@ int h_metrics(hreq *r)
     int st;
 
     metrics_render(r->app->mon, r->app->q, r->app->db, r->app->hub, &b);
+    metrics_render_ha(r->app->ha, &b);
     if (sbuf_failed(&b)) {
         sbuf_release(&b);
         return http_error(r, 500, "internal", "out of memory");

@@ -123,6 +123,9 @@ int api__submit(hreq *r, const char *kind, const char *cluster, const cJSON *par
     if (rc == JOBS_BUSY)
         return http_error(r, 409, "conflict", "job %lld is already running on %s", (long long)id,
                           cluster);
+    if (rc == JOBS_NOT_LEADER) /* lost the lead after the request was let through */
+        return http_error_extra(r, 503, "Retry-After: 2\r\n", "no_leader",
+                                "this instance does not lead; try again");
     if (rc != JOBS_OK) return http_error(r, 503, "unavailable", "the job could not be stored");
     root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "job_id", (double)id);

@@ -76,7 +76,7 @@ static int request_line(const char *p, size_t ll, edge_head *h)
 int edge_parse_head(const char *buf, size_t len, edge_head *h)
 {
     const char *end = NULL, *p, *line;
-    int nhdr = 0, ncl = 0, nte = 0, conn_close = 0, conn_keep = 0;
+    int nhdr = 0, ncl = 0, nte = 0, nfwd = 0, nsig = 0, conn_close = 0, conn_keep = 0;
     size_t i;
 
     memset(h, 0, sizeof(*h));
@@ -153,6 +153,11 @@ int edge_parse_head(const char *buf, size_t len, edge_head *h)
             h->expect_continue = has_token(v, (size_t)(ve - v), "100-continue");
         } else if (name_is(p, nlen, EDGE_HEADER)) {
             return refuse(h, 400, "the X-Hapanel-Edge header is set by hapanel only");
+        } else if ((name_is(p, nlen, "X-Hapanel-Forwarded") && ++nfwd > 1) ||
+                   (name_is(p, nlen, "X-Hapanel-Forwarded-Sig") && ++nsig > 1)) {
+            /* a peer's relayed request (web/forward.h) carries one of each:
+             * the workers read the first, a proxy in front may read another */
+            return refuse(h, 400, "the request has more than one X-Hapanel-Forwarded header");
         }
         p = nl + 1;
     }

@@ -9,8 +9,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
@@ -24,6 +27,8 @@
 
 #include "web/auth.h"
 #include "db/writer.h"
+#include "ha/ha.h"
+#include "web/forward.h"
 #include "web/session.h"
 #include "core/roles.h"
 #include "web/edge.h"
@@ -46,6 +51,7 @@ struct http_server {
     edge *edge;
     app *a;
     char secret[40]; /* hex: proves a request came through the edge */
+    int port;        /* the workers' loopback port */
 };
 
 /* Sends status line, headers and body. extra: more header lines, each ending
@@ -281,27 +287,33 @@ static int framing_error(hreq *r, const char *why)
     return send_error(r->conn, 400, "Connection: close\r\n", "bad_request", why);
 }
 
-int http_body_json(hreq *r, cJSON **out)
+int http_body_raw(hreq *r, const char **body, size_t *len)
 {
-    char *buf = NULL, why[200];
+    char *buf = NULL;
     const char *problem;
-    size_t len = 0;
+    size_t got = 0;
     int n = 0, st = 0, chunked;
 
-    *out = NULL;
+    if (r->raw_read) {
+        *body = r->raw_body;
+        *len = r->raw_len;
+        return 0;
+    }
+    *body = NULL;
+    *len = 0;
     /* Checked before a byte is read: nothing of a badly framed body is used. */
     if ((problem = framing_problem(r->ri, &chunked))) return framing_error(r, problem);
     buf = malloc(HTTP_MAX_BODY + 1);
     if (!buf) return http_error(r, 500, "internal", "out of memory");
-    while (len < HTTP_MAX_BODY && (n = mg_read(r->conn, buf + len, HTTP_MAX_BODY - len)) > 0) {
-        len += (size_t)n;
+    while (got < HTTP_MAX_BODY && (n = mg_read(r->conn, buf + got, HTTP_MAX_BODY - got)) > 0) {
+        got += (size_t)n;
         /* With a Content-Length, mg_read waits until it has every byte, and
          * returns fewer only when the client went away or sent nothing more
          * for request_timeout_ms: a second call would wait that long again. */
         if (!chunked) break;
     }
-    if (len > HTTP_MAX_BODY) len = HTTP_MAX_BODY; /* mg_read never returns more than asked */
-    if (len == HTTP_MAX_BODY && (n = mg_read(r->conn, buf, 1)) > 0) {
+    if (got > HTTP_MAX_BODY) got = HTTP_MAX_BODY; /* mg_read never returns more than asked */
+    if (got == HTTP_MAX_BODY && (n = mg_read(r->conn, buf, 1)) > 0) {
         st = http_error(r, 413, "payload_too_large", "request body larger than 64 KiB");
         goto out;
     }
@@ -316,31 +328,47 @@ int http_body_json(hreq *r, cJSON **out)
                                       : "the request body is cut short");
         goto out;
     }
-    if (!chunked && r->ri->content_length >= 0 && (long long)len != r->ri->content_length) {
+    if (!chunked && r->ri->content_length >= 0 && (long long)got != r->ri->content_length) {
         st = framing_error(r, "the request body is shorter than its Content-Length");
         goto out;
     }
+    buf[got] = '\0';
+    r->raw_body = buf;
+    r->raw_len = got;
+    r->raw_read = 1;
+    buf = NULL;
+    *body = r->raw_body;
+    *len = r->raw_len;
+out:
+    free(buf);
+    return st;
+}
+
+int http_body_json(hreq *r, cJSON **out)
+{
+    const char *buf;
+    char why[200];
+    size_t len;
+    int st;
+
+    *out = NULL;
+    if ((st = http_body_raw(r, &buf, &len))) return st;
     while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         len--;
-    buf[len] = '\0';
     /* Before cJSON: it recurses per level on this worker's small stack, and
      * it keeps string bytes as they come (see jsonscan.h). */
-    if (jsonscan_check(buf, len, JSONSCAN_MAX_DEPTH, why, sizeof(why)) < 0) {
-        st = http_error(r, 400, "bad_request", "%s", why);
-        goto out;
-    }
+    if (jsonscan_check(buf, len, JSONSCAN_MAX_DEPTH, why, sizeof(why)) < 0)
+        return http_error(r, 400, "bad_request", "%s", why);
     /* require_null_terminated: "{}junk" is refused, not half-read */
+    /* (the bytes after len are the spaces and newlines cut above: buf ends there) */
     *out = len ? cJSON_ParseWithOpts(buf, NULL, 1) : cJSON_CreateObject();
     if (!*out || !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
         *out = NULL;
-        st = http_error(r, 400, "bad_request", "the body must be a JSON object");
-    } else {
-        keep_for_audit(r, *out);
+        return http_error(r, 400, "bad_request", "the body must be a JSON object");
     }
-out:
-    free(buf);
-    return st;
+    keep_for_audit(r, *out);
+    return 0;
 }
 
 /* The client's address from the edge's header "SECRET ADDRESS", or -1 when
@@ -398,6 +426,178 @@ static int is_safe(const char *method)
     return !strcmp(method, "GET") || !strcmp(method, "HEAD");
 }
 
+/* ------------------------------------------------- forwarding (issue 15) */
+
+/* The decoded path and query of r, as forward_sign signs them. */
+static void signed_uri(const hreq *r, char *out, size_t outsz)
+{
+    const char *q = r->ri->query_string;
+    snprintf(out, outsz, "%s%s%s", r->ri->local_uri, q && *q ? "?" : "", q && *q ? q : "");
+}
+
+/* A request a peer relayed: taken as its actor and role when the signature
+ * holds (forward_verify), else 401. 0 or the status sent. */
+static int accept_forwarded(hreq *r)
+{
+    const config *c = r->app->cfg;
+    const char *body = NULL;
+    char uri[4096], why[160];
+    forward_claim fc;
+    size_t len = 0;
+    int st, role;
+
+    if (!r->app->ha)
+        return send_error(r->conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
+                          "this instance takes no forwarded requests: [ha] is off here");
+    if ((st = http_body_raw(r, &body, &len))) return st;
+    signed_uri(r, uri, sizeof(uri));
+    if (forward_verify(c->ha_peer_secret, r->ri->request_method, uri,
+                       mg_get_header(r->conn, FORWARD_HEADER),
+                       mg_get_header(r->conn, FORWARD_SIG_HEADER), body, len, hp_now_ms(), &fc,
+                       &role, why, sizeof(why)) < 0) {
+        log_warn("forward: refused a request from %s claiming to be relayed by a peer: %s (is "
+                 "[ha] peer_secret alike on every instance, and their clocks close?)",
+                 r->peer, why);
+        return send_error(r->conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized", why);
+    }
+    /* verified: the header is a well-formed signature */
+    if (!is_safe(r->ri->request_method) &&
+        forward_seen(mg_get_header(r->conn, FORWARD_SIG_HEADER), hp_now_ms())) {
+        log_warn("forward: refused a replayed relayed request from %s", r->peer);
+        return send_error(r->conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
+                          "this relayed request was taken already (a replay)");
+    }
+    r->role = role;
+    r->forwarded = 1;
+    hp_strlcpy(r->actor, fc.actor, sizeof(r->actor));
+    snprintf(r->via_buf, sizeof(r->via_buf), "forwarded:%s", fc.instance);
+    r->via = r->via_buf;
+    return 0;
+}
+
+/* Routes whose {id} is a row of this instance's own database: backups stay
+ * with the instance that took them, and every instance raises its own
+ * alerts, so the same id names another row (or none) on the leader. They
+ * are never relayed. Deleting a backup and acknowledging an alert need no
+ * job and are done here (LOCAL); uploading or restore-checking a backup is
+ * a job, which only the leader runs (JOB: 409 on a follower). */
+enum { FWD_RELAY, FWD_LOCAL, FWD_JOB };
+static const struct {
+    const char *method, *pattern;
+    int what;
+} per_instance[] = {
+    {"POST", "/api/v1/login", FWD_LOCAL}, /* sessions are this instance's */
+    {"POST", "/api/v1/logout", FWD_LOCAL},
+    {"DELETE", "/api/v1/backups/{id}", FWD_LOCAL},
+    {"POST", "/api/v1/alerts/{id}/ack", FWD_LOCAL},
+    {"POST", "/api/v1/backups/{id}/upload", FWD_JOB},
+    {"POST", "/api/v1/backups/{id}/verify-restore", FWD_JOB},
+};
+
+/* What a follower does with r: FWD_RELAY (the leader acts), FWD_LOCAL (as
+ * a single panel), FWD_JOB (refused). A leader, a single panel, a read and
+ * a request relayed here: FWD_LOCAL. */
+static int forward_kind(const hreq *r, const route *rt)
+{
+    size_t i;
+    if (!r->app->ha || r->forwarded || ha_is_leader(r->app->ha)) return FWD_LOCAL;
+    if (is_safe(r->ri->request_method)) return FWD_LOCAL;
+    for (i = 0; i < sizeof(per_instance) / sizeof(per_instance[0]); i++)
+        if (!strcmp(rt->method, per_instance[i].method) &&
+            !strcmp(rt->pattern, per_instance[i].pattern))
+            return per_instance[i].what;
+    return FWD_RELAY;
+}
+
+static int no_leader(hreq *r, const char *msg)
+{
+    return http_error_extra(r, 503, "Retry-After: 2\r\n", "no_leader",
+                            "%s; reads work here, actions wait for a leader", msg);
+}
+
+static int relaying; /* atomic: workers in forward_relay */
+
+/* Relays r to the leader hs names and sends its answer back. */
+static int relay(hreq *r, const ha_status *hs)
+{
+    forward_request rq;
+    forward_answer a;
+    const char *body = NULL;
+    char extra[512], msg[400];
+    size_t len = 0;
+    int st;
+
+    if ((st = http_body_raw(r, &body, &len))) return st;
+    /* a leader that accepts connections but does not answer (stopped,
+     * overloaded) holds each relaying worker FORWARD_TIMEOUT_MS: at most half
+     * of them relay at once, so that reads are still served here */
+    if (__atomic_add_fetch(&relaying, 1, __ATOMIC_ACQ_REL) > (r->app->cfg->http_threads + 1) / 2) {
+        __atomic_sub_fetch(&relaying, 1, __ATOMIC_ACQ_REL);
+        snprintf(msg, sizeof(msg), "too many requests are being relayed to the leader %s already",
+                 hs->leader_id);
+        return no_leader(r, msg);
+    }
+    memset(&rq, 0, sizeof(rq));
+    rq.base_url = hs->leader_url;
+    rq.method = r->ri->request_method;
+    rq.path = r->ri->local_uri;
+    rq.query = r->ri->query_string;
+    rq.body = body;
+    rq.len = len;
+    rq.ctype = mg_get_header(r->conn, "Content-Type");
+    rq.accept = mg_get_header(r->conn, "Accept");
+    rq.request_id = mg_get_header(r->conn, "X-Request-Id");
+    rq.hx_request = mg_get_header(r->conn, "HX-Request");
+    rq.secret = r->app->cfg->ha_peer_secret;
+    rq.stop = &r->app->stopping;
+    hp_strlcpy(rq.claim.instance, hs->self_id, sizeof(rq.claim.instance));
+    hp_strlcpy(rq.claim.actor, r->actor, sizeof(rq.claim.actor));
+    hp_strlcpy(rq.claim.role, access_role_name(r->role), sizeof(rq.claim.role));
+    hp_strlcpy(rq.claim.via, r->via ? r->via : "none", sizeof(rq.claim.via));
+    st = forward_relay(&rq, &a);
+    __atomic_sub_fetch(&relaying, 1, __ATOMIC_ACQ_REL);
+    if (st < 0) {
+        /* the URL is an advertise URL: no secret in it */
+        log_warn("forward: %s %s to the leader %s (%s) failed: %s", rq.method, rq.path,
+                 hs->leader_id, hs->leader_url, a.err);
+        snprintf(msg, sizeof(msg), "the leader %s (%.150s) cannot be reached: %.120s",
+                 hs->leader_id, hs->leader_url, a.err);
+        forward_answer_release(&a);
+        return no_leader(r, msg);
+    }
+    hp_strlcpy(r->forwarded_to, hs->leader_id, sizeof(r->forwarded_to));
+    snprintf(extra, sizeof(extra), "X-Hapanel-Leader: %s\r\nX-Hapanel-Forwarded-By: %s\r\n%s%s%s",
+             hs->leader_id, hs->self_id, a.retry_after[0] ? "Retry-After: " : "", a.retry_after,
+             a.retry_after[0] ? "\r\n" : "");
+    st = send_full(r->conn, (int)a.status, a.ctype[0] ? a.ctype : "application/octet-stream", extra,
+                   a.body ? a.body : "", a.len);
+    forward_answer_release(&a);
+    return st;
+}
+
+/* A follower: the leader acts on r (see forward_wanted). */
+static int forward_to_leader(hreq *r)
+{
+    ha_status hs;
+    char msg[160];
+    ha_status_get(r->app->ha, &hs);
+    if (!hs.leader_id[0] || !hs.leader_url[0] || !strcmp(hs.leader_id, hs.self_id)) {
+        snprintf(msg, sizeof(msg), "no hapanel instance leads (etcd: %s)",
+                 hs.etcd_ok ? "ok" : "unreachable");
+        return no_leader(r, msg);
+    }
+    return relay(r, &hs);
+}
+
+int http_forward_if_missing(hreq *r)
+{
+    ha_status hs;
+    if (!r->app || !r->app->ha || r->forwarded || ha_is_leader(r->app->ha)) return 0;
+    ha_status_get(r->app->ha, &hs);
+    if (!hs.leader_id[0] || !hs.leader_url[0] || !strcmp(hs.leader_id, hs.self_id)) return 0;
+    return relay(r, &hs);
+}
+
 /* Who is asking, in this order: a bearer token (automation), the session
  * cookie of a dashboard login (with its CSRF token on anything but a read),
  * anonymous reading when allowed. Sets r->role, r->actor, r->via; returns 0,
@@ -412,7 +612,11 @@ static int authenticate(http_server *s, hreq *r, const route *rt)
 
     r->via = "none";
     if (rt->role == ROLE_NONE || (c->metrics_open && !strcmp(rt->pattern, "/metrics"))) return 0;
-    if (authz) {
+    if (mg_get_header(r->conn, FORWARD_HEADER) || mg_get_header(r->conn, FORWARD_SIG_HEADER)) {
+        /* a peer relays its caller's request (forward.h): signed, or refused */
+        int st = accept_forwarded(r);
+        if (st) return st;
+    } else if (authz) {
         r->role = auth_role(c, authz, r->actor, sizeof(r->actor));
         if (r->role == ROLE_NONE)
             return send_error(r->conn, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized",
@@ -451,6 +655,25 @@ static int authenticate(http_server *s, hreq *r, const route *rt)
     return 0;
 }
 
+/* The audit's parameters of a request this follower relayed: its body (no
+ * secrets) and "forwarded_to": the leader that acted on it. */
+static void note_forwarded(hreq *r)
+{
+    char why[200];
+    cJSON *o = NULL;
+    if (r->raw_len &&
+        jsonscan_check(r->raw_body, r->raw_len, JSONSCAN_MAX_DEPTH, why, sizeof(why)) == 0)
+        o = cJSON_ParseWithOpts(r->raw_body, NULL, 1);
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        o = cJSON_CreateObject();
+    }
+    if (!o) return;
+    cJSON_AddStringToObject(o, "forwarded_to", r->forwarded_to);
+    keep_for_audit(r, o);
+    cJSON_Delete(o);
+}
+
 static int route_request(struct mg_connection *conn, void *cbdata)
 {
     http_server *s = cbdata;
@@ -458,7 +681,7 @@ static int route_request(struct mg_connection *conn, void *cbdata)
     const route *rt = NULL;
     hreq r;
     char allow[64], extra[96];
-    int m, st;
+    int m, st, fk;
 
     memset(&r, 0, sizeof(r));
     r.conn = conn;
@@ -478,10 +701,28 @@ static int route_request(struct mg_connection *conn, void *cbdata)
     if (ri->content_length > HTTP_MAX_BODY)
         return send_error(conn, 413, "Connection: close\r\n", "payload_too_large",
                           "request body larger than 64 KiB");
-    if (!(st = authenticate(s, &r, rt))) st = rt->fn(&r);
+    if (!(st = authenticate(s, &r, rt))) {
+        if (r.forwarded && !is_safe(ri->request_method) && !ha_is_leader(s->a->ha))
+            /* relayed to an instance that lost the lead since: never relayed again */
+            st = send_error(conn, 503, "Retry-After: 2\r\n", "no_leader",
+                            "this instance does not lead any more; reads work, actions wait "
+                            "for a leader");
+        else if ((fk = forward_kind(&r, rt)) == FWD_RELAY)
+            st = forward_to_leader(&r); /* a follower: the leader acts */
+        else if (fk == FWD_JOB)
+            st = send_error(conn, 409, NULL, "conflict",
+                            "backup ids are per instance and this one is not the leader: only "
+                            "the leader runs jobs, on the backups in its own catalogue");
+        else
+            st = rt->fn(&r);
+    }
     /* every action, login and logout leaves a record, refused ones too */
-    if (!is_safe(ri->request_method)) http_audit(&r, rt->method, rt->pattern, st);
+    if (!is_safe(ri->request_method)) {
+        if (r.forwarded_to[0]) note_forwarded(&r);
+        http_audit(&r, rt->method, rt->pattern, st);
+    }
     free(r.body_text);
+    free(r.raw_body);
     return st;
 }
 
@@ -557,7 +798,7 @@ http_server *http_start(app *a, const char *listen, int threads, char *err, size
     mg_set_request_handler(s->ctx, "/", dispatch, s);
     memset(&eo, 0, sizeof(eo));
     eo.listen = listen;
-    eo.upstream_port = ports[0].port;
+    eo.upstream_port = s->port = ports[0].port;
     eo.secret = s->secret;
     eo.header_timeout_ms = c->http_header_timeout_ms;
     eo.body_timeout_ms = c->http_body_timeout_ms;
@@ -583,13 +824,44 @@ int http_port(const http_server *s)
     return edge_port(s->edge);
 }
 
+/* mg_stop waits for civetweb's master thread, which polls its listening
+ * socket in 2 s quanta and sees the stop flag only when a poll ends (0-2 s,
+ * ~1 s on average). A connection ends the poll at once: this thread makes
+ * one every 10 ms until mg_stop has returned, so a SIGTERM'd HA leader
+ * revokes its lease (ha_free, after everything stopped) well within 1 s. */
+static void *stop_poke(void *arg)
+{
+    http_server *s = arg;
+    for (int i = 0; i < 500 && __atomic_load_n(&s->port, __ATOMIC_ACQUIRE) > 0; i++) {
+        struct sockaddr_in sa;
+        struct timespec ts = {0, 10 * 1000000L};
+        int fd;
+        nanosleep(&ts, NULL);
+        if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) continue;
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)s->port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        (void)connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        close(fd);
+    }
+    return NULL;
+}
+
 void http_stop(http_server *s)
 {
+    pthread_t poker;
+    int poking = 0;
     if (!s) return;
     edge_stop(s->edge); /* first: no request reaches the workers after */
     /* a handler waiting on something slow (a remote download) gives up */
     if (s->a) __atomic_store_n(&s->a->stopping, 1, __ATOMIC_RELAXED);
+    if (s->ctx && s->port > 0) poking = pthread_create(&poker, NULL, stop_poke, s) == 0;
     if (s->ctx) mg_stop(s->ctx);
+    if (poking) {
+        __atomic_store_n(&s->port, 0, __ATOMIC_RELEASE);
+        pthread_join(poker, NULL);
+    }
     memset(s->secret, 0, sizeof(s->secret));
     free(s);
 }

@@ -31,6 +31,7 @@ typedef struct app {
     struct jobs *jobs;
     struct notifier *notifier;
     struct hub *hub; /* the live streams' messages (web/hub.h); NULL: no streams */
+    struct ha *ha;   /* leadership on etcd (ha/ha.h); NULL: a single panel, always the leader */
     int64_t started_ms;
     int stopping; /* atomic: set by http_stop before the workers are waited for */
 } app;
@@ -47,6 +48,13 @@ typedef struct hreq {
     char *body_text;                   /* the JSON body, for the audit (http_body_json) */
     char params[HREQ_MAX_PARAMS][256]; /* {name} segments of the path, decoded */
     int nparams;
+    /* issue 15: forwarding between instances (web/forward.h) */
+    int forwarded;         /* a peer relayed this request, signed (via "forwarded:<peer>") */
+    char forwarded_to[64]; /* this instance relayed it to that leader (for the audit) */
+    char via_buf[80];
+    char *raw_body; /* the body as read once (http_body_raw); freed with the request */
+    size_t raw_len;
+    int raw_read;
 } hreq;
 
 /* Sends a complete response; returns status. */
@@ -72,6 +80,10 @@ int http_error_extra(hreq *r, int status, const char *extra, const char *code, c
  * cJSON_Delete); an empty body is an empty object. Returns 0, or sends 400/413
  * and returns that status. */
 int http_body_json(hreq *r, struct cJSON **out);
+/* The request body as it came (at most 64 KiB, framing checked), read once
+ * and kept in r (NUL-terminated; "" when empty). Returns 0, or sends 400/413 and
+ * returns that status. */
+int http_body_raw(hreq *r, const char **body, size_t *len);
 /* Sends status with the extra header lines (each ending in CRLF) and a JSON
  * body; root is not freed. */
 int http_json_extra(hreq *r, int status, const char *extra, struct cJSON *root);
@@ -79,6 +91,11 @@ int http_json_extra(hreq *r, int status, const char *extra, struct cJSON *root);
  * http_clear_cookie's ends the cookie. */
 void http_cookie(hreq *r, const char *id, int max_age, char *out, size_t outsz);
 void http_clear_cookie(hreq *r, char *out, size_t outsz);
+/* For a GET that found nothing here (a job the leader ran): with [ha] on,
+ * on a follower that knows the leader, for a request not relayed itself,
+ * relays r to the leader and sends its answer (web/forward.h). Returns the
+ * status sent, or 0 when it did not apply (the caller sends its own 404). */
+int http_forward_if_missing(hreq *r);
 /* Stores the audit record of a state-changing request after its answer. */
 void http_audit(hreq *r, const char *method, const char *pattern, int status);
 /* Copies query parameter name (URL-decoded) into buf. Returns 1 when present,

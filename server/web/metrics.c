@@ -25,6 +25,7 @@
 
 #include "db/db.h"
 #include "db/writer.h"
+#include "ha/ha.h"
 #include "web/httpstats.h"
 #include "web/hub.h"
 #include "model/lint.h"
@@ -421,7 +422,7 @@ static void hapanel_families(sbuf *b, const monitor *m, struct evq *q, struct db
 {
     static const char *const job_states[] = {"queued", "running", "succeeded", "failed", NULL};
     static const char *const kinds[] = {"automatic", "graceful", "forced", NULL};
-    static const char *const outbox_states[] = {"pending", "delivered", "failed", NULL};
+    static const char *const outbox_states[] = {"pending", "delivered", "failed", "skipped", NULL};
     monitor_stats ms;
     uint64_t http[5];
     int i;
@@ -494,6 +495,29 @@ static void lint_families(sbuf *b, const topo_snap *t)
         }
     }
     free(f);
+}
+
+void metrics_render_ha(const struct ha *h, sbuf *b)
+{
+    ha_status s;
+    ha_status_get(h, &s);
+    if (!s.enabled) return; /* a single panel: no [ha], no families */
+    family(b, "hapanel_ha_leader", "gauge", "1 while this instance leads the HA fleet (etcd)");
+    sbuf_puts(b, "hapanel_ha_leader{instance=\"");
+    label_value(b, s.self_id);
+    sbuf_printf(b, "\"} %d\n", s.leader);
+    counter(b, "hapanel_ha_leader_changes_total", "times this instance gained or lost the lead",
+            (unsigned long long)s.changes);
+    family(b, "hapanel_ha_etcd_up", "gauge", "1 when etcd answered the lease thread's last call");
+    sbuf_printf(b, "hapanel_ha_etcd_up %d\n", s.etcd_ok);
+    counter(b, "hapanel_ha_keepalive_failures_total",
+            "lease keep-alives etcd did not answer (timeouts, no quorum)",
+            (unsigned long long)s.keepalive_failures);
+    family(
+        b, "hapanel_ha_last_keepalive_timestamp_seconds", "gauge",
+        "when etcd last answered the lease thread (a keep-alive, grant or leader txn; 0: never)");
+    sbuf_printf(b, "hapanel_ha_last_keepalive_timestamp_seconds %.3f\n",
+                (double)s.last_ok_ms / 1000.0);
 }
 
 void metrics_render(const monitor *m, struct evq *q, struct db *d, struct hub *h, sbuf *b)

@@ -15,5 +15,9 @@ struct hub;
  * snapshot to b. docs/metrics.md lists the families. */
 /* h: the live streams (their count per topic); NULL leaves that family out. */
 void metrics_render(const monitor *m, struct evq *q, struct db *d, struct hub *h, sbuf *b);
+struct ha;
+/* Appends the hapanel_ha_* families of h (leadership on etcd); nothing for a
+ * single panel (h NULL). */
+void metrics_render_ha(const struct ha *h, sbuf *b);
 
 #endif

@@ -494,6 +494,9 @@ int ui_job(hreq *r)
                     "hx-trigger=\"every 2s\" hx-swap=\"outerHTML\"><p class=\"bad\">Job #%lld: "
                     "the history database is not readable; retrying\xe2\x80\xa6</p></div>\n",
                     id, id);
+    } else if (!found && (status = http_forward_if_missing(r))) {
+        /* a follower: the leader runs the job, and answered */
+        return status;
     } else if (!found) {
         status = 404;
         sbuf_printf(&b,

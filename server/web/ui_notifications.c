@@ -1,6 +1,7 @@
 /* ui_notifications.c — the notification outbox's health (GET
- * /ui/notifications): pending, retrying and failed messages (see
- * ui_internal.h). */
+ * /ui/notifications): pending, retrying and failed messages, and in a fleet
+ * of panels on etcd who sent what (delivered by this instance, or skipped:
+ * sent by another one) (see ui_internal.h). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -13,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 #include "core/banned.h" /* last: after every system header */
+
+#define UI_NOTIFY_SENT 5       /* newest delivered or skipped rows of a fleet listed */
+#define UI_NOTIFY_SENT_SCAN 50 /* newest rows looked at for them */
 
 /* ---------------------------------------------------------------------------
  * Notifications
@@ -51,7 +55,33 @@ typedef struct outbox_ctx {
     int retrying;    /* pending ones that were tried and will be again */
     int listed, max; /* rows rendered into rows, at most max */
     int64_t last_delivered;
+    sbuf *sent; /* the fleet's "who sent what" rows */
 } outbox_ctx;
+
+/* A message row's first cells: its state as a badge (state is one of our
+ * fixed words), its age (the creation time in the tooltip), its channel. */
+static void put_row_head(sbuf *b, const outbox_row *o, const char *state, int64_t now_ms)
+{
+    sbuf_printf(b, "<tr class=\"outbox-%s\"><td><span class=\"badge ob-%s\">%s</span>", state,
+                state, state);
+    sbuf_puts(b, "</td><td class=\"time\" title=\"created ");
+    ui__put_utc(b, o->created_at, now_ms, 1);
+    sbuf_puts(b, "\">");
+    ui__put_ago(b, (now_ms - o->created_at) / 1000);
+    sbuf_puts(b, "</td><td>");
+    ui__put_text(b, o->channel);
+    sbuf_puts(b, "</td>");
+}
+
+/* The message's text cell: cut, all of it in the tooltip. */
+static void put_text_cell(sbuf *b, const char *text)
+{
+    sbuf_puts(b, "<td class=\"msg\" title=\"");
+    sbuf_html(b, text);
+    sbuf_puts(b, "\">");
+    ui__put_cut(b, text, UI_NOTIFY_TEXT);
+    sbuf_puts(b, "</td>");
+}
 
 /* One failed or retrying message: state, age, channel, severity, attempts,
  * the text (cut; all of it in the tooltip) and the last error. */
@@ -60,16 +90,8 @@ static void render_outbox_row(outbox_ctx *x, const outbox_row *o, int failed)
     sbuf *b = x->rows;
     const char *text = o->text ? o->text : "";
 
-    sbuf_printf(b, "<tr class=\"outbox-%s\"><td>", failed ? "failed" : "retrying");
-    sbuf_printf(b, "<span class=\"badge ob-%s\">%s</span>", failed ? "failed" : "retrying",
-                failed ? "failed" : "retrying");
-    sbuf_puts(b, "</td><td class=\"time\" title=\"created ");
-    ui__put_utc(b, o->created_at, x->now_ms, 1);
-    sbuf_puts(b, "\">");
-    ui__put_ago(b, (x->now_ms - o->created_at) / 1000);
-    sbuf_puts(b, "</td><td>");
-    ui__put_text(b, o->channel);
-    sbuf_puts(b, "</td><td>");
+    put_row_head(b, o, failed ? "failed" : "retrying", x->now_ms);
+    sbuf_puts(b, "<td>");
     ui__put_severity_badge(b, o->severity);
     sbuf_printf(b, "</td><td class=\"num\">%d", o->attempts);
     if (!failed && o->next_at > 0) {
@@ -77,11 +99,9 @@ static void render_outbox_row(outbox_ctx *x, const outbox_row *o, int failed)
         ui__put_duration(b, o->next_at > x->now_ms ? o->next_at - x->now_ms : 0);
         sbuf_puts(b, "</span>");
     }
-    sbuf_puts(b, "</td><td class=\"msg\" title=\"");
-    sbuf_html(b, text);
-    sbuf_puts(b, "\">");
-    ui__put_cut(b, text, UI_NOTIFY_TEXT);
-    sbuf_puts(b, "</td><td class=\"msg err\">");
+    sbuf_puts(b, "</td>");
+    put_text_cell(b, text);
+    sbuf_puts(b, "<td class=\"msg err\">");
     ui__put_text(b, o->last_error);
     sbuf_puts(b, "</td></tr>\n");
 }
@@ -111,6 +131,32 @@ static void count_pending(void *ctx, const outbox_row *o)
     }
 }
 
+/* db_outbox_fn for the skipped state (a fleet: sent by another instance). */
+static void count_skipped(void *ctx, const outbox_row *o)
+{
+    (void)o;
+    ((outbox_ctx *)ctx)->count++;
+}
+
+/* db_outbox_fn over the newest rows: the delivered and skipped ones that
+ * name their sender (only a fleet's rows do), as "who sent what". */
+static void sent_row(void *ctx, const outbox_row *o)
+{
+    outbox_ctx *x = ctx;
+    sbuf *b = x->sent;
+    const char *text = o->text ? o->text : "";
+    int skipped = !strcmp(o->state, "skipped");
+
+    if (x->listed >= x->max || !o->sent_by[0] || (!skipped && strcmp(o->state, "delivered")))
+        return;
+    x->listed++;
+    put_row_head(b, o, skipped ? "skipped" : "delivered", x->now_ms);
+    put_text_cell(b, text);
+    sbuf_puts(b, "<td class=\"sentby\">");
+    ui__put_text(b, o->sent_by);
+    sbuf_puts(b, "</td></tr>\n");
+}
+
 /* db_outbox_fn for the delivered state: the newest one's time. */
 static void note_delivered(void *ctx, const outbox_row *o)
 {
@@ -125,14 +171,19 @@ static void note_delivered(void *ctx, const outbox_row *o)
  * here from fixed words. cfg may be NULL (no channel known). */
 void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t now_ms)
 {
-    sbuf rows = SBUF_INIT;
-    outbox_ctx f, p, dl;
-    int nf = -1, np = -1, nd = -1, i, nch = cfg ? cfg->nchannels : 0;
+    sbuf rows = SBUF_INIT, sent = SBUF_INIT;
+    outbox_ctx f, p, dl, sk, se;
+    int nf = -1, np = -1, nd = -1, nsk = 0, i, nch = cfg ? cfg->nchannels : 0;
     const char *cls;
 
     memset(&f, 0, sizeof f);
     memset(&p, 0, sizeof p);
     memset(&dl, 0, sizeof dl);
+    memset(&sk, 0, sizeof sk);
+    memset(&se, 0, sizeof se);
+    se.sent = &sent;
+    se.now_ms = now_ms;
+    se.max = UI_NOTIFY_SENT;
     f.rows = p.rows = &rows;
     f.now_ms = p.now_ms = dl.now_ms = now_ms;
     f.max = UI_NOTIFY_FAILED;
@@ -141,6 +192,10 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
         nf = db_query_outbox(d, "failed", 0, UI_NOTIFY_COUNT, count_failed, &f);
         np = db_query_outbox(d, "pending", 0, UI_NOTIFY_COUNT, count_pending, &p);
         nd = db_query_outbox(d, "delivered", 0, 1, note_delivered, &dl);
+        /* a fleet's: what another instance sent, and who sent the newest */
+        if (db_query_outbox(d, "skipped", 0, UI_NOTIFY_COUNT, count_skipped, &sk) > 0)
+            nsk = sk.count;
+        db_query_outbox(d, NULL, 0, UI_NOTIFY_SENT_SCAN, sent_row, &se);
     }
     if (nf < 0 || np < 0 || nd < 0)
         cls = "bad";
@@ -172,6 +227,7 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
         sbuf_puts(b, " \xc2\xb7 <span class=\"bad\">outbox unavailable (database error)</span>"
                      "</div></div>\n");
         sbuf_release(&rows);
+        sbuf_release(&sent);
         return;
     }
     sbuf_printf(b, " \xc2\xb7 <span class=\"badge %s\">%d%s pending</span>",
@@ -185,6 +241,11 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
     if (nf)
         sbuf_printf(b, " <span class=\"%s\">(%d in the last 24 h)</span>",
                     f.recent ? "bad" : "muted", f.recent);
+    if (nsk)
+        sbuf_printf(b,
+                    " \xc2\xb7 <span class=\"badge ob-skipped\">%d%s skipped</span> "
+                    "<span class=\"muted\">(sent by another instance)</span>",
+                    nsk, nsk >= UI_NOTIFY_COUNT ? "+" : "");
     sbuf_puts(b, " \xc2\xb7 <span class=\"muted\">last delivered ");
     if (dl.last_delivered > 0) {
         sbuf_puts(b, "<span title=\"");
@@ -206,8 +267,17 @@ void ui__render_notifications(sbuf *b, struct db *d, const config *cfg, int64_t 
         sbuf_append(b, rows.buf, rows.len);
         sbuf_puts(b, "</tbody></table></div>\n");
     }
-    if (sbuf_failed(&rows)) b->failed = 1;
+    if (sent.len) {
+        sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Who sent "
+                     "what\"><table class=\"outbox sent\"><thead><tr><th>state</th>"
+                     "<th>created</th><th>channel</th><th>message</th><th>sent by</th>"
+                     "</tr></thead><tbody>\n");
+        sbuf_append(b, sent.buf, sent.len);
+        sbuf_puts(b, "</tbody></table></div>\n");
+    }
+    if (sbuf_failed(&rows) || sbuf_failed(&sent)) b->failed = 1;
     sbuf_release(&rows);
+    sbuf_release(&sent);
     sbuf_puts(b, "</div>\n");
 }
 

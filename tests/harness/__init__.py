@@ -25,6 +25,8 @@ The package, by concern (each module's docstring says what it is and is not):
   receiver   Receiver, Received, start_receiver, start_blackhole
   checks     Checks, call, hashed (tests that collect many checks)
   slowconn, tcpproxy, certs, debroot  (imported by module: harness.slowconn ...)
+  etcd       EtcdCluster, require_etcd, ha_env, ha_of, role_of, leaders,
+             wait_one_leader (the HA fleet's etcd and its panels' roles)
   runner     TestEnv, run_test
   selftest   the harness's own check (run by __main__.py)
 This file only re-exports those names, so `from harness import X` and
@@ -40,6 +42,8 @@ Environment:
 from .backup import (BACKUP_TTL_MS, backup_download, backup_list, file_sha256, fill_random,
                      fill_varied, hapanel_verify_rdb, key_state, redis_check_rdb,
                      start_redis_from_rdb)
+from .etcd import (EtcdCluster, ha_env, ha_of, leaders, require_etcd, role_of,
+                   wait_one_leader)
 from .panel import DEFAULT_BIN, HERE, OPERATOR_TOKEN, VIEWER_TOKEN, Hapanel, Response
 from .procs import free_port, log, proc_status_kb, spawn, tail, wait_for
 from .receiver import Received, Receiver, start_blackhole, start_receiver
@@ -68,6 +72,8 @@ __all__ = [
     "redis_check_rdb", "hapanel_verify_rdb", "file_sha256", "backup_list", "backup_download",
     # receiver
     "Receiver", "Received", "start_receiver", "start_blackhole",
+    # etcd
+    "EtcdCluster", "require_etcd", "ha_env", "ha_of", "role_of", "leaders", "wait_one_leader",
     # runner
     "TestEnv", "run_test",
 ]

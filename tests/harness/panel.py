@@ -69,9 +69,15 @@ class Hapanel:
     """The hapanel binary running against a Topology."""
 
     def __init__(self, topology, tmpdir, env_extra=None, extra_sentinel_hosts=(), port=None,
-                 ssl_context=None):
+                 ssl_context=None, ha=None, config_text=None):
         """ssl_context: an ssl.SSLContext to speak HTTPS with (hapanel run
-        with HAPANEL_TLS_CERT); it may carry a client certificate."""
+        with HAPANEL_TLS_CERT); it may carry a client certificate.
+        ha: the [ha] environment of a panel of an HA fleet (etcd.ha_env());
+        HAPANEL_ADVERTISE_URL is then set to this panel's base URL.
+        config_text: written to tmpdir/hapanel.ini and passed as --config."""
+        self.ha = dict(ha or {})
+        self.ha_name = self.ha.get("HAPANEL_INSTANCE_NAME")
+        self.config_text = config_text
         self.topo = topology
         self.tmpdir = tmpdir
         self.bin = os.environ.get("HAPANEL_BIN") or DEFAULT_BIN
@@ -106,6 +112,9 @@ class Hapanel:
         if self.topo.password:
             env["REDIS_PASSWORD"] = self.topo.password
             env["REDIS_SENTINEL_PASSWORD"] = self.topo.password
+        if self.ha:
+            env.update(self.ha)
+            env.setdefault("HAPANEL_ADVERTISE_URL", self.base)
         env.update(self.env_extra)
         return env
 
@@ -128,7 +137,13 @@ class Hapanel:
             with open(self.logpath, "ab") as f:
                 f.write(("==== hapanel start #%d on port %d ====\n" % (self.starts, self.port)).encode())
             self._log_offset = os.path.getsize(self.logpath)
-            self.popen = spawn([self.bin], self.logpath, env=self.env())
+            argv = [self.bin]
+            if self.config_text is not None:
+                cfg = os.path.join(self.tmpdir, "hapanel.ini")
+                with open(cfg, "w") as f:
+                    f.write(self.config_text)
+                argv += ["--config", cfg]
+            self.popen = spawn(argv, self.logpath, env=self.env())
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.running():
                 try:

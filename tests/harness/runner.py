@@ -36,6 +36,7 @@ class TestEnv:
         self.topologies = []
         self.panels = []
         self.cleanups = []
+        self.etcds = []
 
     def topology(self, **kw):
         d = os.path.join(self.tmpdir, "topo%d" % len(self.topologies))
@@ -73,6 +74,34 @@ class TestEnv:
 
     def on_cleanup(self, fn):
         self.cleanups.append(fn)
+
+    def etcd(self, n=3, start=True):
+        """An EtcdCluster of n members in the temp dir (exit 77 when etcd is
+        not installed), stopped and removed whatever happens."""
+        from .etcd import EtcdCluster
+        c = EtcdCluster(os.path.join(self.tmpdir, "etcd%d" % len(self.etcds)), n=n)
+        self.etcds.append(c)
+        if start:
+            log("starting etcd (%d members)" % n)
+            c.start()
+        return c
+
+    def ha_panels(self, topo, etcd, n=2, ttl=3, env_extra=None, start=True, names=None, **kw):
+        """n panels of one HA fleet on etcd (instance names p1..pn, TTL ttl,
+        one peer secret); env_extra: a dict for all, or a list of dicts,
+        one per panel."""
+        from .etcd import ha_env
+        out = []
+        for i in range(n):
+            name = names[i] if names else "p%d" % (i + 1)
+            extra = env_extra[i] if isinstance(env_extra, (list, tuple)) else env_extra
+            out.append(self.hapanel(topo, start=False, ha=ha_env(etcd, name, ttl=ttl),
+                                    env_extra=extra, **kw))
+        if start:
+            for h in out:
+                h.start()
+                log("hapanel %s up on %s (log %s)" % (h.ha_name, h.base, h.logpath))
+        return out
 
 
 def _eprint(*a):
@@ -163,6 +192,13 @@ def run_test(fn, name=None, limit=None):
         if failed is not None:
             for t in env.topologies:
                 _eprint("\n--- redis/sentinel log tails ---\n%s" % t.logs_tail(8))
+            for c in env.etcds:
+                _eprint("\n--- etcd log tails ---\n%s" % c.logs_tail(8))
+        for c in env.etcds:
+            try:
+                c.stop()
+            except Exception as e:
+                _eprint("etcd stop error: %s" % e)
         for t in env.topologies:
             t.close()
         if failed is not None and os.environ.get("HAPANEL_IT_KEEP") == "1":
