@@ -1264,6 +1264,29 @@ int64_t jobs_running(jobs *j, const char *cluster, const char *kind)
     return id;
 }
 
+/* A new job of kind k as a request names it, and its params as text for
+ * its row (*ptext, the caller frees it). NULL when out of memory. */
+static job *job_request(jobs *j, const job_kind *k, const char *cluster, const cJSON *params,
+                        const char *actor, const char *reason, char **ptext)
+{
+    job *jb = job_alloc(j);
+
+    *ptext = cJSON_PrintUnformatted(params);
+    if (!jb || !*ptext) {
+        cJSON_free(*ptext);
+        *ptext = NULL;
+        job_free(jb);
+        return NULL;
+    }
+    jb->params = cJSON_Duplicate(params, 1);
+    hp_strlcpy(jb->kind, k->name, sizeof(jb->kind));
+    hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
+    hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));
+    hp_strlcpy(jb->reason, reason ? reason : "", sizeof(jb->reason));
+    jb->k = k;
+    return jb;
+}
+
 int jobs_submit(jobs *j, const char *kind, const char *cluster, const cJSON *params,
                 const char *actor, const char *reason, int64_t *id)
 {
@@ -1287,15 +1310,8 @@ int jobs_submit(jobs *j, const char *kind, const char *cluster, const cJSON *par
             return JOBS_BUSY;
         }
     }
-    jb = job_alloc(j);
-    ptext = cJSON_PrintUnformatted(params);
-    if (!jb || !ptext) goto fail;
-    jb->params = cJSON_Duplicate(params, 1);
-    hp_strlcpy(jb->kind, kind, sizeof(jb->kind));
-    hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
-    hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));
-    hp_strlcpy(jb->reason, reason ? reason : "", sizeof(jb->reason));
-    jb->k = k;
+    jb = job_request(j, k, cluster, params, actor, reason, &ptext);
+    if (!jb) goto fail;
     jb->id = evq_job_insert(j->q, kind, cluster, ptext, jb->actor, jb->reason, hp_now_ms());
     if (jb->id < 0) goto fail;
     cJSON_free(ptext);
@@ -1332,15 +1348,8 @@ int jobs_schedule(jobs *j, const char *kind, const char *cluster, const cJSON *p
         pthread_mutex_unlock(&j->lock);
         return JOBS_FULL;
     }
-    jb = job_alloc(j);
-    ptext = cJSON_PrintUnformatted(params);
-    if (!jb || !ptext) goto fail;
-    jb->params = cJSON_Duplicate(params, 1);
-    hp_strlcpy(jb->kind, kind, sizeof(jb->kind));
-    hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
-    hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));
-    hp_strlcpy(jb->reason, reason ? reason : "", sizeof(jb->reason));
-    jb->k = k;
+    jb = job_request(j, k, cluster, params, actor, reason, &ptext);
+    if (!jb) goto fail;
     jb->run_at = run_at;
     /* Stored under the lock, as jobs_submit does: a cancel of this id finds
      * it in the list as soon as the id is known. */
