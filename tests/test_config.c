@@ -40,6 +40,128 @@ static void key_in_sample(void *ctx, const char *section, const char *key, const
     CHECK(strstr(sample, env) != NULL);
 }
 
+/* Loads text as a file, then the environment env, then finishes: 0 or -1
+ * with the message in err. */
+static int load_text(config *c, const char *text, const char *(*env)[2], char *err, size_t errsz)
+{
+    char path[] = "/tmp/hapanel-test-config-XXXXXX";
+    int fd = mkstemp(path), rc;
+    FILE *f;
+    CHECK(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    config_defaults(c);
+    active_env = env;
+    rc = config_load_file(c, path, err, errsz);
+    if (rc == 0) rc = config_load_env(c, getenv_fake, err, errsz);
+    if (rc == 0) rc = config_finish(c, err, errsz);
+    unlink(path);
+    active_env = fake_env;
+    return rc;
+}
+
+static void setting_count(void *ctx, const char *section, const char *key, const char *env,
+                          const char *value, int secret_set)
+{
+    int *n = ctx;
+    (void)env;
+    if (!strcmp(section, "sentinel west") && !strcmp(key, "password")) {
+        CHECK(value == NULL); /* a secret: only whether it is set */
+        CHECK(secret_set == 1);
+        n[0]++;
+    }
+    if (!strcmp(section, "sentinel west") && !strcmp(key, "hosts")) {
+        CHECK_STR(value, "127.0.0.1:36379");
+        n[1]++;
+    }
+}
+
+/* [sentinel NAME] groups (issue 15 item 1). */
+static void groups_cases(void)
+{
+    static config c; /* ~600 KB: not on the stack */
+    char err[512], mb[HP_ADDR_MAX];
+    static const char *no_env[][2] = {{NULL, NULL}};
+    const char *tok = "[auth]\ntokens = viewer:abc\n";
+    char text[2048];
+    int n[2] = {0, 0};
+
+    /* the environment's [sentinel] plus two sections: three groups, default first */
+    snprintf(text, sizeof(text),
+             "%s[redis]\npassword = rp\n[sentinel east]\nhosts = 10.2.0.1:26379, 10.2.0.2:26379\n"
+             "masters = orders, carts\naddress_map = 10.2.0.9=127.0.0.1\n"
+             "[sentinel west]\nhosts = 127.0.0.1:36379\npassword = wsecret\n"
+             "redis_password = wrp\naddress_map = 10.3.0.9:6379=127.0.0.1:7000\n",
+             tok);
+    CHECK(load_text(&c, text, fake_env, err, sizeof(err)) == 0);
+    CHECK(c.ngroups == 3);
+    CHECK_STR(c.groups[0].name, "default");
+    CHECK(c.groups[0].is_default && c.groups[0].nsentinels == 3);
+    CHECK_STR(c.groups[1].name, "east");
+    CHECK(c.groups[1].nsentinels == 2 && c.groups[1].nmasters == 2);
+    CHECK_STR(c.groups[1].masters[1], "carts");
+    CHECK_STR(c.groups[2].name, "west");
+    CHECK(c.nsentinels == 6);
+    CHECK_STR(c.groups[2].sentinel_password, "wsecret");
+    CHECK_STR(c.groups[2].redis_password, "wrp");
+    CHECK_STR(c.groups[1].redis_password, "rp"); /* default: [redis] password */
+    CHECK(c.groups[0].sentinel_password[0] == '\0');
+    CHECK(config_group_named(&c, "west") == &c.groups[2]);
+    CHECK(config_group_named(&c, "north") == NULL);
+    CHECK(config_group(&c, 3) == NULL && config_group(&c, -1) == NULL);
+    CHECK(config_group_of_master(&c, "carts") == 1);
+    CHECK(config_group_of_master(&c, "mymaster") == -1);
+    /* per-group maps: east's entry is not west's */
+    CHECK_STR(config_map_addr(&c.groups[1], "10.2.0.9:6379", mb, sizeof(mb)), "127.0.0.1:6379");
+    CHECK_STR(config_map_addr(&c.groups[2], "10.2.0.9:6379", mb, sizeof(mb)), "10.2.0.9:6379");
+    CHECK_STR(config_map_addr(&c.groups[2], "10.3.0.9:6379", mb, sizeof(mb)), "127.0.0.1:7000");
+    /* idempotent: a second finish gives the same groups */
+    CHECK(config_finish(&c, err, sizeof(err)) == 0);
+    CHECK(c.ngroups == 3 && c.groups[0].is_default && !strcmp(c.groups[2].name, "west"));
+    config_each_setting(&c, setting_count, n);
+    CHECK(n[0] == 1 && n[1] == 1);
+
+    /* named groups alone are enough */
+    snprintf(text, sizeof(text), "%s[sentinel east]\nhosts = 10.2.0.1:26379\n", tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) == 0);
+    CHECK(c.ngroups == 1 && !c.groups[0].is_default);
+    /* no group at all */
+    CHECK(load_text(&c, tok, no_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "no Sentinel group") && strstr(err, "[sentinel NAME]"));
+    /* a group without hosts names its section */
+    snprintf(text, sizeof(text), "%s[sentinel east]\nmasters = a\n", tok);
+    CHECK(load_text(&c, text, fake_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "[sentinel east] hosts is required") != NULL);
+    /* a static clash names both sections */
+    snprintf(text, sizeof(text),
+             "%s[sentinel]\nhosts = 10.1.0.1:26379\nmasters = orders\n[sentinel east]\n"
+             "hosts = 10.2.0.1:26379\nmasters = carts\n[sentinel west]\nhosts = 10.3.0.1:26379\n"
+             "masters = x, orders\n",
+             tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "'orders'") && strstr(err, "[sentinel] masters") &&
+          strstr(err, "[sentinel west] masters") && strstr(err, "unique"));
+    /* one Sentinel in two groups */
+    snprintf(text, sizeof(text),
+             "%s[sentinel east]\nhosts = 10.2.0.1:26379\n[sentinel west]\nhosts = 10.2.0.1:26379\n",
+             tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "10.2.0.1:26379") && strstr(err, "[sentinel east]") &&
+          strstr(err, "[sentinel west]"));
+    /* unknown key, bad names, a bad address in a section, no secret in an error */
+    snprintf(text, sizeof(text), "%s[sentinel east]\nhosts = 10.2.0.1:26379\nbogus = 1\n", tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "unknown key [sentinel east] bogus") != NULL);
+    snprintf(text, sizeof(text), "%s[sentinel default]\nhosts = 10.2.0.1:26379\n", tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0 && strstr(err, "group name"));
+    snprintf(text, sizeof(text), "%s[sentinel <b>]\nhosts = 10.2.0.1:26379\n", tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0 && strstr(err, "group name"));
+    snprintf(text, sizeof(text), "%s[sentinel east]\npassword = topsecret\nhosts = nope\n", tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "[sentinel east] hosts: 'nope'") && !strstr(err, "topsecret"));
+}
+
 int main(void)
 {
     config c;
@@ -64,11 +186,11 @@ int main(void)
     CHECK(config_load_env(&c, getenv_fake, err, sizeof(err)) == 0);
     CHECK(config_finish(&c, err, sizeof(err)) == 0);
     CHECK(c.poll_interval_ms == 250); /* the environment wins */
-    CHECK(c.nsentinels == 3);
-    CHECK_STR(c.sentinels[1], "10.1.1.2:26380");
-    CHECK_STR(c.sentinels[2], "[::1]:26381");
-    CHECK(c.nmasters == 2);
-    CHECK_STR(c.masters[1], "b");
+    CHECK(c.groups[0].nsentinels == 3);
+    CHECK_STR(c.groups[0].sentinels[1], "10.1.1.2:26380");
+    CHECK_STR(c.groups[0].sentinels[2], "[::1]:26381");
+    CHECK(c.groups[0].nmasters == 2);
+    CHECK_STR(c.groups[0].masters[1], "b");
     CHECK(c.ntokens == 2);
     CHECK(c.tokens[1].role == ROLE_OPERATOR);
     CHECK_STR(c.tokens[1].name, "ops");
@@ -107,11 +229,11 @@ int main(void)
                "redis-1=10.9.9.9",
                sizeof(c.address_map_raw));
     CHECK(config_finish(&c, err, sizeof(err)) == 0);
-    CHECK(c.namap == 4);
-    CHECK_STR(config_map_addr(&c, "10.0.0.5:6379", mb, sizeof(mb)), "127.0.0.1:16379");
-    CHECK_STR(config_map_addr(&c, "10.0.0.5:6380", mb, sizeof(mb)), "gw.local:6380");
-    CHECK_STR(config_map_addr(&c, "redis-1:26379", mb, sizeof(mb)), "10.9.9.9:26379");
-    CHECK_STR(config_map_addr(&c, "redis-2:6379", mb, sizeof(mb)), "redis-2:6379");
+    CHECK(c.groups[0].namap == 4);
+    CHECK_STR(config_map_addr(&c.groups[0], "10.0.0.5:6379", mb, sizeof(mb)), "127.0.0.1:16379");
+    CHECK_STR(config_map_addr(&c.groups[0], "10.0.0.5:6380", mb, sizeof(mb)), "gw.local:6380");
+    CHECK_STR(config_map_addr(&c.groups[0], "redis-1:26379", mb, sizeof(mb)), "10.9.9.9:26379");
+    CHECK_STR(config_map_addr(&c.groups[0], "redis-2:6379", mb, sizeof(mb)), "redis-2:6379");
     hp_strlcpy(c.address_map_raw, "10.0.0.5=127.0.0.1:1", sizeof(c.address_map_raw));
     CHECK(config_finish(&c, err, sizeof(err)) < 0); /* a host for an address */
     hp_strlcpy(c.address_map_raw, "10.0.0.5:6379", sizeof(c.address_map_raw));
@@ -163,6 +285,8 @@ int main(void)
         sample[n] = '\0';
         fclose(f);
         config_each_key(key_in_sample, NULL);
+        CHECK(strstr(sample, "[sentinel east]") != NULL);
     }
+    groups_cases();
     return check_done();
 }

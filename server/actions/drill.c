@@ -264,7 +264,8 @@ static void *probe_main(void *arg)
 static redisContext *sub_connect(const drill *d, const char *addr)
 {
     char buf[HP_ADDR_MAX], host[HP_HOST_MAX];
-    const char *a = config_map_addr(d->cfg, addr, buf, sizeof(buf));
+    const cfg_group *g = config_group(d->cfg, 0); /* TODO(groups) */
+    const char *a = config_map_addr(g, addr, buf, sizeof(buf));
     struct timeval tv = {0, 500 * 1000};
     redisContext *c;
     redisReply *r = NULL;
@@ -274,10 +275,10 @@ static redisContext *sub_connect(const drill *d, const char *addr)
     c = redisConnectWithTimeout(host, port, tv);
     if (!c || c->err) goto fail;
     redisSetTimeout(c, tv);
-    if (d->cfg->sentinel_password[0]) {
-        r = d->cfg->sentinel_user[0]
-                ? redisCommand(c, "AUTH %s %s", d->cfg->sentinel_user, d->cfg->sentinel_password)
-                : redisCommand(c, "AUTH %s", d->cfg->sentinel_password);
+    if (g->sentinel_password[0]) {
+        r = g->sentinel_user[0]
+                ? redisCommand(c, "AUTH %s %s", g->sentinel_user, g->sentinel_password)
+                : redisCommand(c, "AUTH %s", g->sentinel_password);
         if (!r || r->type != REDIS_REPLY_STATUS) goto fail;
         freeReplyObject(r);
     }
@@ -517,7 +518,8 @@ static void *watch_main(void *arg)
 static redisContext *node_raw(const config *cfg, const char *addr, char *err, size_t errsz)
 {
     char buf[HP_ADDR_MAX], host[HP_HOST_MAX];
-    const char *a = config_map_addr(cfg, addr, buf, sizeof(buf));
+    const cfg_group *g = config_group(cfg, 0); /* TODO(groups) */
+    const char *a = config_map_addr(g, addr, buf, sizeof(buf));
     struct timeval tv = {2, 0};
     redisContext *c;
     redisReply *r = NULL;
@@ -533,9 +535,9 @@ static redisContext *node_raw(const config *cfg, const char *addr, char *err, si
         goto fail;
     }
     redisSetTimeout(c, tv);
-    if (cfg->redis_password[0]) {
-        r = cfg->redis_user[0] ? redisCommand(c, "AUTH %s %s", cfg->redis_user, cfg->redis_password)
-                               : redisCommand(c, "AUTH %s", cfg->redis_password);
+    if (g->redis_password[0]) {
+        r = g->redis_user[0] ? redisCommand(c, "AUTH %s %s", g->redis_user, g->redis_password)
+                             : redisCommand(c, "AUTH %s", g->redis_password);
         if (!r || r->type != REDIS_REPLY_STATUS) {
             snprintf(err, errsz, "%s: AUTH failed", addr); /* never the password */
             goto fail;
@@ -1196,9 +1198,9 @@ int recipe_drill_recover(job *jb)
                (cfg->drill_timeout_ms < RECOVER_MAX_MS ? cfg->drill_timeout_ms : RECOVER_MAX_MS);
     while (prefix) {
         master[0] = '\0';
-        for (i = 0; i < cfg->nsentinels; i++) {
-            rclient *s =
-                step__sentinel_connect(cfg, cfg->sentinels[i], cfg->timeout_ms, err, sizeof(err));
+        for (i = 0; i < config_group(cfg, 0)->nsentinels; i++) { /* TODO(groups) */
+            rclient *s = step__sentinel_connect(cfg, config_group(cfg, 0)->sentinels[i],
+                                                cfg->timeout_ms, err, sizeof(err));
             int ok = s && step__sentinel_master_addr(s, job_cluster(jb), master, sizeof(master),
                                                      err, sizeof(err)) == 0;
             rclient_free(s);

@@ -50,16 +50,18 @@ rclient *step__node_connect(const config *cfg, const char *addr, int timeout_ms,
                             size_t errsz)
 {
     char buf[HP_ADDR_MAX];
-    return rclient_connect(config_map_addr(cfg, addr, buf, sizeof(buf)), cfg->redis_user,
-                           cfg->redis_password, timeout_ms, err, errsz);
+    const cfg_group *g = config_group(cfg, 0); /* TODO(groups): the job's group */
+    return rclient_connect(config_map_addr(g, addr, buf, sizeof(buf)), g->redis_user,
+                           g->redis_password, timeout_ms, err, errsz);
 }
 
 rclient *step__sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
                                 size_t errsz)
 {
     char buf[HP_ADDR_MAX];
-    return rclient_connect(config_map_addr(cfg, addr, buf, sizeof(buf)), cfg->sentinel_user,
-                           cfg->sentinel_password, timeout_ms, err, errsz);
+    const cfg_group *g = config_group(cfg, 0); /* TODO(groups): the job's group */
+    return rclient_connect(config_map_addr(g, addr, buf, sizeof(buf)), g->sentinel_user,
+                           g->sentinel_password, timeout_ms, err, errsz);
 }
 
 int step__ms_until(int64_t deadline, int cap)

@@ -311,12 +311,97 @@ static int channel_value(config *c, const char *section, const char *name, const
     return 0;
 }
 
+/* The keys of a [sentinel NAME] section, in the order the sample shows them. */
+static const struct gkey {
+    const char *key;
+    size_t off, size;
+    int secret;
+    const char *help;
+} gkeys[] = {
+#define G(k, member, secret, help)                                                                 \
+    {                                                                                              \
+        k, offsetof(cfg_group, member), sizeof(((cfg_group *)0)->member), secret, help             \
+    }
+    G("hosts", hosts_raw, 0, "this group's Sentinels, host:port comma separated (required)"),
+    G("masters", masters_raw, 0, "its master names to watch, comma separated; empty: all"),
+    G("password", sentinel_password, 1, "its Sentinels' password; never shown"),
+    G("user", sentinel_user, 1, "its Sentinels' ACL user"),
+    G("address_map", address_map_raw, 0, "as [sentinel] address_map, for this group"),
+    G("redis_user", redis_user, 1, "its Redis nodes' ACL user; default: [redis] user"),
+    G("redis_password", redis_password, 1, "its Redis nodes' password; default: [redis] password"),
+#undef G
+};
+#define NGKEYS (sizeof(gkeys) / sizeof(gkeys[0]))
+
+/* A group name: what a cluster's "group" says in the API, the metrics'
+ * label and the dashboard; kept to letters, digits, '.', '_' and '-'. */
+static int group_name_ok(const char *n)
+{
+    size_t i, l = strlen(n);
+    if (!l || l >= HP_NAME_MAX || !strcmp(n, "default")) return 0;
+    for (i = 0; i < l; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+              (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* [sentinel NAME]: a Sentinel group each (file only, as [webhook NAME]). */
+static int group_value(config *c, const char *section, const char *name, const char *value,
+                       char *err, size_t errsz)
+{
+    const char *gname = section + 9;
+    cfg_group *g = NULL;
+    size_t k;
+    int i;
+
+    for (i = 0; i < c->ngroups; i++)
+        if (!c->groups[i].is_default && !strcmp(c->groups[i].name, gname)) g = &c->groups[i];
+    if (!g) {
+        if (!group_name_ok(gname)) {
+            snprintf(err, errsz,
+                     "[%s]: a group name is 1 to %d letters, digits, '.', '_' or '-', and not "
+                     "'default'",
+                     section, HP_NAME_MAX - 1);
+            return -1;
+        }
+        if (c->ngroups == CFG_MAX_GROUPS - 1) { /* one slot stays for [sentinel] */
+            snprintf(err, errsz, "[%s]: more than %d Sentinel groups", section, CFG_MAX_GROUPS - 1);
+            return -1;
+        }
+        g = &c->groups[c->ngroups++];
+        memset(g, 0, sizeof(*g));
+        hp_strlcpy(g->name, gname, sizeof(g->name));
+    }
+    for (k = 0; k < NGKEYS; k++)
+        if (!strcmp(gkeys[k].key, name)) break;
+    if (k == NGKEYS) {
+        snprintf(err, errsz, "unknown key [%s] %s", section, name);
+        return -1;
+    }
+    if (strlen(value) >= gkeys[k].size) {
+        snprintf(err, errsz, "[%s] %s: value too long", section, name);
+        return -1;
+    }
+    hp_strlcpy((char *)g + gkeys[k].off, value, gkeys[k].size);
+    if (!strcmp(name, "redis_user")) g->redis_user_set = 1;
+    if (!strcmp(name, "redis_password")) g->redis_password_set = 1;
+    return 0;
+}
+
 static int on_ini_value(void *user, const char *section, const char *name, const char *value)
 {
     ini_ctx *x = user;
     size_t i;
 
     if (x->failed) return 0;
+    if (!strncmp(section, "sentinel ", 9)) {
+        if (group_value(x->c, section, name, value, x->err, x->errsz) < 0) {
+            x->failed = 1;
+            return 0;
+        }
+        return 1;
+    }
     if (!strncmp(section, "webhook ", 8) || !strncmp(section, "telegram ", 9)) {
         if (channel_value(x->c, section, name, value, x->err, x->errsz) < 0) {
             x->failed = 1;
@@ -369,7 +454,7 @@ int config_load_env(config *c, const char *(*getenv_fn)(const char *), char *err
 /* Splits a comma list into trimmed items; calls fn for each non-empty one.
  * Stops at the first fn failure. */
 static int each_item(const char *list,
-                     int (*fn)(config *c, const char *item, char *err, size_t errsz), config *c,
+                     int (*fn)(void *ctx, const char *item, char *err, size_t errsz), void *c,
                      char *err, size_t errsz)
 {
     const char *p = list;
@@ -393,23 +478,40 @@ static int each_item(const char *list,
     return 0;
 }
 
-static int add_sentinel(config *c, const char *item, char *err, size_t errsz)
+/* The lists of one group being derived, and how its keys are named in
+ * errors: "[sentinel] hosts (REDIS_SENTINEL_HOSTS)" or "[sentinel east] hosts". */
+typedef struct glist {
+    cfg_group *g;
+    char what[160];
+} glist;
+
+static void glist_init(glist *x, cfg_group *g, const char *key, const char *env)
 {
-    char host[HP_HOST_MAX];
+    x->g = g;
+    if (g->is_default)
+        snprintf(x->what, sizeof(x->what), "[sentinel] %s (%s)", key, env);
+    else
+        snprintf(x->what, sizeof(x->what), "[sentinel %s] %s", g->name, key);
+}
+
+static int add_sentinel(void *ctx, const char *item, char *err, size_t errsz)
+{
+    glist *x = ctx;
+    cfg_group *g = x->g;
+    char host[HP_HOST_MAX], addr[HP_ADDR_MAX];
     int port, i;
     if (hp_addr_parse(item, host, sizeof(host), &port) < 0) {
-        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): '%s' is not host:port",
-                 item);
+        snprintf(err, errsz, "%s: '%s' is not host:port", x->what, item);
         return -1;
     }
-    for (i = 0; i < c->nsentinels; i++)
-        if (!strcmp(c->sentinels[i], item)) return 0;
-    if (c->nsentinels == CFG_MAX_SENTINELS) {
-        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS): more than %d addresses",
-                 CFG_MAX_SENTINELS);
+    hp_addr_fmt(addr, sizeof(addr), host, port);
+    for (i = 0; i < g->nsentinels; i++)
+        if (!strcmp(g->sentinels[i], addr)) return 0;
+    if (g->nsentinels == CFG_MAX_SENTINELS) {
+        snprintf(err, errsz, "%s: more than %d addresses", x->what, CFG_MAX_SENTINELS);
         return -1;
     }
-    hp_addr_fmt(c->sentinels[c->nsentinels++], HP_ADDR_MAX, host, port);
+    hp_strlcpy(g->sentinels[g->nsentinels++], addr, HP_ADDR_MAX);
     return 0;
 }
 
@@ -430,8 +532,10 @@ static int amap_side(const char *s, char *out, size_t outsz)
 }
 
 /* "host:port=host:port", or "host=host" for every port */
-static int add_amap(config *c, const char *item, char *err, size_t errsz)
+static int add_amap(void *ctx, const char *item, char *err, size_t errsz)
 {
+    glist *x = ctx;
+    cfg_group *c = x->g;
     const char *eq = strchr(item, '=');
     char from[HP_ADDR_MAX];
     int a, b;
@@ -439,8 +543,7 @@ static int add_amap(config *c, const char *item, char *err, size_t errsz)
     memcpy(from, item, (size_t)(eq - item));
     from[eq - item] = '\0';
     if (c->namap == CFG_MAX_AMAP) {
-        snprintf(err, errsz, "[sentinel] address_map (HAPANEL_ADDRESS_MAP): more than %d pairs",
-                 CFG_MAX_AMAP);
+        snprintf(err, errsz, "%s: more than %d pairs", x->what, CFG_MAX_AMAP);
         return -1;
     }
     a = amap_side(from, c->amap_from[c->namap], HP_ADDR_MAX);
@@ -449,14 +552,11 @@ static int add_amap(config *c, const char *item, char *err, size_t errsz)
     c->namap++;
     return 0;
 bad:
-    snprintf(err, errsz,
-             "[sentinel] address_map (HAPANEL_ADDRESS_MAP): '%.200s' is not host:port=host:port "
-             "or host=host",
-             item);
+    snprintf(err, errsz, "%s: '%.200s' is not host:port=host:port or host=host", x->what, item);
     return -1;
 }
 
-const char *config_map_addr(const config *c, const char *addr, char *buf, size_t bufsz)
+const char *config_map_addr(const cfg_group *c, const char *addr, char *buf, size_t bufsz)
 {
     char host[HP_HOST_MAX];
     int port, i;
@@ -471,11 +571,12 @@ const char *config_map_addr(const config *c, const char *addr, char *buf, size_t
     return addr;
 }
 
-static int add_master(config *c, const char *item, char *err, size_t errsz)
+static int add_master(void *ctx, const char *item, char *err, size_t errsz)
 {
+    glist *x = ctx;
+    cfg_group *c = x->g;
     if (strlen(item) >= HP_NAME_MAX || c->nmasters == CFG_MAX_MASTERS) {
-        snprintf(err, errsz,
-                 "[sentinel] masters (REDIS_SENTINEL_MASTER_NAME): too many or too long");
+        snprintf(err, errsz, "%s: too many or too long", x->what);
         return -1;
     }
     hp_strlcpy(c->masters[c->nmasters++], item, HP_NAME_MAX);
@@ -546,13 +647,15 @@ bad:
     return -1;
 }
 
-static int add_token(config *c, const char *item, char *err, size_t errsz)
+static int add_token(void *ctx, const char *item, char *err, size_t errsz)
 {
+    config *c = ctx;
     return add_cred(c->tokens, &c->ntokens, 0, item, err, errsz);
 }
 
-static int add_user(config *c, const char *item, char *err, size_t errsz)
+static int add_user(void *ctx, const char *item, char *err, size_t errsz)
 {
+    config *c = ctx;
     return add_cred(c->users, &c->nusers, 1, item, err, errsz);
 }
 
@@ -569,8 +672,9 @@ const char *severity_name(int sev)
     return sev == SEV_CRITICAL ? "critical" : sev == SEV_WARNING ? "warning" : "info";
 }
 
-static int add_webhook(config *c, const char *item, char *err, size_t errsz)
+static int add_webhook(void *ctx, const char *item, char *err, size_t errsz)
 {
+    config *c = ctx;
     cfg_channel *ch;
     if (c->nchannels == CFG_MAX_CHANNELS || strlen(item) >= sizeof(ch->url)) {
         snprintf(err, errsz, "[notify] webhook_urls (HAPANEL_WEBHOOK_URLS): too many or too long");
@@ -697,8 +801,9 @@ static int s3_check(const config *c, char *err, size_t errsz)
 }
 
 /* One [ha] etcd_endpoints item: http(s)://host:port, nothing after. */
-static int add_etcd_endpoint(config *c, const char *item, char *err, size_t errsz)
+static int add_etcd_endpoint(void *ctx, const char *item, char *err, size_t errsz)
 {
+    config *c = ctx;
     const char *h = !strncmp(item, "http://", 7)    ? item + 7
                     : !strncmp(item, "https://", 8) ? item + 8
                                                     : NULL;
@@ -777,16 +882,112 @@ static int ha_check(config *c, char *err, size_t errsz)
     return 0;
 }
 
-int config_finish(config *c, char *err, size_t errsz)
+/* Derives every group's lists: groups[0] from [sentinel] / REDIS_SENTINEL_*
+ * when its hosts are set, then the [sentinel NAME] sections; refuses a group
+ * without Sentinels, a Sentinel in two groups and a master name listed by two
+ * groups (cluster names are unique across groups). Idempotent. */
+static int finish_groups(config *c, char *err, size_t errsz)
 {
-    c->nsentinels = c->nmasters = c->ntokens = c->nusers = c->namap = 0;
-    if (each_item(c->address_map_raw, add_amap, c, err, errsz) < 0) return -1;
-    if (each_item(c->sentinel_hosts, add_sentinel, c, err, errsz) < 0) return -1;
-    if (c->nsentinels == 0) {
-        snprintf(err, errsz, "[sentinel] hosts (REDIS_SENTINEL_HOSTS) is required");
+    int i, j, k, l;
+    glist x;
+
+    if (c->ngroups && c->groups[0].is_default) { /* a second call: derive it again */
+        memmove(&c->groups[0], &c->groups[1], sizeof(c->groups[0]) * (size_t)(c->ngroups - 1));
+        c->ngroups--;
+    }
+    if (c->sentinel_hosts[0]) {
+        cfg_group *g = &c->groups[0];
+        memmove(&c->groups[1], &c->groups[0], sizeof(c->groups[0]) * (size_t)c->ngroups);
+        c->ngroups++;
+        memset(g, 0, sizeof(*g));
+        g->is_default = 1;
+        hp_strlcpy(g->name, "default", sizeof(g->name));
+        hp_strlcpy(g->hosts_raw, c->sentinel_hosts, sizeof(g->hosts_raw));
+        hp_strlcpy(g->masters_raw, c->master_names, sizeof(g->masters_raw));
+        hp_strlcpy(g->address_map_raw, c->address_map_raw, sizeof(g->address_map_raw));
+        hp_strlcpy(g->sentinel_user, c->sentinel_user, sizeof(g->sentinel_user));
+        hp_strlcpy(g->sentinel_password, c->sentinel_password, sizeof(g->sentinel_password));
+    }
+    if (c->ngroups == 0) {
+        snprintf(err, errsz,
+                 "no Sentinel group: set [sentinel] hosts (REDIS_SENTINEL_HOSTS) or a [sentinel "
+                 "NAME] section with hosts");
         return -1;
     }
-    if (each_item(c->master_names, add_master, c, err, errsz) < 0) return -1;
+    c->nsentinels = 0;
+    for (i = 0; i < c->ngroups; i++) {
+        cfg_group *g = &c->groups[i];
+        g->nsentinels = g->nmasters = g->namap = 0;
+        if (!g->redis_user_set) hp_strlcpy(g->redis_user, c->redis_user, sizeof(g->redis_user));
+        if (!g->redis_password_set)
+            hp_strlcpy(g->redis_password, c->redis_password, sizeof(g->redis_password));
+        glist_init(&x, g, "address_map", "HAPANEL_ADDRESS_MAP");
+        if (each_item(g->address_map_raw, add_amap, &x, err, errsz) < 0) return -1;
+        glist_init(&x, g, "hosts", "REDIS_SENTINEL_HOSTS");
+        if (each_item(g->hosts_raw, add_sentinel, &x, err, errsz) < 0) return -1;
+        if (g->nsentinels == 0) {
+            snprintf(err, errsz, "%s is required", x.what);
+            return -1;
+        }
+        glist_init(&x, g, "masters", "REDIS_SENTINEL_MASTER_NAME");
+        if (each_item(g->masters_raw, add_master, &x, err, errsz) < 0) return -1;
+        c->nsentinels += g->nsentinels;
+    }
+    for (i = 0; i < c->ngroups; i++)
+        for (j = i + 1; j < c->ngroups; j++) {
+            const cfg_group *a = &c->groups[i], *b = &c->groups[j];
+            glist xa, xb;
+            for (k = 0; k < a->nsentinels; k++)
+                for (l = 0; l < b->nsentinels; l++)
+                    if (!strcmp(a->sentinels[k], b->sentinels[l])) {
+                        glist_init(&xa, (cfg_group *)a, "hosts", "REDIS_SENTINEL_HOSTS");
+                        glist_init(&xb, (cfg_group *)b, "hosts", "REDIS_SENTINEL_HOSTS");
+                        snprintf(err, errsz,
+                                 "Sentinel %s is in %s and %s: a Sentinel belongs to one group",
+                                 a->sentinels[k], xa.what, xb.what);
+                        return -1;
+                    }
+            for (k = 0; k < a->nmasters; k++)
+                for (l = 0; l < b->nmasters; l++)
+                    if (!strcmp(a->masters[k], b->masters[l])) {
+                        glist_init(&xa, (cfg_group *)a, "masters", "REDIS_SENTINEL_MASTER_NAME");
+                        glist_init(&xb, (cfg_group *)b, "masters", "REDIS_SENTINEL_MASTER_NAME");
+                        snprintf(err, errsz,
+                                 "master name '%s' is in %s and %s: cluster names must be unique "
+                                 "across Sentinel groups",
+                                 a->masters[k], xa.what, xb.what);
+                        return -1;
+                    }
+        }
+    return 0;
+}
+
+const cfg_group *config_group(const config *c, int idx)
+{
+    return idx >= 0 && idx < c->ngroups ? &c->groups[idx] : NULL;
+}
+
+const cfg_group *config_group_named(const config *c, const char *name)
+{
+    int i;
+    for (i = 0; i < c->ngroups; i++)
+        if (!strcmp(c->groups[i].name, name)) return &c->groups[i];
+    return NULL;
+}
+
+int config_group_of_master(const config *c, const char *master)
+{
+    int i, k;
+    for (i = 0; i < c->ngroups; i++)
+        for (k = 0; k < c->groups[i].nmasters; k++)
+            if (!strcmp(c->groups[i].masters[k], master)) return i;
+    return -1;
+}
+
+int config_finish(config *c, char *err, size_t errsz)
+{
+    c->ntokens = c->nusers = 0;
+    if (finish_groups(c, err, errsz) < 0) return -1;
     if (each_item(c->api_tokens, add_token, c, err, errsz) < 0) return -1;
     if (each_item(c->users_raw, add_user, c, err, errsz) < 0) return -1;
     if (finish_channels(c, err, errsz) < 0) return -1;
@@ -875,6 +1076,11 @@ void config_write_sample(FILE *f)
                 keys[i].def, keys[i].def[0] || keys[i].kind == K_INT ? "" : ";", keys[i].key,
                 keys[i].def);
     }
+    fprintf(f, "\n; More Sentinel groups, one panel for several deployments: a [sentinel NAME]\n"
+               "; section each (file only, no environment variables). Cluster (master) names are\n"
+               "; unique across groups.\n;[sentinel east]\n");
+    for (i = 0; i < NGKEYS; i++)
+        fprintf(f, "; %s\n;%s =\n", gkeys[i].help, gkeys[i].key);
 }
 
 void config_each_key(void (*fn)(void *ctx, const char *section, const char *key, const char *env),
@@ -896,5 +1102,14 @@ void config_each_setting(const config *c, config_setting_fn *fn, void *ctx)
         }
         fn(ctx, keys[i].section, keys[i].key, keys[i].env, keys[i].kind == K_SECRET ? NULL : v,
            keys[i].kind == K_SECRET && v[0]);
+    }
+    for (int g = 0; g < c->ngroups; g++) {
+        char sect[HP_NAME_MAX + 16];
+        if (c->groups[g].is_default) continue; /* the table's [sentinel] rows */
+        snprintf(sect, sizeof(sect), "sentinel %s", c->groups[g].name);
+        for (size_t k = 0; k < NGKEYS; k++) {
+            const char *v = (const char *)&c->groups[g] + gkeys[k].off;
+            fn(ctx, sect, gkeys[k].key, "", gkeys[k].secret ? NULL : v, gkeys[k].secret && v[0]);
+        }
     }
 }

@@ -43,6 +43,34 @@ typedef struct cfg_channel {
     int min_severity;   /* SEV_* */
 } cfg_channel;
 
+#define CFG_MAX_GROUPS 16
+
+/* A Sentinel group: the Sentinels of one deployment and what hapanel needs
+ * to talk to its Sentinels and its nodes. groups[0] "default" comes from
+ * [sentinel] / REDIS_SENTINEL_* (when its hosts are set); every [sentinel
+ * NAME] section is one more (file only, as [webhook NAME]). Cluster names
+ * (master names) are unique across groups. */
+typedef struct cfg_group {
+    char name[HP_NAME_MAX];
+    char hosts_raw[2048];
+    char masters_raw[2048];
+    char address_map_raw[8192];
+    char sentinel_user[128];
+    char sentinel_password[256];            /* secret */
+    char redis_user[128];                   /* default: [redis] user */
+    char redis_password[256];               /* secret; default: [redis] password */
+    int redis_user_set, redis_password_set; /* given in the section */
+    int is_default;                         /* groups[0] from [sentinel] / REDIS_SENTINEL_* */
+    /* derived by config_finish */
+    char sentinels[CFG_MAX_SENTINELS][HP_ADDR_MAX];
+    int nsentinels;
+    char masters[CFG_MAX_MASTERS][HP_NAME_MAX]; /* empty: every master its Sentinels monitor */
+    int nmasters;
+    char amap_from[CFG_MAX_AMAP][HP_ADDR_MAX]; /* address_map */
+    char amap_to[CFG_MAX_AMAP][HP_ADDR_MAX];
+    int namap;
+} cfg_group;
+
 typedef struct config {
     /* raw values, as set by file or environment */
     char sentinel_hosts[2048];
@@ -136,17 +164,13 @@ typedef struct config {
     int alert_memory_pct;
     int alert_resolve_after_s;
     /* derived by config_finish */
-    char sentinels[CFG_MAX_SENTINELS][HP_ADDR_MAX];
-    int nsentinels;
-    char masters[CFG_MAX_MASTERS][HP_NAME_MAX]; /* empty: every master */
-    int nmasters;
+    cfg_group groups[CFG_MAX_GROUPS]; /* [sentinel] first (if set), then [sentinel NAME]s */
+    int ngroups;
+    int nsentinels; /* over every group */
     cfg_token tokens[CFG_MAX_TOKENS];
     int ntokens;
     cfg_token users[CFG_MAX_TOKENS]; /* dashboard logins */
     int nusers;
-    char amap_from[CFG_MAX_AMAP][HP_ADDR_MAX]; /* [sentinel] address_map */
-    char amap_to[CFG_MAX_AMAP][HP_ADDR_MAX];
-    int namap;
     cfg_channel channels[CFG_MAX_CHANNELS]; /* [webhook NAME], [telegram NAME], environment */
     int nchannels;
     int nfile_channels; /* how many of them came from the file's sections */
@@ -167,9 +191,16 @@ void config_each_key(void (*fn)(void *ctx, const char *section, const char *key,
                      void *ctx);
 
 /* The address to connect to for addr ("host:port", as Sentinel or a node
- * announces it): its [sentinel] address_map entry (the address's own, else
+ * announces it): its group's address_map entry (the address's own, else
  * its host's, with addr's port, written into buf), else addr itself. */
-const char *config_map_addr(const config *c, const char *addr, char *buf, size_t bufsz);
+const char *config_map_addr(const cfg_group *g, const char *addr, char *buf, size_t bufsz);
+/* groups[idx], or NULL when out of range. */
+const cfg_group *config_group(const config *c, int idx);
+/* The group of that name, or NULL. */
+const cfg_group *config_group_named(const config *c, const char *name);
+/* The group whose masters= lists master, or -1 (none lists it, or every
+ * group takes every master). */
+int config_group_of_master(const config *c, const char *master);
 /* Calls fn for each key with its current value; a secret's value is NULL
  * (only whether it is set is told). */
 typedef void config_setting_fn(void *ctx, const char *section, const char *key, const char *env,

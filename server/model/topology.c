@@ -21,6 +21,7 @@ cluster_snap *cluster_snap_new(const char *name)
     if (!c) return NULL;
     c->refs = 1;
     hp_strlcpy(c->name, name, sizeof(c->name));
+    hp_strlcpy(c->group_name, "default", sizeof(c->group_name));
     return c;
 }
 
@@ -323,6 +324,7 @@ static int render(cluster_snap *c)
 
     if (!root || !sum) goto out;
     cJSON_AddStringToObject(root, "name", c->name);
+    cJSON_AddStringToObject(root, "group", c->group_name);
     cJSON_AddStringToObject(root, "status", c->status);
     if (m)
         cJSON_AddItemToObject(root, "master", render_node(m));
@@ -360,6 +362,7 @@ static int render(cluster_snap *c)
     cJSON_AddNumberToObject(root, "updated_at", (double)c->updated_at);
 
     cJSON_AddStringToObject(sum, "name", c->name);
+    cJSON_AddStringToObject(sum, "group", c->group_name);
     cJSON_AddStringToObject(sum, "status", c->status);
     str_or_null(sum, "master", c->master);
     cJSON_AddNumberToObject(sum, "replicas", nrep);

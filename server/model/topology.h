@@ -127,9 +127,11 @@ typedef struct snap_problem {
 typedef struct cluster_snap {
     int refs; /* managed by topo_* only */
     char name[HP_NAME_MAX];
-    char status[12];          /* ok, degraded, down */
-    char master[HP_ADDR_MAX]; /* the Sentinels' master (majority), "" if none */
-    snap_node *nodes;         /* master first, then replicas by address */
+    int group;                    /* index of its Sentinel group in config.groups */
+    char group_name[HP_NAME_MAX]; /* "default" for [sentinel], else [sentinel NAME]'s NAME */
+    char status[12];              /* ok, degraded, down */
+    char master[HP_ADDR_MAX];     /* the Sentinels' master (majority), "" if none */
+    snap_node *nodes;             /* master first, then replicas by address */
     int nnodes;
     snap_sentinel *sentinels;
     int nsentinels;

@@ -207,8 +207,8 @@ monitor *monitor_new(const config *cfg, evq *q)
         tv.tv_usec = (slot_ms % 1000) * 1000;
     }
     event_add(m->tick, &tv);
-    for (i = 0; i < cfg->nsentinels; i++)
-        if (!mon__sentinel_add(m, cfg->sentinels[i], 1)) goto fail;
+    for (i = 0; i < config_group(cfg, 0)->nsentinels; i++) /* TODO(groups): every group */
+        if (!mon__sentinel_add(m, config_group(cfg, 0)->sentinels[i], 1)) goto fail;
     return m;
 fail:
     monitor_free(m);

@@ -119,9 +119,10 @@ void mon__index_free(name_index *ix)
 int mon__name_wanted(const monitor *m, const char *name)
 {
     int i;
-    if (m->cfg->nmasters == 0) return 1;
-    for (i = 0; i < m->cfg->nmasters; i++)
-        if (!strcmp(m->cfg->masters[i], name)) return 1;
+    const cfg_group *g = config_group(m->cfg, 0); /* TODO(groups): the reporter's group */
+    if (g->nmasters == 0) return 1;
+    for (i = 0; i < g->nmasters; i++)
+        if (!strcmp(g->masters[i], name)) return 1;
     return 0;
 }
 
@@ -236,11 +237,12 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
         char mh[HP_HOST_MAX];
         int mp;
         char mb[HP_ADDR_MAX];
-        const char *reach = config_map_addr(m->cfg, addr, mb, sizeof(mb));
+        const cfg_group *g = config_group(m->cfg, 0); /* TODO(groups): the cluster's group */
+        const char *reach = config_map_addr(g, addr, mb, sizeof(mb));
         if (reach != addr) hp_strlcpy(n->reach, reach, sizeof(n->reach));
         if (hp_addr_parse(reach, mh, sizeof(mh), &mp) == 0)
-            n->conn = rconn_new(m->base, mh, mp, m->cfg->redis_user, m->cfg->redis_password,
-                                m->cfg->timeout_ms);
+            n->conn =
+                rconn_new(m->base, mh, mp, g->redis_user, g->redis_password, m->cfg->timeout_ms);
     }
     if (!n->conn) {
         free(n);
@@ -265,7 +267,8 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
             return m->sentinels[i];
         }
     char mb[HP_ADDR_MAX];
-    const char *reach = config_map_addr(m->cfg, addr, mb, sizeof(mb));
+    const cfg_group *g = config_group(m->cfg, 0); /* TODO(groups): the Sentinel's group */
+    const char *reach = config_map_addr(g, addr, mb, sizeof(mb));
     if (hp_addr_parse(reach, host, sizeof(host), &port) < 0) return NULL;
     ns = realloc(m->sentinels, sizeof(*ns) * (size_t)(m->nsentinels + 1));
     if (!ns) return NULL;
@@ -277,10 +280,10 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
     if (reach != addr) hp_strlcpy(s->reach, reach, sizeof(s->reach));
     s->seed = seed;
     s->seen_ms = hp_mono_ms();
-    s->conn = rconn_new(m->base, host, port, m->cfg->sentinel_user, m->cfg->sentinel_password,
-                        m->cfg->timeout_ms);
-    s->sub = rconn_new(m->base, host, port, m->cfg->sentinel_user, m->cfg->sentinel_password,
-                       m->cfg->timeout_ms);
+    s->conn =
+        rconn_new(m->base, host, port, g->sentinel_user, g->sentinel_password, m->cfg->timeout_ms);
+    s->sub =
+        rconn_new(m->base, host, port, g->sentinel_user, g->sentinel_password, m->cfg->timeout_ms);
     if (!s->conn || !s->sub) {
         rconn_free(s->conn);
         rconn_free(s->sub);
