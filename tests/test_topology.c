@@ -181,6 +181,38 @@ int main(void)
     cluster_snap_diff(NULL, a, record, &s);
     CHECK(s.n == 0);
 
+    /* Sentinel groups: the group's name in both bodies ("default" unless
+     * set); another group naming the same master is a critical name_clash
+     * naming both groups, an event when it appears and when it goes. */
+    CHECK(strstr(a->json, "\"group\":\"default\"") != NULL);
+    CHECK(strstr(a->summary_json, "\"group\":\"default\"") != NULL);
+    CHECK(!has_problem(a, "name_clash"));
+    b = healthy("127.0.0.1:2");
+    b->group = 1;
+    hp_strlcpy(b->group_name, "east", sizeof(b->group_name));
+    hp_strlcpy(b->clash_group, "west", sizeof(b->clash_group));
+    CHECK(cluster_snap_finish(b, 7000) == 0);
+    CHECK(has_problem(b, "name_clash"));
+    CHECK_STR(b->status, "degraded");
+    CHECK(strstr(b->json, "\"group\":\"east\"") != NULL);
+    CHECK(strstr(b->summary_json, "\"group\":\"east\"") != NULL);
+    CHECK(strstr(b->json, "\"code\":\"name_clash\",\"severity\":\"critical\"") != NULL);
+    CHECK(strstr(b->json, "master name 'mymaster' is monitored by Sentinel groups east (shown) and "
+                          "west (ignored): rename one or list masters= per group") != NULL);
+    memset(&s, 0, sizeof(s));
+    cluster_snap_diff(a, b, record, &s);
+    CHECK(count(&s, "cluster-name-clash") == 1);
+    memset(&s, 0, sizeof(s));
+    cluster_snap_diff(NULL, b, record, &s); /* first sight with the clash: the event too */
+    CHECK(count(&s, "cluster-name-clash") == 1);
+    memset(&s, 0, sizeof(s));
+    cluster_snap_diff(b, b, record, &s); /* still there: no new event */
+    CHECK(s.n == 0);
+    memset(&s, 0, sizeof(s));
+    cluster_snap_diff(b, a, record, &s);
+    CHECK(count(&s, "cluster-name-clash-resolved") == 1);
+    cluster_snap_unref(b);
+
     /* Hostile names go out as JSON strings, escaped. */
     b = cluster_snap_new("x\"y</script>");
     CHECK(cluster_snap_finish(b, 7000) == 0);

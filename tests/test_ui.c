@@ -972,6 +972,166 @@ static void test_badge_alerts(db *d)
     cluster_snap_unref(c);
 }
 
+/* A healthy one-node cluster of group grp, for the page tests. */
+static cluster_snap *group_cluster(const char *name, const char *grp, int up, int64_t now)
+{
+    cluster_snap *c = cluster_snap_new(name);
+    c->nodes = calloc(1, sizeof(*c->nodes));
+    c->sentinels = calloc(1, sizeof(*c->sentinels));
+    add_node(c, "10.3.0.1:6379", ROLE_MASTER, up, up ? "" : "refused");
+    add_sentinel(c, "10.3.0.9:26379", up ? "10.3.0.1:6379" : "", 1);
+    c->sentinels[0].quorum = 1;
+    hp_strlcpy(c->group_name, grp, sizeof(c->group_name));
+    CHECK(cluster_snap_finish(c, now) == 0);
+    return c;
+}
+
+/* The page of n clusters named names[i] in groups[i] (given in name order). */
+static void render_groups(sbuf *b, db *d, int n, const char *const *names,
+                          const char *const *groups, int64_t now)
+{
+    cluster_snap **cs = calloc((size_t)n, sizeof(*cs));
+    topo_snap *t;
+    int i;
+    for (i = 0; i < n; i++)
+        cs[i] = group_cluster(names[i], groups[i], names[i][0] != 'z', now);
+    t = topo_snap_new(cs, n, now);
+    CHECK(t != NULL);
+    ui__render_page(b, d, NULL, t, "", now);
+    topo_release(t);
+}
+
+/* Issue 15: the clusters by Sentinel group. The compact table sorts rows by
+ * group, then problems first, with a header row per group and data-group on
+ * every row; a hostile group name is escaped in both; one group: no headers.
+ * The full sections go into one div per group. */
+static void test_groups(db *d)
+{
+    static const char *const names[] = {"a1", "a2", "b1", "b2", "c1", "c2", "c3", "c4", "zdown"};
+    static const char *const groups[] = {"west", "east", "west", "east", "<script>\"&'",
+                                         "west", "east", "west", "east"};
+    static const char *const one[] = {"a1", "a2", "b1", "b2", "c1", "c2", "c3", "c4", "zdown"};
+    static const char *const same[] = {"east", "east", "east", "east", "east",
+                                       "east", "east", "east", "east"};
+    sbuf b = SBUF_INIT;
+    int64_t now = hp_now_ms();
+    const char *e, *h, *w, *r;
+
+    render_groups(&b, d, 9, names, groups, now); /* 9 > UI_COMPACT_AT: the table */
+    CHECK(!sbuf_failed(&b) && strstr(b.buf, "<table class=\"clist\">") != NULL);
+    CHECK(count(b.buf, "<tr class=\"grow\"") == 3);
+    CHECK(count(b.buf, "<tr class=\"crow ") == 9);
+    CHECK(count(b.buf, "<tbody class=\"gbody\"") == 3);
+    /* sorted by group name: the hostile one ("<" sorts first), east, west */
+    h = strstr(b.buf, "<tr class=\"grow\" data-group=\"&lt;script&gt;&quot;&amp;&#39;\">");
+    e = strstr(b.buf, "<tr class=\"grow\" data-group=\"east\">");
+    w = strstr(b.buf, "<tr class=\"grow\" data-group=\"west\">");
+    CHECK(h && e && w && h < e && e < w);
+    /* the header counts its group; the down cluster first within east */
+    CHECK(strstr(b.buf, "east \xc2\xb7 4 clusters \xc2\xb7 <span class=\"bad\">1 down</span>") !=
+          NULL);
+    CHECK(strstr(b.buf, "west \xc2\xb7 4 clusters</th>") != NULL);
+    CHECK(strstr(b.buf, "&lt;script&gt;&quot;&amp;&#39; \xc2\xb7 1 cluster</th>") != NULL);
+    r = strstr(b.buf, "data-cluster=\"zdown\" data-group=\"east\"");
+    CHECK(r && r > e && r < strstr(e, "data-cluster=\"a2\""));
+    CHECK(strstr(b.buf, "<tr class=\"crow st-ok\" data-cluster=\"c1\" "
+                        "data-group=\"&lt;script&gt;&quot;&amp;&#39;\">") != NULL);
+    CHECK(strstr(b.buf, "<script>") == NULL && strstr(b.buf, "\"&'") == NULL);
+    /* the overview counts each group */
+    CHECK(strstr(b.buf, "<span class=\"ogroups\">3 groups:") != NULL);
+    CHECK(strstr(b.buf, "<span class=\"ogroup\" data-group=\"west\">west \xc2\xb7 4 clusters") !=
+          NULL);
+    sbuf_release(&b);
+
+    /* one group: the table as before, no headers, rows by status then name */
+    render_groups(&b, d, 9, one, same, now);
+    CHECK(count(b.buf, "class=\"grow\"") == 0 && count(b.buf, "gbody") == 0);
+    CHECK(strstr(b.buf, "ogroups") == NULL);
+    CHECK(count(b.buf, "data-group=\"east\"") == 9);
+    r = strstr(b.buf, "<tr class=\"crow st-down\" data-cluster=\"zdown\"");
+    CHECK(r && r < strstr(b.buf, "data-cluster=\"a1\""));
+    sbuf_release(&b);
+
+    /* few clusters, two groups: a div and a heading per group, sorted */
+    render_groups(&b, d, 3, names + 1, groups + 1, now); /* a2 east, b1 west, b2 east */
+    CHECK(strstr(b.buf, "class=\"clist\"") == NULL);
+    CHECK(count(b.buf, "<div class=\"group\"") == 2);
+    e = strstr(b.buf, "<div class=\"group\" data-group=\"east\"><h2 class=\"group-head\">east "
+                      "\xc2\xb7 2 clusters</h2>");
+    w = strstr(b.buf, "<div class=\"group\" data-group=\"west\">");
+    CHECK(e && w && e < w);
+    r = strstr(b.buf, "data-cluster=\"b2\" data-group=\"east\"");
+    CHECK(r && r > e && r < w);
+    sbuf_release(&b);
+
+    /* few clusters, one group: no group div */
+    render_groups(&b, d, 2, one, same, now);
+    CHECK(strstr(b.buf, "class=\"group\"") == NULL && strstr(b.buf, "group-head") == NULL);
+    CHECK(count(b.buf, "<section class=\"cluster") == 2);
+    sbuf_release(&b);
+}
+
+/* Issue 15: the panel of hapanel instances: both listed, the leader with its
+ * since time, this panel marked, every name and URL escaped; a leader the
+ * (older) list does not have yet still shows; etcd silent says so. */
+static void test_instances(void)
+{
+    ha_status hs;
+    ui_inst_list l;
+    sbuf b = SBUF_INIT;
+    int64_t now = hp_now_ms();
+    char since[64];
+
+    memset(&hs, 0, sizeof hs);
+    memset(&l, 0, sizeof l);
+    hs.enabled = 1;
+    hs.etcd_ok = 1;
+    hs.term = 42;
+    hp_strlcpy(hs.self_id, "p2", sizeof hs.self_id);
+    hp_strlcpy(hs.leader_id, "p<1>", sizeof hs.leader_id);
+    hp_strlcpy(hs.leader_url, "http://h1:1/\"x", sizeof hs.leader_url);
+    hs.leader_since_ms = now - 65000;
+    hp_strlcpy(l.rows[0].id, "p<1>", sizeof l.rows[0].id);
+    hp_strlcpy(l.rows[0].url, "http://h1:1/\"x<b>", sizeof l.rows[0].url);
+    hp_strlcpy(l.rows[1].id, "p2", sizeof l.rows[1].id);
+    hp_strlcpy(l.rows[1].url, "http://h2:2", sizeof l.rows[1].url);
+    l.n = 2;
+    ui__render_instances(&b, &hs, &l, 1, now, 0, now);
+    CHECK(!sbuf_failed(&b));
+    CHECK(strstr(b.buf, "hx-get=\"/ui/instances\" hx-trigger=\"every 5s\"") != NULL);
+    CHECK(count(b.buf, "<li class=\"inst") == 2);
+    snprintf(since, sizeof since, "data-since=\"%lld\"", (long long)hs.leader_since_ms);
+    CHECK(strstr(b.buf, "<li class=\"inst inst-leader\" data-role=\"leader\" "
+                        "data-instance=\"p&lt;1&gt;\"") != NULL);
+    CHECK(strstr(b.buf, since) != NULL && strstr(b.buf, "(65s ago)") != NULL);
+    CHECK(strstr(b.buf, "http://h1:1/&quot;x&lt;b&gt;") != NULL && strstr(b.buf, "<b>") == NULL);
+    CHECK(strstr(b.buf, "<li class=\"inst inst-self\" data-role=\"follower\" "
+                        "data-instance=\"p2\">") != NULL);
+    CHECK(count(b.buf, "this panel") == 1 && count(b.buf, ">follower<") == 1);
+    CHECK(strstr(b.buf, "<span class=\"k\">etcd</span> <span class=\"badge st-ok\">ok</span>"));
+    CHECK(strstr(b.buf, "did not answer") == NULL);
+    sbuf_release(&b);
+
+    /* a new leader the cached list lacks; etcd silent for the last read */
+    hp_strlcpy(hs.leader_id, "p3", sizeof hs.leader_id);
+    hp_strlcpy(hs.leader_url, "http://h3:3", sizeof hs.leader_url);
+    hs.etcd_ok = 0;
+    hs.last_ok_ms = now - 3000;
+    ui__render_instances(&b, &hs, &l, 1, now - 4000, 1, now);
+    CHECK(count(b.buf, "<li class=\"inst") == 3);
+    CHECK(strstr(b.buf, "data-role=\"leader\" data-instance=\"p3\"") != NULL);
+    CHECK(count(b.buf, "data-role=\"leader\"") == 1);
+    CHECK(strstr(b.buf, "badge st-down\">unreachable") != NULL);
+    CHECK(strstr(b.buf, "etcd did not answer the list of instances; it is from 4s ago") != NULL);
+    sbuf_release(&b);
+
+    /* no list read yet: this panel alone, from its status */
+    ui__render_instances(&b, &hs, &l, 0, 0, 1, now);
+    CHECK(count(b.buf, "<li class=\"inst") == 2); /* the leader p3 and this panel p2 */
+    CHECK(strstr(b.buf, "data-instance=\"p2\"") != NULL);
+    sbuf_release(&b);
+}
+
 /* Item 7: a backup's key figures and restore check in its row, the reason
  * of a failed check escaped, and the "verify restore" button. */
 static void test_backup_restore_row(db *d, cluster_snap *c, const char *name)
@@ -1134,6 +1294,8 @@ int main(void)
     test_history_filters(d);
     test_badge_alerts(d);
     test_backup_restore_row(d, c, name);
+    test_groups(d);
+    test_instances();
 
     sbuf_release(&b);
     cluster_snap_unref(c);

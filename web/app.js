@@ -45,6 +45,11 @@
   var jobPanel = document.getElementById('jobpanel');
   var jobBody = document.getElementById('jobbody');
   var notifyEl = document.getElementById('notify');
+  var instancesEl = document.getElementById('instances');
+  var cfilter = document.getElementById('cfilter');
+  var gfilter = document.getElementById('gfilter');
+  var gfilterLabel = document.getElementById('gfilterlabel');
+  var cfcount = document.getElementById('cfcount');
   var dlStatus = document.getElementById('dlstatus');
   var loginForm = document.getElementById('loginform');
   var loginMsg = document.getElementById('loginmsg');
@@ -109,6 +114,7 @@
     whoami(null);
     htmx.trigger(notifyEl, 'refresh');
     htmx.trigger(clusters, 'refresh');
+    htmx.trigger(instancesEl, 'refresh');
   }
 
   loginForm.addEventListener('submit', function (evt) {
@@ -195,6 +201,7 @@
     setConn('wait', 'connecting\u2026');
     whoami(null);
     htmx.trigger(notifyEl, 'refresh'); /* now, not in up to 5 s */
+    htmx.trigger(instancesEl, 'refresh');
     if (!historyView.hidden && !history_.firstChild) loadHistory();
   }
 
@@ -288,7 +295,109 @@
     var worst = ov ? ov.getAttribute('data-worst') : '';
     var label = { down: '[DOWN] ', degraded: '[DEGRADED] ', unknown: '[?] ' }[worst] || '';
     document.title = label + 'hapanel';
+    applyFilter();
   }
+
+  /* --- the cluster filter ----------------------------------------------------
+     The page is one render shared by every viewer, so the filter is applied
+     here, after every swap: a cluster (a row of the compact table, with the
+     expansion under it, or a full section) stays when its name or its
+     Sentinel group contains the text typed, and it is in the group chosen;
+     a group's header goes when none of its clusters stays. The input and
+     the select live outside #clusters: typing and focus survive the swaps.
+     Kept in sessionStorage (per tab). */
+  var FKEY = 'hapanel.cfilter', GKEY = 'hapanel.gfilter';
+  function ssGet(k) { try { return sessionStorage.getItem(k) || ''; } catch (e) { return ''; } }
+  function ssSet(k, v) { try { sessionStorage.setItem(k, v); } catch (e) { /* private mode */ } }
+  var wantGroup = ssGet(GKEY);
+  cfilter.value = ssGet(FKEY);
+
+  function fillGroups() {
+    var seen = {}, names = [];
+    clusters.querySelectorAll('tr.crow[data-group], section.cluster[data-group]').forEach(function (el) {
+      var g = el.getAttribute('data-group');
+      if (!seen[g]) { seen[g] = true; names.push(g); }
+    });
+    names.sort();
+    var have = [];
+    for (var i = 1; i < gfilter.options.length; i++) have.push(gfilter.options[i].value);
+    if (have.join('\n') !== names.join('\n')) {
+      while (gfilter.options.length > 1) gfilter.remove(1);
+      names.forEach(function (n) {
+        var o = document.createElement('option');
+        o.value = n;
+        o.textContent = n;
+        gfilter.appendChild(o);
+      });
+    }
+    gfilter.value = seen[wantGroup] ? wantGroup : '';
+    gfilter.hidden = gfilterLabel.hidden = names.length < 2;
+    return names.length;
+  }
+
+  function applyFilter() {
+    var ngroups = fillGroups();
+    var text = cfilter.value.trim().toLowerCase(), grp = ngroups > 1 ? gfilter.value : '';
+    var total = 0, shown = 0;
+    function keep(el) {
+      var name = (el.getAttribute('data-cluster') || '').toLowerCase();
+      var g = el.getAttribute('data-group') || '';
+      if (grp && g !== grp) return false;
+      return !text || name.indexOf(text) >= 0 || g.toLowerCase().indexOf(text) >= 0;
+    }
+    var table = clusters.querySelector('table.clist');
+    if (table) {
+      table.querySelectorAll('tr.crow').forEach(function (tr) {
+        var ok = keep(tr);
+        total++;
+        if (ok) shown++;
+        tr.hidden = !ok;
+        var x = tr.nextElementSibling;
+        if (x && x.classList.contains('cexp')) x.hidden = !ok;
+      });
+      table.querySelectorAll('tbody.gbody').forEach(function (tb) {
+        tb.hidden = !tb.querySelector('tr.crow:not([hidden])');
+      });
+    } else {
+      clusters.querySelectorAll('section.cluster').forEach(function (sec) {
+        var ok = keep(sec);
+        total++;
+        if (ok) shown++;
+        sec.hidden = !ok;
+      });
+      clusters.querySelectorAll('div.group').forEach(function (d) {
+        d.hidden = !d.querySelector('section.cluster:not([hidden])');
+      });
+    }
+    var filtering = !!text || !!grp;
+    var say = !total ? '' : filtering ? shown + ' of ' + total + ' shown' : '';
+    if (filtering && !shown) say = 'no cluster matches (of ' + total + ')';
+    if (cfcount.textContent !== say) cfcount.textContent = say;
+  }
+
+  cfilter.addEventListener('input', function () { ssSet(FKEY, cfilter.value); applyFilter(); });
+  gfilter.addEventListener('change', function () {
+    wantGroup = gfilter.value;
+    ssSet(GKEY, wantGroup);
+    applyFilter();
+  });
+  /* "/" focuses the filter (as on many sites), Escape in it clears it */
+  document.addEventListener('keydown', function (e) {
+    var t = e.target, typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey && !liveView.hidden) {
+      e.preventDefault();
+      cfilter.focus();
+      cfilter.select();
+    }
+  });
+  cfilter.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && cfilter.value) {
+      e.preventDefault();
+      cfilter.value = '';
+      ssSet(FKEY, '');
+      applyFilter();
+    }
+  });
 
   function swapClusters(html) {
     keepFocus(function () {
@@ -380,7 +489,8 @@
   /* Every htmx request carries the token; without one (or when paused) the
      poll is cancelled rather than sent to fail. */
   document.addEventListener('htmx:configRequest', function (evt) {
-    if (!authed() || (pause.checked && (evt.detail.elt === clusters || evt.detail.elt === notifyEl))) {
+    if (!authed() || (pause.checked && (evt.detail.elt === clusters || evt.detail.elt === notifyEl ||
+                                        evt.detail.elt.id === 'hapanels'))) {
       evt.preventDefault();
       return;
     }

@@ -232,10 +232,9 @@ static int stream_eof(xfer *x, unsigned char *buf, const char *mark)
 static int transfer(xfer *x, const config *cfg, const char *node)
 {
     char err[256], line[128], mapbuf[HP_ADDR_MAX];
-    rclient *rc =
-        rclient_connect(config_map_addr(config_group(cfg, 0), node, mapbuf, sizeof(mapbuf)),
-                        config_group(cfg, 0)->redis_user, config_group(cfg, 0)->redis_password,
-                        cfg->timeout_ms, err, sizeof(err));
+    const cfg_group *g = job_group(x->jb);
+    rclient *rc = rclient_connect(config_map_addr(g, node, mapbuf, sizeof(mapbuf)), g->redis_user,
+                                  g->redis_password, cfg->timeout_ms, err, sizeof(err));
     unsigned char *buf = NULL;
     struct timeval tv = {BACKUP_POLL_S, 0};
     int ret = -1;
@@ -488,11 +487,11 @@ int recipe_bgsave(job *jb)
     const config *cfg = job_config(jb);
     const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(job_params(jb), "node"));
     char err[256], mapbuf[HP_ADDR_MAX];
-    rclient *n = node ? rclient_connect(
-                            config_map_addr(config_group(cfg, 0), node, mapbuf, sizeof(mapbuf)),
-                            config_group(cfg, 0)->redis_user, config_group(cfg, 0)->redis_password,
-                            cfg->timeout_ms, err, sizeof(err))
-                      : NULL;
+    const cfg_group *g = job_group(jb);
+    rclient *n =
+        node ? rclient_connect(config_map_addr(g, node, mapbuf, sizeof(mapbuf)), g->redis_user,
+                               g->redis_password, cfg->timeout_ms, err, sizeof(err))
+             : NULL;
     node_info before, in;
     int64_t deadline;
     int rc = -1;

@@ -67,6 +67,7 @@ typedef struct mark {
 typedef struct drill {
     job *jb;
     const config *cfg;
+    const cfg_group *grp; /* the cluster's Sentinel group (job_group) */
     char name[HP_NAME_MAX];
     char mode[16];
     char prefix[160]; /* <key_prefix><drill id>: */
@@ -165,7 +166,7 @@ static int discover(const drill *d, char *out, size_t outsz, char *err, size_t e
 {
     int i;
     for (i = 0; i < d->nsent; i++) {
-        rclient *s = step__sentinel_connect(d->cfg, d->sentinels[i], PROBE_CALL_MS, err, errsz);
+        rclient *s = step__sentinel_connect(d->grp, d->sentinels[i], PROBE_CALL_MS, err, errsz);
         int rc = s ? step__sentinel_master_addr(s, d->name, out, outsz, err, errsz) : -1;
         rclient_free(s);
         if (rc == 0) return 0;
@@ -219,7 +220,7 @@ static void *probe_main(void *arg)
         if (!c && t >= next_discover) {
             next_discover = t + PROBE_REDISCOVER_MS;
             if (discover(d, addr, sizeof(addr), err, sizeof(err)) == 0)
-                c = step__node_connect(d->cfg, addr, PROBE_CALL_MS, err, sizeof(err));
+                c = step__node_connect(d->grp, addr, PROBE_CALL_MS, err, sizeof(err));
             if (!c) {
                 pthread_mutex_lock(&d->lock);
                 hp_strlcpy(d->probe_err, err, sizeof(d->probe_err));
@@ -264,7 +265,7 @@ static void *probe_main(void *arg)
 static redisContext *sub_connect(const drill *d, const char *addr)
 {
     char buf[HP_ADDR_MAX], host[HP_HOST_MAX];
-    const cfg_group *g = config_group(d->cfg, 0); /* TODO(groups) */
+    const cfg_group *g = d->grp;
     const char *a = config_map_addr(g, addr, buf, sizeof(buf));
     struct timeval tv = {0, 500 * 1000};
     redisContext *c;
@@ -395,7 +396,7 @@ static int all_agree(drill *d, rclient **conns, char *out, size_t outsz)
     for (i = 0; i < d->nsent; i++) {
         if (!conns[i])
             conns[i] =
-                step__sentinel_connect(d->cfg, d->sentinels[i], PROBE_CALL_MS, err, sizeof(err));
+                step__sentinel_connect(d->grp, d->sentinels[i], PROBE_CALL_MS, err, sizeof(err));
         if (!conns[i]) {
             agree_note(d, "Sentinel %s is not reachable", d->sentinels[i]);
             return 0;
@@ -429,7 +430,7 @@ static void poll_roles(drill *d, rclient **conns, int *was_replica)
     for (i = 0; i < d->nreps; i++) {
         node_info in;
         if (!conns[i])
-            conns[i] = step__node_connect(d->cfg, d->reps[i], PROBE_CALL_MS, err, sizeof(err));
+            conns[i] = step__node_connect(d->grp, d->reps[i], PROBE_CALL_MS, err, sizeof(err));
         if (!conns[i]) continue;
         rclient_deadline(conns[i], now_ms() + PROBE_CALL_MS);
         if (rclient_info(conns[i], &in, err, sizeof(err)) < 0) {
@@ -515,10 +516,9 @@ static void *watch_main(void *arg)
 
 /* A raw connection to a node, for the commands with many arguments (MGET,
  * UNLINK): NULL with the reason in err. */
-static redisContext *node_raw(const config *cfg, const char *addr, char *err, size_t errsz)
+static redisContext *node_raw(const cfg_group *g, const char *addr, char *err, size_t errsz)
 {
     char buf[HP_ADDR_MAX], host[HP_HOST_MAX];
-    const cfg_group *g = config_group(cfg, 0); /* TODO(groups) */
     const char *a = config_map_addr(g, addr, buf, sizeof(buf));
     struct timeval tv = {2, 0};
     redisContext *c;
@@ -555,7 +555,7 @@ fail:
  * *lost gets those missing or holding another value. 0, or -1 with err. */
 static int readback(const drill *d, const char *master, int64_t *lost, char *err, size_t errsz)
 {
-    redisContext *c = node_raw(d->cfg, master, err, errsz);
+    redisContext *c = node_raw(d->grp, master, err, errsz);
     const char **argv = NULL;
     size_t *lens = NULL, i, j, k;
     char(*keys)[192] = NULL;
@@ -609,10 +609,10 @@ out:
  * or sentinel-* (each Sentinel's command connection) and without unnamed ones whose last command is
  * one hapanel's monitor sends (INFO, CONFIG GET): the monitor does not name its connections. -1
  * when it does not answer. */
-static int64_t clients_left(const config *cfg, const char *addr, int64_t *excluded)
+static int64_t clients_left(const cfg_group *g, const char *addr, int64_t *excluded)
 {
     char err[256];
-    rclient *c = step__node_connect(cfg, addr, 500, err, sizeof(err));
+    rclient *c = step__node_connect(g, addr, 500, err, sizeof(err));
     redisReply *me = c ? rclient_cmd(c, err, sizeof(err), "CLIENT ID") : NULL;
     redisReply *r = me ? rclient_cmd(c, err, sizeof(err), "CLIENT LIST TYPE normal") : NULL;
     int64_t n = -1;
@@ -682,10 +682,10 @@ static int64_t unlink_some(redisContext *c, const char *master, const redisReply
  * escaped), every key SCAN returns (COUNT is a hint: a batch may hold more,
  * e.g. while the keyspace rehashes), bounded by DELETE_MAX_MS. Returns the
  * keys deleted, or -1 with err. */
-static int64_t delete_keys(const config *cfg, const char *master, const char *prefix, char *err,
+static int64_t delete_keys(const cfg_group *g, const char *master, const char *prefix, char *err,
                            size_t errsz)
 {
-    redisContext *c = node_raw(cfg, master, err, errsz);
+    redisContext *c = node_raw(g, master, err, errsz);
     char pat[400], cursor[32] = "0";
     size_t o = 0;
     const char *s;
@@ -817,7 +817,7 @@ static void stop_threads(drill *d, int *probe_on, int *watch_on, pthread_t probe
 static void send_kill(drill *d)
 {
     char err[256];
-    rclient *c = step__node_connect(d->cfg, d->old, KILL_CALL_MS * 2, err, sizeof(err));
+    rclient *c = step__node_connect(d->grp, d->old, KILL_CALL_MS * 2, err, sizeof(err));
     redisReply *r;
     if (!c) {
         job_step(d->jb, "could not connect to %s to send %s: %s", d->old, d->kill_cmd, err);
@@ -846,7 +846,7 @@ static int drill_run(drill *d, cJSON *rep, char *why, size_t whysz)
     int failover_rc = 0;
 
     if (kill && !strcmp(cfg->drill_kill_method, "sleep")) {
-        rclient *c = step__node_connect(cfg, d->old, cfg->timeout_ms, err, sizeof(err));
+        rclient *c = step__node_connect(d->grp, d->old, cfg->timeout_ms, err, sizeof(err));
         if (!c || rclient_ok(c, err, sizeof(err), "DEBUG SLEEP 0") < 0) {
             snprintf(why, whysz,
                      "DEBUG is refused by the master %s (%s): kill_method sleep needs "
@@ -986,7 +986,7 @@ cleanup:
             step__sleep_ms(50);
     }
     if (strcmp(new_master, d->old)) {
-        cl = clients_left(cfg, d->old, &excluded);
+        cl = clients_left(d->grp, d->old, &excluded);
         if (cl >= 0)
             job_step(jb, "%lld clients still connected to the old master %s", (long long)cl,
                      d->old);
@@ -994,7 +994,7 @@ cleanup:
             job_step(jb, "the old master %s does not answer: its clients not counted", d->old);
     }
     if (new_master[0]) {
-        deleted = delete_keys(cfg, new_master, d->prefix, err, sizeof(err));
+        deleted = delete_keys(d->grp, new_master, d->prefix, err, sizeof(err));
         if (deleted < 0)
             job_step(jb, "warning: the probe keys %s* could not be deleted: %s", d->prefix, err);
         else
@@ -1059,6 +1059,7 @@ int recipe_drill(job *jb)
     pthread_mutex_init(&d->lock, NULL);
     d->jb = jb;
     d->cfg = cfg;
+    d->grp = job_group(jb);
     d->t0 = now_ms();
     hp_strlcpy(d->name, job_cluster(jb), sizeof(d->name));
     hp_strlcpy(d->mode, step__param_str(jb, "mode"), sizeof(d->mode));
@@ -1163,6 +1164,7 @@ done:
 int recipe_drill_recover(job *jb)
 {
     const config *cfg = job_config(jb);
+    const cfg_group *grp = job_group(jb);
     cJSON *u = job_undo(jb), *rep = NULL;
     hp_drill row;
     char master[HP_ADDR_MAX] = "", err[512] = "", *text;
@@ -1198,16 +1200,16 @@ int recipe_drill_recover(job *jb)
                (cfg->drill_timeout_ms < RECOVER_MAX_MS ? cfg->drill_timeout_ms : RECOVER_MAX_MS);
     while (prefix) {
         master[0] = '\0';
-        for (i = 0; i < config_group(cfg, 0)->nsentinels; i++) { /* TODO(groups) */
-            rclient *s = step__sentinel_connect(cfg, config_group(cfg, 0)->sentinels[i],
-                                                cfg->timeout_ms, err, sizeof(err));
+        for (i = 0; i < grp->nsentinels; i++) { /* the configured seeds of the cluster's group */
+            rclient *s =
+                step__sentinel_connect(grp, grp->sentinels[i], cfg->timeout_ms, err, sizeof(err));
             int ok = s && step__sentinel_master_addr(s, job_cluster(jb), master, sizeof(master),
                                                      err, sizeof(err)) == 0;
             rclient_free(s);
             if (ok) break;
             master[0] = '\0';
         }
-        if (master[0]) deleted = delete_keys(cfg, master, prefix, err, sizeof(err));
+        if (master[0]) deleted = delete_keys(grp, master, prefix, err, sizeof(err));
         if (deleted >= 0 || now_ms() >= deadline || job_cancelled(jb)) break;
         step__sleep_ms(500);
     }

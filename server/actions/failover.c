@@ -76,7 +76,7 @@ static int poll_promotion(fo *f, int64_t deadline)
         node_info in;
         int ms = step__ms_until(deadline, WATCH_CALL_MS);
         if (!f->rconn[i])
-            f->rconn[i] = step__node_connect(f->x.cfg, f->reps[i], ms, f->x.err, sizeof(f->x.err));
+            f->rconn[i] = step__node_connect(f->x.grp, f->reps[i], ms, f->x.err, sizeof(f->x.err));
         if (!f->rconn[i]) continue;
         rclient_deadline(f->rconn[i], hp_mono_ms() + ms);
         if (rclient_info(f->rconn[i], &in, f->x.err, sizeof(f->x.err)) < 0) {
@@ -98,7 +98,7 @@ enum { SENTINEL_SILENT, SENTINEL_BUSY, SENTINEL_GAVE_UP, SENTINEL_DONE };
 static int sentinel_state(fo *f)
 {
     char err[256], seen[HP_ADDR_MAX];
-    rclient *s = step__sentinel_connect(f->x.cfg, rclient_addr(f->s), 300, err, sizeof(err));
+    rclient *s = step__sentinel_connect(f->x.grp, rclient_addr(f->s), 300, err, sizeof(err));
     sentinel_entry e;
     int st = SENTINEL_SILENT;
     if (s && step__sentinel_master(s, f->name, &e, err, sizeof(err)) == 0 &&
@@ -186,7 +186,7 @@ static int fence(fo *f)
     char err[512];
 
     if (!f->m) {
-        f->m = step__node_connect(f->x.cfg, f->old, 500, err, sizeof(err));
+        f->m = step__node_connect(f->x.grp, f->old, 500, err, sizeof(err));
         if (!f->m) return -1;
     }
     if (f->paused) rclient_deadline(f->m, f->pause_end + 200);
@@ -221,7 +221,7 @@ static void retry_fence(fo *f)
     const cJSON *mr;
 
     if (f->fenced) return;
-    n = step__node_connect(f->x.cfg, f->old, 300, err, sizeof(err));
+    n = step__node_connect(f->x.grp, f->old, 300, err, sizeof(err));
     if (!n || rclient_info(n, &in, err, sizeof(err)) < 0) {
         rclient_free(n);
         return;
@@ -255,7 +255,8 @@ static int wait_settled(fo *f, int timeout_ms)
     while (hp_mono_ms() < deadline && !job_cancelled(f->jb)) {
         char master[HP_ADDR_MAX];
         int busy, agree;
-        step__sentinels_report(f->x.cfg, f->name, addrs, n, master, sizeof(master), &busy, &agree);
+        step__sentinels_report(f->x.cfg, f->x.grp, f->name, addrs, n, master, sizeof(master), &busy,
+                               &agree);
         retry_fence(f);
         if (!agreed && agree > n / 2 && !strcmp(master, f->new_master)) {
             job_step(f->jb, "%d of %d Sentinels report %s as master", agree, n, master);
@@ -414,7 +415,7 @@ static void disarm(fo *f)
 
     if (!prio) prio = cJSON_AddObjectToObject(u, "priorities");
     for (i = 0; i < f->nreps; i++) {
-        rclient *r = step__node_connect(f->x.cfg, f->reps[i], 300, f->x.err, sizeof(f->x.err));
+        rclient *r = step__node_connect(f->x.grp, f->reps[i], 300, f->x.err, sizeof(f->x.err));
         node_info in;
         if (r && !cJSON_GetObjectItem(prio, f->reps[i]) &&
             rclient_info(r, &in, f->x.err, sizeof(f->x.err)) == 0 && in.priority >= 0)
@@ -423,7 +424,7 @@ static void disarm(fo *f)
     }
     job_save_undo(f->jb);
     for (i = 0; i < f->nreps; i++) {
-        rclient *r = step__node_connect(f->x.cfg, f->reps[i], 300, f->x.err, sizeof(f->x.err));
+        rclient *r = step__node_connect(f->x.grp, f->reps[i], 300, f->x.err, sizeof(f->x.err));
         if (r && rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority 0") == 0)
             n++;
         rclient_free(r);
@@ -441,7 +442,7 @@ static int run_graceful(fo *f)
     node_info mi;
     job *jb = f->jb;
 
-    f->m = step__node_connect(f->x.cfg, f->old, f->x.cfg->timeout_ms, f->x.err, sizeof(f->x.err));
+    f->m = step__node_connect(f->x.grp, f->old, f->x.cfg->timeout_ms, f->x.err, sizeof(f->x.err));
     if (!f->m || rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) < 0 ||
         mi.role != ROLE_MASTER) {
         job_fail(jb,
@@ -510,7 +511,7 @@ static int run_force(fo *f)
     int n, pick;
 
     /* A live old master gets the write fence; an unreachable one is Sentinel's. */
-    f->m = step__node_connect(f->x.cfg, f->old, 500, f->x.err, sizeof(f->x.err));
+    f->m = step__node_connect(f->x.grp, f->old, 500, f->x.err, sizeof(f->x.err));
     if (f->m && rclient_info(f->m, &mi, f->x.err, sizeof(f->x.err)) == 0 &&
         mi.role == ROLE_MASTER) {
         if (fo__write_fence(f) < 0)
@@ -590,7 +591,7 @@ int recipe_failover(job *jb)
     job_step(jb, "plan: Sentinel %s runs the failover and would promote %s (%s)", f->pl.sentinel,
              f->pl.choice, f->pl.choice_why);
 
-    f->s = step__sentinel_connect(f->x.cfg, f->pl.sentinel, f->x.cfg->timeout_ms, f->x.err,
+    f->s = step__sentinel_connect(f->x.grp, f->pl.sentinel, f->x.cfg->timeout_ms, f->x.err,
                                   sizeof(f->x.err));
     if (!f->s) {
         job_fail(jb, "Sentinel %s is not reachable: %s", f->pl.sentinel, f->x.err);

@@ -114,7 +114,7 @@ int fo__steer(fo *f)
     node_info in;
 
     for (i = 0; i < f->nreps; i++) {
-        r = step__node_connect(f->x.cfg, f->reps[i], 500, f->x.err, sizeof(f->x.err));
+        r = step__node_connect(f->x.grp, f->reps[i], 500, f->x.err, sizeof(f->x.err));
         if (r && rclient_info(r, &in, f->x.err, sizeof(f->x.err)) == 0) {
             if (!strcmp(f->reps[i], f->target)) {
                 tprio = in.priority;
@@ -134,7 +134,7 @@ int fo__steer(fo *f)
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(job_undo(f->jb), "priorities"))
     {
         int is_target = !strcmp(it->string, f->target);
-        r = step__node_connect(f->x.cfg, it->string, 500, f->x.err, sizeof(f->x.err));
+        r = step__node_connect(f->x.grp, it->string, 500, f->x.err, sizeof(f->x.err));
         if (!r || rclient_ok(r, f->x.err, sizeof(f->x.err), "CONFIG SET replica-priority %d",
                              is_target ? 1 : 2) < 0) {
             rclient_free(r);
@@ -338,7 +338,7 @@ int fo__catch_up(fo *f)
         for (i = 0; i < f->ncand && !behind; i++) {
             rclient **c = &f->rconn[f->cand[i]];
             if (!*c)
-                *c = step__node_connect(f->x.cfg, f->reps[f->cand[i]],
+                *c = step__node_connect(f->x.grp, f->reps[f->cand[i]],
                                         step__ms_until(deadline, 500), f->x.err, sizeof(f->x.err));
             if (!*c) return -1;
             rclient_deadline(*c, deadline);

@@ -76,6 +76,7 @@ cJSON *hook_payload(const job *jb, const plan *p, const cluster_snap *c)
 {
     cJSON *o = plan_json(p, c, hp_now_ms());
     cJSON_AddStringToObject(o, "event", "pre_failover");
+    cJSON_AddStringToObject(o, "group", c->group_name); /* the cluster's Sentinel group */
     cJSON_AddNumberToObject(o, "job_id", (double)job_id(jb));
     cJSON_AddStringToObject(o, "actor", job_actor(jb));
     cJSON_AddStringToObject(o, "reason", job_reason(jb));

@@ -17,6 +17,7 @@
 
 #include "db/db.h"
 #include "ha/ha.h"
+#include "model/topology.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/banned.h" /* last: after every system header */
@@ -244,6 +245,25 @@ const config *job_config(const job *jb)
 {
     return jb->owner->cfg;
 }
+
+/* See jobs.h: the snapshot's group first (the monitor's word now), then the
+ * one recorded at submit, then groups[0] (a job stored before groups). */
+const cfg_group *job_group(const job *jb)
+{
+    static const cfg_group none; /* a config without groups (unit tests) */
+    const config *cfg = job_config(jb);
+    const cfg_group *g = NULL;
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(jb->params, "group"));
+    topo_snap *t = topo_acquire();
+    const cluster_snap *c = topo_find(t, jb->cluster);
+
+    if (c) g = config_group(cfg, c->group);
+    topo_release(t);
+    if (!g && name) g = config_group_named(cfg, name);
+    if (!g) g = config_group(cfg, 0);
+    return g ? g : &none;
+}
+
 db *job_db(const job *jb)
 {
     return jb->owner->d;
@@ -1264,6 +1284,20 @@ int64_t jobs_running(jobs *j, const char *cluster, const char *kind)
     return id;
 }
 
+/* Records in params the name of the Sentinel group the snapshot gives
+ * cluster now (job_group reads it when the snapshot no longer, or not yet,
+ * has the cluster). A "group" in the request is dropped: a caller does not
+ * choose which credentials a job uses. */
+static void record_group(cJSON *params, const char *cluster)
+{
+    topo_snap *t = topo_acquire();
+    const cluster_snap *c = topo_find(t, cluster);
+
+    cJSON_DeleteItemFromObject(params, "group");
+    if (c && c->group_name[0]) cJSON_AddStringToObject(params, "group", c->group_name);
+    topo_release(t);
+}
+
 /* A new job of kind k as a request names it, and its params as text for
  * its row (*ptext, the caller frees it). NULL when out of memory. */
 static job *job_request(jobs *j, const job_kind *k, const char *cluster, const cJSON *params,
@@ -1271,14 +1305,16 @@ static job *job_request(jobs *j, const job_kind *k, const char *cluster, const c
 {
     job *jb = job_alloc(j);
 
-    *ptext = cJSON_PrintUnformatted(params);
+    *ptext = NULL;
+    if (jb) jb->params = cJSON_Duplicate(params, 1);
+    if (jb && jb->params) record_group(jb->params, cluster);
+    if (jb && jb->params) *ptext = cJSON_PrintUnformatted(jb->params);
     if (!jb || !*ptext) {
         cJSON_free(*ptext);
         *ptext = NULL;
         job_free(jb);
         return NULL;
     }
-    jb->params = cJSON_Duplicate(params, 1);
     hp_strlcpy(jb->kind, k->name, sizeof(jb->kind));
     hp_strlcpy(jb->cluster, cluster, sizeof(jb->cluster));
     hp_strlcpy(jb->actor, actor ? actor : "", sizeof(jb->actor));

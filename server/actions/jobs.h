@@ -133,6 +133,12 @@ int64_t job_id(const job *jb);
 /* A scheduled job's time (epoch ms); 0 for a job that ran when submitted. */
 int64_t job_run_at(const job *jb);
 const config *job_config(const job *jb);
+/* The Sentinel group of the job's cluster (its Sentinels, address map and
+ * credentials): the group the snapshot gives the cluster, else the one named
+ * by params "group" (recorded at submit, so a job recovered after a restart,
+ * before the monitor has seen its cluster again, still connects with the
+ * right credentials), else groups[0]. Never NULL; points into the config. */
+const cfg_group *job_group(const job *jb);
 struct db *job_db(const job *jb);
 struct notifier *job_notifier(const job *jb);
 evq *job_events(const job *jb);

@@ -104,7 +104,8 @@ static int sentinels_see(job *jb, const cJSON *want, int want_zero, char *err, s
         seen = answered = 0;
         for (i = 0; i < n; i++) {
             char e1[256];
-            rclient *s = step__sentinel_connect(cfg, addrs[i], cfg->timeout_ms, e1, sizeof(e1));
+            rclient *s =
+                step__sentinel_connect(job_group(jb), addrs[i], cfg->timeout_ms, e1, sizeof(e1));
             sentinel_entry e[MAX_NODES];
             redisReply *r =
                 s ? rclient_cmd(s, e1, sizeof(e1), "SENTINEL REPLICAS %s", job_cluster(jb)) : NULL;
@@ -184,7 +185,8 @@ static int hold(job *jb, hp_maint *m)
     job_failpoint(jb, "maintenance-before-hold");
     cJSON_ArrayForEach(it, prio)
     {
-        rclient *n = step__node_connect(cfg, it->string, cfg->timeout_ms, err, sizeof(err));
+        rclient *n =
+            step__node_connect(job_group(jb), it->string, cfg->timeout_ms, err, sizeof(err));
         reconf r = {NULL, 0, zero, 0};
         node_info in;
         int persisted = 0;
@@ -255,7 +257,7 @@ int recipe_maintenance_start(job *jb)
         rclient *n;
         node_info in;
         if (!strcmp(a, x.c->master)) continue;
-        n = step__node_connect(cfg, a, cfg->timeout_ms, x.err, sizeof(x.err));
+        n = step__node_connect(x.grp, a, cfg->timeout_ms, x.err, sizeof(x.err));
         if (!n || rclient_info(n, &in, x.err, sizeof(x.err)) < 0 || in.priority < 0) {
             rclient_free(n);
             job_fail(jb,
@@ -383,7 +385,8 @@ int recipe_maintenance_end(job *jb)
      * 0 until someone sets it (the step above says how). */
     cJSON_ArrayForEach(it, prio)
     {
-        rclient *n = step__node_connect(cfg, it->string, cfg->timeout_ms, err, sizeof(err));
+        rclient *n =
+            step__node_connect(job_group(jb), it->string, cfg->timeout_ms, err, sizeof(err));
         node_info in;
         if (n && rclient_info(n, &in, err, sizeof(err)) == 0) {
             cJSON_AddNumberToObject(restored, it->string, in.priority);

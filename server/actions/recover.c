@@ -53,8 +53,8 @@ int recipe_failover_recover(job *jb)
         hp_strlcpy(addrs[n++], it->valuestring, HP_ADDR_MAX);
     job_step(jb, "SENTINEL FAILOVER had been requested: asking the Sentinels what happened");
     while (hp_mono_ms() < deadline && !job_cancelled(jb)) {
-        answered = step__sentinels_report(cfg, job_cluster(jb), addrs, n, master, sizeof(master),
-                                          &busy, &agree);
+        answered = step__sentinels_report(cfg, job_group(jb), job_cluster(jb), addrs, n, master,
+                                          sizeof(master), &busy, &agree);
         if (answered && !busy && agree > n / 2) break;
         step__sleep_ms(250);
     }
@@ -74,7 +74,7 @@ int recipe_failover_recover(job *jb)
         return -1;
     }
     job_step(jb, "%d of %d Sentinels report %s as master: the failover happened", agree, n, master);
-    r = step__node_connect(cfg, old, cfg->timeout_ms, err, sizeof(err));
+    r = step__node_connect(job_group(jb), old, cfg->timeout_ms, err, sizeof(err));
     if (r && rclient_info(r, &in, err, sizeof(err)) == 0) {
         const cJSON *mr = cJSON_GetObjectItem(u, "min_replicas");
         reconf rc = {in.role == ROLE_MASTER ? master : NULL, 0, cJSON_GetObjectItem(mr, "settings"),

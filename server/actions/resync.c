@@ -41,7 +41,7 @@ int recipe_resync(job *jb)
         job_fail(jb, "%s is the master; only replicas are resynced", node);
         goto out;
     }
-    n = step__node_connect(x.cfg, node, x.cfg->timeout_ms, x.err, sizeof(x.err));
+    n = step__node_connect(x.grp, node, x.cfg->timeout_ms, x.err, sizeof(x.err));
     if (!n) {
         job_fail(jb, "%s", x.err);
         goto out;
@@ -124,7 +124,7 @@ int recipe_sentinel_reset(job *jb)
     /* One at a time: the others keep the quorum while one relearns. */
     for (i = 0; i < x.c->nsentinels; i++) {
         const char *addr = x.c->sentinels[i].addr;
-        rclient *s = step__sentinel_connect(x.cfg, addr, x.cfg->timeout_ms, x.err, sizeof(x.err));
+        rclient *s = step__sentinel_connect(x.grp, addr, x.cfg->timeout_ms, x.err, sizeof(x.err));
         int64_t deadline;
         long long slaves = -1, others = -1;
         redisReply *r;

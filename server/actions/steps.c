@@ -37,6 +37,7 @@ int step__ctx_init(ctx *x, job *jb)
         job_fail(jb, "cluster %s is no longer monitored", job_cluster(jb));
         return -1;
     }
+    x->grp = job_group(jb);
     return 0;
 }
 
@@ -46,20 +47,18 @@ void step__ctx_release(ctx *x)
     x->topo = NULL;
 }
 
-rclient *step__node_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
+rclient *step__node_connect(const cfg_group *g, const char *addr, int timeout_ms, char *err,
                             size_t errsz)
 {
     char buf[HP_ADDR_MAX];
-    const cfg_group *g = config_group(cfg, 0); /* TODO(groups): the job's group */
     return rclient_connect(config_map_addr(g, addr, buf, sizeof(buf)), g->redis_user,
                            g->redis_password, timeout_ms, err, errsz);
 }
 
-rclient *step__sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
+rclient *step__sentinel_connect(const cfg_group *g, const char *addr, int timeout_ms, char *err,
                                 size_t errsz)
 {
     char buf[HP_ADDR_MAX];
-    const cfg_group *g = config_group(cfg, 0); /* TODO(groups): the job's group */
     return rclient_connect(config_map_addr(g, addr, buf, sizeof(buf)), g->sentinel_user,
                            g->sentinel_password, timeout_ms, err, errsz);
 }
@@ -105,15 +104,16 @@ int step__sentinel_master_addr(rclient *s, const char *name, char *out, size_t o
 /* What the given Sentinels say now: the master a majority of those that
  * answer report (into master, "" if none), and how many flag a failover in
  * progress. Returns how many answered. */
-int step__sentinels_report(const config *cfg, const char *name, char (*addrs)[HP_ADDR_MAX], int n,
-                           char *master, size_t mastersz, int *in_progress, int *agree)
+int step__sentinels_report(const config *cfg, const cfg_group *g, const char *name,
+                           char (*addrs)[HP_ADDR_MAX], int n, char *master, size_t mastersz,
+                           int *in_progress, int *agree)
 {
     char seen[MAX_NODES][HP_ADDR_MAX], err[256];
     int i, j, answered = 0, best = 0;
     *in_progress = 0;
     master[0] = '\0';
     for (i = 0; i < n && i < MAX_NODES; i++) {
-        rclient *s = step__sentinel_connect(cfg, addrs[i], cfg->timeout_ms, err, sizeof(err));
+        rclient *s = step__sentinel_connect(g, addrs[i], cfg->timeout_ms, err, sizeof(err));
         sentinel_entry e;
         seen[i][0] = '\0';
         if (!s) continue;
@@ -261,7 +261,7 @@ int step__restore_min_replicas(job *jb, const cJSON *mr, int rewrite, int quiet)
     int rc = -1, persisted;
 
     if (!node) return 0;
-    n = step__node_connect(cfg, node, cfg->timeout_ms, err, sizeof(err));
+    n = step__node_connect(job_group(jb), node, cfg->timeout_ms, err, sizeof(err));
     if (n && rewrite) {
         reconf r = {NULL, 0, settings, 0};
         rc = step__reconfigure(n, &r, &persisted, why, sizeof(why), err, sizeof(err));
@@ -292,6 +292,7 @@ int step__restore_min_replicas(job *jb, const cJSON *mr, int rewrite, int quiet)
 static int undo_apply(job *jb, cJSON *undo, int rewrite, int quiet)
 {
     const config *cfg = job_config(jb);
+    const cfg_group *g = job_group(jb);
     cJSON *prio = cJSON_GetObjectItem(undo, "priorities"), *it, *next;
     const cJSON *mr = cJSON_GetObjectItem(undo, "min_replicas");
     const char *paused = cJSON_GetStringValue(cJSON_GetObjectItem(undo, "paused"));
@@ -300,7 +301,7 @@ static int undo_apply(job *jb, cJSON *undo, int rewrite, int quiet)
     rclient *n;
 
     if (paused) {
-        n = step__node_connect(cfg, paused, cfg->timeout_ms, err, sizeof(err));
+        n = step__node_connect(g, paused, cfg->timeout_ms, err, sizeof(err));
         if (n && rclient_ok(n, err, sizeof(err), "CLIENT UNPAUSE") == 0)
             job_step(jb, "writes on %s unpaused", paused);
         else
@@ -319,7 +320,7 @@ static int undo_apply(job *jb, cJSON *undo, int rewrite, int quiet)
         int persisted = 0;
         next = it->next;
         if (!cJSON_IsNumber(it)) continue;
-        n = step__node_connect(cfg, it->string, cfg->timeout_ms, err, sizeof(err));
+        n = step__node_connect(g, it->string, cfg->timeout_ms, err, sizeof(err));
         if (n &&
             rclient_ok(n, err, sizeof(err), "CONFIG SET replica-priority %d", it->valueint) == 0) {
             if (rewrite) {

@@ -30,6 +30,7 @@
 typedef struct ctx {
     job *jb;
     const config *cfg;
+    const cfg_group *grp; /* the cluster's Sentinel group (job_group) */
     topo_snap *topo;
     const cluster_snap *c;
     char err[512];
@@ -52,7 +53,9 @@ void step__ctx_release(ctx *x);
 
 int step__ms_until(int64_t deadline, int cap);
 
-rclient *step__node_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
+/* A connection to the node addr of group g (its address map, its Redis
+ * credentials), or NULL with err set. Caller frees with rclient_free. */
+rclient *step__node_connect(const cfg_group *g, const char *addr, int timeout_ms, char *err,
                             size_t errsz);
 
 const char *step__param_str(const job *jb, const char *name);
@@ -72,7 +75,9 @@ void step__record(job *jb, const char *kind, const char *old, const char *new_ma
  * a failover may have rewritten its config file with them). */
 int step__restore_min_replicas(job *jb, const cJSON *mr, int rewrite, int quiet);
 
-rclient *step__sentinel_connect(const config *cfg, const char *addr, int timeout_ms, char *err,
+/* A connection to the Sentinel addr of group g (its address map, its
+ * Sentinel credentials), or NULL with err set. Caller frees with rclient_free. */
+rclient *step__sentinel_connect(const cfg_group *g, const char *addr, int timeout_ms, char *err,
                                 size_t errsz);
 
 /* SENTINEL MASTER <name> from s, parsed. Returns 0 or -1. */
@@ -85,8 +90,9 @@ int step__sentinel_master_addr(rclient *s, const char *name, char *out, size_t o
 /* What the given Sentinels say now: the master a majority of those that
  * answer report (into master, "" if none), and how many flag a failover in
  * progress. Returns how many answered. */
-int step__sentinels_report(const config *cfg, const char *name, char (*addrs)[HP_ADDR_MAX], int n,
-                           char *master, size_t mastersz, int *in_progress, int *agree);
+int step__sentinels_report(const config *cfg, const cfg_group *g, const char *name,
+                           char (*addrs)[HP_ADDR_MAX], int n, char *master, size_t mastersz,
+                           int *in_progress, int *agree);
 
 void step__sleep_ms(int ms);
 

@@ -244,9 +244,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "hapanel: config: %s\n", err);
             return 2;
         }
-        printf("hapanel: config ok: %d Sentinel address(es), %d token(s), %d user(s), %d "
-               "notification channel(s), listen %s%s\n",
-               cfg.nsentinels, cfg.ntokens, cfg.nusers, cfg.nchannels, cfg.listen,
+        printf("hapanel: config ok: %d Sentinel address(es) in %d group(s), %d token(s), %d "
+               "user(s), %d notification channel(s), listen %s%s\n",
+               cfg.nsentinels, cfg.ngroups, cfg.ntokens, cfg.nusers, cfg.nchannels, cfg.listen,
                cfg.tls_cert[0] ? " (TLS)" : "");
         return 0;
     }
@@ -383,8 +383,9 @@ int main(int argc, char **argv)
     hp_event_set(&ev, EV_PANEL, "", "panel-started", "info", "panel", NULL,
                  "hapanel " HP_VERSION " started");
     evq_push(q, &ev);
-    log_info("hapanel %s: %d Sentinel address(es), history in %s/hapanel.db (schema %d)",
-             HP_VERSION, cfg.nsentinels, cfg.data_dir, db_schema_version(d));
+    log_info("hapanel %s: %d Sentinel address(es) in %d group(s), history in %s/hapanel.db "
+             "(schema %d)",
+             HP_VERSION, cfg.nsentinels, cfg.ngroups, cfg.data_dir, db_schema_version(d));
     log_info("listening on %s://%.*s:%d/%s", cfg.tls_cert[0] ? "https" : "http",
              (int)strcspn(cfg.listen, ":"), cfg.listen, http_port(srv),
              cfg.tls_client_ca[0] ? " (client certificates required)" : "");

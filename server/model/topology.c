@@ -212,6 +212,11 @@ static int derive(cluster_snap *c)
         rc |= add_problem(c, "quorum_lost", "critical", NULL,
                           "%d Sentinel(s) agree on the master, quorum %d of %d known needed",
                           c->quorum_reachable, c->quorum_configured, c->nsentinels);
+    if (c->clash_group[0])
+        rc |= add_problem(c, "name_clash", "critical", NULL,
+                          "master name '%s' is monitored by Sentinel groups %s (shown) and %s "
+                          "(ignored): rename one or list masters= per group",
+                          c->name, c->group_name, c->clash_group);
 
     if (!c->master[0] || (m && m->polled && !m->up) || sup == 0)
         hp_strlcpy(c->status, "down", sizeof(c->status));
@@ -585,6 +590,8 @@ static const struct {
 } edge_problems[] = {
     {"split_brain", "split-brain", "split-brain-resolved", "only one master accepts writes"},
     {"quorum_lost", "quorum-lost", "quorum-regained", "the Sentinels reach quorum again"},
+    {"name_clash", "cluster-name-clash", "cluster-name-clash-resolved",
+     "only one Sentinel group names this master now"},
 };
 
 void cluster_snap_diff(const cluster_snap *old, const cluster_snap *nw, topo_event_fn *fn,

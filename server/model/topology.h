@@ -118,7 +118,7 @@ typedef struct snap_sview {
 } snap_sview;
 
 typedef struct snap_problem {
-    char code[32];     /* split_brain, replica_wrong_master, sentinel_disagrees, ... */
+    char code[32];     /* split_brain, replica_wrong_master, sentinel_disagrees, name_clash, ... */
     char severity[12]; /* info, warning, critical */
     char node[HP_ADDR_MAX];
     char message[256];
@@ -129,9 +129,12 @@ typedef struct cluster_snap {
     char name[HP_NAME_MAX];
     int group;                    /* index of its Sentinel group in config.groups */
     char group_name[HP_NAME_MAX]; /* "default" for [sentinel], else [sentinel NAME]'s NAME */
-    char status[12];              /* ok, degraded, down */
-    char master[HP_ADDR_MAX];     /* the Sentinels' master (majority), "" if none */
-    snap_node *nodes;             /* master first, then replicas by address */
+    /* another group whose Sentinels name this master too (their views are
+     * ignored): its name, "" for none; the problem name_clash */
+    char clash_group[HP_NAME_MAX];
+    char status[12];          /* ok, degraded, down */
+    char master[HP_ADDR_MAX]; /* the Sentinels' master (majority), "" if none */
+    snap_node *nodes;         /* master first, then replicas by address */
     int nnodes;
     snap_sentinel *sentinels;
     int nsentinels;
@@ -191,7 +194,8 @@ typedef void topo_event_fn(void *ctx, const char *cluster, const char *type, con
                            const char *node, const char *message);
 /* Compares the previous and the new snapshot of one cluster and reports panel
  * events: node-down/node-up, role-change, link-down/link-up, split-brain and
- * split-brain-resolved, quorum-lost/quorum-regained, master-changed,
+ * split-brain-resolved, quorum-lost/quorum-regained, cluster-name-clash and
+ * cluster-name-clash-resolved, master-changed,
  * replica-added. old may be NULL (first sight: no events but for problems). */
 void cluster_snap_diff(const cluster_snap *old, const cluster_snap *nw, topo_event_fn *fn,
                        void *ctx);

@@ -25,6 +25,8 @@ typedef struct monitor monitor; /* as monitor.h says; the fields are below */
 #define POLL_SLOTS 10 /* each poll interval is cut in slots; a cluster's nodes and views in one */
 #define SENTINELS_EVERY 5     /* SENTINEL SENTINELS (discovery) every this many rounds */
 #define FORGET_AFTER_MS 60000 /* drop what no Sentinel has named for this long */
+/* ... or this long under HAPANEL_FAILPOINT=fast-forget (tests only) */
+#define FORGET_AFTER_MS_FAST 3000
 /* a node two master names both name stays with the one that named it first
  * until that one has not named it for this long */
 #define MOVE_AFTER_MS 5000
@@ -63,6 +65,7 @@ struct evdns_base;
 
 typedef struct msentinel {
     monitor *m;
+    int group; /* its Sentinel group (config.groups): a discovered one joins its discoverer's */
     char addr[HP_ADDR_MAX];
     char reach[HP_ADDR_MAX]; /* where it is reached, when the address map says; else "" */
     int seed;
@@ -83,13 +86,16 @@ typedef struct msentinel {
     int64_t sub_lost_ms;
     char sub_error[128];
     int sub_gap_down;
-    unsigned sub_conn_connects; /* rconn_connects(conn) when it was closed */
+    unsigned sub_conn_connects;   /* rconn_connects(conn) when it was closed */
+    unsigned other_groups_warned; /* bit g: group g's Sentinels named it, ignored, logged */
 } msentinel;
 
 typedef struct mcluster mcluster;
 
 typedef struct mnode {
     monitor *m;
+    int group; /* its Sentinel group: nodes are keyed by (group, addr), two sites may
+                * announce the same private address */
     char addr[HP_ADDR_MAX];
     char reach[HP_ADDR_MAX]; /* where it is reached, when the address map says; else "" */
     char cluster[HP_NAME_MAX];
@@ -115,6 +121,11 @@ typedef struct mnode {
 
 struct mcluster {
     char name[HP_NAME_MAX];
+    int group; /* the Sentinel group that named it first: the only one whose views count */
+    /* Another group's Sentinels name it too (their views are ignored): that
+     * group, -1 for none, and when it last did (monotonic ms) */
+    int clash_group;
+    int64_t clash_seen_ms;
     int slot; /* the slot its nodes and Sentinel views are polled in */
     int dirty;
     int awaiting; /* requests of its slot not answered yet (see mon__reply_in) */
@@ -155,7 +166,10 @@ struct monitor {
      * cumulative (one atomic add per reply), and their sum in µs */
     uint64_t poll_hist[POLL_HIST_BUCKETS + 1];
     uint64_t poll_sum_us;
-    int64_t sentinel_ok_ms; /* monotonic time any Sentinel last answered */
+    /* monotonic time any Sentinel of group g last answered: what forget_stale
+     * measures that group's nodes and Sentinels against */
+    int64_t group_ok_ms[CFG_MAX_GROUPS];
+    int64_t forget_after_ms; /* FORGET_AFTER_MS, or FORGET_AFTER_MS_FAST */
     int (*busy)(void *ctx, const char *cluster);
     void *busy_ctx;
     alerts *alerts;
@@ -165,7 +179,13 @@ struct monitor {
 
 void mon__all_sentinel_clusters_dirty(monitor *m, msentinel *s);
 
+/* The cluster of that name (any group's), or NULL; with create, adds it. */
 mcluster *mon__cluster_get(monitor *m, const char *name, int create);
+
+/* The cluster named name for a Sentinel of group: found or added (owned by
+ * group); NULL when another group owns the name (the clash is recorded on the
+ * cluster, and that Sentinel's view of it is to be ignored) or out of memory. */
+mcluster *mon__cluster_claim(monitor *m, int group, const char *name);
 
 void mon__emit(monitor *m, const hp_event *e);
 
@@ -183,17 +203,21 @@ void mon__reply_in(monitor *m, mcluster *c);
 void mon__release_held(monitor *m);
 
 /* ------------------------------------------------------------------ lookups */
-int mon__name_wanted(const monitor *m, const char *name);
+/* Whether group's masters= takes that master name (an empty list takes all). */
+int mon__name_wanted(const monitor *m, int group, const char *name);
 
 /* Nodes were removed from m->nodes: their index is rebuilt at the next lookup. */
 void mon__nodes_removed(monitor *m);
 
 void mon__index_free(name_index *ix);
 
-/* Finds or adds the node at host:port in cluster; refreshes its seen time. */
-mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int port);
+/* Finds or adds the node at host:port of group in cluster; refreshes its
+ * seen time. */
+mnode *mon__node_seen(monitor *m, int group, const char *cluster, const char *host, int port);
 
-msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed);
+/* Finds or adds the Sentinel at addr in group. NULL when addr is another
+ * group's Sentinel (a warning is logged once) or out of memory. */
+msentinel *mon__sentinel_add(monitor *m, int group, const char *addr, int seed);
 
 sview *mon__view_get(msentinel *s, const char *name, int create);
 

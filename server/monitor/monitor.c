@@ -36,16 +36,22 @@
 
 /* ------------------------------------------------------------------- tick */
 
+/* The last time a Sentinel of group g answered (0: never). */
+static int64_t group_ok(const monitor *m, int g)
+{
+    return g >= 0 && g < CFG_MAX_GROUPS ? m->group_ok_ms[g] : 0;
+}
+
 /* Forgets what the Sentinels have stopped naming. Measured against the last
- * time any Sentinel answered, so an outage of all Sentinels forgets nothing. */
+ * time any Sentinel of the same group answered, so an outage of a group's
+ * Sentinels forgets nothing of that group, whatever the other groups say. */
 static void forget_stale(monitor *m)
 {
-    int64_t now = m->sentinel_ok_ms;
     int i, j;
 
     for (i = j = 0; i < m->nnodes; i++) {
         mnode *n = m->nodes[i];
-        if (now - n->seen_ms > FORGET_AFTER_MS) {
+        if (group_ok(m, n->group) - n->seen_ms > m->forget_after_ms) {
             log_info("monitor: %s: forgetting node %s, no longer reported", n->cluster, n->addr);
             mon__mark_dirty(m, n->cluster);
             n->m->stopping++; /* its callback must not touch n while we free it */
@@ -60,7 +66,7 @@ static void forget_stale(monitor *m)
     m->nnodes = j;
     for (i = j = 0; i < m->nsentinels; i++) {
         msentinel *s = m->sentinels[i];
-        if (!s->seed && now - s->seen_ms > FORGET_AFTER_MS) {
+        if (!s->seed && group_ok(m, s->group) - s->seen_ms > m->forget_after_ms) {
             log_info("monitor: forgetting Sentinel %s, no longer reported", s->addr);
             mon__all_sentinel_clusters_dirty(m, s);
             m->stopping++;
@@ -163,7 +169,7 @@ static void libevent_log(int severity, const char *msg)
 monitor *monitor_new(const config *cfg, evq *q)
 {
     monitor *m;
-    int i;
+    int i, g;
     struct timeval tv;
 
     if (evthread_use_pthreads() < 0) return NULL;
@@ -171,6 +177,7 @@ monitor *monitor_new(const config *cfg, evq *q)
     if (!m) return NULL;
     m->cfg = cfg;
     m->q = q;
+    m->forget_after_ms = hp_failpoint_is("fast-forget") ? FORGET_AFTER_MS_FAST : FORGET_AFTER_MS;
     m->alerts = alerts_new(cfg);
     event_set_log_callback(libevent_log);
     m->base = event_base_new();
@@ -207,8 +214,11 @@ monitor *monitor_new(const config *cfg, evq *q)
         tv.tv_usec = (slot_ms % 1000) * 1000;
     }
     event_add(m->tick, &tv);
-    for (i = 0; i < config_group(cfg, 0)->nsentinels; i++) /* TODO(groups): every group */
-        if (!mon__sentinel_add(m, config_group(cfg, 0)->sentinels[i], 1)) goto fail;
+    for (g = 0; g < cfg->ngroups; g++) {
+        const cfg_group *cg = config_group(cfg, g);
+        for (i = 0; i < cg->nsentinels; i++)
+            if (!mon__sentinel_add(m, g, cg->sentinels[i], 1)) goto fail;
+    }
     return m;
 fail:
     monitor_free(m);

@@ -93,7 +93,8 @@ void mon__on_info(rconn *c, redisReply *r, void *priv)
          * every 10 s): take them at once. */
         if (n->info.role == ROLE_MASTER)
             for (i = 0; i < n->info.nreplicas; i++)
-                mon__node_seen(m, n->cluster, n->info.replicas[i].ip, n->info.replicas[i].port);
+                mon__node_seen(m, n->group, n->cluster, n->info.replicas[i].ip,
+                               n->info.replicas[i].port);
         write_rate(n);
         mon__conf_poll(n, hp_mono_ms());
     } else {
@@ -242,7 +243,7 @@ static void on_replicas(rconn *c, redisReply *r, void *priv)
         goto out;
     }
     for (i = 0; i < n; i++) {
-        mnode *nd = mon__node_seen(m, q->name, e[i].ip, e[i].port);
+        mnode *nd = mon__node_seen(m, q->s->group, q->name, e[i].ip, e[i].port);
         if (nd) hp_strlcpy(nd->sentinel_flags, e[i].flags, sizeof(nd->sentinel_flags));
     }
     /* Kept whole: the failover plan applies Sentinel's own selection rules
@@ -280,7 +281,7 @@ static void on_sentinels(rconn *c, redisReply *r, void *priv)
     for (i = 0; i < n; i++) {
         char addr[HP_ADDR_MAX];
         hp_addr_fmt(addr, sizeof(addr), e[i].ip, e[i].port);
-        mon__sentinel_add(m, addr, 0);
+        mon__sentinel_add(m, q->s->group, addr, 0); /* joins its discoverer's group */
     }
 out:
     free(e);
@@ -350,13 +351,16 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
     if (!s->up) log_info("monitor: Sentinel %s answers (%d masters)", s->addr, n < 0 ? 0 : n);
     s->polled = s->up = 1;
     s->error[0] = '\0';
-    m->sentinel_ok_ms = now;
+    if (s->group >= 0 && s->group < CFG_MAX_GROUPS) m->group_ok_ms[s->group] = now;
     s->last_ok_ms = hp_now_ms();
     for (i = 0; i < n; i++) {
         sview *v, old;
         char master[HP_ADDR_MAX];
         int changed;
-        if (!mon__name_wanted(m, e[i].name) || !mon__cluster_get(m, e[i].name, 1)) continue;
+        /* a name another group owns is that group's: this view is ignored */
+        if (!mon__name_wanted(m, s->group, e[i].name) ||
+            !mon__cluster_claim(m, s->group, e[i].name))
+            continue;
         v = mon__view_get(s, e[i].name, 1);
         if (!v) continue;
         old = *v;
@@ -380,7 +384,7 @@ void mon__on_masters(rconn *c, redisReply *r, void *priv)
                   old.down_after_ms != v->down_after_ms || old.s_down_ms != v->s_down_ms ||
                   old.failover_timeout_ms != v->failover_timeout_ms;
         {
-            mnode *mn = mon__node_seen(m, e[i].name, e[i].ip, e[i].port);
+            mnode *mn = mon__node_seen(m, s->group, e[i].name, e[i].ip, e[i].port);
             if (mn && strncmp(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags) - 1)) {
                 hp_strlcpy(mn->sentinel_flags, e[i].flags, sizeof(mn->sentinel_flags));
                 changed = 1;

@@ -171,19 +171,30 @@ static void alert_event(void *ctx, const char *cluster, const char *rule, const 
 static cluster_snap *build(monitor *m, mcluster *mc)
 {
     cluster_snap *c = cluster_snap_new(mc->name);
+    const cfg_group *g = config_group(m->cfg, mc->group);
     members ms = {NULL, 0};
     int i, ns = 0, nv = 0;
 
     if (!c) return NULL;
+    c->group = mc->group;
+    if (g) hp_strlcpy(c->group_name, g->name, sizeof(c->group_name));
+    /* Another group named it: shown until it has not for FORGET_AFTER_MS. */
+    if (mc->clash_group >= 0 && hp_mono_ms() - mc->clash_seen_ms > m->forget_after_ms)
+        mc->clash_group = -1;
+    if (mc->clash_group >= 0) {
+        const cfg_group *og = config_group(m->cfg, mc->clash_group);
+        hp_strlcpy(c->clash_group, og ? og->name : "?", sizeof(c->clash_group));
+    }
     /* Sized by the cluster, not the fleet: memory grows with the nodes watched. */
     ms.v = malloc(sizeof(*ms.v) * ((size_t)m->nnodes + 1));
     if (!ms.v) goto fail;
     for (i = 0; i < m->nnodes; i++)
-        if (m->nodes[i]->mc ? m->nodes[i]->mc == mc : !strcmp(m->nodes[i]->cluster, mc->name))
+        if (m->nodes[i]->group == mc->group &&
+            (m->nodes[i]->mc ? m->nodes[i]->mc == mc : !strcmp(m->nodes[i]->cluster, mc->name)))
             ms.v[ms.n++] = m->nodes[i];
     for (i = 0; i < m->nsentinels; i++) {
         const sview *v = mon__view_get(m->sentinels[i], mc->name, 0);
-        if (v && m->sentinels[i]->up) nv += v->nreps;
+        if (v && m->sentinels[i]->up && m->sentinels[i]->group == mc->group) nv += v->nreps;
     }
     c->nodes = calloc((size_t)ms.n + 1, sizeof(*c->nodes));
     c->sentinels = calloc((size_t)m->nsentinels + 1, sizeof(*c->sentinels));
@@ -193,7 +204,9 @@ static cluster_snap *build(monitor *m, mcluster *mc)
         fill_node(&c->nodes[i], ms.v[i], &ms);
     for (i = 0; i < m->nsentinels; i++) {
         const msentinel *s = m->sentinels[i];
-        const sview *v = mon__view_get((msentinel *)s, mc->name, 0);
+        const sview *v;
+        if (s->group != mc->group) continue; /* the cluster's own group's Sentinels only */
+        v = mon__view_get((msentinel *)s, mc->name, 0);
         /* A Sentinel that never answered may watch this cluster: show it. */
         if (v || s->nviews == 0) fill_sentinel(&c->sentinels[ns++], s, v);
         /* A Sentinel that does not answer has no current view. */

@@ -224,7 +224,11 @@ void mon__on_sentinel_event(rconn *c, redisReply *r, void *priv)
     payload = r->element[3]->str;
     if (!strncmp(type, "__sentinel__", 12)) return;
     sreply_event(type, payload, &se);
-    if (se.cluster[0] && !mon__name_wanted(m, se.cluster)) return;
+    if (se.cluster[0] && !mon__name_wanted(m, s->group, se.cluster)) return;
+    if (se.cluster[0]) { /* a master name another group owns: its events are that group's */
+        const mcluster *owner = mon__cluster_get(m, se.cluster, 0);
+        if (owner && owner->group != s->group) return;
+    }
     __atomic_add_fetch(&m->sentinel_events, 1, __ATOMIC_RELAXED);
     snprintf(source, sizeof(source), "sentinel %s", s->addr);
     if (!strcmp(type, "+switch-master")) {

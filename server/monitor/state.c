@@ -116,10 +116,11 @@ void mon__index_free(name_index *ix)
 
 /* ------------------------------------------------------------------ lookups */
 
-int mon__name_wanted(const monitor *m, const char *name)
+int mon__name_wanted(const monitor *m, int group, const char *name)
 {
     int i;
-    const cfg_group *g = config_group(m->cfg, 0); /* TODO(groups): the reporter's group */
+    const cfg_group *g = config_group(m->cfg, group);
+    if (!g) return 0;
     if (g->nmasters == 0) return 1;
     for (i = 0; i < g->nmasters; i++)
         if (!strcmp(g->masters[i], name)) return 1;
@@ -138,12 +139,63 @@ mcluster *mon__cluster_get(monitor *m, const char *name, int create)
     c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     hp_strlcpy(c->name, name, sizeof(c->name));
+    c->clash_group = -1;
     /* A cluster's nodes and views share its slot: one rebuild of its
      * snapshot per interval, not one per reply spread over the slots. */
     c->slot = m->next_slot++ % POLL_SLOTS;
     m->clusters[m->nclusters++] = c;
     log_info("monitor: watching master '%s'", name);
     return c;
+}
+
+static const char *group_name(const monitor *m, int group)
+{
+    const cfg_group *g = config_group(m->cfg, group);
+    return g ? g->name : "?";
+}
+
+/* Whether a Sentinel of the cluster's group has a view of it (a view goes
+ * when its Sentinel answers without that master, or is forgotten). */
+static int group_names(monitor *m, const mcluster *c)
+{
+    int i;
+    for (i = 0; i < m->nsentinels; i++)
+        if (m->sentinels[i]->group == c->group && mon__view_get(m->sentinels[i], c->name, 0))
+            return 1;
+    return 0;
+}
+
+mcluster *mon__cluster_claim(monitor *m, int group, const char *name)
+{
+    mcluster *c = mon__cluster_get(m, name, 0);
+    if (!c) {
+        c = mon__cluster_get(m, name, 1);
+        if (c) c->group = group;
+        return c;
+    }
+    if (c->group == group) return c;
+    if (!group_names(m, c)) {
+        /* the owner's Sentinels all dropped it (SENTINEL REMOVE): the name
+         * is free, and passes to the group naming it now */
+        log_info("monitor: master '%s' passes from Sentinel group %s, whose Sentinels no longer "
+                 "name it, to %s",
+                 name, group_name(m, c->group), group_name(m, group));
+        c->group = group;
+        c->clash_group = -1;
+        mon__mark_dirty(m, name);
+        return c;
+    }
+    /* The first group to name a master owns it; another group naming it
+     * too is a clash, shown on the cluster (publish.c) until it stops. */
+    if (c->clash_group != group) {
+        log_warn("monitor: master name '%s' is monitored by Sentinel groups %s (shown) and %s "
+                 "(ignored)",
+                 name, group_name(m, c->group), group_name(m, group));
+        c->clash_group = group;
+        mon__mark_dirty(m, name);
+    }
+    c->clash_seen_ms = hp_mono_ms();
+    return NULL;
 }
 
 void mon__mark_dirty(monitor *m, const char *cluster)
@@ -187,10 +239,25 @@ void mon__release_held(monitor *m)
     }
 }
 
-static mnode *node_get(monitor *m, const char *addr)
+/* The node at addr in group. The index hashes the address alone: the
+ * nodes of two groups at one address are in the same probe chain. */
+static mnode *node_get(monitor *m, int group, const char *addr)
 {
-    int i = ix_find(m, &m->node_ix, m->nnodes, node_name_at, addr);
-    return i >= 0 ? m->nodes[i] : NULL;
+    name_index *ix = &m->node_ix;
+    unsigned mask, h;
+    int i;
+    if (ix_sync(m, ix, m->nnodes, node_name_at) < 0) {
+        ix->stale = 1;
+        for (i = 0; i < m->nnodes; i++)
+            if (m->nodes[i]->group == group && !strcmp(m->nodes[i]->addr, addr)) return m->nodes[i];
+        return NULL;
+    }
+    mask = (unsigned)ix->cap - 1;
+    for (h = name_hash(addr) & mask; ix->slot[h]; h = (h + 1) & mask) {
+        mnode *n = m->nodes[ix->slot[h] - 1];
+        if (n->group == group && !strcmp(n->addr, addr)) return n;
+    }
+    return NULL;
 }
 
 /* Finds or adds the node at host:port in cluster; refreshes its seen time.
@@ -198,13 +265,19 @@ static mnode *node_get(monitor *m, const char *addr)
  * it within MOVE_AFTER_MS: a master monitored under two names is not handed
  * from one to the other at every poll (a node-added and a node-removed
  * event each time); it moves once its cluster stops naming it. */
-mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int port)
+mnode *mon__node_seen(monitor *m, int group, const char *cluster, const char *host, int port)
 {
     char addr[HP_ADDR_MAX];
     mnode *n, **nn;
+    const cfg_group *g = config_group(m->cfg, group);
 
+    if (!g) return NULL;
+    {
+        const mcluster *owner = mon__cluster_get(m, cluster, 0);
+        if (owner && owner->group != group) return NULL; /* another group's name */
+    }
     hp_addr_fmt(addr, sizeof(addr), host, port);
-    n = node_get(m, addr);
+    n = node_get(m, group, addr);
     if (n) {
         int64_t now = hp_mono_ms();
         n->seen_ms = now;
@@ -226,6 +299,7 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     n = calloc(1, sizeof(*n));
     if (!n) return NULL;
     n->m = m;
+    n->group = group;
     n->write_bps = -1;
     n->mc = mon__cluster_get(m, cluster, 0);
     n->slot = n->mc ? n->mc->slot : m->next_slot++ % POLL_SLOTS;
@@ -237,7 +311,6 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
         char mh[HP_HOST_MAX];
         int mp;
         char mb[HP_ADDR_MAX];
-        const cfg_group *g = config_group(m->cfg, 0); /* TODO(groups): the cluster's group */
         const char *reach = config_map_addr(g, addr, mb, sizeof(mb));
         if (reach != addr) hp_strlcpy(n->reach, reach, sizeof(n->reach));
         if (hp_addr_parse(reach, mh, sizeof(mh), &mp) == 0)
@@ -255,20 +328,33 @@ mnode *mon__node_seen(monitor *m, const char *cluster, const char *host, int por
     return n;
 }
 
-msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
+msentinel *mon__sentinel_add(monitor *m, int group, const char *addr, int seed)
 {
-    char host[HP_HOST_MAX];
+    char host[HP_HOST_MAX], mb[HP_ADDR_MAX];
     int port, i;
     msentinel *s, **ns;
+    const cfg_group *g = config_group(m->cfg, group);
+    const char *reach;
 
-    for (i = 0; i < m->nsentinels; i++)
-        if (!strcmp(m->sentinels[i]->addr, addr)) {
-            m->sentinels[i]->seen_ms = hp_mono_ms();
-            return m->sentinels[i];
+    if (!g) return NULL;
+    for (i = 0; i < m->nsentinels; i++) {
+        s = m->sentinels[i];
+        if (strcmp(s->addr, addr)) continue;
+        if (s->group == group) {
+            s->seen_ms = hp_mono_ms();
+            return s;
         }
-    char mb[HP_ADDR_MAX];
-    const cfg_group *g = config_group(m->cfg, 0); /* TODO(groups): the Sentinel's group */
-    const char *reach = config_map_addr(g, addr, mb, sizeof(mb));
+        /* A Sentinel is in one group (config_finish refuses one configured
+         * in two): another group's Sentinels naming it do not move it. */
+        if (group >= 0 && group < 32 && !(s->other_groups_warned & (1u << group))) {
+            s->other_groups_warned |= 1u << group;
+            log_warn("monitor: Sentinel %s, of group %s, is also named by the Sentinels of group "
+                     "%s: ignored there",
+                     addr, group_name(m, s->group), group_name(m, group));
+        }
+        return NULL;
+    }
+    reach = config_map_addr(g, addr, mb, sizeof(mb));
     if (hp_addr_parse(reach, host, sizeof(host), &port) < 0) return NULL;
     ns = realloc(m->sentinels, sizeof(*ns) * (size_t)(m->nsentinels + 1));
     if (!ns) return NULL;
@@ -276,6 +362,7 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
     s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->m = m;
+    s->group = group;
     hp_strlcpy(s->addr, addr, sizeof(s->addr));
     if (reach != addr) hp_strlcpy(s->reach, reach, sizeof(s->reach));
     s->seed = seed;
@@ -291,7 +378,7 @@ msentinel *mon__sentinel_add(monitor *m, const char *addr, int seed)
         return NULL;
     }
     m->sentinels[m->nsentinels++] = s;
-    if (!seed) log_info("monitor: Sentinel %s discovered", addr);
+    if (!seed) log_info("monitor: Sentinel %s discovered (group %s)", addr, g->name);
     return s;
 }
 

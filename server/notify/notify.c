@@ -42,6 +42,7 @@
 #include "db/maintenance.h"
 #include "ha/ha.h"
 #include "core/log.h"
+#include "model/topology.h"
 #include "core/utf8.h"
 #include "core/banned.h" /* last: after every system header */
 
@@ -479,6 +480,41 @@ static void utc(int64_t ms, char *buf, size_t bufsz)
     strftime(buf, bufsz, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+/* The Sentinel group of cluster into out: the snapshot's (the writer's hook
+ * has no snapshot of its own), else the group whose masters= lists it, else
+ * the only group; "" when unknown (a panel event, a cluster no longer
+ * monitored in a config of several groups): the payload then has no
+ * "group". */
+static void cluster_group(const notifier *nt, const char *cluster, char *out, size_t outsz)
+{
+    topo_snap *t;
+    const cluster_snap *c;
+    int g;
+
+    out[0] = '\0';
+    if (!cluster[0]) return;
+    t = topo_acquire();
+    c = topo_find(t, cluster);
+    if (c) hp_strlcpy(out, c->group_name, outsz);
+    topo_release(t);
+    if (out[0]) return;
+    g = config_group_of_master(nt->cfg, cluster);
+    if (g < 0 && nt->cfg->ngroups == 1) g = 0;
+    if (g >= 0) hp_strlcpy(out, nt->cfg->groups[g].name, outsz);
+}
+
+/* What a chat text names: "group/cluster" when the config has several
+ * groups (the same cluster name cannot be in two, but a reader of the
+ * page needs to know which deployment it is), else the cluster alone. */
+static void subject(const notifier *nt, const char *cluster, const char *group, char *out,
+                    size_t outsz)
+{
+    if (nt->cfg->ngroups > 1 && group[0] && cluster[0])
+        snprintf(out, outsz, "%s/%s", group, cluster);
+    else
+        hp_strlcpy(out, cluster, outsz);
+}
+
 /* The global key of a message (see migrations/0014): the same on every
  * instance of a fleet for the same thing, so that its claim in etcd is one.
  * gstate "" asks for a create-if-absent claim; otherwise the claim is a
@@ -521,7 +557,7 @@ static void enqueue(notifier *nt, const char *key, const gkey *g, int severity, 
 static void failover_message(notifier *nt, const hp_failover *f)
 {
     cJSON *p = cJSON_CreateObject();
-    char key[64], text[512], when[40];
+    char key[64], text[512], when[40], group[HP_NAME_MAX], subj[2 * HP_NAME_MAX];
     int sev = !strcmp(f->kind, "graceful") ? SEV_WARNING : SEV_CRITICAL;
     gkey g;
 
@@ -544,11 +580,14 @@ static void failover_message(notifier *nt, const hp_failover *f)
         /* no identity across instances: one per cluster and minute */
         snprintf(g.key, sizeof(g.key), "abort/%s/%lld", f->cluster, (long long)(g.at / 60000));
     }
-    snprintf(text, sizeof(text), "hapanel: %s: %s failover %s: %s -> %s at %s%s%s", f->cluster,
-             f->kind, f->status, f->old_master[0] ? f->old_master : "?",
+    cluster_group(nt, f->cluster, group, sizeof(group));
+    subject(nt, f->cluster, group, subj, sizeof(subj));
+    snprintf(text, sizeof(text), "hapanel: %s: %s failover %s: %s -> %s at %s%s%s", subj, f->kind,
+             f->status, f->old_master[0] ? f->old_master : "?",
              f->new_master[0] ? f->new_master : "?", when, f->actor[0] ? " by " : "", f->actor);
     cJSON_AddStringToObject(p, "type", "failover");
     cJSON_AddStringToObject(p, "cluster", f->cluster);
+    if (group[0]) cJSON_AddStringToObject(p, "group", group);
     cJSON_AddStringToObject(p, "severity", severity_name(sev));
     cJSON_AddNumberToObject(p, "ts", (double)(f->ended_at > 0 ? f->ended_at : f->started_at));
     cJSON_AddStringToObject(p, "message", text);
@@ -556,13 +595,15 @@ static void failover_message(notifier *nt, const hp_failover *f)
     enqueue(nt, key, &g, sev, p, text);
 }
 
-/* The event as a webhook receives it. */
-static cJSON *event_payload(const hp_event *e)
+/* The event as a webhook receives it; group: its cluster's Sentinel group
+ * ("" leaves "group" out). */
+static cJSON *event_payload(const hp_event *e, const char *group)
 {
     cJSON *p = cJSON_CreateObject(), *d = hp_event_details_json(e);
     cJSON_AddNumberToObject(p, "event_id", (double)e->id);
     cJSON_AddStringToObject(p, "type", e->type);
     cJSON_AddStringToObject(p, "cluster", e->cluster);
+    if (group[0]) cJSON_AddStringToObject(p, "group", group);
     cJSON_AddStringToObject(p, "severity", e->severity);
     cJSON_AddNumberToObject(p, "ts", (double)e->ts);
     cJSON_AddStringToObject(p, "node", e->node);
@@ -576,7 +617,7 @@ static cJSON *event_payload(const hp_event *e)
 static void alert_message(notifier *nt, const hp_event *e, const ev_alert *a)
 {
     int sev = a->open && e->kind == EV_ALERT_FIRED ? severity_parse(e->severity) : SEV_WARNING;
-    char key[96], text[760], mtext[48] = "";
+    char key[96], text[760], mtext[48] = "", group[HP_NAME_MAX], subj[2 * HP_NAME_MAX];
     hp_maint mw;
     cJSON *p;
     gkey g;
@@ -597,11 +638,13 @@ static void alert_message(notifier *nt, const hp_event *e, const ev_alert *a)
         gmtime_r(&t, &tm);
         strftime(mtext, sizeof(mtext), " (maintenance until %H:%M UTC)", &tm);
     }
+    cluster_group(nt, e->cluster, group, sizeof(group));
+    subject(nt, e->cluster, group, subj, sizeof(subj));
     snprintf(text, sizeof(text), "hapanel: %s: %s %s%s%s: %s%s",
-             e->cluster[0] ? e->cluster : "panel", /* events_dropped is the panel's own */
+             subj[0] ? subj : "panel", /* events_dropped is the panel's own */
              a->open ? "ALERT" : "RESOLVED", a->rule, a->node[0] ? " " : "", a->node, e->message,
              mtext);
-    p = event_payload(e);
+    p = event_payload(e, group);
     cJSON_AddNumberToObject(p, "alert_id", (double)a->id);
     if (mtext[0]) {
         cJSON *mo = cJSON_AddObjectToObject(p, "maintenance");
@@ -626,7 +669,7 @@ static void leader_message(notifier *nt, const hp_event *e)
     snprintf(key, sizeof(key), "leader:%lld", (long long)st.term);
     snprintf(g.key, sizeof(g.key), "ha/term/%lld", (long long)st.term);
     snprintf(text, sizeof(text), "hapanel: %s", e->message);
-    p = event_payload(e);
+    p = event_payload(e, "");
     cJSON_AddStringToObject(p, "instance", st.self_id);
     cJSON_AddNumberToObject(p, "term", (double)st.term);
     enqueue(nt, key, &g, sev < 0 ? SEV_WARNING : sev, p, text);
@@ -641,7 +684,7 @@ void notify_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, i
         if (fs[i].id > 0) failover_message(nt, &fs[i]); /* 0: a duplicate, not stored */
     for (i = 0; i < n; i++) {
         const hp_event *e = &evs[i];
-        char key[96], text[700];
+        char key[96], text[700], group[HP_NAME_MAX], subj[2 * HP_NAME_MAX];
 
         for (k = 0; k < e->nalerts; k++)
             alert_message(nt, e, &e->alerts[k]);
@@ -656,9 +699,11 @@ void notify_hook(void *ctx, const hp_event *evs, int n, const hp_failover *fs, i
             self_id(nt, me, sizeof(me));
             snprintf(g.key, sizeof(g.key), "job/%s/%lld/%s", me, (long long)e->job_id, what);
             snprintf(key, sizeof(key), "job:%lld:%s", (long long)e->job_id, what);
-            snprintf(text, sizeof(text), "hapanel: %s: %s", e->cluster, e->message);
+            cluster_group(nt, e->cluster, group, sizeof(group));
+            subject(nt, e->cluster, group, subj, sizeof(subj));
+            snprintf(text, sizeof(text), "hapanel: %s: %s", subj, e->message);
             enqueue(nt, key, &g, e->kind == EV_JOB_FAILED ? SEV_WARNING : SEV_INFO,
-                    event_payload(e), text);
+                    event_payload(e, group), text);
         }
         if (nt->ha && e->kind == EV_PANEL && !strcmp(e->type, "leader-elected"))
             leader_message(nt, e);

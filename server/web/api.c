@@ -108,5 +108,7 @@ const route api_routes[] = {
      "dashboard fragment: failovers and events, filtered"},
     {"GET", "/ui/notifications", ui_notifications, ROLE_VIEWER,
      "dashboard fragment: notification outbox health"},
+    {"GET", "/ui/instances", ui_instances, ROLE_VIEWER,
+     "dashboard fragment: the hapanel instances, the leader and since when (HA)"},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -112,17 +112,27 @@ int h_instances(hreq *r)
     return st;
 }
 
+/* GET /api/v1/clusters[?group=NAME]: every cluster, or those of one
+ * Sentinel group; a group the config does not have is a 400, not an empty
+ * list, so a typo is not mistaken for a group without clusters. */
 int h_clusters(hreq *r)
 {
-    topo_snap *t = topo_acquire();
+    topo_snap *t;
     sbuf b = SBUF_INIT;
-    int i, st;
+    int i, st, n = 0, has;
     size_t len;
-    char *body;
+    char *body, group[HP_NAME_MAX];
 
+    if ((has = api__query_text(r, "group", group, sizeof(group))) > 1) return has;
+    if (has && !config_group_named(r->app->cfg, group))
+        return http_error(r, 400, "unknown_group",
+                          "no Sentinel group of that name in the config ([sentinel NAME] "
+                          "sections; [sentinel] is \"default\")");
+    t = topo_acquire();
     sbuf_puts(&b, "{\"clusters\":[");
     for (i = 0; i < t->nclusters; i++) {
-        if (i) sbuf_puts(&b, ",");
+        if (has && strcmp(t->clusters[i]->group_name, group)) continue;
+        if (n++) sbuf_puts(&b, ",");
         sbuf_puts(&b, t->clusters[i]->summary_json);
     }
     sbuf_puts(&b, "]}");
@@ -234,6 +244,7 @@ int h_metrics(hreq *r)
 
     metrics_render(r->app->mon, r->app->q, r->app->db, r->app->hub, &b);
     metrics_render_ha(r->app->ha, &b);
+    metrics_render_groups(r->app->cfg, &b);
     if (sbuf_failed(&b)) {
         sbuf_release(&b);
         return http_error(r, 500, "internal", "out of memory");

@@ -520,6 +520,37 @@ void metrics_render_ha(const struct ha *h, sbuf *b)
                 (double)s.last_ok_ms / 1000.0);
 }
 
+/* The Sentinel groups: hapanel_cluster_info carries each cluster's group
+ * (a join adds it to any family: * on(cluster) group_left(group)
+ * hapanel_cluster_info), so no existing series gains a label and no query
+ * written before groups breaks; hapanel_sentinel_group_clusters counts the
+ * clusters of every configured group, 0 for one whose Sentinels monitor
+ * none yet. */
+void metrics_render_groups(const config *cfg, sbuf *b)
+{
+    topo_snap *t = topo_acquire();
+    int i, g;
+
+    family(b, "hapanel_cluster_info", "gauge", "the cluster's Sentinel group (always 1)");
+    for (i = 0; t && i < t->nclusters; i++) {
+        sbuf e = SBUF_INIT;
+        label(&e, "group", t->clusters[i]->group_name);
+        sample(b, "hapanel_cluster_info", t->clusters[i]->name, NULL, e.buf, 1);
+        sbuf_release(&e);
+    }
+    family(b, "hapanel_sentinel_group_clusters", "gauge",
+           "clusters the Sentinels of the group monitor (among the ones hapanel monitors)");
+    for (g = 0; cfg && g < cfg->ngroups; g++) {
+        int n = 0;
+        for (i = 0; t && i < t->nclusters; i++)
+            n += !strcmp(t->clusters[i]->group_name, cfg->groups[g].name);
+        sbuf_puts(b, "hapanel_sentinel_group_clusters{group=\"");
+        label_value(b, cfg->groups[g].name);
+        sbuf_printf(b, "\"} %d\n", n);
+    }
+    topo_release(t);
+}
+
 void metrics_render(const monitor *m, struct evq *q, struct db *d, struct hub *h, sbuf *b)
 {
     topo_snap *t = topo_acquire();

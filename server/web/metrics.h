@@ -19,5 +19,9 @@ struct ha;
 /* Appends the hapanel_ha_* families of h (leadership on etcd); nothing for a
  * single panel (h NULL). */
 void metrics_render_ha(const struct ha *h, sbuf *b);
+/* Appends hapanel_cluster_info{cluster,group} for every cluster of the
+ * current snapshot and hapanel_sentinel_group_clusters{group} for every
+ * group of cfg (cfg may be NULL: no group samples). */
+void metrics_render_groups(const config *cfg, sbuf *b);
 
 #endif

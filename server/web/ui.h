@@ -16,7 +16,11 @@ struct config;
  * recent jobs, the latest 10 events), or a waiting message when no poll has
  * finished yet. With more than UI_COMPACT_AT (8) clusters, a compact table
  * instead, one row per cluster, problems first, and the full section of each
- * cluster named in open (names separated by newlines) under its row. The
+ * cluster named in open (names separated by newlines) under its row. When
+ * the clusters span several Sentinel groups, both are sorted by group first,
+ * each group headed by its name and counts (tr.grow in the table, div.group
+ * with h2.group-head otherwise), and the overview counts each group; every
+ * row and section carries data-group for the page's filter. The
  * history it shows comes from the database's in-memory sets (db_recent_*),
  * and the page is rendered once per snapshot, history change, second and
  * open set, then served from a cache. Every value from Redis, Sentinel, the
@@ -56,6 +60,13 @@ int ui_job(hreq *r);
  * since/until are UTC times ("2024-05-01 12:30") or ms since the epoch. A bad
  * parameter answers 400 with the form and the message, as a fragment. */
 int ui_history(hreq *r);
+
+/* GET /ui/instances: with [ha] on, the panel of hapanel instances: each
+ * registered instance (name, URL), which leads and since when, which is this
+ * panel, and etcd's state; it polls itself every 5 s. The list from etcd is
+ * cached for 2 s (one etcd call per 2 s however many dashboards poll), who
+ * leads is this instance's current view. Without [ha]: an empty answer. */
+int ui_instances(hreq *r);
 
 /* GET /ui/notifications: the notification health panel: the configured
  * channels, the outbox's pending (and retrying) and failed counts, when a

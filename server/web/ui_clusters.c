@@ -13,6 +13,12 @@
  * through this module; a download button likewise only names the backup, and
  * the script fetches it with the token in a header. It never talks to Redis;
  * the one state it keeps is the cache of rendered pages (see ui_clusters).
+ * When the clusters span several Sentinel groups (issue 15: cluster_snap's
+ * group_name), the list is drawn by group: a header row per group in the
+ * compact table, a div with a heading per group otherwise, and every row and
+ * section carries data-group. The page is one render shared by every viewer,
+ * so the filter (by name or group) runs in the browser (web/app.js) on those
+ * attributes.
  * Every
  * string that comes from Redis, a Sentinel, the configuration or the database
  * goes through sbuf_html(); class names are only ever chosen from fixed lists
@@ -59,7 +65,9 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, const conf
 
     sbuf_printf(b, "<section class=\"cluster st-%s\" data-cluster=\"", st);
     sbuf_html(b, c->name);
-    sbuf_puts(b, "\">\n<header class=\"cluster-head\"><h2>");
+    sbuf_puts(b, "\"");
+    ui__put_attr(b, "data-group", c->group_name);
+    sbuf_puts(b, ">\n<header class=\"cluster-head\"><h2>");
     sbuf_html(b, c->name);
     sbuf_puts(b, "</h2>");
     if (strcmp(st, ui__status_class(c->status)) != 0) {
@@ -137,44 +145,6 @@ void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, const conf
     sbuf_puts(b, "</section>\n");
 }
 
-/* The summary line on top (each cluster's status as shown: degraded while
- * an alert is active). data-worst (a fixed word) lets the page put the
- * worst status into the window title. */
-static void render_overview(sbuf *b, struct db *d, const topo_snap *t, int64_t now_ms)
-{
-    int i, down = 0, degraded = 0, ok = 0, other = 0;
-    const char *worst;
-
-    for (i = 0; i < t->nclusters; i++) {
-        ui_alerts al;
-        const char *st;
-        ui__alert_tally(d, t->clusters[i]->name, &al);
-        st = ui__shown_status(t->clusters[i], &al);
-        if (strcmp(st, "down") == 0)
-            down++;
-        else if (strcmp(st, "degraded") == 0)
-            degraded++;
-        else if (strcmp(st, "ok") == 0)
-            ok++;
-        else
-            other++;
-    }
-    worst = down ? "down" : degraded ? "degraded" : other || t->nclusters == 0 ? "unknown" : "ok";
-
-    sbuf_printf(b, "<div class=\"overview\" data-worst=\"%s\">", worst);
-    sbuf_printf(b, "<span>%d cluster%s</span>", t->nclusters, t->nclusters == 1 ? "" : "s");
-    if (down) sbuf_printf(b, " <span class=\"badge st-down\">%d down</span>", down);
-    if (degraded) sbuf_printf(b, " <span class=\"badge st-degraded\">%d degraded</span>", degraded);
-    if (ok) sbuf_printf(b, " <span class=\"badge st-ok\">%d ok</span>", ok);
-    if (other) sbuf_printf(b, " <span class=\"badge st-unknown\">%d unknown</span>", other);
-    if (t->built_at > 0) {
-        sbuf_puts(b, " <span class=\"muted\">snapshot ");
-        ui__put_utc(b, t->built_at, now_ms, 0);
-        sbuf_puts(b, " UTC</span>");
-    }
-    sbuf_puts(b, "</div>\n");
-}
-
 /* ---------------------------------------------------------------------------
  * The compact list: one row per cluster, problems first, for many clusters
  * ------------------------------------------------------------------------ */
@@ -184,6 +154,14 @@ typedef struct crow {
     const char *shown; /* the status shown (degraded while an alert is active) */
     int rank, alerts;
 } crow;
+
+/* A Sentinel group's run of rows once they are sorted by group, and what its
+ * header says. */
+typedef struct cgroup {
+    const char *name;
+    int first, n;
+    int down, degraded, ok, other;
+} cgroup;
 
 static int status_rank(const char *st)
 {
@@ -198,6 +176,111 @@ static int crow_order(const void *a, const void *b)
     if (x->rank != y->rank) return x->rank - y->rank;
     if (x->alerts != y->alerts) return y->alerts - x->alerts;
     return strcmp(x->c->name, y->c->name);
+}
+
+/* With several groups: by group name, then as crow_order (the compact list)
+ * or by name (the sections, as the snapshot has them). */
+static int crow_order_grouped(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
+    int g = strcmp(x->c->group_name, y->c->group_name);
+    return g ? g : crow_order(a, b);
+}
+
+static int crow_order_group_name(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
+    int g = strcmp(x->c->group_name, y->c->group_name);
+    return g ? g : strcmp(x->c->name, y->c->name);
+}
+
+/* 1 when the clusters span more than one group name. */
+static int several_groups(const topo_snap *t)
+{
+    int i;
+    for (i = 1; i < t->nclusters; i++)
+        if (strcmp(t->clusters[i]->group_name, t->clusters[0]->group_name) != 0) return 1;
+    return 0;
+}
+
+/* The runs of rows (sorted by group) into groups (room for n); returns how
+ * many. */
+static int find_groups(const crow *rows, int n, cgroup *groups)
+{
+    int i, ng = 0;
+    for (i = 0; i < n; i++) {
+        cgroup *g = ng ? &groups[ng - 1] : NULL;
+        const char *st = rows[i].shown;
+        if (!g || strcmp(g->name, rows[i].c->group_name) != 0) {
+            g = &groups[ng++];
+            memset(g, 0, sizeof(*g));
+            g->name = rows[i].c->group_name;
+            g->first = i;
+        }
+        g->n++;
+        if (!strcmp(st, "down"))
+            g->down++;
+        else if (!strcmp(st, "degraded"))
+            g->degraded++;
+        else if (!strcmp(st, "ok"))
+            g->ok++;
+        else
+            g->other++;
+    }
+    return ng;
+}
+
+/* "east · 12 clusters · 1 down · 2 degraded": a group's header. */
+static void put_group_title(sbuf *b, const cgroup *g)
+{
+    sbuf_html(b, g->name);
+    sbuf_printf(b, " \xc2\xb7 %d cluster%s", g->n, g->n == 1 ? "" : "s");
+    if (g->down) sbuf_printf(b, " \xc2\xb7 <span class=\"bad\">%d down</span>", g->down);
+    if (g->degraded) sbuf_printf(b, " \xc2\xb7 %d degraded", g->degraded);
+    if (g->other) sbuf_printf(b, " \xc2\xb7 %d unknown", g->other);
+}
+
+/* The summary line on top (each cluster's status as shown: degraded while
+ * an alert is active), and with several groups each group's count. data-worst
+ * (a fixed word) lets the page put the worst status into the window title. */
+static void render_overview(sbuf *b, const topo_snap *t, const cgroup *groups, int ngroups,
+                            int64_t now_ms)
+{
+    int i, down = 0, degraded = 0, ok = 0, other = 0;
+    const char *worst;
+
+    for (i = 0; i < ngroups; i++) {
+        down += groups[i].down;
+        degraded += groups[i].degraded;
+        ok += groups[i].ok;
+        other += groups[i].other;
+    }
+    worst = down ? "down" : degraded ? "degraded" : other || t->nclusters == 0 ? "unknown" : "ok";
+
+    sbuf_printf(b, "<div class=\"overview\" data-worst=\"%s\">", worst);
+    sbuf_printf(b, "<span>%d cluster%s</span>", t->nclusters, t->nclusters == 1 ? "" : "s");
+    if (down) sbuf_printf(b, " <span class=\"badge st-down\">%d down</span>", down);
+    if (degraded) sbuf_printf(b, " <span class=\"badge st-degraded\">%d degraded</span>", degraded);
+    if (ok) sbuf_printf(b, " <span class=\"badge st-ok\">%d ok</span>", ok);
+    if (other) sbuf_printf(b, " <span class=\"badge st-unknown\">%d unknown</span>", other);
+    if (t->built_at > 0) {
+        sbuf_puts(b, " <span class=\"muted\">snapshot ");
+        ui__put_utc(b, t->built_at, now_ms, 0);
+        sbuf_puts(b, " UTC</span>");
+    }
+    if (ngroups > 1) {
+        sbuf_printf(b, "<span class=\"ogroups\">%d groups:", ngroups);
+        for (i = 0; i < ngroups; i++) {
+            sbuf_puts(b,
+                      i ? "<span class=\"ogroup\"" : " <span class=\"ogroup\""); /* "; " by CSS */
+            ui__put_attr(b, "data-group", groups[i].name);
+            sbuf_puts(b, ">");
+            put_group_title(b, &groups[i]);
+            sbuf_puts(b, "</span>");
+        }
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_puts(b, "</div>\n");
 }
 
 /* 1 when name is one of the open list (names separated by newlines). */
@@ -231,7 +314,9 @@ static void render_compact_row(sbuf *b, struct db *d, const config *cfg, const c
     }
     sbuf_printf(b, "<tr class=\"crow st-%s\" data-cluster=\"", w->shown);
     sbuf_html(b, c->name);
-    sbuf_puts(b, "\"><th scope=\"row\">");
+    sbuf_puts(b, "\"");
+    ui__put_attr(b, "data-group", c->group_name);
+    sbuf_puts(b, "><th scope=\"row\">");
     sbuf_html(b, c->name);
     sbuf_puts(b, "</th><td>");
     if (strcmp(w->shown, ui__status_class(c->status)) != 0)
@@ -277,27 +362,16 @@ static void render_compact_row(sbuf *b, struct db *d, const config *cfg, const c
     }
 }
 
-/* More than UI_COMPACT_AT clusters: a table of one row each, problems first;
- * the clusters named in open are drawn in full under their row. */
-static void render_compact(sbuf *b, struct db *d, const config *cfg, const topo_snap *t,
-                           const char *open, int64_t now_ms)
+/* More than UI_COMPACT_AT clusters: a table of one row each, problems first
+ * (rows sorted so already); the clusters named in open are drawn in full
+ * under their row. With several groups (ngroups > 1, rows sorted by group
+ * first) each group is a tbody headed by a row that names it and counts its
+ * clusters, so the page's filter can hide a group whose rows it all hid. */
+static void render_compact(sbuf *b, struct db *d, const config *cfg, const crow *rows, int n,
+                           const cgroup *groups, int ngroups, const char *open, int64_t now_ms)
 {
-    crow *rows = calloc((size_t)t->nclusters, sizeof(*rows));
-    int i;
+    int i, g;
 
-    if (!rows) {
-        b->failed = 1;
-        return;
-    }
-    for (i = 0; i < t->nclusters; i++) {
-        ui_alerts al;
-        ui__alert_tally(d, t->clusters[i]->name, &al);
-        rows[i].c = t->clusters[i];
-        rows[i].shown = ui__shown_status(t->clusters[i], &al);
-        rows[i].rank = status_rank(rows[i].shown);
-        rows[i].alerts = d ? al.n : -1;
-    }
-    qsort(rows, (size_t)t->nclusters, sizeof(*rows), crow_order);
     sbuf_puts(
         b, "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Clusters "
            "table\"><table class=\"clist\"><thead><tr><th>cluster</th>"
@@ -305,11 +379,50 @@ static void render_compact(sbuf *b, struct db *d, const config *cfg, const topo_
            "link up, of the replicas\">replicas</th><th title=\"Sentinels reachable and agreeing "
            "on the master, of those known; the quorum configured\">quorum</th><th class=\"num\">"
            "max lag</th><th class=\"num\">alerts</th><th class=\"num\">updated</th>"
-           "<th></th></tr></thead><tbody>\n");
-    for (i = 0; i < t->nclusters; i++)
-        render_compact_row(b, d, cfg, &rows[i], is_open(open, rows[i].c->name), now_ms);
-    sbuf_puts(b, "</tbody></table></div>\n");
-    free(rows);
+           "<th><span class=\"vh\">details</span></th></tr></thead>\n");
+    if (ngroups < 2) {
+        sbuf_puts(b, "<tbody>\n");
+        for (i = 0; i < n; i++)
+            render_compact_row(b, d, cfg, &rows[i], is_open(open, rows[i].c->name), now_ms);
+        sbuf_puts(b, "</tbody>\n");
+    }
+    for (g = 0; ngroups > 1 && g < ngroups; g++) {
+        sbuf_puts(b, "<tbody class=\"gbody\"");
+        ui__put_attr(b, "data-group", groups[g].name);
+        sbuf_puts(b, "><tr class=\"grow\"");
+        ui__put_attr(b, "data-group", groups[g].name);
+        sbuf_puts(b, "><th colspan=\"9\" scope=\"rowgroup\">");
+        put_group_title(b, &groups[g]);
+        sbuf_puts(b, "</th></tr>\n");
+        for (i = groups[g].first; i < groups[g].first + groups[g].n; i++)
+            render_compact_row(b, d, cfg, &rows[i], is_open(open, rows[i].c->name), now_ms);
+        sbuf_puts(b, "</tbody>\n");
+    }
+    sbuf_puts(b, "</table></div>\n");
+}
+
+/* Up to UI_COMPACT_AT clusters: each in full; with several groups, each
+ * group's clusters in a div under a heading that names and counts them. */
+static void render_sections(sbuf *b, struct db *d, const config *cfg, const crow *rows, int n,
+                            const cgroup *groups, int ngroups, int64_t now_ms)
+{
+    int i, g;
+
+    if (ngroups < 2) {
+        for (i = 0; i < n; i++)
+            ui__render_cluster(b, d, rows[i].c, cfg, now_ms);
+        return;
+    }
+    for (g = 0; g < ngroups; g++) {
+        sbuf_puts(b, "<div class=\"group\"");
+        ui__put_attr(b, "data-group", groups[g].name);
+        sbuf_puts(b, "><h2 class=\"group-head\">");
+        put_group_title(b, &groups[g]);
+        sbuf_puts(b, "</h2>\n");
+        for (i = groups[g].first; i < groups[g].first + groups[g].n; i++)
+            ui__render_cluster(b, d, rows[i].c, cfg, now_ms);
+        sbuf_puts(b, "</div>\n");
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -345,7 +458,7 @@ static uint64_t state_key(const topo_snap *t)
         const cluster_snap *c = t->clusters[i];
         int v[6] = {c->quorum_configured,    c->quorum_reachable, c->quorum_ok,
                     c->failover_in_progress, c->nproblems,        c->nsentinels};
-        h = mix_str(mix_str(mix_str(h, c->name), c->status), c->master);
+        h = mix_str(mix_str(mix_str(mix_str(h, c->name), c->group_name), c->status), c->master);
         h = mix(h, v, sizeof(v));
         for (k = 0; k < c->nnodes; k++) {
             const snap_node *n = &c->nodes[k];
@@ -364,10 +477,13 @@ static uint64_t state_key(const topo_snap *t)
     return h ? h : 1;
 }
 
-static void render_page(sbuf *b, struct db *d, const config *cfg, const topo_snap *t,
-                        const char *open, int64_t now_ms)
+void ui__render_page(sbuf *b, struct db *d, const config *cfg, const topo_snap *t, const char *open,
+                     int64_t now_ms)
 {
-    int i;
+    crow *rows = NULL;
+    cgroup *groups = NULL;
+    int i, n, ngroups, compact;
+
     if (!t || t->nclusters == 0) {
         sbuf_puts(b,
                   "<div class=\"overview\" data-worst=\"unknown\"></div>\n"
@@ -377,13 +493,36 @@ static void render_page(sbuf *b, struct db *d, const config *cfg, const topo_sna
                   "Sentinels (REDIS_SENTINEL_HOSTS) and that they monitor a master.</p></div>\n");
         return;
     }
-    render_overview(b, d, t, now_ms);
-    if (t->nclusters > UI_COMPACT_AT) {
-        render_compact(b, d, cfg, t, open, now_ms);
-        return;
+    n = t->nclusters;
+    rows = calloc((size_t)n, sizeof(*rows));
+    groups = calloc((size_t)n, sizeof(*groups));
+    if (!rows || !groups) {
+        b->failed = 1;
+        goto out;
     }
-    for (i = 0; i < t->nclusters; i++)
-        ui__render_cluster(b, d, t->clusters[i], cfg, now_ms);
+    for (i = 0; i < n; i++) {
+        ui_alerts al;
+        ui__alert_tally(d, t->clusters[i]->name, &al);
+        rows[i].c = t->clusters[i];
+        rows[i].shown = ui__shown_status(t->clusters[i], &al);
+        rows[i].rank = status_rank(rows[i].shown);
+        rows[i].alerts = d ? al.n : -1;
+    }
+    compact = n > UI_COMPACT_AT;
+    if (several_groups(t))
+        qsort(rows, (size_t)n, sizeof(*rows), compact ? crow_order_grouped : crow_order_group_name);
+    else if (compact)
+        qsort(rows, (size_t)n, sizeof(*rows), crow_order);
+    ngroups = find_groups(rows, n, groups);
+
+    render_overview(b, t, groups, ngroups, now_ms);
+    if (compact)
+        render_compact(b, d, cfg, rows, n, groups, ngroups, open, now_ms);
+    else
+        render_sections(b, d, cfg, rows, n, groups, ngroups, now_ms);
+out:
+    free(groups);
+    free(rows);
 }
 
 typedef struct page_in {
@@ -397,7 +536,7 @@ typedef struct page_in {
 static void render_cached(sbuf *b, void *ctx)
 {
     const page_in *in = ctx;
-    render_page(b, in->d, in->cfg, in->t, in->open, in->now_ms);
+    ui__render_page(b, in->d, in->cfg, in->t, in->open, in->now_ms);
 }
 
 /* Rendered pages, by the snapshot's state, the history sets, the second (the

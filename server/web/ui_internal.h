@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/sbuf.h"
 #include "db/db.h"
+#include "ha/ha.h"
 #include "model/event.h"
 #include "model/policy.h"
 #include "model/topology.h"
@@ -143,6 +144,11 @@ void ui__render_drills(sbuf *b, struct db *d, const cluster_snap *c, const confi
 void ui__put_charts_button(sbuf *b, const char *cluster);
 
 /* ui_clusters.c */
+/* The whole of GET /ui/clusters for snapshot t (NULL or empty: the waiting
+ * message): the overview, then the clusters, by Sentinel group when they
+ * span several (a header per group, data-group on every row and section). */
+void ui__render_page(sbuf *b, struct db *d, const config *cfg, const topo_snap *t, const char *open,
+                     int64_t now_ms);
 /* cfg: the drills' button (NULL: drills shown as off) */
 void ui__render_cluster(sbuf *b, struct db *d, const cluster_snap *c, const config *cfg,
                         int64_t now_ms);
@@ -196,6 +202,22 @@ int ui__parse_history_query(const hreq *r, hist_query *h, char *err, size_t errs
 int ui__parse_when(const char *s, int end_of_day, int64_t *out);
 void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_query *h,
                         const char *err, int64_t now_ms);
+
+/* ui_instances.c: the panel of hapanel instances (HA on). The list as read
+ * from etcd's instances/ keys; the panel for status hs and list l (have 0:
+ * none read yet; list_failed: the last read found etcd silent, the list is
+ * from list_at_ms). */
+#define UI_INST_MAX 32 /* instances listed at most */
+typedef struct ui_inst_row {
+    char id[64], url[256], version[32];
+    int64_t started_ms;
+} ui_inst_row;
+typedef struct ui_inst_list {
+    ui_inst_row rows[UI_INST_MAX];
+    int n, more; /* more: etcd had more than UI_INST_MAX */
+} ui_inst_list;
+void ui__render_instances(sbuf *b, const ha_status *hs, const ui_inst_list *l, int have,
+                          int64_t list_at_ms, int list_failed, int64_t now_ms);
 
 /* ui_job.c */
 void ui__render_job_view(sbuf *b, const db_job_row *j, int64_t now_ms);

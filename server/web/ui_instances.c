@@ -1,0 +1,214 @@
+/* ui_instances.c — the dashboard's panel of hapanel instances (issue 15 item
+ * 4): with [ha] on, GET /ui/instances lists every instance registered in etcd
+ * (instances/<id>, on each one's lease, so a dead one drops out within its
+ * TTL), which one leads and since when, which one is "this panel", and
+ * etcd's state as this instance last saw it. Without [ha] the answer is
+ * empty and carries no trigger, so the page never polls again.
+ *
+ * The list comes from etcd (ha_list: one bounded call, up to a second per
+ * endpoint) and a hundred dashboards poll this every 5 s, so it is cached
+ * here: refreshed at most every UI_INST_REFRESH_MS by the one request that
+ * finds it old, while the others (and that one, if etcd does not answer)
+ * render the copy they find. Who leads and since when is never cached: it
+ * comes from ha_status_get, which the lease thread keeps current, so a
+ * takeover shows on the next poll even while the list is older. Every
+ * instance name, URL and version is configured or remote text, and goes
+ * through sbuf_html(). It does not talk to Redis or the database. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "web/ui_internal.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/banned.h" /* last: after every system header */
+
+#define UI_INST_REFRESH_MS 2000 /* the list from etcd is at most this old, etcd answering */
+#define UI_INST_POLL "every 5s" /* the fragment polls itself this often */
+
+/* The cached list: cache_lock guards it, and is never held across the etcd
+ * call. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    ui_inst_list list;
+    int have, refreshing, failed; /* failed: the last refresh found etcd silent */
+    int64_t at_ms, tried_ms;      /* when the list was read; when a refresh was last tried */
+} cache;
+
+/* ha_list's callback: one instances/<id> key, its value {url, version, started}. */
+static void add_row(void *ctx, const char *key, const char *value)
+{
+    ui_inst_list *l = ctx;
+    const char *id = strncmp(key, "instances/", 10) ? key : key + 10;
+    cJSON *o;
+    const cJSON *v;
+    ui_inst_row *r;
+
+    if (l->n >= UI_INST_MAX) {
+        l->more = 1;
+        return;
+    }
+    r = &l->rows[l->n++];
+    memset(r, 0, sizeof(*r));
+    hp_strlcpy(r->id, id, sizeof(r->id));
+    o = cJSON_Parse(value);
+    v = cJSON_GetObjectItemCaseSensitive(o, "url");
+    if (cJSON_IsString(v)) hp_strlcpy(r->url, v->valuestring, sizeof(r->url));
+    v = cJSON_GetObjectItemCaseSensitive(o, "version");
+    if (cJSON_IsString(v)) hp_strlcpy(r->version, v->valuestring, sizeof(r->version));
+    v = cJSON_GetObjectItemCaseSensitive(o, "started");
+    if (cJSON_IsNumber(v)) r->started_ms = (int64_t)v->valuedouble;
+    cJSON_Delete(o);
+}
+
+/* Copies the cached list into *out (refreshing it first when it is old and
+ * no other request is at it). Returns 1 when *out is from etcd, 0 when there
+ * is none yet; *at_ms: when it was read; *failed: the last refresh failed. */
+static int get_list(ha *h, int64_t now_ms, ui_inst_list *out, int64_t *at_ms, int *failed)
+{
+    int mine = 0, have;
+
+    pthread_mutex_lock(&cache_lock);
+    if (!cache.refreshing && now_ms - cache.tried_ms >= UI_INST_REFRESH_MS) {
+        cache.refreshing = 1;
+        cache.tried_ms = now_ms;
+        mine = 1;
+    }
+    pthread_mutex_unlock(&cache_lock);
+
+    if (mine) {
+        ui_inst_list *fresh = calloc(1, sizeof(*fresh));
+        int rc = fresh ? ha_list(h, "instances/", add_row, fresh) : -1;
+        pthread_mutex_lock(&cache_lock);
+        if (rc == 0) {
+            cache.list = *fresh;
+            cache.have = 1;
+            cache.at_ms = hp_now_ms();
+        }
+        cache.failed = rc < 0;
+        cache.refreshing = 0;
+        pthread_mutex_unlock(&cache_lock);
+        free(fresh);
+    }
+
+    pthread_mutex_lock(&cache_lock);
+    have = cache.have;
+    if (have) *out = cache.list;
+    *at_ms = cache.at_ms;
+    *failed = cache.failed;
+    pthread_mutex_unlock(&cache_lock);
+    return have;
+}
+
+/* One instance's row: name, URL as text, role (leader since / follower) and
+ * "this panel". */
+static void put_row(sbuf *b, const char *id, const char *url, const char *version,
+                    const ha_status *hs, int64_t now_ms)
+{
+    int leader = hs->leader_id[0] && !strcmp(id, hs->leader_id);
+    int self = !strcmp(id, hs->self_id);
+
+    sbuf_printf(b, "<li class=\"inst%s%s\" data-role=\"%s\"", leader ? " inst-leader" : "",
+                self ? " inst-self" : "", leader ? "leader" : "follower");
+    ui__put_attr(b, "data-instance", id);
+    if (leader) sbuf_printf(b, " data-since=\"%lld\"", (long long)hs->leader_since_ms);
+    sbuf_puts(b, "><strong class=\"iname\">");
+    sbuf_html(b, id);
+    sbuf_puts(b, "</strong> <span class=\"iurl\">");
+    sbuf_html(b, url[0] ? url : UI_DASH);
+    sbuf_puts(b, "</span> ");
+    if (leader) {
+        sbuf_puts(b, "<span class=\"badge st-ok\">leader</span> since <span title=\"");
+        ui__put_utc(b, hs->leader_since_ms, now_ms, 1);
+        sbuf_puts(b, "\">");
+        ui__put_utc(b, hs->leader_since_ms, now_ms, 0);
+        sbuf_puts(b, " UTC (");
+        ui__put_ago(b, (now_ms - hs->leader_since_ms) / 1000);
+        sbuf_puts(b, ")</span>");
+    } else {
+        sbuf_puts(b, "<span class=\"badge st-unknown\">follower</span>");
+    }
+    if (self) sbuf_puts(b, " <span class=\"badge self\">this panel</span>");
+    if (version && version[0]) {
+        sbuf_puts(b, " <span class=\"muted\">");
+        sbuf_html(b, version);
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_puts(b, "</li>\n");
+}
+
+void ui__render_instances(sbuf *b, const ha_status *hs, const ui_inst_list *l, int have,
+                          int64_t list_at_ms, int list_failed, int64_t now_ms)
+{
+    int i, self_seen = 0, leader_seen = 0;
+
+    sbuf_puts(b, "<section id=\"hapanels\" class=\"instances\" hx-get=\"/ui/instances\" "
+                 "hx-trigger=\"" UI_INST_POLL "\" hx-swap=\"outerHTML\" "
+                 "aria-labelledby=\"hapanels-h\"><h2 id=\"hapanels-h\">Panel instances</h2>");
+    sbuf_printf(b, " <span class=\"fact\"><span class=\"k\">etcd</span> %s</span>",
+                hs->etcd_ok ? "<span class=\"badge st-ok\">ok</span>"
+                            : "<span class=\"badge st-down\">unreachable</span>");
+    sbuf_puts(b, " <span class=\"fact\"><span class=\"k\">leader</span> ");
+    if (hs->leader_id[0])
+        sbuf_html(b, hs->leader_id);
+    else
+        sbuf_puts(b, "<span class=\"bad\">none</span>");
+    sbuf_puts(b, "</span>");
+    if (hs->term > 0)
+        sbuf_printf(b, " <span class=\"fact\"><span class=\"k\">term</span> %lld</span>",
+                    (long long)hs->term);
+    if (hs->last_ok_ms > 0 && !hs->etcd_ok) {
+        sbuf_puts(b, " <span class=\"fact bad\">last answer ");
+        ui__put_ago(b, (now_ms - hs->last_ok_ms) / 1000);
+        sbuf_puts(b, "</span>");
+    }
+    sbuf_puts(b, "\n<ul class=\"instlist\">\n");
+    for (i = 0; have && i < l->n; i++) {
+        const ui_inst_row *r = &l->rows[i];
+        if (!strcmp(r->id, hs->self_id)) self_seen = 1;
+        if (hs->leader_id[0] && !strcmp(r->id, hs->leader_id)) leader_seen = 1;
+        put_row(b, r->id, r->url, r->version, hs, now_ms);
+    }
+    /* the status is newer than the list: a leader or this panel it does not
+     * have yet still shows */
+    if (hs->leader_id[0] && !leader_seen) put_row(b, hs->leader_id, hs->leader_url, "", hs, now_ms);
+    if (!self_seen && strcmp(hs->self_id, hs->leader_id) != 0)
+        put_row(b, hs->self_id, hs->self_url, "", hs, now_ms);
+    sbuf_puts(b, "</ul>");
+    if (have && l->more)
+        sbuf_printf(b, "<p class=\"muted\">only the first %d instances are listed</p>",
+                    UI_INST_MAX);
+    if (!have || list_failed) {
+        sbuf_puts(b, "<p class=\"muted bad\">etcd did not answer the list of instances");
+        if (have) {
+            sbuf_puts(b, "; it is from ");
+            ui__put_ago(b, (now_ms - list_at_ms) / 1000);
+        }
+        sbuf_puts(b, "</p>");
+    }
+    sbuf_puts(b, "</section>\n");
+}
+
+int ui_instances(hreq *r)
+{
+    sbuf b = SBUF_INIT;
+    ha_status hs;
+    ui_inst_list *l;
+    int64_t now_ms = hp_now_ms(), at_ms = 0;
+    int have = 0, failed = 0, status;
+
+    ha_status_get(r->app ? r->app->ha : NULL, &hs);
+    if (!hs.enabled) return ui__send_fragment(r, 200, &b); /* empty: no panel, no poll */
+    l = calloc(1, sizeof(*l));
+    if (!l) return http_error(r, 500, "internal", "out of memory");
+    have = get_list(r->app->ha, now_ms, l, &at_ms, &failed);
+    ui__render_instances(&b, &hs, l, have, at_ms, failed, now_ms);
+    status = ui__send_fragment(r, 200, &b);
+    sbuf_release(&b);
+    free(l);
+    return status;
+}
