@@ -32,7 +32,7 @@ def event_rows(html):
 
 
 def section(html):
-    m = re.search(r'<section class="cluster st-(\w+)" data-cluster="%s">' % NAME, html)
+    m = re.search(r'<section class="cluster st-(\w+)" data-cluster="%s"[^>]*>' % NAME, html)
     return m.group(1) if m else None
 
 

@@ -89,6 +89,10 @@ typedef struct hp_failover {
     char actor[64];
     char reason[256];
     int64_t job_id; /* 0 = none */
+    /* automatic only: 1 when the monitor had the old master as the cluster's
+     * master as the +switch-master came (it watched this switch happen), so it
+     * is never a late copy of a switch stored before a restart (db/writer.c) */
+    int watched;
 } hp_failover;
 
 /* One backup in the catalogue (see migrations/0003). */

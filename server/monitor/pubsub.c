@@ -141,6 +141,7 @@ static void track_failover(monitor *m, const char *type, const sentinel_event *s
         hp_strlcpy(f.status, "succeeded", sizeof(f.status));
         hp_strlcpy(f.old_master, se->old_master, sizeof(f.old_master));
         hp_strlcpy(f.new_master, se->new_master, sizeof(f.new_master));
+        f.watched = mc->last && !strcmp(mc->last->master, se->old_master);
     } else if (!strncmp(type, "-failover-abort", 15) && mc->failover_started) {
         hp_strlcpy(f.status, "aborted", sizeof(f.status));
         if (mc->last) hp_strlcpy(f.old_master, mc->last->master, sizeof(f.old_master));
