@@ -149,6 +149,45 @@ static void groups_cases(void)
     CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);
     CHECK(strstr(err, "10.2.0.1:26379") && strstr(err, "[sentinel east]") &&
           strstr(err, "[sentinel west]"));
+    /* two sites announcing the same address, each mapped to its own
+     * Sentinel: two Sentinels, accepted */
+    snprintf(text, sizeof(text),
+             "%s[sentinel east]\nhosts = 10.0.0.5:26379\naddress_map = 10.0.0.5=192.0.2.1\n"
+             "[sentinel west]\nhosts = 10.0.0.5:26379\naddress_map = 10.0.0.5=192.0.2.2\n",
+             tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) == 0);
+    CHECK(c.ngroups == 2 && c.nsentinels == 2);
+    /* two announced addresses reached at one Sentinel: one Sentinel in two groups */
+    snprintf(text, sizeof(text),
+             "%s[sentinel east]\nhosts = 10.0.0.5:26379\naddress_map = 10.0.0.5=192.0.2.1\n"
+             "[sentinel west]\nhosts = 192.0.2.1:26379\n",
+             tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "192.0.2.1:26379") && strstr(err, "[sentinel east]") &&
+          strstr(err, "[sentinel west]"));
+    /* [sentinel east] twice is one group, its keys merged */
+    snprintf(text, sizeof(text),
+             "%s[sentinel east]\nhosts = 10.2.0.1:26379\n[sentinel west]\nhosts = 10.3.0.1:26379\n"
+             "[sentinel east]\nmasters = orders\n",
+             tok);
+    CHECK(load_text(&c, text, no_env, err, sizeof(err)) == 0);
+    CHECK(c.ngroups == 2 && !strcmp(c.groups[0].name, "east") && c.groups[0].nmasters == 1 &&
+          c.groups[0].nsentinels == 1);
+    /* CFG_MAX_GROUPS: [sentinel] and 15 sections; a 16th section is refused */
+    {
+        static char many[8192];
+        size_t off = (size_t)snprintf(many, sizeof(many), "%s", tok);
+        int g;
+        for (g = 0; g < CFG_MAX_GROUPS - 1; g++)
+            off += (size_t)snprintf(many + off, sizeof(many) - off,
+                                    "[sentinel g%d]\nhosts = 10.9.%d.1:26379\n", g, g);
+        CHECK(load_text(&c, many, fake_env, err, sizeof(err)) == 0);
+        CHECK(c.ngroups == CFG_MAX_GROUPS && c.groups[0].is_default);
+        CHECK_STR(c.groups[CFG_MAX_GROUPS - 1].name, "g14");
+        snprintf(many + off, sizeof(many) - off, "[sentinel g99]\nhosts = 10.9.99.1:26379\n");
+        CHECK(load_text(&c, many, fake_env, err, sizeof(err)) < 0);
+        CHECK(strstr(err, "[sentinel g99]") && strstr(err, "more than 15"));
+    }
     /* unknown key, bad names, a bad address in a section, no secret in an error */
     snprintf(text, sizeof(text), "%s[sentinel east]\nhosts = 10.2.0.1:26379\nbogus = 1\n", tok);
     CHECK(load_text(&c, text, no_env, err, sizeof(err)) < 0);

@@ -313,7 +313,8 @@
   cfilter.value = ssGet(FKEY);
 
   function fillGroups() {
-    var seen = {}, names = [];
+    /* no prototype: a group may be named "constructor" or "__proto__" */
+    var seen = Object.create(null), names = [];
     clusters.querySelectorAll('tr.crow[data-group], section.cluster[data-group]').forEach(function (el) {
       var g = el.getAttribute('data-group');
       if (!seen[g]) { seen[g] = true; names.push(g); }

@@ -56,6 +56,7 @@ struct job {
     char taken_from[64];
     int64_t taken_id;
     int superseded; /* interrupted here, and its mirror is gone: another took it over */
+    int recovering; /* in its kind's recover(): job_group takes the recorded group */
     /* HA, a scheduled job: its mirror sched/jobs/<instance>/<id> in etcd
      * (empty: none), and whether the last import listed it. */
     char sched_key[128];
@@ -246,22 +247,39 @@ const config *job_config(const job *jb)
     return jb->owner->cfg;
 }
 
-/* See jobs.h: the snapshot's group first (the monitor's word now), then the
- * one recorded at submit, then groups[0] (a job stored before groups). */
+/* See jobs.h: a run takes the snapshot's group first (the monitor's word
+ * now: its plan's addresses come from that snapshot), then the one recorded
+ * at submit. A recovery takes the recorded one first: it puts back what the
+ * run changed on the addresses its undo holds, and this process's snapshot
+ * may give a clashing name to another group (the first group to answer owns
+ * it, which can differ after a restart or on the next leader). Then the
+ * group whose masters= lists the cluster, then groups[0] (a job stored
+ * before groups). */
 const cfg_group *job_group(const job *jb)
 {
     static const cfg_group none; /* a config without groups (unit tests) */
     const config *cfg = job_config(jb);
-    const cfg_group *g = NULL;
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(jb->params, "group"));
-    topo_snap *t = topo_acquire();
-    const cluster_snap *c = topo_find(t, jb->cluster);
+    const cfg_group *rec = name ? config_group_named(cfg, name) : NULL, *g = NULL;
+    topo_snap *t;
+    const cluster_snap *c;
 
+    if (jb->recovering && rec) return rec;
+    t = topo_acquire();
+    c = topo_find(t, jb->cluster);
     if (c) g = config_group(cfg, c->group);
     topo_release(t);
-    if (!g && name) g = config_group_named(cfg, name);
+    if (!g) g = rec;
+    if (!g) g = config_group(cfg, config_group_of_master(cfg, jb->cluster));
     if (!g) g = config_group(cfg, 0);
     return g ? g : &none;
+}
+
+void job_inherit_group(job *jb, const char *name)
+{
+    if (!name || !jb->params || cJSON_GetObjectItem(jb->params, "group")) return;
+    if (!config_group_named(job_config(jb), name)) return;
+    cJSON_AddStringToObject(jb->params, "group", name);
 }
 
 db *job_db(const job *jb)
@@ -906,8 +924,11 @@ static void recover_one(job *jb)
     if (jb->superseded)
         job_fail(jb, "not recovered here: this instance lost the lead, and the instance that led "
                      "next took the job over (or it had not started)");
-    else if (jb->k && jb->k->recover)
+    else if (jb->k && jb->k->recover) {
+        jb->recovering = 1; /* job_group: the group recorded at submit */
         rc = jb->k->recover(jb);
+        jb->recovering = 0;
+    }
     if (rc != 0) {
         char what[512];
         snprintf(what, sizeof(what), "%s", jb->error);

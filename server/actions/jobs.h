@@ -137,8 +137,16 @@ const config *job_config(const job *jb);
  * credentials): the group the snapshot gives the cluster, else the one named
  * by params "group" (recorded at submit, so a job recovered after a restart,
  * before the monitor has seen its cluster again, still connects with the
- * right credentials), else groups[0]. Never NULL; points into the config. */
+ * right credentials), else the group whose masters= lists it, else
+ * groups[0]. In its kind's recover() the recorded group comes first: the
+ * undo's addresses are that group's, whichever group this process's
+ * snapshot now gives a clashing name. Never NULL; points into the config. */
 const cfg_group *job_group(const job *jb);
+/* For a job that recorded no group (submitted while the snapshot had not
+ * got its cluster: a scheduler at start, its Sentinels down), the group of a
+ * job it follows up (a maintenance window's start): name is recorded in
+ * params when it names a configured group. Called by the job's own thread. */
+void job_inherit_group(job *jb, const char *name);
 struct db *job_db(const job *jb);
 struct notifier *job_notifier(const job *jb);
 evq *job_events(const job *jb);

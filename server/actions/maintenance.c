@@ -21,6 +21,7 @@
 #include "actions/jobs.h"
 #include "actions/steps.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "db/maintenance.h"
 #include "redis/rclient.h"
 #include "redis/sreply.h"
@@ -352,6 +353,26 @@ int recipe_maintenance_start_recover(job *jb)
 
 /* --------------------------------------------------------------------- end */
 
+/* The Sentinel group the window's start job recorded, for an end job that
+ * recorded none: the scheduler submits it when the window's time comes,
+ * also at a start of hapanel before the monitor has seen the cluster (or
+ * while its Sentinels are down), and job_group would then fall back to
+ * groups[0], whose address map and credentials another group's nodes do
+ * not take. */
+static void inherit_group(job *jb, const hp_maint *m)
+{
+    db_job_row r;
+    cJSON *p;
+
+    if (cJSON_GetObjectItem(job_params(jb), "group") || m->start_job <= 0 ||
+        db_job_get(job_db(jb), m->start_job, &r) != 1)
+        return;
+    p = cJSON_Parse(r.params ? r.params : "{}");
+    job_inherit_group(jb, cJSON_GetStringValue(cJSON_GetObjectItem(p, "group")));
+    cJSON_Delete(p);
+    db_job_row_release(&r);
+}
+
 int recipe_maintenance_end(job *jb)
 {
     const config *cfg = job_config(jb);
@@ -373,6 +394,7 @@ int recipe_maintenance_end(job *jb)
         return 0;
     }
     m.end_job = job_id(jb);
+    inherit_group(jb, &m);
     prio = cJSON_Parse(m.priorities);
     if (!prio) prio = cJSON_CreateObject();
     cJSON_AddNumberToObject(job_undo(jb), "maintenance_id", (double)m.id);

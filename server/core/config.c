@@ -937,16 +937,24 @@ static int finish_groups(config *c, char *err, size_t errsz)
         for (j = i + 1; j < c->ngroups; j++) {
             const cfg_group *a = &c->groups[i], *b = &c->groups[j];
             glist xa, xb;
+            /* Compared where they are reached (each group's address map):
+             * two sites may announce the same private address, each mapped
+             * to its own Sentinel; one reached address in two groups is one
+             * Sentinel in two groups. */
             for (k = 0; k < a->nsentinels; k++)
-                for (l = 0; l < b->nsentinels; l++)
-                    if (!strcmp(a->sentinels[k], b->sentinels[l])) {
+                for (l = 0; l < b->nsentinels; l++) {
+                    char ma[HP_ADDR_MAX], mb[HP_ADDR_MAX];
+                    const char *ra = config_map_addr(a, a->sentinels[k], ma, sizeof(ma));
+                    const char *rb = config_map_addr(b, b->sentinels[l], mb, sizeof(mb));
+                    if (!strcmp(ra, rb)) {
                         glist_init(&xa, (cfg_group *)a, "hosts", "REDIS_SENTINEL_HOSTS");
                         glist_init(&xb, (cfg_group *)b, "hosts", "REDIS_SENTINEL_HOSTS");
                         snprintf(err, errsz,
-                                 "Sentinel %s is in %s and %s: a Sentinel belongs to one group",
-                                 a->sentinels[k], xa.what, xb.what);
+                                 "Sentinel %s is in %s and %s: a Sentinel belongs to one group", ra,
+                                 xa.what, xb.what);
                         return -1;
                     }
+                }
             for (k = 0; k < a->nmasters; k++)
                 for (l = 0; l < b->nmasters; l++)
                     if (!strcmp(a->masters[k], b->masters[l])) {

@@ -126,7 +126,8 @@ struct mcluster {
      * group, -1 for none, and when it last did (monotonic ms) */
     int clash_group;
     int64_t clash_seen_ms;
-    int slot; /* the slot its nodes and Sentinel views are polled in */
+    unsigned clash_warned; /* bit g: group g's clash was logged (reset when it ends) */
+    int slot;              /* the slot its nodes and Sentinel views are polled in */
     int dirty;
     int awaiting; /* requests of its slot not answered yet (see mon__reply_in) */
     int held;     /* answered while others were awaited: rebuild when they are in */
@@ -184,7 +185,9 @@ mcluster *mon__cluster_get(monitor *m, const char *name, int create);
 
 /* The cluster named name for a Sentinel of group: found or added (owned by
  * group); NULL when another group owns the name (the clash is recorded on the
- * cluster, and that Sentinel's view of it is to be ignored) or out of memory. */
+ * cluster, and that Sentinel's view of it is to be ignored) or out of memory.
+ * A group whose masters= lists the name takes it from one that takes every
+ * master, whichever named it first. */
 mcluster *mon__cluster_claim(monitor *m, int group, const char *name);
 
 void mon__emit(monitor *m, const hp_event *e);
@@ -215,8 +218,9 @@ void mon__index_free(name_index *ix);
  * seen time. */
 mnode *mon__node_seen(monitor *m, int group, const char *cluster, const char *host, int port);
 
-/* Finds or adds the Sentinel at addr in group. NULL when addr is another
- * group's Sentinel (a warning is logged once) or out of memory. */
+/* Finds or adds the Sentinel at addr in group (keyed by both, as nodes).
+ * NULL when it is reached where another group's Sentinel is (the same
+ * Sentinel: a warning is logged once) or out of memory. */
 msentinel *mon__sentinel_add(monitor *m, int group, const char *addr, int seed);
 
 sview *mon__view_get(msentinel *s, const char *name, int create);

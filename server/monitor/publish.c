@@ -179,8 +179,10 @@ static cluster_snap *build(monitor *m, mcluster *mc)
     c->group = mc->group;
     if (g) hp_strlcpy(c->group_name, g->name, sizeof(c->group_name));
     /* Another group named it: shown until it has not for FORGET_AFTER_MS. */
-    if (mc->clash_group >= 0 && hp_mono_ms() - mc->clash_seen_ms > m->forget_after_ms)
+    if (mc->clash_group >= 0 && hp_mono_ms() - mc->clash_seen_ms > m->forget_after_ms) {
         mc->clash_group = -1;
+        mc->clash_warned = 0;
+    }
     if (mc->clash_group >= 0) {
         const cfg_group *og = config_group(m->cfg, mc->clash_group);
         hp_strlcpy(c->clash_group, og ? og->name : "?", sizeof(c->clash_group));

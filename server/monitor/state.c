@@ -174,6 +174,20 @@ mcluster *mon__cluster_claim(monitor *m, int group, const char *name)
         return c;
     }
     if (c->group == group) return c;
+    if (config_group_of_master(m->cfg, name) == group && group_names(m, c)) {
+        /* group's masters= lists the name, the owner takes every master:
+         * the list decides, not which group answered first (a restart would
+         * flip it); the owner's view is the clash now */
+        log_warn("monitor: master name '%s' is monitored by Sentinel groups %s (shown: its "
+                 "masters= lists it) and %s (ignored)",
+                 name, group_name(m, group), group_name(m, c->group));
+        c->clash_group = c->group;
+        c->clash_warned = c->group >= 0 && c->group < 32 ? 1u << c->group : 0;
+        c->clash_seen_ms = hp_mono_ms();
+        c->group = group;
+        mon__mark_dirty(m, name);
+        return c;
+    }
     if (!group_names(m, c)) {
         /* the owner's Sentinels all dropped it (SENTINEL REMOVE): the name
          * is free, and passes to the group naming it now */
@@ -182,19 +196,26 @@ mcluster *mon__cluster_claim(monitor *m, int group, const char *name)
                  name, group_name(m, c->group), group_name(m, group));
         c->group = group;
         c->clash_group = -1;
+        c->clash_warned = 0;
         mon__mark_dirty(m, name);
         return c;
     }
     /* The first group to name a master owns it; another group naming it
-     * too is a clash, shown on the cluster (publish.c) until it stops. */
-    if (c->clash_group != group) {
-        log_warn("monitor: master name '%s' is monitored by Sentinel groups %s (shown) and %s "
-                 "(ignored)",
-                 name, group_name(m, c->group), group_name(m, group));
+     * too is a clash, shown on the cluster (publish.c) until it stops. A
+     * third group naming it is logged once too, but the problem keeps naming
+     * the first clashing group (not each in turn, a line at every poll)
+     * until that one stops. */
+    if (c->clash_group < 0) {
         c->clash_group = group;
         mon__mark_dirty(m, name);
     }
-    c->clash_seen_ms = hp_mono_ms();
+    if (group >= 0 && group < 32 && !(c->clash_warned & (1u << group))) {
+        c->clash_warned |= 1u << group;
+        log_warn("monitor: master name '%s' is monitored by Sentinel groups %s (shown) and %s "
+                 "(ignored)",
+                 name, group_name(m, c->group), group_name(m, group));
+    }
+    if (c->clash_group == group) c->clash_seen_ms = hp_mono_ms();
     return NULL;
 }
 
@@ -337,24 +358,30 @@ msentinel *mon__sentinel_add(monitor *m, int group, const char *addr, int seed)
     const char *reach;
 
     if (!g) return NULL;
+    reach = config_map_addr(g, addr, mb, sizeof(mb));
+    /* Keyed by (group, addr) as nodes are: two sites may announce the same
+     * address, each group's map sending it to its own Sentinel. */
     for (i = 0; i < m->nsentinels; i++) {
         s = m->sentinels[i];
-        if (strcmp(s->addr, addr)) continue;
-        if (s->group == group) {
+        if (s->group == group && !strcmp(s->addr, addr)) {
             s->seen_ms = hp_mono_ms();
             return s;
         }
+    }
+    for (i = 0; i < m->nsentinels; i++) {
+        s = m->sentinels[i];
+        if (s->group == group || strcmp(s->reach[0] ? s->reach : s->addr, reach)) continue;
         /* A Sentinel is in one group (config_finish refuses one configured
-         * in two): another group's Sentinels naming it do not move it. */
+         * in two): another group's Sentinels naming it, reached at the same
+         * address, do not move it. */
         if (group >= 0 && group < 32 && !(s->other_groups_warned & (1u << group))) {
             s->other_groups_warned |= 1u << group;
             log_warn("monitor: Sentinel %s, of group %s, is also named by the Sentinels of group "
                      "%s: ignored there",
-                     addr, group_name(m, s->group), group_name(m, group));
+                     reach, group_name(m, s->group), group_name(m, group));
         }
         return NULL;
     }
-    reach = config_map_addr(g, addr, mb, sizeof(mb));
     if (hp_addr_parse(reach, host, sizeof(host), &port) < 0) return NULL;
     ns = realloc(m->sentinels, sizeof(*ns) * (size_t)(m->nsentinels + 1));
     if (!ns) return NULL;

@@ -36,7 +36,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     ui_inst_list list;
     int have, refreshing, failed; /* failed: the last refresh found etcd silent */
-    int64_t at_ms, tried_ms;      /* when the list was read; when a refresh was last tried */
+    int64_t at_ms, tried_ms;      /* when the list was read (epoch); a refresh last tried (mono) */
 } cache;
 
 /* ha_list's callback: one instances/<id> key, its value {url, version, started}. */
@@ -68,14 +68,15 @@ static void add_row(void *ctx, const char *key, const char *value)
 /* Copies the cached list into *out (refreshing it first when it is old and
  * no other request is at it). Returns 1 when *out is from etcd, 0 when there
  * is none yet; *at_ms: when it was read; *failed: the last refresh failed. */
-static int get_list(ha *h, int64_t now_ms, ui_inst_list *out, int64_t *at_ms, int *failed)
+static int get_list(ha *h, ui_inst_list *out, int64_t *at_ms, int *failed)
 {
     int mine = 0, have;
+    int64_t mono = hp_mono_ms(); /* the throttle: a clock stepped back must not stop it */
 
     pthread_mutex_lock(&cache_lock);
-    if (!cache.refreshing && now_ms - cache.tried_ms >= UI_INST_REFRESH_MS) {
+    if (!cache.refreshing && (!cache.tried_ms || mono - cache.tried_ms >= UI_INST_REFRESH_MS)) {
         cache.refreshing = 1;
-        cache.tried_ms = now_ms;
+        cache.tried_ms = mono;
         mine = 1;
     }
     pthread_mutex_unlock(&cache_lock);
@@ -205,7 +206,7 @@ int ui_instances(hreq *r)
     if (!hs.enabled) return ui__send_fragment(r, 200, &b); /* empty: no panel, no poll */
     l = calloc(1, sizeof(*l));
     if (!l) return http_error(r, 500, "internal", "out of memory");
-    have = get_list(r->app->ha, now_ms, l, &at_ms, &failed);
+    have = get_list(r->app->ha, l, &at_ms, &failed);
     ui__render_instances(&b, &hs, l, have, at_ms, failed, now_ms);
     status = ui__send_fragment(r, 200, &b);
     sbuf_release(&b);
