@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""it_browser_filter: the dashboard's cluster filter in a browser, with 10
+"""it_browser_filter: the dashboard's cluster filter in a browser, with 50
 clusters (the compact table) in three real Sentinel groups whose names are
 also names of a JavaScript object's inherited properties ("constructor",
 "__proto__": both valid group names, letters, digits, '.', '_' and '-').
 The page fills the group select from the rows' data-group; a plain {} as its "seen" set took seen["constructor"] (Object.prototype's
 function) and seen["__proto__"] for names already seen, so those groups never
-got an option and could not be chosen. Ten clusters in three groups
+got an option and could not be chosen. Fifty clusters in three groups
 ("default" from [sentinel], [sentinel constructor], [sentinel __proto__]) make
 the compact table; tests/browser/filter.mjs checks
 that the select lists the three groups in order, that choosing the last one
@@ -21,9 +21,10 @@ sys.path.insert(0, os.path.join(HERE, "browser"))
 from harness import OPERATOR_TOKEN, log, run_test, wait_for  # noqa: E402
 import nodeenv  # noqa: E402
 
-DEF = ["d-%02d" % i for i in range(4)]   # [sentinel]: group "default"
-CON = ["c-%02d" % i for i in range(3)]   # [sentinel constructor]
-PRO = ["p-%02d" % i for i in range(3)]   # [sentinel __proto__]
+# 50 clusters (the issue: "stays usable with 50 clusters"), no replicas
+DEF = ["d-%02d" % i for i in range(30)]  # [sentinel]: group "default"
+CON = ["c-%02d" % i for i in range(10)]  # [sentinel constructor]
+PRO = ["p-%02d" % i for i in range(10)]  # [sentinel __proto__]
 NAMES = DEF + CON + PRO
 PICK = "c-01"
 GROUPS = "__proto__,constructor,default"  # by name, as the page orders them
@@ -37,7 +38,7 @@ def test(env, node):
     ini = "[sentinel constructor]\nhosts = %s\n\n[sentinel __proto__]\nhosts = %s\n" % (
         ",".join(c.sentinel_addrs), ",".join(p.sentinel_addrs))
     hp = env.hapanel(d, config_text=ini)
-    wait_for(lambda: len(hp.clusters().get("clusters") or []) == len(NAMES), 20,
+    wait_for(lambda: len(hp.clusters().get("clusters") or []) == len(NAMES), 40,
              msg="hapanel sees the %d clusters" % len(NAMES))
     got = {x.get("name"): x.get("group") for x in hp.clusters().get("clusters") or []}
     assert all(got.get(n) == "constructor" for n in CON), got
