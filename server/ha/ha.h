@@ -47,9 +47,10 @@ void ha_on_change(ha *h, void (*fn)(void *ctx, int leader), void *ctx);
 void ha_drop_callbacks(ha *h);
 
 typedef struct ha_status {
-    int enabled; /* 0: no [ha] (then everything else is zero) */
-    int leader;  /* this instance leads */
-    int etcd_ok; /* the last call to etcd answered */
+    int enabled;    /* 0: no [ha] (then everything else is zero) */
+    int leader;     /* this instance leads */
+    int etcd_ok;    /* the last call to etcd answered */
+    int name_taken; /* another live instance holds this instance's name: not a candidate */
     char self_id[64], self_url[256];
     char leader_id[64], leader_url[256]; /* empty: no leader known */
     int64_t leader_since_ms;             /* epoch ms the current leader took the key */

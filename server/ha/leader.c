@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/common.h"
@@ -44,6 +46,7 @@ struct ha {
     char leader_key[192];
     char inst_key[256];
     char self_id[64], self_url[256];
+    char token[40]; /* this instance's own (data dir): tells another one of the same name */
     int ttl_s, poll_ms, margin_ms;
     etcd_client *ec; /* the lease thread's */
 
@@ -58,6 +61,7 @@ struct ha {
     /* the lease thread's own */
     int64_t lease, last_keepalive, lease_sent;
     int inst_put, round, etcd_state; /* etcd_state: -1 unknown, 0 down, 1 up */
+    int name_taken; /* (mu) instances/<my name> is another live instance's: not a candidate */
 
     /* status (mu) */
     char leader_id[64], leader_url[256];
@@ -218,6 +222,7 @@ void ha_status_get(const ha *h, ha_status *out)
     pthread_mutex_lock(&m->mu);
     out->enabled = 1;
     out->etcd_ok = m->etcd_state == 1;
+    out->name_taken = m->name_taken;
     hp_strlcpy(out->self_id, m->self_id, sizeof(out->self_id));
     hp_strlcpy(out->self_url, m->self_url, sizeof(out->self_url));
     hp_strlcpy(out->leader_id, m->leader_id, sizeof(out->leader_id));
@@ -361,15 +366,42 @@ static int keepalive(ha *h)
     return 1;
 }
 
+/* Registers instances/<my name> on the lease, unless another live instance
+ * holds that name: two instances of one name would both take the other's
+ * claims for their own (a page twice, or none). The key holds the token of
+ * the instance's data dir, so this instance restarted within a TTL (its old
+ * key not yet expired) takes its own key back at once; another one waits,
+ * not a candidate, until that key goes (health says instance_name_taken). */
 static int put_instance(ha *h)
 {
-    char value[512];
-    int ok = 0;
+    etcd_cmp absent = {h->inst_key, ETCD_CMP_CREATE, 0};
+    etcd_kv cur;
+    char value[512], tok[64] = "";
+    int ok = 0, taken = 0;
     int64_t rev;
-    snprintf(value, sizeof(value), "{\"url\":\"%s\",\"started\":%" PRId64 ",\"version\":\"%s\"}",
-             h->self_url, hp_now_ms(), HP_VERSION);
-    if (etcd_txn_put(h->ec, NULL, 0, h->inst_key, value, h->lease, &ok, &rev, NULL) < 0) return -1;
-    h->inst_put = ok;
+    snprintf(value, sizeof(value),
+             "{\"url\":\"%s\",\"started\":%" PRId64 ",\"version\":\"%s\",\"token\":\"%s\"}",
+             h->self_url, hp_now_ms(), HP_VERSION, h->token);
+    if (etcd_txn_put(h->ec, &absent, 1, h->inst_key, value, h->lease, &ok, &rev, &cur) < 0)
+        return -1;
+    if (!ok && cur.key) {
+        json_str(cur.value, "token", tok, sizeof(tok));
+        taken = cur.lease != h->lease && strcmp(tok, h->token);
+        etcd_kv_release(&cur);
+        if (!taken &&
+            etcd_txn_put(h->ec, NULL, 0, h->inst_key, value, h->lease, &ok, &rev, NULL) < 0)
+            return -1;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (taken && !h->name_taken)
+        log_error("ha: instance name %s is held by another live instance (not this data dir): "
+                  "this one is not a candidate until that one is gone; give each instance its "
+                  "own [ha] instance_name",
+                  h->self_id);
+    if (!taken && h->name_taken) log_info("ha: instance name %s is ours again", h->self_id);
+    h->name_taken = taken;
+    pthread_mutex_unlock(&h->mu);
+    h->inst_put = ok && !taken;
     return 0;
 }
 
@@ -410,6 +442,14 @@ static void follower_round(ha *h)
         if (k == 0 && get_lease(h) < 0) goto fail;
     }
     if (!h->inst_put && put_instance(h) < 0) goto fail;
+    if (!h->inst_put) { /* the name is another instance's: follow, never lead */
+        etcd_answered(h);
+        if (etcd_get(h->ec, h->leader_key, &cur, &ok) == 0) {
+            note_leader(h, ok ? &cur : NULL);
+            if (ok) etcd_kv_release(&cur);
+        }
+        return;
+    }
     snprintf(value, sizeof(value),
              "{\"id\":\"%s\",\"url\":\"%s\",\"since\":%" PRId64 ",\"version\":\"%s\",\"pid\":%ld}",
              h->self_id, h->self_url, now, HP_VERSION, (long)getpid());
@@ -541,6 +581,45 @@ static void *lease_main(void *arg)
 
 /* ---- public: life cycle ---- */
 
+/* The instance's token: <data_dir>/ha-instance-token (made once, 32 hex
+ * characters from getrandom), so that a restart is the same instance and a
+ * copy elsewhere under the same name is not. A data dir that cannot keep it
+ * gives a token for this process only (a restart then waits for its old
+ * key to expire, a TTL at most). */
+static void load_token(const char *dir, char *out, size_t outsz)
+{
+    char path[1100], buf[64];
+    unsigned char raw[16];
+    ssize_t n;
+    size_t i;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/ha-instance-token", dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n >= 32) {
+            buf[32] = '\0';
+            if (strspn(buf, "0123456789abcdef") == 32) {
+                hp_strlcpy(out, buf, outsz);
+                return;
+            }
+        }
+    }
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        snprintf(out, outsz, "%016llx%016llx", (unsigned long long)hp_now_ms(),
+                 (unsigned long long)getpid());
+        return;
+    }
+    for (i = 0; i < sizeof(raw) && 2 * i + 2 < outsz; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    if (write(fd, out, strlen(out)) != (ssize_t)strlen(out)) log_warn("ha: cannot keep %s", path);
+    close(fd);
+}
+
 ha *ha_new(const config *cfg, evq *q, char *err, size_t errsz)
 {
     ha *h;
@@ -560,6 +639,7 @@ ha *ha_new(const config *cfg, evq *q, char *err, size_t errsz)
     hp_strlcpy(h->self_id, cfg->ha_instance_name, sizeof(h->self_id));
     hp_strlcpy(h->self_url, cfg->ha_advertise_url, sizeof(h->self_url));
     snprintf(h->inst_key, sizeof(h->inst_key), "%sinstances/%s", h->prefix, h->self_id);
+    load_token(cfg->data_dir, h->token, sizeof(h->token));
     h->ttl_s = cfg->ha_lease_ttl_s >= 2 ? cfg->ha_lease_ttl_s : 2;
     h->poll_ms = h->ttl_s * 100 > 200 ? h->ttl_s * 100 : 200;
     h->margin_ms = h->ttl_s * 200 > 1000 ? h->ttl_s * 200 : 1000;

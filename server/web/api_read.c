@@ -46,6 +46,7 @@ static cJSON *ha_json(const ha_status *s)
         cJSON_AddNullToObject(o, "leader");
     }
     cJSON_AddStringToObject(o, "etcd", s->etcd_ok ? "ok" : "unreachable");
+    if (s->name_taken) cJSON_AddStringToObject(o, "error", "instance_name_taken");
     cJSON_AddNumberToObject(o, "term", (double)s->term);
     return o;
 }
