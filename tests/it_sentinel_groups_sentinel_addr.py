@@ -9,7 +9,8 @@ hapanel is seeded with Sentinels 1 and 2 of each group only, so it discovers
 (group, address): east1 and west1 each show 3 Sentinels, among them
 127.0.0.99:P up and reached at their own Sentinel 0; neither group loses it
 to the other ("also named by the Sentinels of group ...: ignored there" is
-for one Sentinel reached at one address from two groups)."""
+for one Sentinel reached at one address from two groups), and
+redis_sentinel_masters has one series a group for that address."""
 
 import os
 import sys
@@ -84,6 +85,12 @@ def test(env):
     check("ignored there" not in log_text,
           "no 'ignored there' warning for two Sentinels announcing one address: %s"
           % [ln for ln in log_text.splitlines() if "ignored there" in ln])
+    # /metrics: the two Sentinels of one address are two series, one a group
+    series = [ln for ln in hp.get("/metrics").text.splitlines()
+              if ln.startswith('redis_sentinel_masters{addr="%s"' % fake)]
+    check(sorted(series) == sorted(['redis_sentinel_masters{addr="%s",group="%s"} 1' % (fake, g)
+                                    for g in ("default", "west")]),
+          "redis_sentinel_masters of %s, one series a group: %s" % (fake, series))
     check.done()
 
 

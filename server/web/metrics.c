@@ -277,17 +277,24 @@ static void sentinel_family(sbuf *b, const topo_snap *t, const char *name, const
     }
 }
 
-static int addr_cmp(const void *a, const void *b)
+/* redis_sentinel_masters: per Sentinel (its group and addr: it spans
+ * clusters, and two groups may announce one address) the masters it watches
+ * among those hapanel monitors. Sorted, then counted by runs, so a thousand
+ * clusters cost n log n, not n². */
+typedef struct sm_key {
+    const char *group, *addr;
+} sm_key;
+
+static int sm_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const sm_key *x = a, *y = b;
+    int c = strcmp(x->group, y->group);
+    return c ? c : strcmp(x->addr, y->addr);
 }
 
-/* redis_sentinel_masters: per Sentinel (addr alone: it spans clusters) the
- * masters it watches among those hapanel monitors. Sorted, then counted by
- * runs, so a thousand clusters cost n log n, not n². */
 static void sentinel_masters(sbuf *b, const topo_snap *t)
 {
-    const char **addrs = NULL;
+    sm_key *keys = NULL;
     size_t n = 0, cap = 0, i, run;
     int c, j;
 
@@ -298,23 +305,26 @@ static void sentinel_masters(sbuf *b, const topo_snap *t)
             const snap_sentinel *s = &t->clusters[c]->sentinels[j];
             if (!s->up || !s->flags[0]) continue;
             if (n == cap) {
-                const char **na = realloc(addrs, sizeof(*na) * (cap ? cap * 2 : 16));
-                if (!na) goto out;
-                addrs = na;
+                sm_key *nk = realloc(keys, sizeof(*nk) * (cap ? cap * 2 : 16));
+                if (!nk) goto out;
+                keys = nk;
                 cap = cap ? cap * 2 : 16;
             }
-            addrs[n++] = s->addr;
+            keys[n].group = t->clusters[c]->group_name;
+            keys[n++].addr = s->addr;
         }
-    if (n) qsort(addrs, n, sizeof(*addrs), addr_cmp);
+    if (n) qsort(keys, n, sizeof(*keys), sm_cmp);
     for (i = 0; i < n; i += run) {
-        for (run = 1; i + run < n && !strcmp(addrs[i], addrs[i + run]); run++)
+        for (run = 1; i + run < n && !sm_cmp(&keys[i], &keys[i + run]); run++)
             ;
         sbuf_puts(b, "redis_sentinel_masters{addr=\"");
-        label_value(b, addrs[i]);
+        label_value(b, keys[i].addr);
+        sbuf_puts(b, "\",group=\"");
+        label_value(b, keys[i].group);
         sbuf_printf(b, "\"} %zu\n", run);
     }
 out:
-    free(addrs);
+    free(keys);
 }
 
 /* ------------------------------------------------------------ hapanel's own */
