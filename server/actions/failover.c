@@ -18,9 +18,14 @@
  *    one to apply it: min-replicas-to-write set to the number of replicas
  *    attached (min-replicas-max-lag raised, so a replica that merely hangs
  *    still counts). A promoted replica drops its link, the old master counts
- *    one replica short and refuses writes (-NOREPLICAS) — also when the pause
- *    has lapsed and hapanel is dead. The fence's transaction puts the two
- *    settings back.
+ *    one replica short and refuses writes (-NOREPLICAS). Right before
+ *    SENTINEL FAILOVER (writes paused) the fence is closed: min-replicas-to-
+ *    write more than the replicas there are, so from then on the old master
+ *    acknowledges no write, also when the pause lapses before the promotion
+ *    (a slow Sentinel; hapanel dead): one it took in that moment might never
+ *    reach the replica promoted (it_failover_pause_limit). The fence's
+ *    transaction puts the two settings back; so does the undo, when the
+ *    failover is refused or abandoned (a disarmed one reopens the fence).
  *  - Every change is written to the job's undo object before it is made. A
  *    restart finds it: interrupted before the failover was requested, the
  *    job's changes are put back; after, recovery asks the Sentinels what
@@ -136,6 +141,19 @@ static int unpause(fo *f)
  * was promoted. */
 static void disarm(fo *f);
 
+/* Sets the write fence's min-replicas-to-write on the old master (within
+ * deadline, mono ms): FENCE_CLOSED, or back to the replicas attached. 0 or -1. */
+static int set_fence(fo *f, long long to_write, int64_t deadline)
+{
+    int rc;
+    if (!f->m || !cJSON_GetObjectItem(job_undo(f->jb), "min_replicas")) return -1;
+    rclient_deadline(f->m, deadline);
+    rc = rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CONFIG SET min-replicas-to-write %lld",
+                    to_write);
+    rclient_deadline(f->m, 0);
+    return rc;
+}
+
 static int wait_promotion(fo *f)
 {
     int64_t start = hp_mono_ms(), watch_end = start + PROMOTION_TIMEOUT_MS, next_ask = 0;
@@ -144,12 +162,24 @@ static int wait_promotion(fo *f)
         int64_t now = hp_mono_ms();
         if (poll_promotion(f, f->paused && now < f->pause_end ? f->pause_end : watch_end)) return 0;
         if (f->paused && hp_mono_ms() >= f->pause_end - 5) {
-            if (f->unanswered) disarm(f);
+            if (f->unanswered) { /* disarmed, no promotion can come: writes may go on */
+                disarm(f);
+                if (f->fence_closed && set_fence(f, f->fence_to_write, hp_mono_ms() + 500) == 0)
+                    f->fence_closed = 0;
+            }
             unpause(f);
-            job_step(f->jb,
-                     "no replica promoted within the pause limit of %lld ms: writes resumed "
-                     "on %s; its write fence refuses them once one is promoted",
-                     f->max_pause_ms, f->old);
+            if (f->fence_closed)
+                job_step(f->jb,
+                         "no replica promoted within the pause limit of %lld ms: the pause "
+                         "ends, and %s refuses writes (-NOREPLICAS: min-replicas-to-write %d) "
+                         "until one is promoted, so none is acknowledged that the new master "
+                         "could miss",
+                         f->max_pause_ms, f->old, FENCE_CLOSED);
+            else
+                job_step(f->jb,
+                         "no replica promoted within the pause limit of %lld ms: writes resumed "
+                         "on %s; its write fence refuses them once one is promoted",
+                         f->max_pause_ms, f->old);
             job_failpoint(f->jb, "after-pause-limit");
         }
         if (!f->paused && hp_mono_ms() >= next_ask) {
@@ -357,7 +387,7 @@ static int finish(fo *f)
                  f->promoted, f->expected);
     else
         job_step(f->jb, "%s promoted to master", f->promoted);
-    if (f->paused_at && !f->paused) {
+    if (f->paused_at && !f->paused && !f->fence_closed) {
         /* Writes had resumed: one acknowledged by the old master just before
          * the replica executed REPLICAOF NO ONE may not have reached it. */
         job_step(f->jb,
@@ -491,6 +521,21 @@ static int run_graceful(fo *f)
     }
     job_failpoint(jb, "before-request");
 
+    /* The write fence closed (min-replicas-to-write more than the replicas
+     * there are) while writes are still paused: from SENTINEL FAILOVER until
+     * the old master is fenced it acknowledges no write, also when the pause
+     * lapses before the promotion (a slow Sentinel, or hapanel dead): a
+     * write it took in that moment might never reach the replica Sentinel
+     * promotes (REPLICAOF NO ONE drops what it has not received). The fence's
+     * transaction, or the undo (a refused or abandoned failover, recovery
+     * after a crash), puts the settings back. */
+    if (set_fence(f, FENCE_CLOSED, f->pause_end) == 0)
+        f->fence_closed = 1;
+    else
+        job_step(jb,
+                 "warning: the write fence on %s could not be closed (%s): should the pause end "
+                 "before the promotion, writes resume there",
+                 f->old, f->x.err);
     if (request_failover(f, f->pause_end) < 0) {
         unpause(f);
         job_fail(jb, "SENTINEL FAILOVER refused: %s; writes unpaused, nothing changed", f->x.err);

@@ -261,6 +261,7 @@ int fo__write_fence(fo *f)
         rclient_ok(f->m, f->x.err, sizeof(f->x.err), "CONFIG SET min-replicas-to-write %lld",
                    to_write) < 0)
         return -1;
+    f->fence_to_write = to_write;
     job_step(f->jb,
              "write fence on %s: min-replicas-to-write %lld (replicas attached), so it "
              "refuses writes once one is promoted",

@@ -26,6 +26,7 @@
 #define RESET_TIMEOUT_MS 40000
 #define WATCH_CALL_MS 150 /* per INFO while watching for the promotion */
 #define FENCE_MAX_LAG "86400"
+#define FENCE_CLOSED 1000000 /* min-replicas-to-write no master can meet: writes refused */
 
 typedef struct ctx {
     job *jb;
