@@ -98,6 +98,15 @@ int ha_claim_sent(ha *h, const char *key);
  * key (create_revision == term). 0 done, -1 not leader / etcd down. */
 int ha_put_fenced(ha *h, const char *key, const char *value);
 int ha_delete(ha *h, const char *key);
+/* A registered instance, as its instances/<id> key says (leader.c writes it). */
+typedef struct ha_instance {
+    char id[64], url[256], version[32];
+    int64_t started_ms;
+} ha_instance;
+/* Every registered instance, in name order: fn(ctx, instance). 0 or -1 (etcd
+ * did not answer). */
+int ha_instances(ha *h, void (*fn)(void *ctx, const ha_instance *in), void *ctx);
+
 /* Every key under <prefix>/<prefix_key>: fn(ctx, key (after <prefix>/), value). 0 or -1. */
 int ha_list(ha *h, const char *prefix_key,
             void (*fn)(void *ctx, const char *key, const char *value), void *ctx);

@@ -1066,6 +1066,30 @@ static void list_one(void *ctx, const etcd_kv *kv)
     if (strlen(kv->key) >= l->skip) l->fn(l->ctx, kv->key + l->skip, kv->value);
 }
 
+typedef struct inst_list_ctx {
+    void (*fn)(void *ctx, const ha_instance *in);
+    void *ctx;
+} inst_list_ctx;
+
+/* ha_list's fn for instances/: the value put_instance wrote, parsed. */
+static void inst_one(void *ctx, const char *key, const char *value)
+{
+    inst_list_ctx *x = ctx;
+    ha_instance in;
+    memset(&in, 0, sizeof(in));
+    hp_strlcpy(in.id, strncmp(key, "instances/", 10) ? key : key + 10, sizeof(in.id));
+    json_str(value, "url", in.url, sizeof(in.url));
+    json_str(value, "version", in.version, sizeof(in.version));
+    in.started_ms = json_i64(value, "started");
+    x->fn(x->ctx, &in);
+}
+
+int ha_instances(ha *h, void (*fn)(void *ctx, const ha_instance *in), void *ctx)
+{
+    inst_list_ctx x = {fn, ctx};
+    return ha_list(h, "instances/", inst_one, &x);
+}
+
 int ha_list(ha *h, const char *prefix_key,
             void (*fn)(void *ctx, const char *key, const char *value), void *ctx)
 {

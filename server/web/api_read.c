@@ -74,23 +74,17 @@ typedef struct inst_ctx {
     const ha_status *hs;
 } inst_ctx;
 
-static void add_instance(void *ctx, const char *key, const char *value)
+static void add_instance(void *ctx, const ha_instance *in)
 {
     inst_ctx *x = ctx;
-    const char *id = strncmp(key, "instances/", 10) ? key : key + 10;
-    cJSON *o = cJSON_Parse(value), *e = cJSON_CreateObject();
-    const cJSON *v;
-    cJSON_AddStringToObject(e, "instance", id);
-    v = cJSON_GetObjectItemCaseSensitive(o, "url");
-    cJSON_AddStringToObject(e, "url", cJSON_IsString(v) ? v->valuestring : "");
-    v = cJSON_GetObjectItemCaseSensitive(o, "version");
-    cJSON_AddStringToObject(e, "version", cJSON_IsString(v) ? v->valuestring : "");
-    v = cJSON_GetObjectItemCaseSensitive(o, "started");
-    cJSON_AddNumberToObject(e, "started", cJSON_IsNumber(v) ? v->valuedouble : 0);
-    cJSON_AddBoolToObject(e, "leader", x->hs->leader_id[0] && !strcmp(id, x->hs->leader_id));
-    cJSON_AddBoolToObject(e, "self", !strcmp(id, x->hs->self_id));
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "instance", in->id);
+    cJSON_AddStringToObject(e, "url", in->url);
+    cJSON_AddStringToObject(e, "version", in->version);
+    cJSON_AddNumberToObject(e, "started", (double)in->started_ms);
+    cJSON_AddBoolToObject(e, "leader", x->hs->leader_id[0] && !strcmp(in->id, x->hs->leader_id));
+    cJSON_AddBoolToObject(e, "self", !strcmp(in->id, x->hs->self_id));
     cJSON_AddItemToArray(x->arr, e);
-    cJSON_Delete(o);
 }
 
 int h_instances(hreq *r)
@@ -104,7 +98,7 @@ int h_instances(hreq *r)
     cJSON_AddItemToObject(root, "ha", ha_json(&hs));
     x.arr = cJSON_AddArrayToObject(root, "instances");
     x.hs = &hs;
-    if (hs.enabled && ha_list(r->app->ha, "instances/", add_instance, &x) < 0) {
+    if (hs.enabled && ha_instances(r->app->ha, add_instance, &x) < 0) {
         cJSON_Delete(root);
         return http_error(r, 503, "etcd_unreachable", "etcd did not answer; try again");
     }

@@ -5,7 +5,7 @@
  * etcd's state as this instance last saw it. Without [ha] the answer is
  * empty and carries no trigger, so the page never polls again.
  *
- * The list comes from etcd (ha_list: one bounded call, up to a second per
+ * The list comes from etcd (ha_instances: one bounded call, up to a second per
  * endpoint) and a hundred dashboards poll this every 5 s, so it is cached
  * here: refreshed at most every UI_INST_REFRESH_MS by the one request that
  * finds it old, while the others (and that one, if etcd does not answer)
@@ -19,7 +19,6 @@
 #endif
 #include "web/ui_internal.h"
 
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,30 +38,15 @@ static struct {
     int64_t at_ms, tried_ms;      /* when the list was read (epoch); a refresh last tried (mono) */
 } cache;
 
-/* ha_list's callback: one instances/<id> key, its value {url, version, started}. */
-static void add_row(void *ctx, const char *key, const char *value)
+/* ha_instances' callback: one registered instance into the list. */
+static void add_row(void *ctx, const ha_instance *in)
 {
     ui_inst_list *l = ctx;
-    const char *id = strncmp(key, "instances/", 10) ? key : key + 10;
-    cJSON *o;
-    const cJSON *v;
-    ui_inst_row *r;
-
     if (l->n >= UI_INST_MAX) {
         l->more = 1;
         return;
     }
-    r = &l->rows[l->n++];
-    memset(r, 0, sizeof(*r));
-    hp_strlcpy(r->id, id, sizeof(r->id));
-    o = cJSON_Parse(value);
-    v = cJSON_GetObjectItemCaseSensitive(o, "url");
-    if (cJSON_IsString(v)) hp_strlcpy(r->url, v->valuestring, sizeof(r->url));
-    v = cJSON_GetObjectItemCaseSensitive(o, "version");
-    if (cJSON_IsString(v)) hp_strlcpy(r->version, v->valuestring, sizeof(r->version));
-    v = cJSON_GetObjectItemCaseSensitive(o, "started");
-    if (cJSON_IsNumber(v)) r->started_ms = (int64_t)v->valuedouble;
-    cJSON_Delete(o);
+    l->rows[l->n++] = *in;
 }
 
 /* Copies the cached list into *out (refreshing it first when it is old and
@@ -83,7 +67,7 @@ static int get_list(ha *h, ui_inst_list *out, int64_t *at_ms, int *failed)
 
     if (mine) {
         ui_inst_list *fresh = calloc(1, sizeof(*fresh));
-        int rc = fresh ? ha_list(h, "instances/", add_row, fresh) : -1;
+        int rc = fresh ? ha_instances(h, add_row, fresh) : -1;
         pthread_mutex_lock(&cache_lock);
         if (rc == 0) {
             cache.list = *fresh;
