@@ -7,8 +7,10 @@
  * of it is discarded when it resyncs as a replica (142,839 of 187,179
  * acknowledged writes lost in our measurement). So writes are paused, the
  * replicas allowed to catch up, and the old master fenced (REPLICAOF the new
- * master, persisted with CONFIG REWRITE, its clients closed) the moment the
- * new one is promoted.
+ * master, persisted with CONFIG REWRITE) the moment a Sentinel names the
+ * replica it promoted (confirm_promotion says why not on the replica's own
+ * word); its clients are closed once the Sentinels have switched
+ * (close_clients says why not sooner).
  *
  * What holds when things hang or die:
  *  - The pause is one CLIENT PAUSE with the request's limit and is never
@@ -100,19 +102,33 @@ static int poll_promotion(fo *f, int64_t deadline)
 /* What the running Sentinel says of the failover now. */
 enum { SENTINEL_SILENT, SENTINEL_BUSY, SENTINEL_GAVE_UP, SENTINEL_DONE };
 
+/* What Sentinel addr says of the cluster now (each call bounded, 300 ms):
+ * the master it names (get-master-addr-by-name: the promoted replica once
+ * its failover is past the promotion) and whether it flags a failover in
+ * progress. 0, or -1 when it does not answer. */
+static int sentinel_view(fo *f, const char *addr, char *seen, size_t seensz, int *busy)
+{
+    char err[256];
+    rclient *s = step__sentinel_connect(f->x.grp, addr, 300, err, sizeof(err));
+    sentinel_entry e;
+    int rc = -1;
+    *busy = 0;
+    if (s && step__sentinel_master(s, f->name, &e, err, sizeof(err)) == 0 &&
+        step__sentinel_master_addr(s, f->name, seen, seensz, err, sizeof(err)) == 0) {
+        *busy = sreply_has_flag(e.flags, "failover_in_progress");
+        rc = 0;
+    }
+    rclient_free(s);
+    return rc;
+}
+
 static int sentinel_state(fo *f)
 {
-    char err[256], seen[HP_ADDR_MAX];
-    rclient *s = step__sentinel_connect(f->x.grp, rclient_addr(f->s), 300, err, sizeof(err));
-    sentinel_entry e;
-    int st = SENTINEL_SILENT;
-    if (s && step__sentinel_master(s, f->name, &e, err, sizeof(err)) == 0 &&
-        step__sentinel_master_addr(s, f->name, seen, sizeof(seen), err, sizeof(err)) == 0)
-        st = sreply_has_flag(e.flags, "failover_in_progress") ? SENTINEL_BUSY
-             : strcmp(seen, f->old)                           ? SENTINEL_DONE
-                                                              : SENTINEL_GAVE_UP;
-    rclient_free(s);
-    return st;
+    char seen[HP_ADDR_MAX];
+    int busy;
+    if (sentinel_view(f, rclient_addr(f->s), seen, sizeof(seen), &busy) < 0)
+        return SENTINEL_SILENT;
+    return busy ? SENTINEL_BUSY : strcmp(seen, f->old) ? SENTINEL_DONE : SENTINEL_GAVE_UP;
 }
 
 static int unpause(fo *f)
@@ -207,12 +223,13 @@ static int wait_promotion(fo *f)
 }
 
 /* Fences the old master: REPLICAOF the new master, the write fence's
- * settings put back, CONFIG REWRITE, its clients closed — one transaction.
- * Returns 0 once it replicates from the new master. */
+ * settings put back, CONFIG REWRITE — one transaction. Its clients are
+ * closed later (close_clients). Returns 0 once it replicates from the new
+ * master. */
 static int fence(fo *f)
 {
     const cJSON *mr = cJSON_GetObjectItem(job_undo(f->jb), "min_replicas");
-    reconf r = {f->new_master, 0, cJSON_GetObjectItem(mr, "settings"), 1};
+    reconf r = {f->new_master, 0, cJSON_GetObjectItem(mr, "settings"), 0};
     char err[512];
 
     if (!f->m) {
@@ -230,9 +247,8 @@ static int fence(fo *f)
     rclient_deadline(f->m, 0);
     f->fenced = 1;
     if (mr) step__undo_drop(f->jb, "min_replicas");
-    job_step(f->jb, "old master %s fenced: REPLICAOF %s and CLIENT KILL in one transaction, %s",
-             f->old, f->new_master,
-             f->persisted ? "persisted with CONFIG REWRITE" : "NOT persisted");
+    job_step(f->jb, "old master %s fenced: REPLICAOF %s in one transaction, %s", f->old,
+             f->new_master, f->persisted ? "persisted with CONFIG REWRITE" : "NOT persisted");
     if (!f->persisted)
         job_step(f->jb,
                  "warning: the fence of %s is not persisted (%s); after a restart %s would "
@@ -269,6 +285,37 @@ static void retry_fence(fo *f)
     }
 }
 
+/* Closes the fenced old master's clients (CLIENT KILL TYPE normal), so
+ * that they ask Sentinel again and find the new master; until then their
+ * writes fail with -READONLY. Not in the fence's transaction: it also closes
+ * the Sentinels' own links to the old master, and a Sentinel that switches
+ * to the new master within 1 s of that may not reconnect its master link
+ * sooner (sentinelReconnectInstance waits a ping period between attempts),
+ * so it misses the new master's PONG for down-after and flags it +sdown;
+ * with two such, +odown and a failover back (seen with down-after 1000 ms,
+ * it_failover_pause_limit). Closed once every answering Sentinel names the
+ * new master, or 2 s after a majority does. */
+static void close_clients(fo *f)
+{
+    char err[256];
+    rclient *n;
+    redisReply *r;
+
+    if (f->clients_closed || !f->fenced) return;
+    f->clients_closed = 1;
+    n = step__node_connect(f->x.grp, f->old, 300, err, sizeof(err));
+    r = n ? rclient_cmd(n, err, sizeof(err), "CLIENT KILL TYPE normal") : NULL;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        job_step(f->jb, "%lld clients of the old master %s closed, to find %s through Sentinel",
+                 r->integer, f->old, f->new_master);
+    else
+        job_step(f->jb, "warning: the clients of the old master %s not closed (%s): their "
+                        "writes fail with -READONLY until they reconnect",
+                 f->old, err);
+    freeReplyObject(r);
+    rclient_free(n);
+}
+
 /* Waits until every answering Sentinel names the new master and none still
  * flags a failover (a failover asked before that is refused with -INPROG),
  * retrying the fence meanwhile. Returns 0, or -1 at the deadline. */
@@ -284,21 +331,23 @@ static int wait_settled(fo *f, int timeout_ms)
         hp_strlcpy(addrs[n++], f->x.c->sentinels[i].addr, HP_ADDR_MAX);
     while (hp_mono_ms() < deadline && !job_cancelled(f->jb)) {
         char master[HP_ADDR_MAX];
-        int busy, agree;
-        step__sentinels_report(f->x.cfg, f->x.grp, f->name, addrs, n, master, sizeof(master), &busy,
-                               &agree);
+        int busy, agree, answered;
+        answered = step__sentinels_report(f->x.cfg, f->x.grp, f->name, addrs, n, master,
+                                          sizeof(master), &busy, &agree);
         retry_fence(f);
         if (!agreed && agree > n / 2 && !strcmp(master, f->new_master)) {
             job_step(f->jb, "%d of %d Sentinels report %s as master", agree, n, master);
             agreed = 1;
             agreed_at = hp_mono_ms();
         }
+        if (agreed && (agree == answered || hp_mono_ms() - agreed_at > 2000)) close_clients(f);
         /* Done when none flags a failover any more, and the old master is
          * fenced or has stayed out of reach for a while. */
         if (agreed && !busy && (f->fenced || hp_mono_ms() - agreed_at > 5000)) break;
         step__sleep_ms(200);
     }
     free(addrs);
+    close_clients(f);
     if (!agreed) {
         job_fail(f->jb, "Sentinels did not agree on %s as master within %d ms", f->new_master,
                  timeout_ms);
@@ -376,12 +425,115 @@ static void put_result(fo *f)
     }
 }
 
+/* A replica that says role:master is not the new master yet: the Sentinel
+ * running the failover commits to it (its config epoch, failover-state
+ * reconf_slaves, get-master-addr-by-name naming it) only at its next INFO of
+ * the replica, up to 1 s later. Until then another Sentinel whose last INFO
+ * of that node is older than 8 s and said role:master sees no change and
+ * converts it back (+convert-to-slave, sentinel.c's "A slave turned into a
+ * master"), and the failover aborts. Fencing the old master on the
+ * replica's word alone then left no master at all (seen in CI, 20 s without
+ * one; it_failover_reverted). So the old master is fenced only once a
+ * Sentinel names the promoted replica. Writes stay paused up to the limit,
+ * then refused by the closed write fence: clients could not find the new
+ * master before that moment anyway, since they ask the same Sentinels.
+ * Returns 0 once one does (or hapanel is stopping: as before, the fence
+ * goes on), -1 with f->x.err when the promotion was taken back, Sentinel
+ * ended its failover elsewhere, or none named it in time. */
+static int give_up(fo *f, const char *what);
+
+static int confirm_promotion(fo *f)
+{
+    int64_t start = hp_mono_ms(), next_other = 0;
+    int64_t deadline = start + (f->failover_timeout_ms > 0 ? f->failover_timeout_ms : 3000) + 2000;
+    int i, pi = -1;
+
+    for (i = 0; i < f->nreps; i++)
+        if (!strcmp(f->reps[i], f->promoted)) pi = i;
+    while (!job_cancelled(f->jb)) {
+        char seen[HP_ADDR_MAX];
+        int busy;
+        node_info in;
+
+        if (pi >= 0) { /* the promoted replica's own word first: it is the quick one */
+            if (!f->rconn[pi])
+                f->rconn[pi] =
+                    step__node_connect(f->x.grp, f->promoted, 300, f->x.err, sizeof(f->x.err));
+            if (f->rconn[pi]) rclient_deadline(f->rconn[pi], hp_mono_ms() + 300);
+            if (f->rconn[pi] && rclient_info(f->rconn[pi], &in, f->x.err, sizeof(f->x.err)) == 0) {
+                if (in.role != ROLE_MASTER) {
+                    snprintf(f->x.err, sizeof(f->x.err),
+                             "%s reported role master, then was made a replica again before "
+                             "any Sentinel named it master (a Sentinel that had not seen the "
+                             "promotion converted it back: +convert-to-slave)",
+                             f->promoted);
+                    return -1;
+                }
+            } else {
+                rclient_free(f->rconn[pi]); /* lost (Sentinel's CLIENT KILL) or hung */
+                f->rconn[pi] = NULL;
+            }
+        }
+        if (sentinel_view(f, rclient_addr(f->s), seen, sizeof(seen), &busy) == 0) {
+            if (!strcmp(seen, f->promoted)) {
+                job_step(f->jb, "Sentinel %s names %s as master: the promotion holds",
+                         rclient_addr(f->s), f->promoted);
+                return 0;
+            }
+            if (!busy) {
+                snprintf(f->x.err, sizeof(f->x.err),
+                         "Sentinel %s ended its failover naming %s, not %s", rclient_addr(f->s),
+                         seen, f->promoted);
+                return -1;
+            }
+        }
+        if (hp_mono_ms() >= next_other) { /* one that took the new config from its hello */
+            for (i = 0; i < f->x.c->nsentinels; i++) {
+                const char *a = f->x.c->sentinels[i].addr;
+                if (strcmp(a, rclient_addr(f->s)) &&
+                    sentinel_view(f, a, seen, sizeof(seen), &busy) == 0 &&
+                    !strcmp(seen, f->promoted)) {
+                    job_step(f->jb, "Sentinel %s names %s as master: the promotion holds", a,
+                             f->promoted);
+                    return 0;
+                }
+            }
+            next_other = hp_mono_ms() + 500;
+        }
+        if (f->paused && !f->fence_closed && hp_mono_ms() >= f->pause_end - 50) {
+            /* no closed write fence (CONFIG renamed): writes resuming now
+             * would be acknowledged and lost, so the old master is fenced
+             * on the replica's word, as before this check existed */
+            job_step(f->jb,
+                     "the pause limit of %lld ms is near and no Sentinel names %s yet; %s has "
+                     "no closed write fence, so it is fenced now",
+                     f->max_pause_ms, f->promoted, f->old);
+            return 0;
+        }
+        if (f->paused && hp_mono_ms() >= f->pause_end - 5) {
+            unpause(f);
+            job_step(f->jb,
+                     "the pause limit of %lld ms came before a Sentinel named %s: writes on "
+                     "%s resume, and its closed write fence refuses them",
+                     f->max_pause_ms, f->promoted, f->old);
+        }
+        if (hp_mono_ms() >= deadline) {
+            snprintf(f->x.err, sizeof(f->x.err),
+                     "no Sentinel named %s as master within %lld ms of its promotion; the "
+                     "Sentinels convert it back",
+                     f->promoted, (long long)(hp_mono_ms() - start));
+            return -1;
+        }
+        step__sleep_ms(f->paused ? 2 : 10);
+    }
+    return 0;
+}
+
 /* After a promotion: fence, unpause, wait for the Sentinels, put priorities
  * back, record. The common end of both modes. */
 static int finish(fo *f)
 {
     int rc;
-    hp_strlcpy(f->new_master, f->promoted, sizeof(f->new_master));
     if (f->expected[0] && strcmp(f->promoted, f->expected))
         job_step(f->jb, "%s promoted to master (Sentinel had been expected to pick %s)",
                  f->promoted, f->expected);
@@ -396,6 +548,8 @@ static int finish(fo *f)
                  (long long)(hp_mono_ms() - f->pause_end), f->old, f->promoted);
         cJSON_AddBoolToObject(job_result(f->jb), "promoted_after_pause", 1);
     }
+    if (confirm_promotion(f) < 0) return give_up(f, "the promotion did not hold");
+    hp_strlcpy(f->new_master, f->promoted, sizeof(f->new_master));
     job_failpoint(f->jb, "after-promotion");
     if (fence(f) < 0)
         job_step(f->jb, "fencing %s failed: %s; retrying while the Sentinels settle", f->old,
