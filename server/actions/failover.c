@@ -126,8 +126,7 @@ static int sentinel_state(fo *f)
 {
     char seen[HP_ADDR_MAX];
     int busy;
-    if (sentinel_view(f, rclient_addr(f->s), seen, sizeof(seen), &busy) < 0)
-        return SENTINEL_SILENT;
+    if (sentinel_view(f, rclient_addr(f->s), seen, sizeof(seen), &busy) < 0) return SENTINEL_SILENT;
     return busy ? SENTINEL_BUSY : strcmp(seen, f->old) ? SENTINEL_DONE : SENTINEL_GAVE_UP;
 }
 
@@ -309,8 +308,9 @@ static void close_clients(fo *f)
         job_step(f->jb, "%lld clients of the old master %s closed, to find %s through Sentinel",
                  r->integer, f->old, f->new_master);
     else
-        job_step(f->jb, "warning: the clients of the old master %s not closed (%s): their "
-                        "writes fail with -READONLY until they reconnect",
+        job_step(f->jb,
+                 "warning: the clients of the old master %s not closed (%s): their "
+                 "writes fail with -READONLY until they reconnect",
                  f->old, err);
     freeReplyObject(r);
     rclient_free(n);

@@ -30,7 +30,7 @@ typedef struct fo {
     int unanswered; /* ... and got no answer: Sentinel may still run it */
     int disarmed;   /* ... so every replica's priority is 0 until it answers */
     int fenced, persisted;
-    int clients_closed; /* the old master's clients closed (after the fence) */
+    int clients_closed;       /* the old master's clients closed (after the fence) */
     int fence_closed;         /* min-replicas-to-write FENCE_CLOSED: every write refused */
     long long fence_to_write; /* the fence's open setting: the replicas attached */
     char persist_why[256];
