@@ -20,8 +20,10 @@ still there, its write fence settings are back. On the old code the old
 master is a replica of a replica and no node takes a write.
 
 When the Sentinel running the failover happened to commit in the few ms
-before the stop (it then names the promoted replica), the round is run
-again, at most three times."""
+before the stop (it then names the promoted replica), or hapanel had not
+seen the promotion before the revert (then the job ends as a failover that
+did not happen, which is checked the same way), the round is run again, at
+most three times."""
 
 import os
 import sys
@@ -87,16 +89,24 @@ def one_round(env, topo, hp, rnd):
     assert promoted, "no replica reported role:master within 20 s"
     for s in topo.sentinel_addrs:
         topo.stop(s)
-    t_revert = time.monotonic()
+    t_stop = time.monotonic()
     try:
+        # hapanel must have seen the promotion before it is taken back (a
+        # loaded host: its INFO of the replica can come after the revert)
+        saw = False
+        while time.monotonic() < t_stop + 0.6 and not saw:
+            saw = "promoted to master" in hp.steps_text(hp.job(job_id))
+            if not saw:
+                time.sleep(0.02)
         h, p = host_port(old)
         with topo.client(promoted, timeout=1) as c:
             c.cmd("REPLICAOF", h, p)  # what +convert-to-slave sends
-        log("round %d: %s reported role:master; Sentinels stopped, %s made a replica of %s "
-            "again" % (rnd, promoted, promoted, old))
-        # the Sentinels stay stopped for less than 2 s (longer puts them in TILT)
+        t_revert = time.monotonic()
+        log("round %d: %s reported role:master (hapanel saw it: %s); Sentinels stopped, %s made "
+            "a replica of %s again" % (rnd, promoted, saw, promoted, old))
+        # the Sentinels stay stopped for less than 2 s in all (longer puts them in TILT)
         ok_at = None
-        while time.monotonic() < t_revert + 1.5:
+        while time.monotonic() < t_stop + 1.7:
             if writable(topo, old):
                 ok_at = time.monotonic()
                 break
@@ -132,8 +142,9 @@ def one_round(env, topo, hp, rnd):
         rnd, old, (ok_at - t_revert) * 1000))
     assert jb["state"] == "failed", "job %s:\n%s" % (jb["state"], steps)
     assert "fenced: REPLICAOF" not in steps, "the old master was fenced:\n%s" % steps
-    assert promoted in (jb.get("error") or ""), jb.get("error")
     log("round %d: job failed: %s" % (rnd, jb.get("error")))
+    if saw:
+        assert promoted in (jb.get("error") or ""), jb.get("error")
     with topo.client(old) as c:
         v = c.cmd("GET", "hapanel-test:before:%d" % rnd)
         assert v in ("kept", b"kept"), "the key written before the job is %r" % (v,)
@@ -144,7 +155,10 @@ def one_round(env, topo, hp, rnd):
     topo.wait_in_sync(old, 30)
     pr = topo.priorities(reps)
     assert all(v > 0 for v in pr.values()), "replica-priority left at 0: %s" % pr
-    return True
+    if not saw:
+        log("round %d: hapanel had not seen the promotion before the revert (it ended as a "
+            "failover that did not happen); again" % rnd)
+    return saw
 
 
 def test(env):
@@ -155,7 +169,8 @@ def test(env):
         if one_round(env, topo, hp, rnd):
             return
         time.sleep(2)
-    raise AssertionError("Sentinel committed before the stop in all three rounds")
+    raise AssertionError("in none of three rounds did hapanel see the promotion before it was "
+                         "taken back without Sentinel committing first")
 
 
 if __name__ == "__main__":
