@@ -35,8 +35,7 @@ def test(env, node):
     d = env.topology(masters=DEF, replicas=0)
     c = env.topology(masters=CON, replicas=0)
     p = env.topology(masters=PRO, replicas=0)
-    ini = "[sentinel constructor]\nhosts = %s\n\n[sentinel __proto__]\nhosts = %s\n" % (
-        ",".join(c.sentinel_addrs), ",".join(p.sentinel_addrs))
+    ini = c.group_section("constructor") + "\n" + p.group_section("__proto__")
     hp = env.hapanel(d, config_text=ini)
     wait_for(lambda: len(hp.clusters().get("clusters") or []) == len(NAMES), 40,
              msg="hapanel sees the %d clusters" % len(NAMES))

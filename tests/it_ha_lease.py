@@ -29,16 +29,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import log, run_test, wait_for  # noqa: E402
 from harness.checks import Checks  # noqa: E402
-from harness.etcd import ha_env, ha_of, leaders, require_etcd, wait_one_leader  # noqa: E402
+from harness.etcd import NoRedis, ha_env, ha_of, leaders, require_etcd, wait_one_leader  # noqa: E402
 
 TTL = 3
 check = Checks()
-
-
-class NoRedis:
-    """A Topology stand-in: one Sentinel address nothing listens on."""
-    sentinel_addrs = ["127.0.0.1:9"]
-    password = None
 
 
 def metric(text, name):

@@ -23,16 +23,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import OPERATOR_TOKEN, log, run_test, wait_for  # noqa: E402
 from harness.checks import Checks  # noqa: E402
-from harness.etcd import (PEER_SECRET, ha_env, ha_of, require_etcd,  # noqa: E402
+from harness.etcd import (NoRedis, PEER_SECRET, ha_env, ha_of, require_etcd,  # noqa: E402
                           wait_one_leader)
 
 TTL = 3
 check = Checks()
-
-
-class NoRedis:
-    sentinel_addrs = ["127.0.0.1:9"]
-    password = None
 
 
 def sign(method, uri, instance, actor, role, via, ts, body):

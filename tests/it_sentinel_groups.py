@@ -53,13 +53,7 @@ def test(env):
     east = env.topology(masters=("east1",))
     west = env.topology(masters=("west1", "west2"), password=WPASS)
     wh = start_receiver(env)
-    ini = "\n".join([
-        "[sentinel west]",
-        "hosts = %s" % ",".join(west.sentinel_addrs),
-        "password = %s" % WPASS,
-        "redis_password = %s" % WPASS,
-        ""])
-    hp = env.hapanel(east, config_text=ini, env_extra={"HAPANEL_WEBHOOK_URLS": wh.url + "/hook"})
+    hp = env.hapanel(east, config_text=west.group_section("west"), env_extra={"HAPANEL_WEBHOOK_URLS": wh.url + "/hook"})
 
     responses = []
     orig_request = hp.request

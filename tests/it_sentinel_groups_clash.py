@@ -60,7 +60,7 @@ def test(env):
     east = env.topology()
     west = env.topology()
     topos = {"default": east, "west": west}
-    hp = env.hapanel(east, config_text="[sentinel west]\nhosts = %s\n" % ",".join(west.sentinel_addrs),
+    hp = env.hapanel(east, config_text=west.group_section("west"),
                      env_extra={"HAPANEL_FAILPOINT": "fast-forget"})
 
     static_clash(env, check, hp.bin)

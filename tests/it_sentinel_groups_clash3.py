@@ -26,8 +26,8 @@ def test(env):
     east = env.topology()
     west = env.topology()
     north = env.topology()
-    hp = env.hapanel(east, config_text="[sentinel west]\nhosts = %s\n\n[sentinel north]\nhosts = %s\n"
-                     % (",".join(west.sentinel_addrs), ",".join(north.sentinel_addrs)))
+    hp = env.hapanel(east, config_text=west.group_section("west") + "\n" +
+                     north.group_section("north"))
 
     def settled():
         r = hp.get("/api/v1/clusters/%s" % NAME)

@@ -29,7 +29,7 @@ def test(env):
     check = Checks()
     east = env.topology(masters=("east1",))
     west = env.topology(masters=("west1",))
-    hp = env.hapanel(east, config_text="[sentinel west]\nhosts = %s\n" % ",".join(west.sentinel_addrs),
+    hp = env.hapanel(east, config_text=west.group_section("west"),
                      env_extra={"HAPANEL_FAILPOINT": "fast-forget"})
 
     def both_ok():

@@ -22,8 +22,7 @@ def test(env):
     check = Checks()
     east = env.topology()
     west = env.topology()
-    hp = env.hapanel(east, config_text="[sentinel west]\nhosts = %s\nmasters = %s\n"
-                     % (",".join(west.sentinel_addrs), NAME))
+    hp = env.hapanel(east, config_text=west.group_section("west", masters=NAME))
 
     def settled():
         r = hp.get("/api/v1/clusters/%s" % NAME)

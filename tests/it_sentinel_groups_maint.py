@@ -30,13 +30,7 @@ PATH = "/api/v1/clusters/west1/maintenance"
 def test(env):
     east = env.topology(masters=("east1",))
     west = env.topology(masters=("west1",), password=WPASS)
-    ini = "\n".join([
-        "[sentinel west]",
-        "hosts = %s" % ",".join(west.sentinel_addrs),
-        "password = %s" % WPASS,
-        "redis_password = %s" % WPASS,
-        ""])
-    hp = env.hapanel(east, config_text=ini)
+    hp = env.hapanel(east, config_text=west.group_section("west"))
     m = west.agreed_master(20, name="west1")
     reps = [p.addr for p in west.groups["west1"] if p.addr != m]
     hp.wait_nodes_up([m] + reps, "west1", 15)

@@ -22,8 +22,8 @@ def test(env):
     west = env.topology(masters=("west1",))
     fake = "127.0.0.99:%d" % free_port()
     er, wr = east.initial_replicas("east1")[0], west.initial_replicas("west1")[0]
-    hp = env.hapanel(east, config_text="[sentinel west]\nhosts = %s\naddress_map = %s=%s\n"
-                     % (",".join(west.sentinel_addrs), fake, wr),
+    hp = env.hapanel(east, config_text=west.group_section("west",
+                                                     address_map="%s=%s" % (fake, wr)),
                      env_extra={"HAPANEL_ADDRESS_MAP": "%s=%s" % (fake, er)})
     wait_for(lambda: all(c.get("replicas") == 2 for c in hp.clusters().get("clusters", [])) and
              len(hp.clusters().get("clusters", [])) == 2, 15, msg="east1 and west1 listed")

@@ -50,8 +50,8 @@ def test(env):
 
     wait_for(lambda: others_name_fake(east) and others_name_fake(west), 20,
              msg="each group's other Sentinels name %s" % fake)
-    hp = env.hapanel(east, config_text="[sentinel west]\nhosts = %s\naddress_map = %s=%s\n"
-                     % (",".join(west.sentinel_addrs[1:]), fake, w0),
+    hp = env.hapanel(east, config_text=west.group_section(
+                         "west", west.sentinel_addrs[1:], address_map="%s=%s" % (fake, w0)),
                      env_extra={"REDIS_SENTINEL_HOSTS": ",".join(east.sentinel_addrs[1:]),
                                 "HAPANEL_ADDRESS_MAP": "%s=%s" % (fake, e0)})
 

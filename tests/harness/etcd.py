@@ -351,6 +351,13 @@ class EtcdCluster:
 PEER_SECRET = "peer-secret-for-tests-0123456789"
 
 
+class NoRedis:
+    """A Topology stand-in for panels whose Redis side does not matter (the
+    HA tests): one Sentinel address nothing listens on."""
+    sentinel_addrs = ["127.0.0.1:9"]
+    password = None
+
+
 def ha_env(etcd, name, ttl=3, prefix=None, secret=PEER_SECRET):
     """The [ha] environment of one panel of a fleet on etcd (a dict for
     Hapanel(..., ha=...) or env_extra). The advertise URL is added by

@@ -100,6 +100,18 @@ class Topology:
     def sentinel_addrs(self):
         return [p.addr for p in self.sentinels]
 
+    def group_section(self, group, sentinels=None, **keys):
+        """The INI text of a [sentinel GROUP] section for this topology: its
+        Sentinels' addresses (or the ones given), its password for both the
+        Sentinels and the nodes when it has one, and further keys
+        (masters=, address_map=) as given."""
+        lines = ["[sentinel %s]" % group,
+                 "hosts = %s" % ",".join(sentinels or self.sentinel_addrs)]
+        if self.password:
+            lines += ["password = %s" % self.password, "redis_password = %s" % self.password]
+        lines += ["%s = %s" % kv for kv in keys.items()]
+        return "\n".join(lines) + "\n"
+
     def initial_master(self, name=None):
         return self.groups[name or self.master_name][0].addr
 
