@@ -71,8 +71,11 @@ def test(env):
     check(hl["term"] == term and hf["term"] == term,
           "both report the term %d: %r %r" % (term, hl, hf))
     check(hl["etcd"] == "ok" and hf["etcd"] == "ok", "etcd ok on both")
-    r = fol.get("/api/v1/instances")
-    insts = {i["instance"]: i for i in r.body.get("instances", [])} if r.status == 200 else {}
+    def listed():  # the list is read from etcd every second, not per request
+        r = fol.get("/api/v1/instances")
+        got = {i["instance"]: i for i in r.body.get("instances", [])} if r.status == 200 else {}
+        return (r, got) if set(got) == {"p1", "p2"} else None
+    r, insts = wait_for(listed, 3, 0.1, msg="both panels in GET /api/v1/instances")
     check(set(insts) == {"p1", "p2"} and insts[lead.ha_name]["leader"]
           and not insts[fol.ha_name]["leader"] and insts[fol.ha_name]["self"]
           and insts[lead.ha_name]["url"] == lead.base,

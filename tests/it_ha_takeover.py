@@ -141,7 +141,11 @@ def test(env):
                   "follower %s has no leader-elected event (%s)" % (p.ha_name, elected_events(p)))
     check(instance_keys(etcd) == sorted(p.ha_name for p in panels),
           "every panel has its instances/ key (%s)" % instance_keys(etcd))
-    r = panels[0].get("/api/v1/instances")
+    def listed():  # the list is read from etcd every second, not per request
+        x = panels[0].get("/api/v1/instances")
+        return x if x.status == 200 and all(p.ha_name in x.text for p in panels) else None
+
+    r = wait_for(listed, 3, 0.1, msg="every panel in GET /api/v1/instances")
     if check(r.status == 200, "GET /api/v1/instances 200 (%r)" % r):
         for p in panels:
             check(p.ha_name in r.text, "/api/v1/instances lists %s (%s)" % (p.ha_name, r.text[:500]))

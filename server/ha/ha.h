@@ -103,9 +103,15 @@ typedef struct ha_instance {
     char id[64], url[256], version[32];
     int64_t started_ms;
 } ha_instance;
-/* Every registered instance, in name order: fn(ctx, instance). 0 or -1 (etcd
- * did not answer). */
-int ha_instances(ha *h, void (*fn)(void *ctx, const ha_instance *in), void *ctx);
+#define HA_INST_MAX 32          /* instances kept in the list at most */
+#define HA_INST_REFRESH_MS 1000 /* the list is read from etcd this often */
+/* The registered instances, in name order, as a thread of their own last
+ * read them from etcd (every HA_INST_REFRESH_MS, so no caller waits on
+ * etcd): up to HA_INST_MAX into out (*n of them; *more: etcd had more),
+ * *at_ms: when that list was read (epoch ms), *failed: the latest read
+ * failed (the list is older). Returns 1 when a list was read, 0 when none
+ * yet (or [ha] is off). No I/O. */
+int ha_instances(ha *h, ha_instance *out, int *n, int *more, int64_t *at_ms, int *failed);
 
 /* Every key under <prefix>/<prefix_key>: fn(ctx, key (after <prefix>/), value). 0 or -1. */
 int ha_list(ha *h, const char *prefix_key,

@@ -30,6 +30,7 @@
 
 #include "core/common.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "ha/etcd.h"
 #include "model/event.h"
 #include "core/banned.h" /* last: after every system header */
@@ -73,6 +74,12 @@ struct ha {
     void *cb_ctx[HA_MAX_CB];
     int ncb;
     int in_cb; /* (mu) announce is running callbacks */
+
+    /* the instance list (mu), read by inst_ticker */
+    hp_ticker *inst_ticker;
+    ha_instance inst[HA_INST_MAX];
+    int ninst, inst_more, inst_have, inst_failed;
+    int64_t inst_at_ms;
 
     pthread_mutex_t pool_mu; /* the pool and the memos */
     etcd_client *pool[HA_POOL];
@@ -659,11 +666,15 @@ ha *ha_new(const config *cfg, evq *q, char *err, size_t errsz)
     return h;
 }
 
+static void inst_tick(void *arg);
+
 int ha_start(ha *h)
 {
     if (!h) return 0;
     if (pthread_create(&h->th, NULL, lease_main, h) != 0) return -1;
     h->started = 1;
+    if (!(h->inst_ticker = hp_ticker_start(inst_tick, h, HA_INST_REFRESH_MS)))
+        log_warn("ha: cannot start the thread that reads the instance list");
     return 0;
 }
 
@@ -671,6 +682,8 @@ void ha_stop(ha *h)
 {
     if (!h || h->stopped) return;
     h->stopped = 1;
+    hp_ticker_stop(h->inst_ticker);
+    h->inst_ticker = NULL;
     if (h->started) {
         pthread_mutex_lock(&h->mu);
         h->stop = 1;
@@ -1084,10 +1097,60 @@ static void inst_one(void *ctx, const char *key, const char *value)
     x->fn(x->ctx, &in);
 }
 
-int ha_instances(ha *h, void (*fn)(void *ctx, const ha_instance *in), void *ctx)
+/* The instance list being read. */
+typedef struct inst_read {
+    ha_instance rows[HA_INST_MAX];
+    int n, more;
+} inst_read;
+
+/* inst_one's fn: one instance into the list being read. */
+static void inst_add(void *ctx, const ha_instance *in)
 {
-    inst_list_ctx x = {fn, ctx};
-    return ha_list(h, "instances/", inst_one, &x);
+    inst_read *l = ctx;
+    if (l->n < HA_INST_MAX)
+        l->rows[l->n++] = *in;
+    else
+        l->more = 1;
+}
+
+/* inst_ticker's call: reads instances/ from etcd (its own pooled client,
+ * bounded like every call) and stores the list; on failure the old list
+ * stays, flagged. Not on the lease thread, whose keep-alives must not wait
+ * on it. */
+static void inst_tick(void *arg)
+{
+    ha *h = arg;
+    inst_read *l = calloc(1, sizeof(*l));
+    inst_list_ctx x = {inst_add, l};
+    int rc = l ? ha_list(h, "instances/", inst_one, &x) : -1;
+    pthread_mutex_lock(&h->mu);
+    if (rc == 0) {
+        memcpy(h->inst, l->rows, sizeof(h->inst[0]) * (size_t)l->n);
+        h->ninst = l->n;
+        h->inst_more = l->more;
+        h->inst_have = 1;
+        h->inst_at_ms = hp_now_ms();
+    }
+    h->inst_failed = rc < 0;
+    pthread_mutex_unlock(&h->mu);
+    free(l);
+}
+
+int ha_instances(ha *h, ha_instance *out, int *n, int *more, int64_t *at_ms, int *failed)
+{
+    int have;
+    *n = *more = *failed = 0;
+    *at_ms = 0;
+    if (!h) return 0;
+    pthread_mutex_lock(&h->mu);
+    have = h->inst_have;
+    memcpy(out, h->inst, sizeof(h->inst[0]) * (size_t)h->ninst);
+    *n = h->ninst;
+    *more = h->inst_more;
+    *at_ms = h->inst_at_ms;
+    *failed = h->inst_failed;
+    pthread_mutex_unlock(&h->mu);
+    return have;
 }
 
 int ha_list(ha *h, const char *prefix_key,

@@ -69,39 +69,38 @@ int h_health(hreq *r)
     return st;
 }
 
-typedef struct inst_ctx {
-    cJSON *arr;
-    const ha_status *hs;
-} inst_ctx;
-
-static void add_instance(void *ctx, const ha_instance *in)
-{
-    inst_ctx *x = ctx;
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "instance", in->id);
-    cJSON_AddStringToObject(e, "url", in->url);
-    cJSON_AddStringToObject(e, "version", in->version);
-    cJSON_AddNumberToObject(e, "started", (double)in->started_ms);
-    cJSON_AddBoolToObject(e, "leader", x->hs->leader_id[0] && !strcmp(in->id, x->hs->leader_id));
-    cJSON_AddBoolToObject(e, "self", !strcmp(in->id, x->hs->self_id));
-    cJSON_AddItemToArray(x->arr, e);
-}
-
+/* GET /api/v1/instances: the ha layer's copy of the instance list (read
+ * from etcd every HA_INST_REFRESH_MS by its own thread: no etcd call here);
+ * 503 while it has none, or its latest read failed. */
 int h_instances(hreq *r)
 {
-    cJSON *root = cJSON_CreateObject();
+    cJSON *root, *arr;
     ha_status hs;
-    inst_ctx x;
-    int st;
+    ha_instance *in = calloc(HA_INST_MAX, sizeof(*in));
+    int st, i, n, more, failed, have;
+    int64_t at_ms;
 
+    if (!in) return http_error(r, 500, "internal", "out of memory");
     ha_status_get(r->app->ha, &hs);
-    cJSON_AddItemToObject(root, "ha", ha_json(&hs));
-    x.arr = cJSON_AddArrayToObject(root, "instances");
-    x.hs = &hs;
-    if (hs.enabled && ha_instances(r->app->ha, add_instance, &x) < 0) {
-        cJSON_Delete(root);
+    have = ha_instances(r->app->ha, in, &n, &more, &at_ms, &failed);
+    if (hs.enabled && (!have || failed)) {
+        free(in);
         return http_error(r, 503, "etcd_unreachable", "etcd did not answer; try again");
     }
+    root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "ha", ha_json(&hs));
+    arr = cJSON_AddArrayToObject(root, "instances");
+    for (i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "instance", in[i].id);
+        cJSON_AddStringToObject(e, "url", in[i].url);
+        cJSON_AddStringToObject(e, "version", in[i].version);
+        cJSON_AddNumberToObject(e, "started", (double)in[i].started_ms);
+        cJSON_AddBoolToObject(e, "leader", hs.leader_id[0] && !strcmp(in[i].id, hs.leader_id));
+        cJSON_AddBoolToObject(e, "self", !strcmp(in[i].id, hs.self_id));
+        cJSON_AddItemToArray(arr, e);
+    }
+    free(in);
     st = http_json(r, 200, root);
     cJSON_Delete(root);
     return st;

@@ -5,89 +5,27 @@
  * etcd's state as this instance last saw it. Without [ha] the answer is
  * empty and carries no trigger, so the page never polls again.
  *
- * The list comes from etcd (ha_instances: one bounded call, up to a second per
- * endpoint) and a hundred dashboards poll this every 5 s, so it is cached
- * here: refreshed at most every UI_INST_REFRESH_MS by the one request that
- * finds it old, while the others (and that one, if etcd does not answer)
- * render the copy they find. Who leads and since when is never cached: it
- * comes from ha_status_get, which the lease thread keeps current, so a
- * takeover shows on the next poll even while the list is older. Every
- * instance name, URL and version is configured or remote text, and goes
- * through sbuf_html(). It does not talk to Redis or the database. */
+ * The list is the ha layer's copy (ha_instances: read from etcd every
+ * HA_INST_REFRESH_MS by a thread of its own), so a hundred dashboards
+ * polling this every 5 s cost etcd nothing and no request waits on it;
+ * when the latest read failed the page says how old the list is. Who leads
+ * and since when comes from ha_status_get, which the lease thread keeps
+ * current, so a takeover shows on the next poll even while the list is
+ * older. Every instance name, URL and version is configured or remote text,
+ * and goes through sbuf_html(). It talks to no peer: not to Redis, etcd or
+ * the database. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "web/ui_internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/banned.h" /* last: after every system header */
 
-#define UI_INST_REFRESH_MS 2000 /* the list from etcd is at most this old, etcd answering */
 #define UI_INST_POLL "every 5s" /* the fragment polls itself this often */
-
-/* The cached list: cache_lock guards it, and is never held across the etcd
- * call. */
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    ui_inst_list list;
-    int have, refreshing, failed; /* failed: the last refresh found etcd silent */
-    int64_t at_ms, tried_ms;      /* when the list was read (epoch); a refresh last tried (mono) */
-} cache;
-
-/* ha_instances' callback: one registered instance into the list. */
-static void add_row(void *ctx, const ha_instance *in)
-{
-    ui_inst_list *l = ctx;
-    if (l->n >= UI_INST_MAX) {
-        l->more = 1;
-        return;
-    }
-    l->rows[l->n++] = *in;
-}
-
-/* Copies the cached list into *out (refreshing it first when it is old and
- * no other request is at it). Returns 1 when *out is from etcd, 0 when there
- * is none yet; *at_ms: when it was read; *failed: the last refresh failed. */
-static int get_list(ha *h, ui_inst_list *out, int64_t *at_ms, int *failed)
-{
-    int mine = 0, have;
-    int64_t mono = hp_mono_ms(); /* the throttle: a clock stepped back must not stop it */
-
-    pthread_mutex_lock(&cache_lock);
-    if (!cache.refreshing && (!cache.tried_ms || mono - cache.tried_ms >= UI_INST_REFRESH_MS)) {
-        cache.refreshing = 1;
-        cache.tried_ms = mono;
-        mine = 1;
-    }
-    pthread_mutex_unlock(&cache_lock);
-
-    if (mine) {
-        ui_inst_list *fresh = calloc(1, sizeof(*fresh));
-        int rc = fresh ? ha_instances(h, add_row, fresh) : -1;
-        pthread_mutex_lock(&cache_lock);
-        if (rc == 0) {
-            cache.list = *fresh;
-            cache.have = 1;
-            cache.at_ms = hp_now_ms();
-        }
-        cache.failed = rc < 0;
-        cache.refreshing = 0;
-        pthread_mutex_unlock(&cache_lock);
-        free(fresh);
-    }
-
-    pthread_mutex_lock(&cache_lock);
-    have = cache.have;
-    if (have) *out = cache.list;
-    *at_ms = cache.at_ms;
-    *failed = cache.failed;
-    pthread_mutex_unlock(&cache_lock);
-    return have;
-}
 
 /* One instance's row: name, URL as text, role (leader since / follower) and
  * "this panel". */
@@ -190,7 +128,7 @@ int ui_instances(hreq *r)
     if (!hs.enabled) return ui__send_fragment(r, 200, &b); /* empty: no panel, no poll */
     l = calloc(1, sizeof(*l));
     if (!l) return http_error(r, 500, "internal", "out of memory");
-    have = get_list(r->app->ha, l, &at_ms, &failed);
+    have = ha_instances(r->app->ha, l->rows, &l->n, &l->more, &at_ms, &failed);
     ui__render_instances(&b, &hs, l, have, at_ms, failed, now_ms);
     status = ui__send_fragment(r, 200, &b);
     sbuf_release(&b);

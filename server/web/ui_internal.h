@@ -207,7 +207,7 @@ void ui__render_history(sbuf *b, struct db *d, const topo_snap *t, const hist_qu
  * from etcd's instances/ keys; the panel for status hs and list l (have 0:
  * none read yet; list_failed: the last read found etcd silent, the list is
  * from list_at_ms). */
-#define UI_INST_MAX 32           /* instances listed at most */
+#define UI_INST_MAX HA_INST_MAX  /* instances listed at most */
 typedef ha_instance ui_inst_row; /* as ha_instances lists it */
 typedef struct ui_inst_list {
     ui_inst_row rows[UI_INST_MAX];
